@@ -1,0 +1,8 @@
+// Console: line discipline on top of the 16550 UART.
+#pragma once
+void consoleinit(void);
+void consoleintr(int c);   // called by the UART interrupt for each byte
+void consputc(int c);      // kernel printf output
+void uartinit(void);
+void uartputc_sync(int c);
+void uartintr(void *arg);

@@ -1,0 +1,18 @@
+# First instructions of every hart. QEMU (-bios none) starts all harts at
+# 0x80000000 in machine mode with a0 = hart id. Give each hart its own boot
+# stack (stack0 in start.c, BOOTSTACK bytes each) and call start().
+#include "kernel/param.h"
+        .section .text
+        .global _entry
+_entry:
+        la sp, stack0
+        li t0, 16384            # BOOTSTACK in start.c
+        csrr t1, mhartid
+        addi t1, t1, 1
+        mul t0, t0, t1
+        add sp, sp, t0
+        mv s0, zero             # end of the frame-pointer chain (backtrace)
+        call start
+spin:
+        wfi
+        j spin

@@ -1,0 +1,24 @@
+// Physical page allocator (per-CPU free lists) and small-object allocator.
+//
+// kalloc() returns one 4096-byte page, or NULL when memory is exhausted.
+// Each CPU has its own free list, so the common path takes only that CPU's
+// lock; a CPU whose list is empty steals half of another CPU's list.
+//
+// kmalloc(n) returns n bytes (n <= PGSIZE) from a size class (32, 64, ...,
+// 2048 bytes; larger requests get a whole page), or NULL. kfree(p) finds
+// the class from the page the object lives in. Both may be called from any
+// thread or interrupt handler; neither sleeps.
+//
+// Counters (sysctl vm.*): free pages, pages per CPU, steals, objects in use
+// per size class, failed allocations.
+#pragma once
+#include "kernel/types.h"
+
+void kinit(void);
+void *kalloc(void);
+void kfree_page(void *pa);
+void *kmalloc(size_t n);
+void *kzalloc(size_t n);
+void kfree(void *p);
+uint64 kalloc_free_pages(void);
+void kmalloc_init(void);

@@ -1,0 +1,217 @@
+// Small-object allocator: kmalloc(n) / kfree(p) by size class.
+//
+// Problem: the network stack allocates many small objects (mbufs, pcbs,
+// messages) and 2 KiB clusters; a whole page each wastes memory, and a
+// general-purpose heap is more than a teaching kernel needs.
+// Idea: slabs. Each size class (32 ... 2048 bytes) carves whole pages
+// into equal objects. What class a page belongs to, and its free objects,
+// are kept in a side table indexed by page number (slabinfo[]), so the
+// objects themselves carry no header and a 2048-byte class fits two to a
+// page. Requests above 2048 bytes get a page of their own (class PAGE).
+// A slab whose last object is freed goes straight back to kalloc, so the
+// free page count returns exactly to its old value (usertests checks).
+//
+// Invariants: a page is in at most one class; a slab is on its class's
+// partial list iff it has at least one free object; si_inuse counts the
+// allocated objects of a slab.
+// Locking: kcls[c].lock protects class c's partial list, counters, and the
+// slabinfo entries of its slabs [s]. Never held with another class lock.
+// Any context, never sleeps.
+#include "kernel/types.h"
+#include "kernel/param.h"
+#include "kernel/memlayout.h"
+#include "kernel/riscv.h"
+#include "kernel/lock.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "kernel/kalloc.h"
+#include "kernel/sysctl.h"
+
+#define NCLASS 7          // 32, 64, 128, 256, 512, 1024, 2048
+#define CLASS_PAGE NCLASS // whole-page allocation
+#define CLASS_NONE 0xff   // page not owned by kmalloc
+#define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
+
+struct slabinfo {
+	uint8 si_class;          // [s] CLASS_NONE, a class, or CLASS_PAGE
+	uint16 si_inuse;         // [s] allocated objects in this slab
+	void *si_free;           // [s] free objects, linked through their first word
+	struct slabinfo *si_next, *si_prev;  // [s] class's partial list
+};
+
+static struct slabinfo slabinfo[NPAGES];
+
+static struct kclass {
+	struct spinlock lock;
+	struct slabinfo *partial;  // [s] slabs with a free object
+	uint64 inuse;              // [s] objects allocated
+	uint64 pages;              // [s] pages held by this class
+} kcls[NCLASS + 1];
+
+static uint64 kmalloc_failed;  // [a]
+
+static size_t class_size(int c) { return (size_t)32 << c; }
+
+static struct slabinfo *page_info(void *p)
+{
+	return &slabinfo[((uint64)p - KERNBASE) / PGSIZE];
+}
+
+static void *info_page(struct slabinfo *si)
+{
+	return (void *)(KERNBASE + (uint64)(si - slabinfo) * PGSIZE);
+}
+
+void kmalloc_init(void)
+{
+	for (int c = 0; c <= NCLASS; c++)
+		initlock(&kcls[c].lock, "kmalloc");
+	for (uint64 i = 0; i < NPAGES; i++)
+		slabinfo[i].si_class = CLASS_NONE;
+}
+
+static void list_remove(struct kclass *k, struct slabinfo *si)
+{
+	if (si->si_prev)
+		si->si_prev->si_next = si->si_next;
+	else
+		k->partial = si->si_next;
+	if (si->si_next)
+		si->si_next->si_prev = si->si_prev;
+	si->si_next = si->si_prev = NULL;
+}
+
+static void list_push(struct kclass *k, struct slabinfo *si)
+{
+	si->si_prev = NULL;
+	si->si_next = k->partial;
+	if (k->partial)
+		k->partial->si_prev = si;
+	k->partial = si;
+}
+
+// Carve a fresh page into objects of class c. Caller holds kcls[c].lock.
+static void slab_add(int c, char *page)
+{
+	struct slabinfo *si = page_info(page);
+	size_t sz = class_size(c);
+	si->si_class = c;
+	si->si_inuse = 0;
+	si->si_free = NULL;
+	for (size_t off = PGSIZE; off >= sz; off -= sz) {
+		void **obj = (void **)(page + off - sz);
+		*obj = si->si_free;
+		si->si_free = obj;
+	}
+	kcls[c].pages++;
+	list_push(&kcls[c], si);
+}
+
+static int size_class(size_t n)
+{
+	for (int c = 0; c < NCLASS; c++)
+		if (n <= class_size(c))
+			return c;
+	return CLASS_PAGE;
+}
+
+// Allocate n bytes (n <= PGSIZE). Returns NULL if n is too large or
+// memory is exhausted. Contents are junk; see kzalloc.
+void *kmalloc(size_t n)
+{
+	if (n > PGSIZE)
+		goto fail;
+	int c = size_class(n);
+	struct kclass *k = &kcls[c];
+	if (c == CLASS_PAGE) {
+		void *p = kalloc();
+		if (p == NULL)
+			goto fail;
+		acquire(&k->lock);
+		page_info(p)->si_class = CLASS_PAGE;
+		k->inuse++;
+		k->pages++;
+		release(&k->lock);
+		return p;
+	}
+
+	acquire(&k->lock);
+	if (k->partial == NULL) {
+		release(&k->lock);
+		char *page = kalloc();  // outside the lock: kalloc may steal
+		if (page == NULL)
+			goto fail;
+		acquire(&k->lock);
+		slab_add(c, page);
+	}
+	struct slabinfo *si = k->partial;
+	void **obj = si->si_free;
+	si->si_free = *obj;
+	si->si_inuse++;
+	k->inuse++;
+	if (si->si_free == NULL)
+		list_remove(k, si);
+	release(&k->lock);
+	return obj;
+
+fail:
+	__atomic_add_fetch(&kmalloc_failed, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+void *kzalloc(size_t n)
+{
+	void *p = kmalloc(n);
+	if (p)
+		memset(p, 0, n);
+	return p;
+}
+
+// Free an object from kmalloc. kfree(NULL) does nothing.
+void kfree(void *p)
+{
+	if (p == NULL)
+		return;
+	if ((uint64)p < KERNBASE || (uint64)p >= PHYSTOP)
+		panic("kfree: bad pointer %p", p);
+	struct slabinfo *si = page_info(p);
+	int c = si->si_class;
+	if (c == CLASS_NONE)
+		panic("kfree: %p not from kmalloc", p);
+	struct kclass *k = &kcls[c];
+	void *page_to_free = NULL;
+
+	acquire(&k->lock);
+	k->inuse--;
+	if (c == CLASS_PAGE) {
+		KASSERT(((uint64)p % PGSIZE) == 0);
+		si->si_class = CLASS_NONE;
+		k->pages--;
+		page_to_free = p;
+	} else {
+		KASSERT(((uint64)p - (uint64)info_page(si)) % class_size(c) == 0);
+		if (si->si_free == NULL)
+			list_push(k, si);   // was full, has a free object now
+		*(void **)p = si->si_free;
+		si->si_free = p;
+		if (--si->si_inuse == 0) {
+			list_remove(k, si);
+			si->si_class = CLASS_NONE;
+			k->pages--;
+			page_to_free = info_page(si);
+		}
+	}
+	release(&k->lock);
+	if (page_to_free)
+		kfree_page(page_to_free);
+}
+
+SYSCTL_UINT64(kmalloc_32, "vm.kmalloc.32.inuse", SYSCTL_RD, &kcls[0].inuse, "32-byte objects allocated");
+SYSCTL_UINT64(kmalloc_64, "vm.kmalloc.64.inuse", SYSCTL_RD, &kcls[1].inuse, "64-byte objects allocated");
+SYSCTL_UINT64(kmalloc_128, "vm.kmalloc.128.inuse", SYSCTL_RD, &kcls[2].inuse, "128-byte objects allocated");
+SYSCTL_UINT64(kmalloc_256, "vm.kmalloc.256.inuse", SYSCTL_RD, &kcls[3].inuse, "256-byte objects allocated");
+SYSCTL_UINT64(kmalloc_512, "vm.kmalloc.512.inuse", SYSCTL_RD, &kcls[4].inuse, "512-byte objects allocated");
+SYSCTL_UINT64(kmalloc_1024, "vm.kmalloc.1024.inuse", SYSCTL_RD, &kcls[5].inuse, "1024-byte objects allocated");
+SYSCTL_UINT64(kmalloc_2048, "vm.kmalloc.2048.inuse", SYSCTL_RD, &kcls[6].inuse, "2048-byte objects allocated");
+SYSCTL_UINT64(kmalloc_page, "vm.kmalloc.page.inuse", SYSCTL_RD, &kcls[7].inuse, "whole-page objects allocated");
+SYSCTL_UINT64(kmalloc_fail, "vm.kmalloc.failed", SYSCTL_RD, &kmalloc_failed, "kmalloc calls that returned NULL");

@@ -1,0 +1,19 @@
+// Kernel console output, panic and assertions.
+#pragma once
+#include "kernel/types.h"
+
+void printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+void printfinit(void);
+void backtrace(void);
+extern volatile int panicked;  // [a] set once by panic(): other harts freeze
+
+// KASSERT: a kernel invariant. Never use it for something a user or a
+// packet can cause; return an error for those.
+#define KASSERT(cond)                                                   \
+	do {                                                            \
+		if (!(cond))                                            \
+			panic("assertion \"%s\" failed at %s:%d", #cond, \
+			      __FILE__, __LINE__);                      \
+	} while (0)

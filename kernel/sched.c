@@ -1,0 +1,188 @@
+// Scheduling: the per-CPU scheduler loop, context switches, and
+// sleep/wakeup.
+//
+// Each CPU runs scheduler() on its boot stack. It scans the process table
+// (resuming where its last scan stopped, so slots are served round-robin)
+// for a RUNNABLE thread that is free to run here (affinity -1 or this CPU)
+// and swtch()es to it. The thread comes back with sched(), holding its
+// p->lock, which the scheduler releases. p->lock is thus held across
+// swtch() in both directions: that is what makes "mark RUNNABLE, then
+// switch" atomic with respect to other CPUs' schedulers.
+//
+// sleep(chan, lk) / wakeup(chan): a sleeper holds p->lock from before it
+// releases lk until the scheduler has switched away, and wakeup() takes
+// p->lock of every sleeper, so a wakeup between "release lk" and "sleep"
+// cannot be lost.
+#include "kernel/types.h"
+#include "kernel/param.h"
+#include "kernel/riscv.h"
+#include "kernel/errno.h"
+#include "kernel/lock.h"
+#include "kernel/proc.h"
+#include "kernel/printf.h"
+#include "kernel/callout.h"
+
+struct cpu cpus[NCPU];
+int ncpu = 1;
+
+void swtch(struct context *old, struct context *new);
+
+// Hart id of this CPU. Interrupts must be off, or the thread may move.
+int cpuid(void)
+{
+	return r_tp();
+}
+
+// Caller must have interrupts off.
+struct cpu *mycpu(void)
+{
+	return &cpus[cpuid()];
+}
+
+struct proc *myproc(void)
+{
+	push_off();
+	struct proc *p = mycpu()->proc;
+	pop_off();
+	return p;
+}
+
+static bool runs_here(struct proc *p, int cpu)
+{
+	return p->state == RUNNABLE && (p->affinity < 0 || p->affinity == cpu);
+}
+
+// Per-CPU scheduler loop; never returns.
+void scheduler(void)
+{
+	struct cpu *c = mycpu();
+	c->proc = NULL;
+	for (;;) {
+		// Interrupts on, so devices (and other CPUs' wakeups via the
+		// timer tick) can make something runnable.
+		intr_on();
+		bool found = false;
+		for (int i = 0; i < NPROC; i++) {
+			struct proc *p = &proc[(c->next_slot + i) % NPROC];
+			acquire(&p->lock);
+			if (runs_here(p, c->id)) {
+				p->state = RUNNING;
+				c->proc = p;
+				c->nswitch++;
+				c->quantum_end = uptime_ms() + QUANTUM_MS;
+				swtch(&c->context, &p->context);
+				c->proc = NULL;
+				c->next_slot = (p - proc + 1) % NPROC;
+				found = true;
+			}
+			release(&p->lock);
+			if (found)
+				break;
+		}
+		if (!found)
+			asm volatile("wfi");
+	}
+}
+
+// Switch to this CPU's scheduler. Caller holds p->lock only, and has
+// changed p->state. Saves and restores intena because it belongs to this
+// kernel thread, not to the CPU.
+void sched(void)
+{
+	struct proc *p = myproc();
+	if (!holding(&p->lock))
+		panic("sched: p->lock not held");
+	if (mycpu()->noff != 1)
+		panic("sched: %d locks held", mycpu()->noff);
+	if (p->state == RUNNING)
+		panic("sched: running");
+	if (intr_get())
+		panic("sched: interruptible");
+	bool intena = mycpu()->intena;
+	swtch(&p->context, &mycpu()->context);
+	mycpu()->intena = intena;
+}
+
+// Give up the CPU for one scheduling round.
+void yield(void)
+{
+	struct proc *p = myproc();
+	acquire(&p->lock);
+	p->state = RUNNABLE;
+	sched();
+	release(&p->lock);
+}
+
+// Common part of sleep() and sleep_timeout(): called holding p->lock and
+// not lk (already released); returns holding p->lock.
+static void sleep_locked(struct proc *p, void *chan)
+{
+	p->chan = chan;
+	p->state = SLEEPING;
+	sched();
+	p->chan = NULL;
+}
+
+void sleep(void *chan, struct spinlock *lk)
+{
+	struct proc *p = myproc();
+	acquire(&p->lock);
+	release(lk);
+	sleep_locked(p, chan);
+	release(&p->lock);
+	acquire(lk);
+}
+
+// Callout function of sleep_timeout(): runs on the arming CPU's timer
+// interrupt. Only wakes p if it is still asleep in that call.
+static void sleep_timeout_fire(void *arg)
+{
+	struct proc *p = arg;
+	acquire(&p->lock);
+	if (p->state == SLEEPING) {
+		p->timedout = true;
+		p->state = RUNNABLE;
+	}
+	release(&p->lock);
+}
+
+// Like sleep(), but give up after ms milliseconds: returns -ETIMEDOUT
+// then, 0 when woken. The callout lives on this stack, so it is stopped
+// (and waited for, if it is running on another CPU) before returning.
+// p->lock is held while arming: the callout cannot fire on this CPU
+// before sched() has switched away (interrupts are off), and on no other
+// CPU because it was armed here.
+int sleep_timeout(void *chan, struct spinlock *lk, int ms)
+{
+	if (ms <= 0) {
+		sleep(chan, lk);
+		return 0;
+	}
+	struct proc *p = myproc();
+	struct callout c;
+	callout_init(&c);
+	acquire(&p->lock);
+	release(lk);
+	p->timedout = false;
+	callout_reset(&c, ms, sleep_timeout_fire, p);
+	sleep_locked(p, chan);
+	bool timedout = p->timedout;
+	release(&p->lock);
+	callout_stop(&c);
+	acquire(lk);
+	return timedout ? -ETIMEDOUT : 0;
+}
+
+// Wake every thread sleeping on chan. Caller must not hold any p->lock.
+void wakeup(void *chan)
+{
+	struct proc *me = myproc();
+	for (struct proc *p = proc; p < &proc[NPROC]; p++) {
+		if (p == me)
+			continue;
+		acquire(&p->lock);
+		if (p->state == SLEEPING && p->chan == chan)
+			p->state = RUNNABLE;
+		release(&p->lock);
+	}
+}

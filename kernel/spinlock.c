@@ -1,0 +1,72 @@
+// Spinlocks: mutual exclusion between harts, with interrupts off while
+// held so an interrupt handler on this hart cannot deadlock on a lock its
+// own hart holds.
+//
+// push_off/pop_off nest: interrupts are turned back on only when the
+// outermost pop_off runs, and only if they were on at the first push_off.
+#include "kernel/types.h"
+#include "kernel/riscv.h"
+#include "kernel/lock.h"
+#include "kernel/proc.h"
+#include "kernel/printf.h"
+
+void initlock(struct spinlock *lk, const char *name)
+{
+	lk->name = name;
+	lk->locked = 0;
+	lk->cpu = NULL;
+}
+
+// Spin until the lock is ours. Any thread, any CPU; never sleeps.
+void acquire(struct spinlock *lk)
+{
+	push_off();
+	if (holding(lk))
+		panic("acquire: %s already held by this cpu", lk->name);
+
+	// amoswap.w.aq: the acquire ordering keeps the critical section's
+	// loads and stores after the lock is taken.
+	while (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0)
+		;
+	lk->cpu = mycpu();
+}
+
+void release(struct spinlock *lk)
+{
+	if (!holding(lk))
+		panic("release: %s not held", lk->name);
+	lk->cpu = NULL;
+	// Release ordering: the critical section's stores are visible before
+	// another hart can see the lock free.
+	__atomic_store_n(&lk->locked, 0, __ATOMIC_RELEASE);
+	pop_off();
+}
+
+// Does this cpu hold the lock? Interrupts must be off (they are, inside
+// acquire/release, and for callers that hold any spinlock).
+bool holding(struct spinlock *lk)
+{
+	return __atomic_load_n(&lk->locked, __ATOMIC_RELAXED) && lk->cpu == mycpu();
+}
+
+void push_off(void)
+{
+	bool old = intr_get();
+	intr_off();
+	struct cpu *c = mycpu();
+	if (c->noff == 0)
+		c->intena = old;
+	c->noff++;
+}
+
+void pop_off(void)
+{
+	struct cpu *c = mycpu();
+	if (intr_get())
+		panic("pop_off: interrupts on");
+	if (c->noff < 1)
+		panic("pop_off: unbalanced");
+	c->noff--;
+	if (c->noff == 0 && c->intena)
+		intr_on();
+}

@@ -1,0 +1,183 @@
+// Kernel self-tests of facilities that user space cannot reach directly:
+// kernel threads with CPU affinity, sleep_timeout, callouts, kmalloc.
+//
+// Run from user space with `sysctl kern.selftest=1` (usertests does); the
+// write returns 0 when every check passed, -EIO otherwise, and each
+// failing check prints a line "selftest: FAIL ..." on the console. Reading
+// kern.selftest gives the number of failed checks of the last run. Runs in
+// the calling process's context and may sleep.
+#include "kernel/types.h"
+#include "kernel/param.h"
+#include "kernel/errno.h"
+#include "kernel/lock.h"
+#include "kernel/proc.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "kernel/kalloc.h"
+#include "kernel/callout.h"
+#include "kernel/sysctl.h"
+
+static struct spinlock st_lock = { .name = "selftest" };
+static int failures;  // of the last run
+
+#define CHECK(cond)                                                        \
+	do {                                                               \
+		if (!(cond)) {                                             \
+			printf("selftest: FAIL %s (%s:%d)\n", #cond, __FILE__, \
+			       __LINE__);                                  \
+			failures++;                                        \
+		}                                                          \
+	} while (0)
+
+// ---- kernel threads pinned to a CPU --------------------------------------
+struct pin_result {
+	int want;       // the CPU the thread was pinned to
+	int wrong;      // times it found itself elsewhere
+	bool done;      // [st_lock]
+};
+
+static void pinned_thread(void *arg)
+{
+	struct pin_result *r = arg;
+	for (int i = 0; i < 20; i++) {
+		push_off();
+		if (cpuid() != r->want)
+			r->wrong++;
+		pop_off();
+		if (i % 2)
+			yield();
+		else {
+			acquire(&st_lock);
+			sleep_timeout(r, &st_lock, 1);  // must wake on the pinned CPU
+			release(&st_lock);
+		}
+	}
+	acquire(&st_lock);
+	r->done = true;
+	wakeup(&failures);
+	release(&st_lock);
+}
+
+static void test_affinity(void)
+{
+	struct pin_result res[NCPU];
+	for (int c = 0; c < ncpu; c++) {
+		res[c] = (struct pin_result){ .want = c };
+		CHECK(kthread_create("selftest", pinned_thread, &res[c], c) > 0);
+	}
+	acquire(&st_lock);
+	for (int c = 0; c < ncpu; c++)
+		while (!res[c].done)
+			CHECK(sleep_timeout(&failures, &st_lock, 5000) == 0);
+	release(&st_lock);
+	for (int c = 0; c < ncpu; c++)
+		CHECK(res[c].wrong == 0);
+	CHECK(kthread_create("bad", pinned_thread, NULL, ncpu) == -EINVAL);
+}
+
+// ---- sleep_timeout ---------------------------------------------------------
+static void waker_thread(void *arg)
+{
+	acquire(&st_lock);
+	sleep_timeout(arg, &st_lock, 5);  // let the main test go to sleep first
+	wakeup(arg);
+	release(&st_lock);
+}
+
+static void test_sleep_timeout(void)
+{
+	int chan;
+	acquire(&st_lock);
+	uint64 t0 = uptime_ms();
+	CHECK(sleep_timeout(&chan, &st_lock, 20) == -ETIMEDOUT);
+	CHECK(uptime_ms() - t0 >= 20);
+	release(&st_lock);
+
+	// Woken before the timeout: returns 0 well before 2000 ms.
+	acquire(&st_lock);
+	CHECK(kthread_create("waker", waker_thread, &chan, -1) > 0);
+	t0 = uptime_ms();
+	int r = sleep_timeout(&chan, &st_lock, 2000);
+	CHECK(r == 0);
+	CHECK(uptime_ms() - t0 < 2000);
+	release(&st_lock);
+}
+
+// ---- callouts --------------------------------------------------------------
+static int order[3], norder;
+
+static void record(void *arg)
+{
+	acquire(&st_lock);
+	order[norder++] = (int)(uint64)arg;
+	wakeup(order);
+	release(&st_lock);
+}
+
+static void test_callouts(void)
+{
+	struct callout c[4];
+	for (int i = 0; i < 4; i++)
+		callout_init(&c[i]);
+	norder = 0;
+	callout_reset(&c[0], 30, record, (void *)3);
+	callout_reset(&c[1], 10, record, (void *)1);
+	callout_reset(&c[2], 20, record, (void *)2);
+	callout_reset(&c[3], 15, record, (void *)9);
+	CHECK(callout_pending(&c[3]));
+	CHECK(callout_stop(&c[3]) == true);   // cancelled: never runs
+	CHECK(!callout_pending(&c[3]));
+	acquire(&st_lock);
+	while (norder < 3)
+		if (sleep_timeout(order, &st_lock, 2000) == -ETIMEDOUT)
+			break;
+	release(&st_lock);
+	CHECK(norder == 3);
+	CHECK(order[0] == 1 && order[1] == 2 && order[2] == 3);
+	for (int i = 0; i < 4; i++)
+		CHECK(callout_stop(&c[i]) == false);  // all fired or stopped
+}
+
+// ---- kmalloc ---------------------------------------------------------------
+static void test_kmalloc(void)
+{
+	static const size_t sizes[] = { 1, 32, 33, 100, 256, 700, 2048, 2049, 4096 };
+	void *p[nelem(sizes)][4];
+	uint64 before = kalloc_free_pages();
+	for (uint i = 0; i < nelem(sizes); i++) {
+		for (int j = 0; j < 4; j++) {
+			p[i][j] = kmalloc(sizes[i]);
+			CHECK(p[i][j] != NULL);
+			if (p[i][j])
+				memset(p[i][j], i * 4 + j, sizes[i]);
+		}
+	}
+	for (uint i = 0; i < nelem(sizes); i++)
+		for (int j = 0; j < 4; j++)
+			for (size_t k = 0; p[i][j] && k < sizes[i]; k += 97)
+				CHECK(((uint8 *)p[i][j])[k] == (uint8)(i * 4 + j));
+	for (uint i = 0; i < nelem(sizes); i++)
+		for (int j = 0; j < 4; j++)
+			kfree(p[i][j]);
+	CHECK(kmalloc(4097) == NULL);
+	CHECK(kalloc_free_pages() == before);
+}
+
+static int sysctl_selftest(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	if (!write) {
+		*val = failures;
+		return 0;
+	}
+	if (*val != 1)
+		return -EINVAL;
+	failures = 0;
+	test_kmalloc();
+	test_callouts();
+	test_sleep_timeout();
+	test_affinity();
+	printf("selftest: %d failure%s\n", failures, failures == 1 ? "" : "s");
+	return failures ? -EIO : 0;
+}
+SYSCTL_PROC(kern_selftest, "kern.selftest", SYSCTL_RW, sysctl_selftest,
+	    "write 1: run the kernel self-tests; read: failures of the last run");

@@ -1,0 +1,82 @@
+// netisr: one network thread per CPU, each with an LWKT port; packets and
+// requests are sent to the thread that owns the flow. Design essay at the
+// top of net/netisr.c; student guide docs/netisr.md.
+//
+// Message types carried here (CONVENTIONS rule 11):
+//   packet message (m->m_pkthdr.ph_msg, set up by netisr_dispatch)
+//     sender: the driver's RX path (interrupt) or loopback output;
+//     target: netisr of CPU netisr_hash(m) % ncpu; reply port: none;
+//     freed by: the protocol input function (it consumes the mbuf, and the
+//     message lives in the mbuf). Never replied to.
+//   any other message (a socket request, a timer, a test):
+//     sender: the caller of lwkt_sendmsg/lwkt_domsg(netisr_cpuport(cpu));
+//     target: that netisr; reply port and owner: documented by its type.
+//
+// Lock legend (kernel/lock.h): [o] the netisr thread itself, [a] atomic,
+// [i] set at init.
+#pragma once
+#include "net/shim.h"
+#include "net/lwkt_msg.h"
+#include "net/mbuf.h"
+
+// Protocols whose input a netisr runs (m_pkthdr.ph_proto).
+enum netisr_proto {
+	NETISR_ETHER = 0,   // an Ethernet frame from a driver
+	NETISR_IP = 1,      // an IPv4 packet (loopback)
+	NETISR_ARP = 2,     // an ARP packet
+	NETISR_NPROTO
+};
+
+// Protocol input: runs in the netisr thread, consumes m.
+typedef void (*netisr_input_t)(struct mbuf *m);
+// Rollup hook: runs in each netisr thread at the end of every batch
+// (TCP sends its delayed ACKs here). cpu = the netisr's CPU.
+typedef void (*netisr_rollup_t)(int cpu);
+
+#define NETISR_MAXCPU 8      // = NCPU
+#define NETISR_MAXROLLUP 8
+#define NETISR_BATCH 32      // messages per batch before rollups run
+
+struct netisr {
+	struct lwkt_port ni_port;   // [s] ni_port.mp_lock; owned by the thread
+	int ni_cpu;                 // [i]
+	int ni_pid;                 // [i] thread id, 0 if not started
+	uint64 ni_msgs;             // [a] messages handled
+	uint64 ni_batches;          // [a] batches (rollup rounds)
+	uint64 ni_pkts;             // [a] packet messages handled
+	uint64 ni_dropped;          // [a] packets with no input function
+	char ni_name[16];           // [i] "netisr0"
+	struct net_sysctl ni_oids[4]; // [i] net.netisr.<cpu>.*
+};
+
+// Start one netisr thread per CPU. Called from net_init (boot, one
+// thread). 0 or -Exxx.
+int netisr_init(void);
+
+// Register the input function of a protocol / a rollup hook. Call before
+// netisr_init or while no packet of that protocol flows.
+int netisr_register(enum netisr_proto proto, netisr_input_t fn);
+int netisr_register_rollup(netisr_rollup_t fn);
+
+// Flow hash of an IPv4 packet: saddr, daddr, and for TCP/UDP the ports
+// (network byte order as found in the header). Same input -> same value.
+uint32 netisr_hash_ipv4(uint32 saddr, uint32 daddr, uint8 proto,
+			uint16 sport, uint16 dport);
+// Flow hash of the IPv4 packet at byte offset off of m (off = 14 for an
+// Ethernet frame). 0 for anything that is not IPv4. Borrows m.
+uint32 netisr_hash_mbuf(struct mbuf *m, int off);
+// The CPU whose netisr owns hash.
+int netisr_hashcpu(uint32 hash);
+
+// The port of CPU cpu's netisr.
+struct lwkt_port *netisr_cpuport(int cpu);
+// The netisr of CPU cpu (for tests and statistics).
+struct netisr *netisr_get(int cpu);
+
+// Send packet m (an Ethernet frame) to the netisr that owns its flow.
+// Computes the hash unless PH_HASHVALID. Consumes m. Any context
+// (interrupts included); never sleeps. 0, or -ENXIO before netisr_init
+// (m freed).
+int netisr_dispatch(struct mbuf *m);
+// As netisr_dispatch, for a packet of protocol proto (loopback: NETISR_IP).
+int netisr_dispatch_proto(enum netisr_proto proto, struct mbuf *m);

@@ -1,0 +1,84 @@
+// The shim: the few kernel services the network stack uses, behind one
+// interface, so that net/ compiles both into the kernel and on the host.
+//
+// Problem: TCP and the seed mechanisms need fast, deterministic unit tests
+// (and fuzzing) on Linux, yet the same source must run in the kernel. An
+// #ifdef in every function would make both versions hard to read.
+//
+// Idea: net/*.c include only this header (plus other net/ headers) for
+// kernel services. Each service has one name here; its implementation
+// lives in one of two files:
+//   kernel: net/shim_kernel.h (types, macros) + net/shim_kernel.c
+//   host:   tests/host/shim_host.h + tests/host/shim_host.c (pthreads, a
+//           virtual clock the tests advance, a fake interface)
+// The choice is made once, below, by __STDC_HOSTED__ (the kernel is built
+// -ffreestanding, like kernel/types.h). No #if appears anywhere else in
+// net/ (CONVENTIONS rule 8).
+//
+// What each platform header must provide (types and macros):
+//   struct net_lock       a spinlock (kernel) / mutex (host)
+//   struct net_sysctl     storage for one run-time sysctl knob
+//   printf, panic, KASSERT(cond)
+//   memset, memcpy, memmove, memcmp, strlen
+//   NET_SYSCTL_INT(id, name, flags, int *ptr, descr)
+//   NET_SYSCTL_UINT64(id, name, flags, uint64 *ptr, descr)
+//     static knobs, declared next to their variable (see kernel/sysctl.h)
+// and the functions declared below.
+#pragma once
+#include "kernel/types.h"
+#include "kernel/errno.h"
+#include "kernel/sysctl.h"   // SYSCTL_RD, SYSCTL_RW
+
+#if __STDC_HOSTED__
+#include "tests/host/shim_host.h"
+#else
+#include "net/shim_kernel.h"
+#endif
+
+// ---- memory ---------------------------------------------------------------
+// Never sleep; NULL when memory is exhausted. net_malloc(2048) comes from
+// the kernel's 2048-byte kmalloc class (mbuf clusters rely on that).
+void *net_malloc(size_t n);
+void net_free(void *p);
+
+// ---- locks ----------------------------------------------------------------
+// A spinlock in the kernel: interrupts are off on this CPU while it is
+// held, and it must not be held across net_sleep (except the one passed).
+void net_lock_init(struct net_lock *lk, const char *name);
+void net_lock_acquire(struct net_lock *lk);
+void net_lock_release(struct net_lock *lk);
+bool net_lock_held(struct net_lock *lk);   // by this CPU/thread
+
+// ---- waiting --------------------------------------------------------------
+// xv6 sleep/wakeup: net_sleep atomically releases lk and waits until
+// net_wakeup(chan); it reacquires lk before returning. Wakeups may be
+// spurious: callers loop on their condition. Thread context only.
+void net_sleep(void *chan, struct net_lock *lk);
+// As net_sleep, but returns -ETIMEDOUT after ms milliseconds, else 0.
+int net_sleep_timeout(void *chan, struct net_lock *lk, int ms);
+void net_wakeup(void *chan);
+// Let other threads run (used by polling waits such as ifq_barrier).
+void net_yield(void);
+
+// ---- threads and CPUs -----------------------------------------------------
+// Start fn(arg) in a new kernel thread, pinned to cpu (cpu < 0: any).
+// Returns a positive id, or -ENOMEM / -EAGAIN / -EINVAL.
+int net_kthread_create(const char *name, void (*fn)(void *), void *arg, int cpu);
+// The running thread, as an opaque pointer (identity only).
+void *net_curthread(void);
+int net_cpuid(void);   // CPU this code runs on (may change unless pinned)
+int net_ncpu(void);    // number of CPUs, >= 1
+
+// ---- time -----------------------------------------------------------------
+// Milliseconds since boot (kernel), or the virtual clock (host tests).
+uint64 net_now_ms(void);
+
+// ---- sysctl knobs created at run time ---------------------------------------
+// Register *p under name (copied into ns; at most NET_SYSCTL_NAMELEN-1
+// chars). ns must stay allocated until net_sysctl_del(ns).
+#define NET_SYSCTL_NAMELEN 48
+int net_sysctl_add_u64(struct net_sysctl *ns, const char *name, uint64 *p,
+		       const char *descr);
+void net_sysctl_del(struct net_sysctl *ns);
+// Read a knob by name (tests and kernel code). 0 or -ENOENT.
+int net_sysctl_read(const char *name, int64 *val);

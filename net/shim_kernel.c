@@ -1,0 +1,115 @@
+// Kernel implementation of the network shim (net/shim.h): each function
+// maps one-to-one onto a kernel service in kernel/*.h. The host build
+// replaces this file by tests/host/shim_host.c, so keep it thin: no
+// network logic belongs here.
+#include "net/shim.h"
+#include "kernel/param.h"
+#include "kernel/proc.h"
+#include "kernel/kalloc.h"
+#include "kernel/callout.h"
+
+void *net_malloc(size_t n)
+{
+	return kmalloc(n);
+}
+
+void net_free(void *p)
+{
+	kfree(p);
+}
+
+void net_lock_init(struct net_lock *lk, const char *name)
+{
+	initlock(&lk->nl_lk, name);
+}
+
+void net_lock_acquire(struct net_lock *lk)
+{
+	acquire(&lk->nl_lk);
+}
+
+void net_lock_release(struct net_lock *lk)
+{
+	release(&lk->nl_lk);
+}
+
+// holding() compares with mycpu(), which needs interrupts off.
+bool net_lock_held(struct net_lock *lk)
+{
+	push_off();
+	bool h = holding(&lk->nl_lk);
+	pop_off();
+	return h;
+}
+
+void net_sleep(void *chan, struct net_lock *lk)
+{
+	sleep(chan, &lk->nl_lk);
+}
+
+int net_sleep_timeout(void *chan, struct net_lock *lk, int ms)
+{
+	return sleep_timeout(chan, &lk->nl_lk, ms);
+}
+
+void net_wakeup(void *chan)
+{
+	wakeup(chan);
+}
+
+void net_yield(void)
+{
+	yield();
+}
+
+int net_kthread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
+{
+	return kthread_create(name, fn, arg, cpu);
+}
+
+void *net_curthread(void)
+{
+	return myproc();
+}
+
+int net_cpuid(void)
+{
+	push_off();
+	int id = cpuid();
+	pop_off();
+	return id;
+}
+
+int net_ncpu(void)
+{
+	return ncpu;
+}
+
+uint64 net_now_ms(void)
+{
+	return uptime_ms();
+}
+
+int net_sysctl_add_u64(struct net_sysctl *ns, const char *name, uint64 *p,
+		       const char *descr)
+{
+	strlcpy(ns->ns_name, name, sizeof(ns->ns_name));
+	ns->ns_oid = (struct sysctl_oid){
+		.name = ns->ns_name, .descr = descr, .kind = SYSCTL_K_UINT64,
+		.flags = SYSCTL_RD, .ptr = p,
+	};
+	ns->ns_added = true;
+	return sysctl_add(&ns->ns_oid);
+}
+
+void net_sysctl_del(struct net_sysctl *ns)
+{
+	if (ns->ns_added)
+		sysctl_remove(&ns->ns_oid);
+	ns->ns_added = false;
+}
+
+int net_sysctl_read(const char *name, int64 *val)
+{
+	return sysctl_read_int(name, val);
+}

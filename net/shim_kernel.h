@@ -1,0 +1,23 @@
+// Kernel side of the shim (net/shim.h): types and macros. The functions
+// are in net/shim_kernel.c. Included only through net/shim.h.
+#pragma once
+#include "kernel/types.h"
+#include "kernel/lock.h"
+#include "kernel/printf.h"   // printf, panic, KASSERT
+#include "kernel/string.h"   // memset, memcpy, memmove, memcmp, strlen
+#include "kernel/sysctl.h"
+
+// A net_lock is a kernel spinlock (interrupts off while held).
+struct net_lock {
+	struct spinlock nl_lk;
+};
+
+// One run-time sysctl knob: the kernel descriptor plus its name.
+struct net_sysctl {
+	struct sysctl_oid ns_oid;          // [i] on sysctl's dynamic list
+	char ns_name[48];                  // [i] NET_SYSCTL_NAMELEN
+	bool ns_added;                     // [i]
+};
+
+#define NET_SYSCTL_INT(id, nm, fl, p, d) SYSCTL_INT(id, nm, fl, p, d)
+#define NET_SYSCTL_UINT64(id, nm, fl, p, d) SYSCTL_UINT64(id, nm, fl, p, d)

@@ -1,0 +1,283 @@
+// Host implementation of the network shim (net/shim.h), for the unit tests
+// in tests/host/. Locks are pthread mutexes; sleep/wakeup is built on one
+// global mutex + condition variable and a wakeup generation per channel
+// bucket; the clock is virtual (tests move it with host_clock_advance);
+// "CPUs" are a thread-local number set by net_kthread_create or the test.
+#include <stdarg.h>
+#include <sched.h>
+#include <time.h>
+#include <errno.h>
+#include "net/shim.h"
+
+void host_panic(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "panic at %s:%d: ", file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	abort();
+}
+
+void *net_malloc(size_t n)
+{
+	return malloc(n);
+}
+
+void net_free(void *p)
+{
+	free(p);
+}
+
+// ---- locks ----------------------------------------------------------------
+
+void net_lock_init(struct net_lock *lk, const char *name)
+{
+	pthread_mutex_init(&lk->nl_mu, NULL);
+	lk->nl_held = 0;
+	lk->nl_name = name;
+}
+
+void net_lock_acquire(struct net_lock *lk)
+{
+	if (net_lock_held(lk))
+		panic("acquire: %s already held by this thread", lk->nl_name);
+	pthread_mutex_lock(&lk->nl_mu);
+	lk->nl_owner = pthread_self();
+	__atomic_store_n(&lk->nl_held, 1, __ATOMIC_RELEASE);
+}
+
+void net_lock_release(struct net_lock *lk)
+{
+	if (!net_lock_held(lk))
+		panic("release: %s not held", lk->nl_name);
+	__atomic_store_n(&lk->nl_held, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&lk->nl_mu);
+}
+
+// Only the owner can see nl_held set together with its own id, so the
+// unlocked read of nl_owner is stable for the question "is it me?".
+bool net_lock_held(struct net_lock *lk)
+{
+	return __atomic_load_n(&lk->nl_held, __ATOMIC_ACQUIRE) &&
+	       pthread_equal(lk->nl_owner, pthread_self());
+}
+
+// ---- sleep / wakeup ---------------------------------------------------------
+// A sleeper records its bucket's generation while still holding lk, so a
+// wakeup issued after the waker changed the condition (under lk) always
+// bumps a generation the sleeper already saw: no lost wakeup.
+
+#define NBUCKET 64
+static pthread_mutex_t sleep_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sleep_cv = PTHREAD_COND_INITIALIZER;
+static uint64 sleep_gen[NBUCKET];   // protected by sleep_mu
+
+static int bucket(void *chan)
+{
+	return ((uint64)chan >> 4) % NBUCKET;
+}
+
+static int sleep_common(void *chan, struct net_lock *lk, int ms)
+{
+	int b = bucket(chan), rc = 0;
+	pthread_mutex_lock(&sleep_mu);
+	uint64 gen = sleep_gen[b];
+	net_lock_release(lk);
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += ms / 1000;
+	ts.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (sleep_gen[b] == gen && rc == 0) {
+		if (ms > 0 && pthread_cond_timedwait(&sleep_cv, &sleep_mu, &ts) == ETIMEDOUT)
+			rc = -ETIMEDOUT;
+		else if (ms <= 0)
+			pthread_cond_wait(&sleep_cv, &sleep_mu);
+	}
+	pthread_mutex_unlock(&sleep_mu);
+	net_lock_acquire(lk);
+	return rc;
+}
+
+void net_sleep(void *chan, struct net_lock *lk)
+{
+	sleep_common(chan, lk, 0);
+}
+
+// Host timeouts use real time (the waits in tests are short), not the
+// virtual clock.
+int net_sleep_timeout(void *chan, struct net_lock *lk, int ms)
+{
+	return sleep_common(chan, lk, ms);
+}
+
+void net_wakeup(void *chan)
+{
+	pthread_mutex_lock(&sleep_mu);
+	sleep_gen[bucket(chan)]++;
+	pthread_cond_broadcast(&sleep_cv);
+	pthread_mutex_unlock(&sleep_mu);
+}
+
+void net_yield(void)
+{
+	sched_yield();
+}
+
+// ---- threads and fake CPUs ---------------------------------------------------
+
+static __thread int host_cpu;
+static __thread int host_self_marker;   // its address identifies the thread
+static int host_ncpu = 2;
+
+struct kthread_start {
+	void (*fn)(void *);
+	void *arg;
+	int cpu;
+};
+
+static void *kthread_trampoline(void *a)
+{
+	struct kthread_start ks = *(struct kthread_start *)a;
+	free(a);
+	host_cpu = ks.cpu < 0 ? 0 : ks.cpu;
+	ks.fn(ks.arg);
+	return NULL;
+}
+
+int net_kthread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
+{
+	static int nextid = 1;
+	if (cpu >= host_ncpu)
+		return -EINVAL;
+	struct kthread_start *ks = malloc(sizeof(*ks));
+	if (ks == NULL)
+		return -ENOMEM;
+	*ks = (struct kthread_start){ fn, arg, cpu };
+	pthread_t t;
+	if (pthread_create(&t, NULL, kthread_trampoline, ks) != 0) {
+		free(ks);
+		return -EAGAIN;
+	}
+	pthread_detach(t);
+	(void)name;
+	return __atomic_fetch_add(&nextid, 1, __ATOMIC_RELAXED);
+}
+
+void *net_curthread(void)
+{
+	return &host_self_marker;
+}
+
+int net_cpuid(void)
+{
+	return host_cpu;
+}
+
+int net_ncpu(void)
+{
+	return host_ncpu;
+}
+
+void host_set_ncpu(int n)
+{
+	host_ncpu = n;
+}
+
+void host_set_cpuid(int cpu)
+{
+	host_cpu = cpu;
+}
+
+// ---- virtual clock -----------------------------------------------------------
+
+static uint64 host_clock;   // [a]
+
+uint64 net_now_ms(void)
+{
+	return __atomic_load_n(&host_clock, __ATOMIC_ACQUIRE);
+}
+
+void host_clock_advance(uint64 ms)
+{
+	__atomic_fetch_add(&host_clock, ms, __ATOMIC_ACQ_REL);
+}
+
+// ---- sysctl ------------------------------------------------------------------
+
+static pthread_mutex_t sysctl_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct host_sysctl *sysctl_list;   // protected by sysctl_mu
+
+void host_sysctl_register(struct host_sysctl *hs)
+{
+	pthread_mutex_lock(&sysctl_mu);
+	hs->hs_next = sysctl_list;
+	sysctl_list = hs;
+	pthread_mutex_unlock(&sysctl_mu);
+}
+
+int net_sysctl_add_u64(struct net_sysctl *ns, const char *name, uint64 *p,
+		       const char *descr)
+{
+	(void)descr;
+	snprintf(ns->ns_name, sizeof(ns->ns_name), "%s", name);
+	ns->ns_hs = (struct host_sysctl){ ns->ns_name, HOST_SYSCTL_UINT64, p, NULL };
+	ns->ns_added = true;
+	host_sysctl_register(&ns->ns_hs);
+	return 0;
+}
+
+void net_sysctl_del(struct net_sysctl *ns)
+{
+	if (!ns->ns_added)
+		return;
+	pthread_mutex_lock(&sysctl_mu);
+	for (struct host_sysctl **pp = &sysctl_list; *pp; pp = &(*pp)->hs_next) {
+		if (*pp == &ns->ns_hs) {
+			*pp = ns->ns_hs.hs_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&sysctl_mu);
+	ns->ns_added = false;
+}
+
+static struct host_sysctl *sysctl_find(const char *name)
+{
+	struct host_sysctl *hs;
+	pthread_mutex_lock(&sysctl_mu);
+	for (hs = sysctl_list; hs; hs = hs->hs_next)
+		if (strcmp(hs->hs_name, name) == 0)
+			break;
+	pthread_mutex_unlock(&sysctl_mu);
+	return hs;
+}
+
+int net_sysctl_read(const char *name, int64 *val)
+{
+	struct host_sysctl *hs = sysctl_find(name);
+	if (hs == NULL)
+		return -ENOENT;
+	if (hs->hs_kind == HOST_SYSCTL_INT)
+		*val = *(int *)hs->hs_ptr;
+	else
+		*val = (int64)*(uint64 *)hs->hs_ptr;
+	return 0;
+}
+
+int host_sysctl_write(const char *name, int64 val)
+{
+	struct host_sysctl *hs = sysctl_find(name);
+	if (hs == NULL)
+		return -ENOENT;
+	if (hs->hs_kind == HOST_SYSCTL_INT)
+		*(int *)hs->hs_ptr = (int)val;
+	else
+		*(uint64 *)hs->hs_ptr = (uint64)val;
+	return 0;
+}

@@ -1,0 +1,37 @@
+// Tiny test framework for the host unit tests of net/ (make hosttest).
+// Each test is a function in a table {fn, "name"}; test_main.c runs each in
+// a forked child (a panic or crash fails one test, not the run) and prints
+// "name: OK" or "name: FAIL", then "N passed, M failed".
+// Run one test: tests/host/nettest name [name...].
+#pragma once
+#include <stdio.h>
+#include <stdlib.h>
+#include "net/shim.h"
+
+struct host_test {
+	void (*fn)(void);
+	const char *name;
+};
+
+// Fail the current test (the child exits 1) with the file and line.
+#define CHECK(cond)                                                          \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n",         \
+				__FILE__, __LINE__, #cond);                  \
+			exit(1);                                             \
+		}                                                            \
+	} while (0)
+
+// Tables, each ended by {NULL, NULL}.
+extern const struct host_test mbuf_tests[];
+extern const struct host_test lwkt_tests[];
+extern const struct host_test ifq_tests[];
+extern const struct host_test netisr_tests[];
+
+// Run fn in a grandchild and report whether it died by a panic (abort).
+bool expect_panic(void (*fn)(void));
+// Read a sysctl that must exist.
+int64 sysctl_get(const char *name);
+// Sleep ms milliseconds of real time.
+void msleep(int ms);

@@ -1,0 +1,177 @@
+// Host tests of net/netisr.c: the flow hash (same flow -> same CPU, both
+// directions -> same CPU), dispatch of packets to the owning netisr (each
+// delivered once, in order per flow), rollups after batches, lwkt_domsg to
+// a netisr port, the sysctl counters. Two fake CPUs.
+#include "tests/host/test.h"
+#include "net/netisr.h"
+
+#define NFLOW 16
+#define PERFLOW 200
+
+static void netisr_hash_same_flow_same_cpu_both_directions(void)
+{
+	host_set_ncpu(2);
+	uint32 a = 0x0a00020f, b = 0x0a000202;
+	uint32 h1 = netisr_hash_ipv4(a, b, 6, 1234, 80);
+	CHECK(h1 == netisr_hash_ipv4(a, b, 6, 1234, 80));
+	CHECK(h1 == netisr_hash_ipv4(b, a, 6, 80, 1234));   // reply direction
+	CHECK(h1 != netisr_hash_ipv4(a, b, 6, 1235, 80));
+	// ICMP: addresses only.
+	CHECK(netisr_hash_ipv4(a, b, 1, 5, 6) == netisr_hash_ipv4(a, b, 1, 0, 0));
+	// Spread: 256 flows use both CPUs, neither gets fewer than a quarter.
+	int per[2] = { 0, 0 };
+	for (int p = 0; p < 256; p++)
+		per[netisr_hashcpu(netisr_hash_ipv4(a, b, 17, 1024 + p, 53))]++;
+	CHECK(per[0] > 64 && per[1] > 64);
+}
+
+// An Ethernet + IPv4 + UDP frame of flow f, with seq in the payload.
+static struct mbuf *frame(int f, int seq)
+{
+	uint8 pkt[14 + 20 + 8 + 4] = { 0 };
+	pkt[12] = 0x08;                           // ethertype IPv4
+	uint8 *ip = pkt + 14;
+	ip[0] = 0x45;
+	ip[9] = 17;                               // UDP
+	ip[12] = 10, ip[15] = 1 + f % 4;          // 10.0.0.x
+	ip[16] = 10, ip[19] = 99;
+	uint8 *udp = ip + 20;
+	udp[0] = 0x40, udp[1] = f;                // sport 0x40ff-ish
+	udp[2] = 0, udp[3] = 7;                   // dport 7
+	memcpy(udp + 8, &seq, 4);
+	struct mbuf *m = m_gethdr();
+	CHECK(m != NULL);
+	CHECK(m_copyback(m, 0, sizeof(pkt), pkt) == 0);
+	return m;
+}
+
+static int got_count;                 // [a]
+static int got_cpu[NFLOW];            // cpu that saw flow f, -1 none
+static int got_last[NFLOW];           // last seq per flow
+static int got_errors;                // [a]
+static int rollups;                   // [a]
+
+static void test_ether_input(struct mbuf *m)
+{
+	uint8 hdr[14 + 20 + 8 + 4];
+	CHECK(m_copydata(m, 0, sizeof(hdr), hdr) == 0);
+	int f = hdr[14 + 20 + 1], seq;
+	memcpy(&seq, hdr + 14 + 20 + 8, 4);
+	int cpu = net_cpuid();
+	uint32 want = netisr_hash_mbuf(m, 14);
+	if (cpu != netisr_hashcpu(want) || m->m_pkthdr.ph_flowhash != want)
+		__atomic_add_fetch(&got_errors, 1, __ATOMIC_SEQ_CST);
+	if (got_cpu[f] != -1 && got_cpu[f] != cpu)
+		__atomic_add_fetch(&got_errors, 1, __ATOMIC_SEQ_CST);
+	got_cpu[f] = cpu;
+	if (seq != got_last[f] + 1)   // in order, each once
+		__atomic_add_fetch(&got_errors, 1, __ATOMIC_SEQ_CST);
+	got_last[f] = seq;
+	m_freem(m);
+	__atomic_add_fetch(&got_count, 1, __ATOMIC_SEQ_CST);
+}
+
+static void test_rollup(int cpu)
+{
+	(void)cpu;
+	__atomic_add_fetch(&rollups, 1, __ATOMIC_SEQ_CST);
+}
+
+static void start_netisrs(void)
+{
+	host_set_ncpu(2);
+	for (int f = 0; f < NFLOW; f++) {
+		got_cpu[f] = -1;
+		got_last[f] = -1;
+	}
+	CHECK(netisr_register(NETISR_ETHER, test_ether_input) == 0);
+	CHECK(netisr_register_rollup(test_rollup) == 0);
+	CHECK(netisr_init() == 0);
+}
+
+static void wait_count(int *ctr, int want)
+{
+	for (int i = 0; i < 5000 && __atomic_load_n(ctr, __ATOMIC_SEQ_CST) < want; i++)
+		msleep(1);
+	CHECK(__atomic_load_n(ctr, __ATOMIC_SEQ_CST) == want);
+}
+
+static void netisr_dispatch_delivers_in_order_on_flow_cpu(void)
+{
+	struct mbuf *m = frame(0, 0);
+	CHECK(netisr_dispatch(m) == -ENXIO);   // before init: dropped, freed
+	CHECK(mbstat.mbs_inuse == 0);
+	start_netisrs();
+	for (int seq = 0; seq < PERFLOW; seq++)
+		for (int f = 0; f < NFLOW; f++)
+			CHECK(netisr_dispatch(frame(f, seq)) == 0);
+	wait_count(&got_count, NFLOW * PERFLOW);
+	CHECK(got_errors == 0);
+	for (int f = 0; f < NFLOW; f++)
+		CHECK(got_last[f] == PERFLOW - 1);
+	int used[2] = { 0, 0 };
+	for (int f = 0; f < NFLOW; f++)
+		used[got_cpu[f]]++;
+	CHECK(used[0] > 0 && used[1] > 0);
+	msleep(5);
+	CHECK(mbstat.mbs_inuse == 0);
+	int64 pkts = sysctl_get("net.netisr.0.pkts") + sysctl_get("net.netisr.1.pkts");
+	CHECK(pkts == NFLOW * PERFLOW);
+	CHECK(sysctl_get("net.netisr.0.msgs") + sysctl_get("net.netisr.1.msgs") == pkts);
+	int64 batches = sysctl_get("net.netisr.0.batches") + sysctl_get("net.netisr.1.batches");
+	CHECK(batches >= pkts / NETISR_BATCH && batches <= pkts);
+	CHECK(__atomic_load_n(&rollups, __ATOMIC_SEQ_CST) == batches);
+}
+
+static void netisr_non_ip_goes_to_cpu0(void)
+{
+	start_netisrs();
+	struct mbuf *m = frame(3, 0);
+	uint8 arp[2] = { 0x08, 0x06 };
+	CHECK(m_copyback(m, 12, 2, arp) == 0);
+	CHECK(netisr_dispatch(m) == 0);
+	wait_count(&got_count, 1);
+	CHECK(got_cpu[3] == 0);
+}
+
+struct cpumsg {
+	struct lwkt_msg msg;
+	int cpu;
+};
+
+static void where_handler(struct lwkt_msg *msg)
+{
+	struct cpumsg *c = (struct cpumsg *)msg;
+	c->cpu = net_cpuid();
+	lwkt_replymsg(msg, 42);
+}
+
+static void netisr_domsg_runs_on_target_cpu(void)
+{
+	start_netisrs();
+	for (int cpu = 0; cpu < 2; cpu++) {
+		struct cpumsg c = { .cpu = -1 };
+		lwkt_initmsg(&c.msg, NULL, where_handler, 0);
+		CHECK(lwkt_domsg(netisr_cpuport(cpu), &c.msg) == 42);
+		CHECK(c.cpu == cpu);
+	}
+	wait_count(&rollups, 2);
+}
+
+static void shim_virtual_clock_advances(void)
+{
+	uint64 t0 = net_now_ms();
+	host_clock_advance(250);
+	CHECK(net_now_ms() == t0 + 250);
+}
+
+const struct host_test netisr_tests[] = {
+	{ netisr_hash_same_flow_same_cpu_both_directions,
+	  "netisr_hash_same_flow_same_cpu_both_directions" },
+	{ netisr_dispatch_delivers_in_order_on_flow_cpu,
+	  "netisr_dispatch_delivers_in_order_on_flow_cpu" },
+	{ netisr_non_ip_goes_to_cpu0, "netisr_non_ip_goes_to_cpu0" },
+	{ netisr_domsg_runs_on_target_cpu, "netisr_domsg_runs_on_target_cpu" },
+	{ shim_virtual_clock_advances, "shim_virtual_clock_advances" },
+	{ NULL, NULL },
+};

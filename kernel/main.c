@@ -17,6 +17,7 @@
 #include "kernel/fs.h"
 #include "kernel/callout.h"
 #include "kernel/sysctl.h"
+#include "drivers/pci.h"
 
 int fdt_count_cpus(void);
 void net_init(void) __attribute__((weak));  // the network stack, when linked
@@ -45,6 +46,7 @@ static void boot_hart0(void)
 	iinit();
 	fileinit();
 	virtio_disk_init();
+	pci_init();
 	userinit();
 	if (net_init)
 		net_init();

@@ -48,6 +48,10 @@
 #define PCIE_ECAM_SIZE 0x10000000L
 #define PCIE_MMIO 0x40000000L
 #define PCIE_MMIO_SIZE 0x40000000L
+// What the kernel page table maps of those windows (kernel/vm.c): ECAM of
+// bus 0 only, and the bottom 16 MiB of MMIO, where pci.c assigns BARs.
+#define PCIE_ECAM_MAPPED (1L << 20)
+#define PCIE_MMIO_MAPPED (16L << 20)
 
 #define KERNBASE 0x80000000L
 #define PHYSTOP (KERNBASE + 256 * 1024 * 1024)  // QEMU is started with -m 256M

@@ -31,9 +31,6 @@ extern char _trampoline[]; // trampoline.S
 
 void proc_mapstacks(pagetable_t kpgtbl);
 
-#define PCIE_ECAM_MAPPED (1L << 20)     // bus 0 only
-#define PCIE_MMIO_MAPPED (16L << 20)    // BARs are assigned from the bottom
-
 static pagetable_t kvmmake(void)
 {
 	pagetable_t kpgtbl = kalloc();

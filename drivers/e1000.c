@@ -1,0 +1,533 @@
+// Intel 8254x (e1000) Ethernet driver: QEMU's 82540EM on the PCIe bus.
+//
+// Problem: move Ethernet frames between the network stack and the wire at
+// full speed, on several harts, without losing frames in a burst and
+// without an interrupt per frame, and never panic because of a packet.
+//
+// Idea: two rings of descriptors in memory, shared with the device
+// [E1000 3.2.6, 3.4]. Each ring has a head (HEAD register, advanced by the
+// device) and a tail (TAIL register, advanced by us):
+//   RX: the device owns [RDH, RDT): empty 2 KiB buffers it may fill. When it
+//       has written a frame into a buffer it sets DD in the descriptor and
+//       moves RDH on. We take every descriptor with DD from sc_rx_next on,
+//       hand the frame up, clear the descriptor and give it back by moving
+//       RDT. The buffers never leave the ring: the frame is copied into an
+//       mbuf when handed up, so running out of memory drops one frame
+//       (counted) but never empties the ring.
+//   TX: we fill descriptors at TDT and move TDT on; the device sends from
+//       TDH and, because every frame's last descriptor has RS, writes DD
+//       back when done. [sc_tx_clean, sc_tx_tail) is in flight; reclaim
+//       frees each frame once its EOP descriptor has DD. One slot is kept
+//       empty so that TDH == TDT means "empty", never "full".
+// One interrupt line (PLIC 33) signals "frames received" (RXT0), "ring
+// running low" (RXDMT0), "overrun" (RXO), "link changed" (LSC) and "sent"
+// (TXDW). ITR caps the interrupt rate; each interrupt drains every
+// finished RX descriptor, so under load one interrupt carries many frames.
+//
+// Invariants:
+//   - RX: descriptors sc_rx_next .. RDT-1 (mod N) belong to the device, and
+//     RDT is always one behind sc_rx_next: RDT == sc_rx_next - 1 (mod N)
+//     between interrupts. Every descriptor always has its buffer.
+//   - TX: slots [sc_tx_clean, sc_tx_tail) are in flight; sc_tx_tail == TDT;
+//     sc_tx_mbuf[i] != NULL exactly for in-flight EOP slots (the packet's
+//     whole chain is freed when its EOP descriptor is done).
+//   - the driver never writes a descriptor the device owns.
+//
+// Locking (lock legend: kernel/lock.h; field tags: drivers/e1000.h):
+//   - RX runs only in e1000_intr, the PLIC handler, on whichever hart
+//     claimed line 33. A claimed line is not delivered again until the
+//     claim is completed, so one hart at a time: RX state is [rx], no lock.
+//     (When the netisr polls the ring, this must become a lock.)
+//   - start (e1000_start) is called by the interface send queue's
+//     serializer (net/ifq: one CPU at a time) and, after reclaim, from the
+//     interrupt. sc_tx_lock, "the driver lock", protects the TX ring, its
+//     indices, its frame slots and TDT, so start and reclaim exclude each
+//     other.
+//   - the send queue (sc_ifq, net/ifq.c) has its own lock; start takes it
+//     (ifq_dequeue) inside sc_tx_lock. sc_stat_lock: the accumulated
+//     hardware statistics. Order: sc_tx_lock -> ifq_lock.
+//   - the ring memory is shared with the device: a fence orders our
+//     descriptor writes before the tail write that hands them over, and
+//     our read of DD before our reads of the rest of the descriptor.
+//
+// Races:
+//   - frame arrives while we drain: the device sets DD after we looked;
+//     ICR.RXT0 is set again, so the line stays asserted and we run again.
+//   - TX ring full: start stops dequeuing (packets wait in the send queue;
+//     only a full queue drops, counted by ifq); TXDW reclaims and calls
+//     ifq_start again. Nothing spins.
+//   - TXDW on one hart while start runs on another: ifq_start from the
+//     interrupt returns at once and the running owner makes another pass.
+//   - reclaim vs. start on two harts: both under sc_tx_lock.
+//   - statistics read by sysctl vs. the 1 s callout: sc_stat_lock.
+//
+// Life of a packet:
+//   receive: wire -> device DMA into sc_rx_buf[i], DD -> PLIC 33 ->
+//     e1000_intr -> e1000_rxeof -> e1000_input (copy into an mbuf ->
+//     ether_input via the netisr; today: count, test aid, drop) -> RDT.
+//   send: ip_output -> ifq_enqueue + ifq_start -> (serializer)
+//     e1000_start -> ifq_dequeue -> e1000_encap (a descriptor per mbuf)
+//     -> fence, TDT -> device DMA, DD -> TXDW -> e1000_intr ->
+//     e1000_txeof -> m_freem; ifq_start if packets wait.
+//
+// Testing: boot, then `sysctl dev.e1000` (link, MAC, counters);
+// `sysctl dev.e1000.0.test_arp=1` sends an ARP request for 10.0.2.2 and
+// the reply shows up on the console and in rx_packets / test_arp. gdb:
+// break e1000_intr, e1000_rxeof, e1000_encap.
+// References: [E1000] 8254x Software Developer's Manual (see
+// drivers/e1000_reg.h): 3.2 RX descriptors/ring, 3.3-3.4 TX, 13.4
+// registers, 13.7 statistics, 14.3-14.5 initialization; OpenBSD if_em.c
+// and xv6-riscv's e1000 lab for understanding only.
+#include "kernel/types.h"
+#include "kernel/param.h"
+#include "kernel/riscv.h"
+#include "kernel/lock.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "kernel/errno.h"
+#include "kernel/kalloc.h"
+#include "kernel/intr.h"
+#include "drivers/pci.h"
+#include "drivers/e1000.h"
+
+static struct e1000_softc e1000_softcs[E1000_MAXUNITS];
+static int e1000_nunits;  // [i] boot, hart 0
+
+static int e1000_attach(struct pci_dev *pd);
+
+struct pci_driver e1000_pci_driver = {
+	.pdrv_name = "e1000",
+	.pdrv_vendor = 0x8086,
+	.pdrv_device = 0x100e,  // 82540EM, QEMU's "e1000"
+	.pdrv_attach = e1000_attach,
+};
+
+// Order all earlier memory and device accesses before all later ones:
+// descriptor writes before the tail write that hands them to the device,
+// the read of DD before the reads of the descriptor it guards.
+// (RISC-V: "fence iorw, iorw" covers both memory and device I/O.)
+static inline void e1000_barrier(void)
+{
+	asm volatile("fence iorw, iorw" ::: "memory");
+}
+
+static void e1000_delay_us(uint64 us)
+{
+	uint64 end = r_time() + us * (TIMEBASE / 1000000);
+	while (r_time() < end)
+		;
+}
+
+// ---- initialization [E1000 14] ---------------------------------------------
+
+// Global reset [E1000 14.7, 13.4.1 CTRL.RST], then the general
+// configuration of [E1000 14.3]. Interrupts are masked before and after:
+// the reset does not clear IMS on every model. Boot only (busy-waits).
+static int e1000_reset(struct e1000_softc *sc)
+{
+	e1000_wr(sc, E1000_IMC, 0xffffffff);
+	e1000_wr(sc, E1000_CTRL, e1000_rd(sc, E1000_CTRL) | E1000_CTRL_RST);
+	e1000_delay_us(10);  // [E1000 13.4.1]: wait at least 1 us after RST
+	int us = 0;
+	while (e1000_rd(sc, E1000_CTRL) & E1000_CTRL_RST) {
+		if (++us > 10000)
+			return -EIO;  // the bit should self-clear within ~1 us
+		e1000_delay_us(1);
+	}
+	e1000_wr(sc, E1000_IMC, 0xffffffff);
+	(void)e1000_rd(sc, E1000_ICR);  // clear anything pending
+
+	// [E1000 14.3]: set link up, let the MAC take speed from the PHY;
+	// clear link reset, PHY reset, invert-loss-of-signal and VLAN mode.
+	uint32 ctrl = e1000_rd(sc, E1000_CTRL);
+	ctrl |= E1000_CTRL_SLU | E1000_CTRL_ASDE;
+	ctrl &= ~(E1000_CTRL_LRST | E1000_CTRL_PHY_RST | E1000_CTRL_ILOS | E1000_CTRL_VME);
+	e1000_wr(sc, E1000_CTRL, ctrl);
+	// [E1000 14.3]: no flow control, so these are zero.
+	e1000_wr(sc, E1000_FCAL, 0);
+	e1000_wr(sc, E1000_FCAH, 0);
+	e1000_wr(sc, E1000_FCT, 0);
+	e1000_wr(sc, E1000_FCTTV, 0);
+	return 0;
+}
+
+// One 16-bit word of the EEPROM [E1000 13.4.4], or -EIO.
+static int e1000_eeprom_read(struct e1000_softc *sc, int addr)
+{
+	e1000_wr(sc, E1000_EERD, E1000_EERD_ADDR(addr) | E1000_EERD_START);
+	for (int us = 0; us < 10000; us++) {
+		uint32 r = e1000_rd(sc, E1000_EERD);
+		if (r & E1000_EERD_DONE)
+			return E1000_EERD_DATA(r);
+		e1000_delay_us(1);
+	}
+	return -EIO;
+}
+
+// The station address: RAL0/RAH0, loaded from the EEPROM at reset
+// [E1000 13.5.2]; if they are empty, words 0..2 of the EEPROM [E1000 5.6.1].
+static int e1000_read_mac(struct e1000_softc *sc)
+{
+	uint32 lo = e1000_rd(sc, E1000_RAL0), hi = e1000_rd(sc, E1000_RAH0);
+	if (!(hi & E1000_RAH_AV)) {
+		int w[3];
+		for (int i = 0; i < 3; i++)
+			if ((w[i] = e1000_eeprom_read(sc, i)) < 0)
+				return w[i];
+		lo = w[0] | w[1] << 16;
+		hi = w[2];
+	}
+	for (int i = 0; i < 4; i++)
+		sc->sc_mac[i] = lo >> (8 * i);
+	sc->sc_mac[4] = hi;
+	sc->sc_mac[5] = hi >> 8;
+	// Make sure the receive filter matches exactly this address.
+	e1000_wr(sc, E1000_RAL0, lo);
+	e1000_wr(sc, E1000_RAH0, (hi & 0xffff) | E1000_RAH_AV);
+	snprintf(sc->sc_macstr, sizeof(sc->sc_macstr), "%02x:%02x:%02x:%02x:%02x:%02x",
+		 sc->sc_mac[0], sc->sc_mac[1], sc->sc_mac[2], sc->sc_mac[3],
+		 sc->sc_mac[4], sc->sc_mac[5]);
+	return 0;
+}
+
+static void e1000_free_rings(struct e1000_softc *sc)
+{
+	for (int i = 0; i < E1000_NRXDESC; i++) {
+		if (sc->sc_rx_buf[i])
+			kfree(sc->sc_rx_buf[i]);
+		sc->sc_rx_buf[i] = NULL;
+	}
+	if (sc->sc_rx_ring)
+		kfree_page(sc->sc_rx_ring);
+	if (sc->sc_tx_ring)
+		kfree_page(sc->sc_tx_ring);
+	sc->sc_rx_ring = NULL;
+	sc->sc_tx_ring = NULL;
+}
+
+// Receive initialization [E1000 14.4]: ring, buffers, then RCTL.
+static int e1000_rx_init(struct e1000_softc *sc)
+{
+	_Static_assert(E1000_NRXDESC * sizeof(struct e1000_rx_desc) == PGSIZE,
+		       "the RX ring is one page");
+	if ((sc->sc_rx_ring = kalloc()) == NULL)
+		return -ENOMEM;
+	memset(sc->sc_rx_ring, 0, PGSIZE);
+	for (int i = 0; i < E1000_NRXDESC; i++) {
+		// kmalloc(2048) is 2048-aligned inside one page: physically
+		// contiguous, since kernel virtual = physical.
+		if ((sc->sc_rx_buf[i] = kmalloc(E1000_RXBUFSZ)) == NULL)
+			return -ENOMEM;
+		sc->sc_rx_ring[i].rd_addr = (uint64)sc->sc_rx_buf[i];
+	}
+	// [E1000 14.4]: multicast table zeroed, receive address set (done).
+	for (int i = 0; i < E1000_MTA_N; i++)
+		e1000_wr(sc, E1000_MTA + 4 * i, 0);
+	uint64 pa = (uint64)sc->sc_rx_ring;
+	e1000_wr(sc, E1000_RDBAL, (uint32)pa);
+	e1000_wr(sc, E1000_RDBAH, (uint32)(pa >> 32));
+	e1000_wr(sc, E1000_RDLEN, E1000_NRXDESC * sizeof(struct e1000_rx_desc));
+	// Give the device every descriptor but one: RDH == RDT would mean
+	// "no buffers" [E1000 3.2.6].
+	sc->sc_rx_next = 0;
+	e1000_wr(sc, E1000_RDH, 0);
+	e1000_wr(sc, E1000_RDT, E1000_NRXDESC - 1);
+	// No per-frame delay timer: ITR alone paces the interrupts.
+	e1000_wr(sc, E1000_RDTR, 0);
+	e1000_wr(sc, E1000_RADV, 0);
+	e1000_wr(sc, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC |
+		 E1000_RCTL_BSIZE_2048 | E1000_RCTL_RDMTS_HALF | E1000_RCTL_LBM_NO |
+		 E1000_RCTL_MO_36);
+	return 0;
+}
+
+// Transmit initialization [E1000 14.5]: ring, TCTL, TIPG.
+static int e1000_tx_init(struct e1000_softc *sc)
+{
+	_Static_assert(E1000_NTXDESC * sizeof(struct e1000_tx_desc) == PGSIZE,
+		       "the TX ring is one page");
+	if ((sc->sc_tx_ring = kalloc()) == NULL)
+		return -ENOMEM;
+	memset(sc->sc_tx_ring, 0, PGSIZE);
+	uint64 pa = (uint64)sc->sc_tx_ring;
+	e1000_wr(sc, E1000_TDBAL, (uint32)pa);
+	e1000_wr(sc, E1000_TDBAH, (uint32)(pa >> 32));
+	e1000_wr(sc, E1000_TDLEN, E1000_NTXDESC * sizeof(struct e1000_tx_desc));
+	sc->sc_tx_tail = sc->sc_tx_clean = 0;
+	e1000_wr(sc, E1000_TDH, 0);
+	e1000_wr(sc, E1000_TDT, 0);
+	e1000_wr(sc, E1000_TIDV, 0);
+	e1000_wr(sc, E1000_TCTL, E1000_TCTL_EN | E1000_TCTL_PSP |
+		 E1000_TCTL_CT(E1000_TCTL_CT_DEFAULT) | E1000_TCTL_COLD(E1000_TCTL_COLD_FULL));
+	e1000_wr(sc, E1000_TIPG, E1000_TIPG_IPGT | E1000_TIPG_IPGR1 | E1000_TIPG_IPGR2);
+	return 0;
+}
+
+// Read STATUS.LU [E1000 13.4.2]; print when it changed (or always if
+// verbose). Any context.
+static void e1000_link_update(struct e1000_softc *sc, bool verbose)
+{
+	static const int speed[4] = { 10, 100, 1000, 1000 };
+	uint32 st = e1000_rd(sc, E1000_STATUS);
+	int up = (st & E1000_STATUS_LU) != 0;
+	int old = __atomic_exchange_n(&sc->sc_link_up, up, __ATOMIC_RELAXED);
+	if (!verbose && old == up)
+		return;
+	if (up)
+		printf("e1000 %d: link up, %d Mb/s %s duplex\n", sc->sc_unit,
+		       speed[E1000_STATUS_SPEED(st)], (st & E1000_STATUS_FD) ? "full" : "half");
+	else
+		printf("e1000 %d: link down\n", sc->sc_unit);
+}
+
+// ---- receive ------------------------------------------------------------------
+
+// Hand one good frame up. Runs in the interrupt handler; borrows frame
+// (it stays in the ring). Until net/ exists: count it, feed the test aid,
+// drop it. With net/: m = m_devget(frame, len) (on NULL: sc_rx_drops++),
+// then ether_input -> netisr by flow hash.
+static void e1000_input(struct e1000_softc *sc, const uint8 *frame, int len)
+{
+	sc->sc_rx_packets++;
+	sc->sc_rx_bytes += len;
+	e1000_test_rx(sc, frame, len);
+}
+
+// Drain every finished RX descriptor, then give them all back with one
+// RDT write [E1000 3.2.6]. Interrupt handler only ([rx]).
+static void e1000_rxeof(struct e1000_softc *sc)
+{
+	int n = 0, last = -1;
+
+	for (;;) {
+		int i = sc->sc_rx_next;
+		struct e1000_rx_desc *d = &sc->sc_rx_ring[i];
+		if (!(__atomic_load_n(&d->rd_status, __ATOMIC_RELAXED) & E1000_RXD_STAT_DD))
+			break;
+		e1000_barrier();  // read DD before the length and the data
+		uint8 status = d->rd_status, errors = d->rd_errors;
+		int len = d->rd_length;
+		if (!(status & E1000_RXD_STAT_EOP)) {
+			// A frame longer than one buffer: cannot happen with LPE
+			// off; drop it and every descriptor up to its EOP.
+			if (!sc->sc_rx_discard)
+				sc->sc_rx_errors++;
+			sc->sc_rx_discard = true;
+		} else if (sc->sc_rx_discard) {
+			sc->sc_rx_discard = false;  // the tail of a dropped frame
+		} else if ((errors & E1000_RXD_ERR_FRAME) || len < 14 || len > E1000_MAXFRAME) {
+			sc->sc_rx_errors++;
+		} else {
+			e1000_input(sc, sc->sc_rx_buf[i], len);
+		}
+		d->rd_status = 0;  // ours until RDT passes it back
+		last = i;
+		sc->sc_rx_next = (i + 1) % E1000_NRXDESC;
+		n++;
+	}
+	if (last < 0)
+		return;
+	e1000_barrier();  // cleared descriptors before the tail moves over them
+	e1000_wr(sc, E1000_RDT, last);
+	if (n > sc->sc_rx_max_batch)
+		sc->sc_rx_max_batch = n;
+}
+
+// ---- transmit -------------------------------------------------------------------
+
+static int e1000_tx_inflight(struct e1000_softc *sc)
+{
+	return (sc->sc_tx_tail - sc->sc_tx_clean + E1000_NTXDESC) % E1000_NTXDESC;
+}
+
+// Free the frames the device has finished with [E1000 3.3.3.2: DD].
+// Caller holds sc_tx_lock. Any context.
+static void e1000_txeof(struct e1000_softc *sc)
+{
+	KASSERT(holding(&sc->sc_tx_lock));
+	while (sc->sc_tx_clean != sc->sc_tx_tail) {
+		int i = sc->sc_tx_clean;
+		struct e1000_tx_desc *d = &sc->sc_tx_ring[i];
+		if (!(__atomic_load_n(&d->td_status, __ATOMIC_RELAXED) & E1000_TXD_STAT_DD))
+			break;  // the device is not done with it yet
+		e1000_barrier();
+		struct mbuf *m = sc->sc_tx_mbuf[i];
+		if (m) {
+			sc->sc_tx_mbuf[i] = NULL;
+			m_freem(m);
+		}
+		d->td_status = 0;
+		sc->sc_tx_clean = (i + 1) % E1000_NTXDESC;
+	}
+}
+
+// Put packet m on the ring at the tail, one descriptor per non-empty
+// mbuf [E1000 3.3.3] (does not write TDT). Consumes m. Caller holds
+// sc_tx_lock and has made sure E1000_TX_MAXSEG slots are free.
+static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
+{
+	KASSERT(holding(&sc->sc_tx_lock));
+	int nseg = 0, len = 0, last = -1;
+	for (struct mbuf *n = m; n; n = n->m_next) {
+		if (n->m_len > 0)
+			nseg++;
+		len += n->m_len;
+	}
+	if (nseg == 0 || nseg > E1000_TX_MAXSEG || len < 14 || len > E1000_MAXFRAME - 4) {
+		sc->sc_tx_drops++;  // too fragmented or a bad length: drop
+		m_freem(m);
+		return;
+	}
+	for (struct mbuf *n = m; n; n = n->m_next) {
+		if (n->m_len == 0)
+			continue;
+		// An mbuf's data (internal or 2 KiB cluster, both kmalloc) never
+		// crosses a page, and kernel virtual = physical: one DMA segment.
+		int i = sc->sc_tx_tail;
+		struct e1000_tx_desc *d = &sc->sc_tx_ring[i];
+		d->td_addr = (uint64)n->m_data;
+		d->td_length = n->m_len;
+		d->td_cso = d->td_css = 0;
+		d->td_special = 0;
+		d->td_status = 0;
+		d->td_cmd = E1000_TXD_CMD_IFCS;
+		last = i;
+		sc->sc_tx_tail = (i + 1) % E1000_NTXDESC;
+	}
+	// [E1000 3.3.3.1] EOP on the frame's last descriptor; RS there only:
+	// its DD means the whole frame is done, so the chain is freed then.
+	sc->sc_tx_ring[last].td_cmd |= E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS;
+	sc->sc_tx_mbuf[last] = m;
+	sc->sc_tx_packets++;
+	sc->sc_tx_bytes += len;
+}
+
+// The start routine: reclaim, then move packets from the send queue to
+// the ring while a worst-case packet fits, then hand them to the device
+// with one TDT write [E1000 3.4]. Packets that do not fit stay queued
+// until TXDW calls ifq_start again. Runs under ifq's serializer (one CPU
+// at a time), in thread or interrupt context; does not sleep.
+void e1000_start(struct ifqueue *ifq, void *softc)
+{
+	struct e1000_softc *sc = softc;
+	struct mbuf *m;
+	int posted = 0;
+
+	acquire(&sc->sc_tx_lock);
+	e1000_txeof(sc);
+	// Keep one slot empty: TDT == TDH means empty [E1000 3.4].
+	while (e1000_tx_inflight(sc) + E1000_TX_MAXSEG < E1000_NTXDESC &&
+	       (m = ifq_dequeue(ifq)) != NULL) {
+		e1000_encap(sc, m);
+		posted++;
+	}
+	if (posted) {
+		e1000_barrier();  // descriptors in memory before the device looks
+		e1000_wr(sc, E1000_TDT, sc->sc_tx_tail);
+	}
+	release(&sc->sc_tx_lock);
+}
+
+// ---- interrupt ----------------------------------------------------------------
+
+// PLIC line handler: runs on the hart that claimed the line, interrupts
+// off, must not sleep. Reading ICR acknowledges every cause it returns
+// [E1000 13.4.17]; a cause raised while we work sets ICR again, and the
+// line stays asserted, so nothing is missed.
+static void e1000_intr(void *arg)
+{
+	struct e1000_softc *sc = arg;
+	uint32 icr = e1000_rd(sc, E1000_ICR);
+	if (icr == 0)
+		return;
+	sc->sc_intr++;
+	if (icr & E1000_ICR_LSC) {
+		sc->sc_link_changes++;
+		e1000_link_update(sc, false);
+	}
+	if (icr & E1000_ICR_RXO)
+		sc->sc_rx_overruns++;
+	// Drain RX on every interrupt, whatever the cause: a look at one
+	// descriptor is cheap, and a TXDW interrupt then also picks up frames
+	// whose own RXT0 is still held back by ITR.
+	e1000_rxeof(sc);
+	if (icr & E1000_ICR_TXDW) {
+		acquire(&sc->sc_tx_lock);
+		e1000_txeof(sc);
+		release(&sc->sc_tx_lock);
+		// Room again: run start for what waits (here, or on the CPU
+		// that already runs it -- the serializer decides).
+		if (ifq_len(&sc->sc_ifq) > 0)
+			ifq_start(&sc->sc_ifq);
+	}
+}
+
+// Set the interrupt throttle: at most rate interrupts per second, 0 for
+// no limit [E1000 13.4.18]. Any context.
+void e1000_set_itr(struct e1000_softc *sc, int rate)
+{
+	uint32 itr = rate > 0 ? 1000000000u / (rate * E1000_ITR_UNIT_NS) : 0;
+	__atomic_store_n(&sc->sc_itr_rate, rate, __ATOMIC_RELAXED);
+	e1000_wr(sc, E1000_ITR, itr);
+}
+
+// ---- attach ---------------------------------------------------------------------
+
+// Bring up one e1000: reset, MAC, rings, interrupts [E1000 14.3-14.5].
+// Boot, hart 0. Returns 0 or -Exxx (and leaves the device quiet).
+static int e1000_attach(struct pci_dev *pd)
+{
+	int r;
+
+	if (e1000_nunits == E1000_MAXUNITS)
+		return -ENOSPC;
+	if (pd->pd_bar[0] == 0 || pd->pd_barsize[0] < 0x20000 || pd->pd_irq < 0)
+		return -ENXIO;
+	struct e1000_softc *sc = &e1000_softcs[e1000_nunits];
+	memset(sc, 0, sizeof(*sc));
+	sc->sc_unit = e1000_nunits;
+	sc->sc_regs = (volatile uint32 *)pd->pd_bar[0];
+	sc->sc_irq = pd->pd_irq;
+	initlock(&sc->sc_tx_lock, "e1000_tx");
+	initlock(&sc->sc_stat_lock, "e1000_stat");
+	callout_init(&sc->sc_stat_callout);
+
+	if ((r = e1000_reset(sc)) < 0)
+		goto fail;
+	if ((r = e1000_read_mac(sc)) < 0)
+		goto fail;
+	if ((r = e1000_rx_init(sc)) < 0)
+		goto fail_rings;
+	if ((r = e1000_tx_init(sc)) < 0)
+		goto fail_rings;
+	snprintf(sc->sc_ifqname, sizeof(sc->sc_ifqname), "e1000.%d", sc->sc_unit);
+	if ((r = ifq_init(&sc->sc_ifq, sc->sc_ifqname, E1000_IFQ_MAXLEN, e1000_start, sc)) < 0)
+		goto fail_rings;
+	ifq_set_running(&sc->sc_ifq, true);
+	e1000_set_itr(sc, E1000_ITR_DEFAULT);
+	if ((r = intr_register(sc->sc_irq, e1000_intr, sc)) < 0)
+		goto fail_ifq;
+	// [E1000 13.4.20] unmask the causes we handle (a frame that arrived
+	// since RCTL.EN is still in ICR and interrupts at once).
+	e1000_wr(sc, E1000_IMS, E1000_ICR_RXT0 | E1000_ICR_RXO | E1000_ICR_RXDMT0 |
+		 E1000_ICR_LSC | E1000_ICR_TXDW);
+	pd->pd_softc = sc;
+	e1000_nunits++;
+	printf("e1000 %d: %s, irq %d, %d rx / %d tx descriptors, itr %d/s\n",
+	       sc->sc_unit, sc->sc_macstr, sc->sc_irq, E1000_NRXDESC, E1000_NTXDESC,
+	       E1000_ITR_DEFAULT);
+	e1000_link_update(sc, true);
+	e1000_sysctl_attach(sc);
+	return 0;
+
+fail_ifq:
+	ifq_set_running(&sc->sc_ifq, false);
+	ifq_destroy(&sc->sc_ifq);
+fail_rings:
+	e1000_wr(sc, E1000_RCTL, 0);
+	e1000_wr(sc, E1000_TCTL, 0);
+	e1000_free_rings(sc);
+fail:
+	e1000_wr(sc, E1000_IMC, 0xffffffff);
+	return r;
+}

@@ -1,0 +1,122 @@
+// Intel 8254x (e1000) driver: the per-device state and the entry points.
+// The design essay is at the top of drivers/e1000.c; registers and
+// descriptors are in drivers/e1000_reg.h; a student's guide is
+// docs/e1000.md.
+#pragma once
+#include "kernel/types.h"
+#include "kernel/lock.h"
+#include "kernel/callout.h"
+#include "kernel/sysctl.h"
+#include "drivers/e1000_reg.h"
+#include "net/mbuf.h"
+#include "net/ifq.h"
+
+// Ring sizes. Each ring of 256 16-byte descriptors is exactly one page, so
+// it is physically contiguous and 128-byte aligned as RDLEN/TDLEN require
+// [E1000 13.4.27]. 256 RX descriptors (512 KiB of 2 KiB buffers) absorb a
+// burst of ~370 KB -- e.g. a TCP window's worth of segments arriving
+// back to back -- while the interrupt is throttled (ITR) and the netisr
+// catches up; at 1 Gb/s that is ~3 ms of line rate, more than one ITR
+// period. 256 TX descriptors let a sender queue a whole window without
+// waiting for reclaim. Both must be multiples of 8 [E1000 3.2.6].
+#define E1000_NRXDESC 256
+#define E1000_NTXDESC 256
+#define E1000_RXBUFSZ 2048   // RCTL.BSIZE = 2048, one kmalloc class
+#define E1000_MAXFRAME 1518  // without CRC: 1514; RCTL.LPE is off
+#define E1000_MAXUNITS 2
+#define E1000_IFQ_MAXLEN 256 // interface send queue (net/ifq) bound
+#define E1000_TX_MAXSEG 8    // most descriptors (mbufs) one frame may use
+#define E1000_ITR_DEFAULT 8000  // interrupts/s at most (ITR) [E1000 13.4.18]
+
+// Hardware statistics the driver accumulates (e1000.c: e1000_hwstats[]).
+#define E1000_NHWSTAT 16
+// Run-time sysctl knobs per unit (dev.e1000.N.*).
+#define E1000_NKNOB 32
+
+struct e1000_knob {
+	struct sysctl_oid k_oid;          // [i] on sysctl's dynamic list
+	struct e1000_softc *k_sc;         // [i]
+	int k_idx;                        // [i] which statistic/knob
+	char k_name[48];                  // [i] "dev.e1000.0.rx_packets"
+};
+
+// Lock legend: kernel/lock.h. [rx] = owned by the interrupt handler: the
+// PLIC never delivers a claimed line to two harts at once, so the RX ring
+// has one owner at a time and needs no lock. [tx] = sc_tx_lock.
+// [st] = sc_stat_lock. Lock order: sc_tx_lock -> ifq_lock (ifq_dequeue
+// inside start); sc_stat_lock alone.
+struct e1000_softc {
+	int sc_unit;                      // [i]
+	volatile uint32 *sc_regs;         // [i] BAR0, mapped by kernel/vm.c
+	int sc_irq;                       // [i] PLIC line
+	uint8 sc_mac[6];                  // [i]
+	char sc_macstr[18];               // [i] "52:54:00:12:34:56"
+
+	// Receive ring: the device owns descriptors [RDH, RDT), we own the rest.
+	struct e1000_rx_desc *sc_rx_ring; // [rx] one page, kalloc
+	uint8 *sc_rx_buf[E1000_NRXDESC];  // [rx] 2 KiB buffer per descriptor
+	int sc_rx_next;                   // [rx] next descriptor to look at
+	bool sc_rx_discard;               // [rx] dropping the rest of a bad frame
+
+	// Transmit ring: the device owns [TDH, TDT); [clean, tail) is in flight.
+	struct spinlock sc_tx_lock;       // the driver lock: TX ring and counters
+	struct e1000_tx_desc *sc_tx_ring; // [tx] one page, kalloc
+	struct mbuf *sc_tx_mbuf[E1000_NTXDESC];  // [tx] the packet, on its EOP slot
+	int sc_tx_tail;                   // [tx] next free slot, = TDT
+	int sc_tx_clean;                  // [tx] oldest slot not yet reclaimed
+
+	// The interface send queue; its serializer calls e1000_start.
+	struct ifqueue sc_ifq;
+	char sc_ifqname[16];              // [i] "e1000.0"
+
+	// Software counters. Readers (sysctl) read without a lock: one word.
+	uint64 sc_rx_packets;             // [rx] frames handed up
+	uint64 sc_rx_bytes;               // [rx]
+	uint64 sc_rx_errors;              // [rx] bad frames (errors, too long, runt)
+	uint64 sc_rx_drops;               // [rx] no memory to hand a frame up
+	uint64 sc_rx_overruns;            // [rx] ICR.RXO: device FIFO overran
+	uint64 sc_tx_packets;             // [tx]
+	uint64 sc_tx_bytes;               // [tx]
+	uint64 sc_tx_drops;               // [tx] too many segments or bad size
+                                  //   (queue-full drops: net.ifq.e1000.N)
+	uint64 sc_intr;                   // [rx] interrupts handled
+	uint64 sc_rx_max_batch;           // [rx] most frames drained by one interrupt
+	uint64 sc_link_changes;           // [rx] LSC interrupts
+	int sc_link_up;                   // [a] STATUS.LU as last seen
+	int sc_itr_rate;                  // [a] interrupts/s limit, 0 = none
+
+	// Hardware statistics, accumulated (the registers clear on read).
+	struct spinlock sc_stat_lock;
+	uint64 sc_hw[E1000_NHWSTAT];      // [st]
+	struct callout sc_stat_callout;   // [st] re-reads them every second
+
+	// Driver test aid (dev.e1000.N.test_arp).
+	uint64 sc_test_arp_replies;       // [a] ARP replies seen
+	int sc_test_arp_armed;            // [a] print the next ARP reply
+
+	struct e1000_knob sc_knob[E1000_NKNOB];  // [i]
+};
+
+struct pci_driver;
+extern struct pci_driver e1000_pci_driver;
+
+// The start routine (ifq_start_t): move packets from sc->sc_ifq onto the
+// TX ring. Called by ifq_start's serializer, one CPU at a time; thread or
+// interrupt context; does not sleep. Send with ifq_enqueue + ifq_start.
+void e1000_start(struct ifqueue *ifq, void *softc);
+
+// e1000_sysctl.c: knobs, hardware statistics, the ARP self-test.
+void e1000_sysctl_attach(struct e1000_softc *sc);
+void e1000_stats_update(struct e1000_softc *sc);
+void e1000_test_rx(struct e1000_softc *sc, const uint8 *frame, int len);
+void e1000_set_itr(struct e1000_softc *sc, int rate);
+
+static inline uint32 e1000_rd(struct e1000_softc *sc, uint32 reg)
+{
+	return sc->sc_regs[reg / 4];
+}
+
+static inline void e1000_wr(struct e1000_softc *sc, uint32 reg, uint32 val)
+{
+	sc->sc_regs[reg / 4] = val;
+}

@@ -63,8 +63,8 @@
 //
 // Life of a packet:
 //   receive: wire -> device DMA into sc_rx_buf[i], DD -> PLIC 33 ->
-//     e1000_intr -> e1000_rxeof -> e1000_input (copy into an mbuf ->
-//     ether_input via the netisr; today: count, test aid, drop) -> RDT.
+//     e1000_intr -> e1000_rxeof -> e1000_input (m_devget: copy into an
+//     mbuf -> netisr_dispatch -> ether_input on the flow's netisr) -> RDT.
 //   send: ip_output -> ifq_enqueue + ifq_start -> (serializer)
 //     e1000_start -> ifq_dequeue -> e1000_encap (a descriptor per mbuf)
 //     -> fence, TDT -> device DMA, DD -> TXDW -> e1000_intr ->
@@ -89,6 +89,9 @@
 #include "kernel/intr.h"
 #include "drivers/pci.h"
 #include "drivers/e1000.h"
+#include "net/netisr.h"
+#include "net/ether.h"
+#include "net/byteorder.h"
 
 static struct e1000_softc e1000_softcs[E1000_MAXUNITS];
 static int e1000_nunits;  // [i] boot, hart 0
@@ -282,15 +285,22 @@ static void e1000_link_update(struct e1000_softc *sc, bool verbose)
 
 // ---- receive ------------------------------------------------------------------
 
-// Hand one good frame up. Runs in the interrupt handler; borrows frame
-// (it stays in the ring). Until net/ exists: count it, feed the test aid,
-// drop it. With net/: m = m_devget(frame, len) (on NULL: sc_rx_drops++),
-// then ether_input -> netisr by flow hash.
+// Hand one good frame up: copy it into an mbuf (m_devget) and send it to
+// the netisr that owns its flow, which runs ether_input. Runs in the
+// interrupt handler; borrows frame (it stays in the ring).
 static void e1000_input(struct e1000_softc *sc, const uint8 *frame, int len)
 {
 	sc->sc_rx_packets++;
 	sc->sc_rx_bytes += len;
 	e1000_test_rx(sc, frame, len);
+	struct mbuf *m = m_devget(frame, len, &sc->sc_if);
+	if (m == NULL) {
+		sc->sc_rx_drops++;
+		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
+		return;
+	}
+	if (netisr_dispatch(m) < 0)   // consumes m; fails only before net_init
+		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
 }
 
 // Drain every finished RX descriptor, then give them all back with one
@@ -473,6 +483,24 @@ void e1000_set_itr(struct e1000_softc *sc, int rate)
 
 // ---- attach ---------------------------------------------------------------------
 
+// Attach the network interface em<unit>: MAC, MTU 1500, Ethernet output,
+// 10.0.2.15/24 (QEMU slirp's guest address), up. Boot, hart 0.
+static int e1000_ifattach(struct e1000_softc *sc)
+{
+	struct ifnet *ifp = &sc->sc_if;
+	int r;
+	snprintf(ifp->if_name, sizeof(ifp->if_name), "em%d", sc->sc_unit);
+	ifp->if_mtu = 1500;
+	memmove(ifp->if_lladdr, sc->sc_mac, ETHER_ADDR_LEN);
+	ifp->if_softc = sc;
+	ether_ifattach(ifp);
+	if ((r = if_attach(ifp)) < 0)
+		return r;
+	if (sc->sc_unit == 0 && (r = if_setaddr(ifp, IPV4(10, 0, 2, 15), IPV4(255, 255, 255, 0))) < 0)
+		return r;
+	return if_up(ifp);   // the announcement waits for net_init (net/if.c)
+}
+
 // Bring up one e1000: reset, MAC, rings, interrupts [E1000 14.3-14.5].
 // Boot, hart 0. Returns 0 or -Exxx (and leaves the device quiet).
 static int e1000_attach(struct pci_dev *pd)
@@ -503,7 +531,8 @@ static int e1000_attach(struct pci_dev *pd)
 	snprintf(sc->sc_ifqname, sizeof(sc->sc_ifqname), "e1000.%d", sc->sc_unit);
 	if ((r = ifq_init(&sc->sc_ifq, sc->sc_ifqname, E1000_IFQ_MAXLEN, e1000_start, sc)) < 0)
 		goto fail_rings;
-	ifq_set_running(&sc->sc_ifq, true);
+	if ((r = e1000_ifattach(sc)) < 0)
+		goto fail_ifq;
 	e1000_set_itr(sc, E1000_ITR_DEFAULT);
 	if ((r = intr_register(sc->sc_irq, e1000_intr, sc)) < 0)
 		goto fail_ifq;

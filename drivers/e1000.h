@@ -10,6 +10,7 @@
 #include "drivers/e1000_reg.h"
 #include "net/mbuf.h"
 #include "net/ifq.h"
+#include "net/if.h"
 
 // Ring sizes. Each ring of 256 16-byte descriptors is exactly one page, so
 // it is physically contiguous and 128-byte aligned as RDLEN/TDLEN require
@@ -65,8 +66,9 @@ struct e1000_softc {
 	int sc_tx_tail;                   // [tx] next free slot, = TDT
 	int sc_tx_clean;                  // [tx] oldest slot not yet reclaimed
 
-	// The interface send queue; its serializer calls e1000_start.
-	struct ifqueue sc_ifq;
+	// The network interface ("em0"); its send queue sc_if.if_snd (alias
+	// sc_ifq) has a serializer that calls e1000_start.
+	struct ifnet sc_if;
 	char sc_ifqname[16];              // [i] "e1000.0"
 
 	// Software counters. Readers (sysctl) read without a lock: one word.
@@ -96,6 +98,8 @@ struct e1000_softc {
 
 	struct e1000_knob sc_knob[E1000_NKNOB];  // [i]
 };
+
+#define sc_ifq sc_if.if_snd   // the send queue lives in the ifnet
 
 struct pci_driver;
 extern struct pci_driver e1000_pci_driver;

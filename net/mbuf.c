@@ -512,3 +512,49 @@ void m_cat(struct mbuf *m, struct mbuf *n)
 		n = m_free(n);
 	}
 }
+
+// ---- whole packets -------------------------------------------------------------
+
+struct mbuf *m_getspace(int len, int lead)
+{
+	if (len < 0 || lead < 0 || lead > MHLEN)
+		return NULL;
+	struct mbuf *top = NULL, **tail = &top;
+	int left = len, first = 1;
+	do {
+		int room = first ? lead : 0;
+		struct mbuf *m;
+		// Small: internal storage; otherwise a cluster per MCLBYTES.
+		if (left + room <= MHLEN)
+			m = first ? m_gethdr() : m_get();
+		else
+			m = m_getcl(first ? M_PKTHDR : 0);
+		if (m == NULL) {
+			m_freem(top);
+			return NULL;
+		}
+		int size = (m->m_flags & M_EXT) ? MCLBYTES : MHLEN;
+		m->m_data += room;
+		m->m_len = MIN(left, size - room);
+		left -= m->m_len;
+		*tail = m;
+		tail = &m->m_next;
+		first = 0;
+	} while (left > 0);
+	top->m_pkthdr.ph_len = len;
+	return top;
+}
+
+struct mbuf *m_devget(const void *buf, int len, struct ifnet *ifp)
+{
+	struct mbuf *m = m_getspace(len, M_DEVGET_LEAD);
+	if (m == NULL)
+		return NULL;
+	const char *p = buf;
+	for (struct mbuf *n = m; n; n = n->m_next) {
+		memcpy(n->m_data, p, n->m_len);
+		p += n->m_len;
+	}
+	m->m_pkthdr.ph_rcvif = ifp;
+	return m;
+}

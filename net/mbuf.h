@@ -140,3 +140,15 @@ void m_cat(struct mbuf *m, struct mbuf *n);
 int m_length(struct mbuf *m);
 // Cluster reference count of m (1 if not shared), for tests and asserts.
 int m_refcount(struct mbuf *m);
+
+// A new packet with room for len bytes of data (not initialised; m_len of
+// each mbuf set, ph_len = len) and lead free bytes in front of them for
+// headers to be prepended (lead <= MHLEN). Clusters are used for anything
+// that does not fit one mbuf, so a 1500-byte packet is one cluster. NULL
+// if memory ran out (counted in net.mbuf.failed). Any context.
+struct mbuf *m_getspace(int len, int lead);
+// A driver's receive copy: a new packet with the len bytes of frame buf,
+// ph_rcvif = ifp. NULL when memory ran out: the caller counts the frame
+// as an input drop (if_iqdrops). Borrows buf. Any context (interrupts).
+#define M_DEVGET_LEAD 2    // so the IP header after 14 bytes is 4-aligned
+struct mbuf *m_devget(const void *buf, int len, struct ifnet *ifp);

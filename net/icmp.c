@@ -1,0 +1,260 @@
+// ICMP: echo request -> reply, destination unreachable (generation,
+// rate-limited, and input), a test knob that pings an address.
+//
+// Problem: a host must answer ping (RFC 1122 3.2.2.6) and tell senders
+// when a protocol or port is unreachable, without ever answering an
+// error with an error, a broadcast with a flood, or letting a flood of
+// bad packets turn into a flood of errors.
+//
+// Idea: icmp_input checks length and checksum, then switches on the type.
+// An echo reply is built in a fresh mbuf chain (the request may share
+// clusters with other packets, so it is not written in place): same
+// identifier, sequence and data, type 0, new checksum, sent back with our
+// address as source. icmp_error quotes the offending IP header + 8 bytes
+// and is limited by a token bucket refilled each second.
+//
+// Invariants: I1 no ICMP error about an ICMP error, a fragment other than
+// the first, or a non-unicast source/destination (RFC 1122 3.2.2);
+// I2 at most icmp_errppslimit errors per second.
+//
+// Locking: counters [a]; the limiter [s] icmp_lock (leaf lock).
+//
+// Races: "limiter window rollover": reset of the window and the count
+// happen together under icmp_lock.
+//
+// Life of a packet: ip_input -> icmp_input -> icmp_reflect -> ip_output
+// -> if_output (lo0: back to netisr -> ip_input -> icmp_input, counted in
+// echo_replies_received).
+//
+// Testing: guest: `sysctl net.inet.icmp.test_ping=167772674` (10.0.2.2),
+// then `sysctl net.inet.icmp.echo_replies_received`; 2130706433
+// (127.0.0.1) and 167772687 (10.0.2.15) go through lo0. Host: make
+// hosttest (test_ip.c: echo reply, protocol unreachable). gdb: break
+// icmp_input.
+//
+// References: RFC 792 (formats), RFC 1122 3.2.2 (when not to send
+// errors), 3.2.2.6 (echo), RFC 1812 4.3.2.8 (rate limiting).
+#include "net/icmp.h"
+#include "net/ip.h"
+#include "net/byteorder.h"
+
+struct icmpstat icmpstat;
+static int icmp_errppslimit = ICMP_ERRPPS_DEFAULT;   // [a] sysctl
+static int icmp_test_ping;                           // [a] sysctl knob
+static struct net_lock icmp_lock;
+static uint64 icmp_err_window;                       // [s] second of the window
+static int icmp_err_count;                           // [s] errors sent in it
+
+#define ICMPSTAT(id, field, d) \
+	NET_SYSCTL_UINT64(icmp_##id, "net.inet.icmp." #id, SYSCTL_RD, &icmpstat.field, d)
+ICMPSTAT(received, icps_received, "messages received");
+ICMPSTAT(tooshort, icps_tooshort, "too short");
+ICMPSTAT(badsum, icps_badsum, "bad checksum");
+ICMPSTAT(echo_received, icps_echo_received, "echo requests received");
+ICMPSTAT(echo_replies_sent, icps_echo_replies_sent, "echo replies sent");
+ICMPSTAT(echo_replies_received, icps_echo_replies_received, "echo replies received");
+ICMPSTAT(echo_sent, icps_echo_sent, "echo requests sent");
+ICMPSTAT(unreach_received, icps_unreach_received, "unreachables received");
+ICMPSTAT(other_received, icps_other_received, "other types received");
+ICMPSTAT(errors_sent, icps_error_sent, "errors sent");
+ICMPSTAT(errors_ratelimited, icps_error_ratelimited, "errors not sent: rate limit");
+ICMPSTAT(errors_suppressed, icps_error_suppressed, "errors not sent: RFC 1122 3.2.2");
+ICMPSTAT(dropped, icps_dropped, "no memory or no route");
+NET_SYSCTL_INT(icmp_pps, "net.inet.icmp.errppslimit", SYSCTL_RW, &icmp_errppslimit,
+	       "ICMP errors per second at most");
+NET_SYSCTL_INT(icmp_ping, "net.inet.icmp.test_ping", SYSCTL_RW, &icmp_test_ping,
+	       "write an IPv4 address (host-order integer): send one echo request");
+
+#define STAT(f) __atomic_add_fetch(&icmpstat.f, 1, __ATOMIC_RELAXED)
+
+int icmp_init(void)
+{
+	net_lock_init(&icmp_lock, "icmp");
+	return ip_proto_register(IPPROTO_ICMP, icmp_input);
+}
+
+#define ICMP_LEAD 64   // room in front for the IP and Ethernet headers
+
+// A new packet holding a copy of len bytes of m from off, with room for
+// headers in front. NULL if no memory. Borrows m.
+static struct mbuf *icmp_copy(struct mbuf *m, int off, int len)
+{
+	struct mbuf *n = m_getspace(len, ICMP_LEAD);
+	if (n == NULL)
+		return NULL;
+	for (struct mbuf *p = n; p; off += p->m_len, p = p->m_next) {
+		if (m_copydata(m, off, p->m_len, p->m_data) < 0) {
+			m_freem(n);
+			return NULL;
+		}
+	}
+	return n;
+}
+
+// Finish an ICMP message in m (header at the front): checksum, send.
+static int icmp_send(struct mbuf *m, uint32 src, uint32 dst)
+{
+	struct icmp *ic = mtod(m, struct icmp *);
+	ic->icmp_cksum = 0;
+	ic->icmp_cksum = in_cksum(m, 0, m->m_pkthdr.ph_len);   // RFC 792
+	int err = ip_output(m, src, dst, IPPROTO_ICMP, 0, 0);
+	if (err < 0)
+		STAT(icps_dropped);
+	return err;
+}
+
+// RFC 792 "Echo or Echo Reply": the reply has the request's identifier,
+// sequence number and data; type 0; source and destination swapped.
+static void icmp_echo_reply(struct mbuf *m, int hlen, int icmplen)
+{
+	struct ip *ip = mtod(m, struct ip *);
+	uint32 src = ntoh32(ip->ip_src), dst = ntoh32(ip->ip_dst);
+	// RFC 1122 3.2.2.6: an echo to a broadcast address MAY be ignored.
+	if (!if_islocal(dst) && (dst >> 24) != IN_LOOPBACKNET) {
+		m_freem(m);
+		return;
+	}
+	struct mbuf *r = icmp_copy(m, hlen, icmplen);
+	m_freem(m);
+	if (r == NULL || (r = m_pullup(r, ICMP_MINLEN)) == NULL) {
+		STAT(icps_dropped);
+		return;
+	}
+	mtod(r, struct icmp *)->icmp_type = ICMP_ECHOREPLY;
+	if (icmp_send(r, dst, src) == 0)
+		STAT(icps_echo_replies_sent);
+}
+
+void icmp_input(struct mbuf *m, int hlen)
+{
+	int icmplen = m->m_pkthdr.ph_len - hlen;
+	struct icmp ic;
+
+	STAT(icps_received);
+	if (icmplen < ICMP_MINLEN || m_copydata(m, hlen, sizeof(ic), &ic) < 0) {
+		STAT(icps_tooshort);
+		goto drop;
+	}
+	if (in_cksum(m, hlen, icmplen) != 0) {
+		STAT(icps_badsum);
+		goto drop;
+	}
+	switch (ic.icmp_type) {
+	case ICMP_ECHO:
+		STAT(icps_echo_received);
+		icmp_echo_reply(m, hlen, icmplen);   // consumes m
+		return;
+	case ICMP_ECHOREPLY:
+		STAT(icps_echo_replies_received);
+		break;
+	case ICMP_UNREACH:
+		// RFC 1122 3.2.2.1: pass to the transport layer -- none yet.
+		STAT(icps_unreach_received);
+		break;
+	default:
+		STAT(icps_other_received);
+		break;
+	}
+drop:
+	m_freem(m);
+}
+
+// Token bucket of I2. Any thread.
+static bool icmp_ratelimit_ok(void)
+{
+	uint64 sec = net_now_ms() / 1000;
+	bool ok;
+	net_lock_acquire(&icmp_lock);
+	if (sec != icmp_err_window) {
+		icmp_err_window = sec;
+		icmp_err_count = 0;
+	}
+	ok = icmp_err_count < __atomic_load_n(&icmp_errppslimit, __ATOMIC_RELAXED);
+	if (ok)
+		icmp_err_count++;
+	net_lock_release(&icmp_lock);
+	return ok;
+}
+
+// May we send an error about this packet? (I1, RFC 1122 3.2.2.)
+static bool icmp_error_allowed(struct mbuf *m, struct ip *ip, int hlen)
+{
+	uint32 src = ntoh32(ip->ip_src), dst = ntoh32(ip->ip_dst);
+	uint8 type;
+	if (ntoh16(ip->ip_off) & IP_OFFMASK)
+		return false;   // not the first fragment
+	if (m->m_pkthdr.ph_flags & (PH_BCAST | PH_MCAST))
+		return false;   // link-level broadcast or multicast
+	if (dst == INADDR_BROADCAST || (dst >> 28) == 0xe || src == 0 ||
+	    src == INADDR_BROADCAST || (src >> 28) == 0xe)
+		return false;
+	if (ip->ip_p == IPPROTO_ICMP) {
+		if (m_copydata(m, hlen, 1, &type) < 0)
+			return false;
+		// An error about an error (or anything but a query) is not sent.
+		if (type != ICMP_ECHO && type != ICMP_ECHOREPLY)
+			return false;
+	}
+	return true;
+}
+
+void icmp_error(struct mbuf *m, int hlen, int type, int code)
+{
+	struct ip ip;
+	if (m_copydata(m, 0, sizeof(ip), &ip) < 0 || !icmp_error_allowed(m, &ip, hlen)) {
+		STAT(icps_error_suppressed);
+		goto out;
+	}
+	if (!icmp_ratelimit_ok()) {
+		STAT(icps_error_ratelimited);
+		goto out;
+	}
+	// RFC 792: "Internet Header + 64 bits of Original Data Datagram".
+	int qlen = m->m_pkthdr.ph_len < hlen + 8 ? m->m_pkthdr.ph_len : hlen + 8;
+	struct mbuf *r = icmp_copy(m, 0, qlen);
+	if (r == NULL) {
+		STAT(icps_dropped);
+		goto out;
+	}
+	M_PREPEND(r, ICMP_MINLEN);
+	if (r == NULL) {
+		STAT(icps_dropped);
+		goto out;
+	}
+	struct icmp *ic = mtod(r, struct icmp *);
+	memset(ic, 0, sizeof(*ic));   // unused field must be zero (RFC 792)
+	ic->icmp_type = type;
+	ic->icmp_code = code;
+	if (icmp_send(r, ntoh32(ip.ip_dst), ntoh32(ip.ip_src)) == 0)
+		STAT(icps_error_sent);
+out:
+	m_freem(m);
+}
+
+int icmp_echo(uint32 dst, uint16 id, uint16 seq, int len)
+{
+	if (len < 0 || len > IP_MAXPACKET - IP_HDR_LEN - ICMP_MINLEN)
+		return -EINVAL;
+	struct mbuf *m = m_getspace(ICMP_MINLEN + len, ICMP_LEAD);
+	if (m == NULL || (m = m_pullup(m, ICMP_MINLEN)) == NULL)
+		return -ENOBUFS;
+	struct icmp ic = { ICMP_ECHO, 0, 0, hton16(id), hton16(seq) };
+	memcpy(mtod(m, struct icmp *), &ic, sizeof(ic));
+	int i = 0;
+	for (struct mbuf *n = m; n; n = n->m_next)   // payload: a..z repeated
+		for (int k = (n == m ? ICMP_MINLEN : 0); k < n->m_len; k++)
+			n->m_data[k] = 'a' + i++ % 26;
+	STAT(icps_echo_sent);
+	return icmp_send(m, 0, dst);
+}
+
+void icmp_tick(void)
+{
+	static uint16 seq;
+	uint32 dst = (uint32)__atomic_exchange_n(&icmp_test_ping, 0, __ATOMIC_RELAXED);
+	if (dst == 0)
+		return;
+	int err = icmp_echo(dst, 0x6e6b, ++seq, 56);   // id "nk", 56 bytes like ping
+	if (err < 0)
+		printf("icmp: test_ping %d.%d.%d.%d: error %d\n", IPV4_PRINT(dst), err);
+}

@@ -8,7 +8,10 @@
 // terminal in raw mode and a pipe both work.
 //
 // Locking: cons.lock protects the input buffer and its indices [s]; it is
-// taken in the UART interrupt and by readers.
+// taken in the UART interrupt and by readers. cons.wlock, a sleeplock, is
+// held for the whole of one write(), so output from two processes does not
+// interleave inside a single write (kernel printf does not take it: a
+// panic must always get through).
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/errno.h"
@@ -26,6 +29,7 @@ struct devsw devsw[NDEV];
 
 static struct {
 	struct spinlock lock;
+	struct sleeplock wlock;  // one writer at a time
 	char buf[256];
 	uint r;  // [s] read index
 	uint w;  // [s] end of committed lines (readers may take up to here)
@@ -48,15 +52,18 @@ void consputc(int c)
 static int consolewrite(bool user_src, uint64 src, int n)
 {
 	char buf[64];
-	for (int i = 0; i < n;) {
+	int i = 0;
+	acquiresleep(&cons.wlock);
+	while (i < n) {
 		int m = MIN(n - i, (int)sizeof(buf));
 		if (either_copyin(buf, user_src, src + i, m) != 0)
-			return i > 0 ? i : -EFAULT;
+			break;
 		for (int j = 0; j < m; j++)
 			uartputc_sync(buf[j]);
 		i += m;
 	}
-	return n;
+	releasesleep(&cons.wlock);
+	return i > 0 || n == 0 ? i : -EFAULT;
 }
 
 // read() on the console: up to n bytes, at most one line. Sleeps until a
@@ -133,6 +140,7 @@ void consoleintr(int c)
 void consoleinit(void)
 {
 	initlock(&cons.lock, "cons");
+	initsleeplock(&cons.wlock, "conswrite");
 	uartinit();
 	devsw[CONSOLE].read = consoleread;
 	devsw[CONSOLE].write = consolewrite;

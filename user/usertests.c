@@ -1,0 +1,321 @@
+// usertests: the test program of the core kernel (processes, memory,
+// files, pipes, system-call argument checking, sysctl).
+//
+// Usage: usertests [-q] [name ...]
+//   (none)   run every test         -q   only the quick ones (< ~15 s)
+//   name...  run only these tests (see the table at the bottom)
+//
+// Each test runs in a forked child while the parent waits; the parent
+// prints "name: OK" or "name: FAIL reason". A test reports its reason
+// through a pipe (fail() in ut/util.c) and exits 1; a child that dies any
+// other way (killed by the kernel after a bad access, say) or that does
+// not finish within TIMEOUT_MS is a FAIL too. A watchdog child sleeps for
+// the time limit; whichever of the two exits first decides.
+//
+// Memory: before the first test (after a warm-up that makes the kernel
+// allocate whatever it allocates lazily on first use) and after the last
+// one, the parent reads vm.pages_free; the two must be equal, printed as
+// "memory: OK" or "memory: FAIL lost N pages". The parent itself
+// allocates nothing in between (no malloc, static buffers only).
+//
+// The last line is "ALL TESTS PASSED" or "SOME TESTS FAILED (n)", and the
+// exit status 0 or 1.
+//
+// Testing: make qemu, then "usertests -q" or "usertests pipedata".
+// The test files are in user/ut/ (see ut/ut.h for why they are included).
+#include "user/ut/ut.h"
+#include "user/ut/util.c"
+#include "user/ut/proc.c"
+#include "user/ut/exec.c"
+#include "user/ut/mem.c"
+#include "user/ut/badptr.c"
+#include "user/ut/fd.c"
+#include "user/ut/pipe.c"
+#include "user/ut/file.c"
+#include "user/ut/dir.c"
+#include "user/ut/sysctl.c"
+
+#define TIMEOUT_MS 90000
+#define SCRATCH "/utmp"
+
+struct test {
+	void (*fn)(void);
+	const char *name;
+	bool quick;   // part of usertests -q
+};
+
+static const struct test tests[] = {
+	// processes (ut/proc.c)
+	{ t_exitstatus, "exitstatus", true },
+	{ t_manychildren, "manychildren", true },
+	{ t_waitnochild, "waitnochild", true },
+	{ t_getppid, "getppid", true },
+	{ t_reparent, "reparent", true },
+	{ t_forkfail, "forkfail", false },
+	{ t_killspin, "killspin", true },
+	{ t_killsleep, "killsleep", true },
+	{ t_killpipe, "killpipe", true },
+	{ t_killnosuch, "killnosuch", true },
+	{ t_sleep, "sleep", true },
+	// exec (ut/exec.c)
+	{ t_execnoent, "execnoent", true },
+	{ t_execfault, "execfault", true },
+	{ t_execnoexec, "execnoexec", true },
+	{ t_execargs, "execargs", true },
+	{ t_exec2big, "exec2big", true },
+	{ t_execloop, "execloop", false },
+	// memory (ut/mem.c)
+	{ t_sbrkbasic, "sbrkbasic", true },
+	{ t_sbrkhuge, "sbrkhuge", true },
+	{ t_sbrkfork, "sbrkfork", true },
+	{ t_sbrkoom, "sbrkoom", false },
+	{ t_malloc, "malloc", true },
+	{ t_kernmem, "kernmem", true },
+	{ t_textwrite, "textwrite", true },
+	{ t_stackguard, "stackguard", true },
+	{ t_memreturn, "memreturn", true },
+	// bad pointers (ut/badptr.c)
+	{ t_badread, "badread", true },
+	{ t_badwrite, "badwrite", true },
+	{ t_hugecount, "hugecount", true },
+	{ t_badpipe, "badpipe", true },
+	{ t_badwait, "badwait", true },
+	{ t_badfstat, "badfstat", true },
+	{ t_badpath, "badpath", true },
+	{ t_badsysctl, "badsysctl", true },
+	// file descriptors (ut/fd.c)
+	{ t_badfd, "badfd", true },
+	{ t_dup, "dup", true },
+	{ t_dup2, "dup2", true },
+	{ t_emfile, "emfile", true },
+	{ t_fcntl, "fcntl", true },
+	// pipes (ut/pipe.c)
+	{ t_pipedata, "pipedata", true },
+	{ t_pipeeof, "pipeeof", true },
+	{ t_pipeepipe, "pipeepipe", true },
+	{ t_nonblock, "nonblock", true },
+	{ t_pipestress, "pipestress", false },
+	// files (ut/file.c)
+	{ t_filerw, "filerw", true },
+	{ t_trunc, "trunc", true },
+	{ t_append, "append", true },
+	{ t_excl, "excl", true },
+	{ t_lseek, "lseek", true },
+	{ t_unlinkopen, "unlinkopen", true },
+	{ t_link, "link", true },
+	{ t_bigfile, "bigfile", false },
+	// directories and paths (ut/dir.c)
+	{ t_mkdir, "mkdir", true },
+	{ t_chdir, "chdir", true },
+	{ t_notdir, "notdir", true },
+	{ t_longname, "longname", true },
+	{ t_dirlist, "dirlist", true },
+	{ t_concreate, "concreate", false },
+	// sysctl (ut/sysctl.c)
+	{ t_sysctlread, "sysctlread", true },
+	{ t_sysctlwrite, "sysctlwrite", true },
+	{ t_sysctlerr, "sysctlerr", true },
+	{ t_sysctlnext, "sysctlnext", true },
+};
+
+// Print the result line of test t, which exited with status (or timed
+// out); reasonfd is the read end of its reason pipe. True if it passed.
+static bool
+report(const struct test *t, int status, bool timedout, int reasonfd)
+{
+	static char reason[300];
+	ssize_t n;
+
+	if (timedout) {
+		printf("%s: FAIL timed out after %d s\n", t->name, TIMEOUT_MS / 1000);
+		return false;
+	}
+	if (status == 0) {
+		printf("%s: OK\n", t->name);
+		return true;
+	}
+	if (status != 1) {
+		printf("%s: FAIL test process died (exit status %d)\n", t->name,
+		       status);
+		return false;
+	}
+	// fail() wrote the reason before exiting; never block for it.
+	fcntl(reasonfd, F_SETFL, O_NONBLOCK);
+	n = read(reasonfd, reason, sizeof(reason) - 1);
+	reason[n > 0 ? n : 0] = '\0';
+	if (n > 0 && reason[n - 1] == '\n')
+		reason[--n] = '\0';
+	// Several reasons (a grandchild's, then its parent's): one line.
+	for (char *nl; (nl = strchr(reason, '\n')) != NULL;)
+		*nl = ';';
+	printf("%s: FAIL %s\n", t->name, n > 0 ? reason : "exit status 1");
+	return false;
+}
+
+// Run one test in a child, with a watchdog child; true if it passed.
+static bool
+run_test(const struct test *t)
+{
+	int p[2], dog, pid = -1, w, status = -1;
+	bool timedout = false, ok;
+
+	if (pipe(p) < 0) {
+		printf("%s: FAIL pipe: %s\n", t->name, strerror(errno));
+		return false;
+	}
+	// The watchdog first: a test like forkfail uses up the process table.
+	if ((dog = fork()) == 0) {
+		close(p[0]);
+		close(p[1]);
+		sleep(TIMEOUT_MS);
+		exit(0);
+	}
+	if (dog > 0 && (pid = fork()) == 0) {
+		close(p[0]);
+		ut_reason_fd = p[1];
+		t->fn();
+		exit(0);
+	}
+	close(p[1]);
+	if (dog < 0 || pid < 0) {
+		printf("%s: FAIL fork: %s\n", t->name, strerror(errno));
+		if (dog > 0)
+			kill(dog);
+		while (wait(NULL) >= 0)
+			;
+		close(p[0]);
+		return false;
+	}
+	// Whichever ends first: the test, or the watchdog (then kill the test).
+	while ((w = wait(&status)) != pid && w >= 0) {
+		if (w == dog) {
+			timedout = true;
+			kill(pid);
+		}
+	}
+	if (!timedout) {
+		kill(dog);
+		while ((w = wait(NULL)) >= 0 && w != dog)
+			;
+	}
+	ok = report(t, status, timedout, p[0]);
+	close(p[0]);
+	return ok;
+}
+
+static long
+pages_free(void)
+{
+	int64 v;
+	size_t len = sizeof(v);
+
+	if (sysctl("vm.pages_free", &v, &len, NULL, 0) < 0)
+		return -1;
+	return v;
+}
+
+// Exercise fork, exec, pipes and files once, so that kernel structures
+// allocated on first use exist before we count free pages.
+static void
+warm_up(void)
+{
+	static char *argv[] = { "echo", "warm", NULL };
+	char buf[16];
+	int p[2], pid, fd;
+
+	if (pipe(p) == 0) {
+		if ((pid = fork()) == 0) {
+			close(p[0]);
+			dup2(p[1], 1);
+			exec("/echo", argv);
+			exit(1);
+		}
+		close(p[1]);
+		while (read(p[0], buf, sizeof(buf)) > 0)
+			;
+		close(p[0]);
+		wait(NULL);
+	}
+	if ((fd = open("ut_warm", O_CREAT | O_RDWR)) >= 0) {
+		write(fd, "x", 1);
+		close(fd);
+		unlink("ut_warm");
+	}
+	sleep(10);
+}
+
+static const struct test *
+find_test(const char *name)
+{
+	for (size_t i = 0; i < nelem(tests); i++)
+		if (strcmp(tests[i].name, name) == 0)
+			return &tests[i];
+	return NULL;
+}
+
+// Wait (up to 2 s) for the free page count to come back to before:
+// exiting processes return their memory when their parent (or init)
+// reaps them, which may lag a little.
+static bool
+memory_check(long before)
+{
+	long after = pages_free();
+
+	for (int i = 0; i < 40 && after >= 0 && after < before; i++) {
+		sleep(50);
+		after = pages_free();
+	}
+	if (before < 0 || after < 0) {
+		printf("memory: FAIL cannot read vm.pages_free: %s\n",
+		       strerror(errno));
+		return false;
+	}
+	if (after < before) {
+		printf("memory: FAIL lost %ld pages\n", before - after);
+		return false;
+	}
+	printf("memory: OK\n");
+	return true;
+}
+
+int
+main(int argc, char *argv[])
+{
+	bool quick = false, selected = false;
+	int failed = 0, i = 1;
+	long before;
+
+	if (argc > 1 && strcmp(argv[1], "-q") == 0) {
+		quick = true;
+		i++;
+	}
+	for (int j = i; j < argc; j++) {
+		if (find_test(argv[j]) == NULL) {
+			fprintf(2, "usertests: no test named '%s'\n", argv[j]);
+			fprintf(2, "usage: usertests [-q] [name ...]\n");
+			return 1;
+		}
+		selected = true;
+	}
+	if ((mkdir(SCRATCH) < 0 && errno != EEXIST) || chdir(SCRATCH) < 0)
+		die("usertests: %s: %s", SCRATCH, strerror(errno));
+	printf("usertests starting\n");
+	warm_up();
+	before = pages_free();
+	if (selected) {
+		for (; i < argc; i++)
+			failed += !run_test(find_test(argv[i]));
+	} else {
+		for (size_t k = 0; k < nelem(tests); k++)
+			if (!quick || tests[k].quick)
+				failed += !run_test(&tests[k]);
+	}
+	failed += !memory_check(before);
+	chdir("/");
+	unlink(SCRATCH);
+	if (failed == 0)
+		printf("ALL TESTS PASSED\n");
+	else
+		printf("SOME TESTS FAILED (%d)\n", failed);
+	return failed == 0 ? 0 : 1;
+}

@@ -351,23 +351,31 @@ static int e1000_tx_inflight(struct e1000_softc *sc)
 }
 
 // Free the frames the device has finished with [E1000 3.3.3.2: DD].
-// Caller holds sc_tx_lock. Any context.
+// Only a frame's EOP descriptor has RS, so only it gets DD written back:
+// look at the EOP slot of the oldest frame (the first slot from
+// sc_tx_clean that holds an mbuf), not at sc_tx_clean itself, which for a
+// multi-descriptor frame never gets DD. Caller holds sc_tx_lock. Any
+// context.
 static void e1000_txeof(struct e1000_softc *sc)
 {
 	KASSERT(holding(&sc->sc_tx_lock));
 	while (sc->sc_tx_clean != sc->sc_tx_tail) {
-		int i = sc->sc_tx_clean;
-		struct e1000_tx_desc *d = &sc->sc_tx_ring[i];
+		int last = sc->sc_tx_clean;
+		while (sc->sc_tx_mbuf[last] == NULL && last != sc->sc_tx_tail)
+			last = (last + 1) % E1000_NTXDESC;
+		if (last == sc->sc_tx_tail)
+			panic("e1000_txeof: in-flight slots without a frame");
+		struct e1000_tx_desc *d = &sc->sc_tx_ring[last];
 		if (!(__atomic_load_n(&d->td_status, __ATOMIC_RELAXED) & E1000_TXD_STAT_DD))
 			break;  // the device is not done with it yet
 		e1000_barrier();
-		struct mbuf *m = sc->sc_tx_mbuf[i];
-		if (m) {
-			sc->sc_tx_mbuf[i] = NULL;
-			m_freem(m);
-		}
+		struct mbuf *m = sc->sc_tx_mbuf[last];
+		sc->sc_tx_mbuf[last] = NULL;
+		m_freem(m);
+		for (int i = sc->sc_tx_clean; i != last; i = (i + 1) % E1000_NTXDESC)
+			sc->sc_tx_ring[i].td_status = 0;
 		d->td_status = 0;
-		sc->sc_tx_clean = (i + 1) % E1000_NTXDESC;
+		sc->sc_tx_clean = (last + 1) % E1000_NTXDESC;
 	}
 }
 

@@ -21,6 +21,8 @@
 #include "kernel/console.h"
 #include "kernel/devsw.h"
 #include "kernel/vm.h"
+#include "kernel/poll.h"
+#include "kernel/sys_poll.h"
 
 #define BACKSPACE 0x100
 #define C(x) ((x) - '@')  // control-x
@@ -132,9 +134,20 @@ void consoleintr(int c)
 		if (c == '\n' || c == C('D') || cons.e - cons.r == sizeof(cons.buf)) {
 			cons.w = cons.e;
 			wakeup(&cons.r);
+			poll_notify();
 		}
 	}
 	release(&cons.lock);
+}
+
+int console_poll(int events)
+{
+	int rev = events & POLLOUT;
+	acquire(&cons.lock);
+	if ((events & POLLIN) && cons.r != cons.w)
+		rev |= POLLIN;
+	release(&cons.lock);
+	return rev;
 }
 
 void consoleinit(void)

@@ -62,7 +62,11 @@ int argstr(int n, char *buf, int max)
 	X(fstat) X(chdir) X(dup) X(getpid) X(sbrk) X(sleep)      \
 	X(uptime) X(open) X(write) X(mknod) X(unlink) X(link)    \
 	X(mkdir) X(close) X(sysctl) X(sysctlnext) X(halt)        \
-	X(fcntl) X(dup2) X(lseek) X(getppid) X(sched_yield)
+	X(fcntl) X(dup2) X(lseek) X(getppid) X(sched_yield)      \
+	X(socket) X(bind) X(connect) X(listen) X(accept)         \
+	X(sendto) X(recvfrom) X(shutdown) X(setsockopt)          \
+	X(getsockopt) X(getsockname) X(getpeername) X(poll)      \
+	X(ioctl)
 
 #define DECLARE(name) long sys_##name(void);
 SYSCALLS(DECLARE)

@@ -38,3 +38,19 @@
 #define SYS_sched_yield 29 // int sched_yield(void)
 
 #define NSYSCALL 64       // size of the dispatch table
+
+// Sockets (net/socket.c, net/sys_socket.c). Values >= 0 or -Exxx.
+#define SYS_socket 40      // int socket(int domain, int type, int protocol)
+#define SYS_bind 41        // int bind(int s, const struct sockaddr *a, socklen_t len)
+#define SYS_connect 42     // int connect(int s, const struct sockaddr *a, socklen_t len)
+#define SYS_listen 43      // int listen(int s, int backlog)
+#define SYS_accept 44      // int accept(int s, struct sockaddr *a, socklen_t *len)
+#define SYS_sendto 45      // ssize_t sendto(int s, const void *b, size_t n, int flags, const struct sockaddr *a, socklen_t len)
+#define SYS_recvfrom 46    // ssize_t recvfrom(int s, void *b, size_t n, int flags, struct sockaddr *a, socklen_t *len)
+#define SYS_shutdown 47    // int shutdown(int s, int how)
+#define SYS_setsockopt 48  // int setsockopt(int s, int level, int opt, const void *v, socklen_t len)
+#define SYS_getsockopt 49  // int getsockopt(int s, int level, int opt, void *v, socklen_t *len)
+#define SYS_getsockname 50 // int getsockname(int s, struct sockaddr *a, socklen_t *len)
+#define SYS_getpeername 51 // int getpeername(int s, struct sockaddr *a, socklen_t *len)
+#define SYS_poll 52        // int poll(struct pollfd *fds, int nfds, int timeout_ms)
+#define SYS_ioctl 53       // int ioctl(int fd, unsigned long cmd, void *arg)

@@ -22,7 +22,8 @@
 // Races: "limiter window rollover": reset of the window and the count
 // happen together under icmp_lock.
 //
-// Life of a packet: ip_input -> icmp_input -> icmp_reflect -> ip_output
+// Life of a packet: ip_input -> icmp_input -> [rip_input: copies to raw
+// sockets] -> icmp_echo_reply -> ip_output
 // -> if_output (lo0: back to netisr -> ip_input -> icmp_input, counted in
 // echo_replies_received).
 //
@@ -37,6 +38,7 @@
 #include "net/icmp.h"
 #include "net/ip.h"
 #include "net/byteorder.h"
+#include "net/protosw.h"   // rip_input
 
 struct icmpstat icmpstat;
 static int icmp_errppslimit = ICMP_ERRPPS_DEFAULT;   // [a] sysctl
@@ -139,6 +141,7 @@ void icmp_input(struct mbuf *m, int hlen)
 		STAT(icps_badsum);
 		goto drop;
 	}
+	rip_input(m, hlen);   // a copy to each raw ICMP socket (ping); borrows m
 	switch (ic.icmp_type) {
 	case ICMP_ECHO:
 		STAT(icps_echo_received);

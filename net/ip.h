@@ -22,8 +22,8 @@
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
 
-#define INADDR_ANY 0u
-#define INADDR_BROADCAST 0xffffffffu
+#define INADDR_ANY 0x00000000U        // spelled as in kernel/in.h
+#define INADDR_BROADCAST 0xffffffffU  // (both headers may be included)
 #define IN_LOOPBACKNET 127
 #define IP_GATEWAY_DEFAULT 0x0a000202u   // 10.0.2.2, QEMU slirp's gateway
 

@@ -18,6 +18,7 @@
 #include "net/ip.h"
 #include "net/icmp.h"
 #include "net/net_timer.h"
+#include "net/socket.h"
 
 static void net_init_step(const char *what, int err)
 {
@@ -33,10 +34,10 @@ void net_init(void)
 	net_init_step("arp", arp_init());
 	net_init_step("ip", ip_init());
 	net_init_step("icmp", icmp_init());
+	net_init_step("socket", socket_init());   // protocol table (raw ICMP)
 	net_init_step("ether", netisr_register(NETISR_ETHER, ether_input));
 	net_init_step("netisr", netisr_init());
 	net_init_step("lo0", loop_attach());
 	net_init_step("timer", net_timer_init());
 	if_announce_all();
-	// sockets go here.
 }

@@ -73,6 +73,31 @@ int net_ncpu(void);    // number of CPUs, >= 1
 // Milliseconds since boot (kernel), or the virtual clock (host tests).
 uint64 net_now_ms(void);
 
+// ---- user memory, signals, poll ---------------------------------------------
+// A uio names the user's buffer of one read/write/sendto/recvfrom: the
+// socket layer copies through it and never sees a user pointer itself.
+// Kernel: uio_user -> copyin/copyout of the current process (a bad address
+// gives -EFAULT), else uio_addr is a kernel address. Host: uio_addr is
+// always a plain pointer (memcpy). Each move advances uio_addr and
+// decrements uio_resid by n.
+struct uio {
+	uint64 uio_addr;     // [o] where the next byte goes / comes from
+	size_t uio_resid;    // [o] bytes still to move
+	bool uio_user;       // [o] uio_addr is a user address
+};
+// Copy n bytes from kernel src to the uio / from the uio to kernel dst.
+// 0 or -EFAULT (nothing advanced then). Does not sleep: may be called
+// holding a net_lock.
+int net_uiomove_out(const void *src, size_t n, struct uio *uio);
+int net_uiomove_in(void *dst, size_t n, struct uio *uio);
+// Has the current thread been killed (a blocking wait returns -EINTR)?
+// Host: always false.
+bool net_curthread_killed(void);
+// Something a poll(2) may be waiting for changed (data arrived, room
+// appeared, a socket closed): kernel/sys_poll.c poll_notify(). Any context,
+// any lock held (it only takes a leaf lock). Host: a counter.
+void net_poll_notify(void);
+
 // ---- sysctl knobs created at run time ---------------------------------------
 // Register *p under name (copied into ns; at most NET_SYSCTL_NAMELEN-1
 // chars). ns must stay allocated until net_sysctl_del(ns).

@@ -7,6 +7,8 @@
 #include "kernel/proc.h"
 #include "kernel/kalloc.h"
 #include "kernel/callout.h"
+#include "kernel/vm.h"
+#include "kernel/sys_poll.h"
 
 void *net_malloc(size_t n)
 {
@@ -112,4 +114,34 @@ void net_sysctl_del(struct net_sysctl *ns)
 int net_sysctl_read(const char *name, int64 *val)
 {
 	return sysctl_read_int(name, val);
+}
+
+int net_uiomove_out(const void *src, size_t n, struct uio *uio)
+{
+	KASSERT(n <= uio->uio_resid);
+	if (either_copyout(uio->uio_user, uio->uio_addr, src, n) < 0)
+		return -EFAULT;
+	uio->uio_addr += n;
+	uio->uio_resid -= n;
+	return 0;
+}
+
+int net_uiomove_in(void *dst, size_t n, struct uio *uio)
+{
+	KASSERT(n <= uio->uio_resid);
+	if (either_copyin(dst, uio->uio_user, uio->uio_addr, n) < 0)
+		return -EFAULT;
+	uio->uio_addr += n;
+	uio->uio_resid -= n;
+	return 0;
+}
+
+bool net_curthread_killed(void)
+{
+	return killed(myproc());
+}
+
+void net_poll_notify(void)
+{
+	poll_notify();
 }

@@ -281,3 +281,36 @@ int host_sysctl_write(const char *name, int64 val)
 		*(uint64 *)hs->hs_ptr = (uint64)val;
 	return 0;
 }
+
+// ---- user memory, signals, poll (net/shim.h) ---------------------------------
+// On the host every uio address is a plain pointer in this process.
+
+int net_uiomove_out(const void *src, size_t n, struct uio *uio)
+{
+	KASSERT(n <= uio->uio_resid);
+	memcpy((void *)(unsigned long)uio->uio_addr, src, n);
+	uio->uio_addr += n;
+	uio->uio_resid -= n;
+	return 0;
+}
+
+int net_uiomove_in(void *dst, size_t n, struct uio *uio)
+{
+	KASSERT(n <= uio->uio_resid);
+	memcpy(dst, (void *)(unsigned long)uio->uio_addr, n);
+	uio->uio_addr += n;
+	uio->uio_resid -= n;
+	return 0;
+}
+
+bool net_curthread_killed(void)
+{
+	return false;
+}
+
+uint64 host_poll_notifies;   // read by tests
+
+void net_poll_notify(void)
+{
+	__atomic_add_fetch(&host_poll_notifies, 1, __ATOMIC_RELAXED);
+}

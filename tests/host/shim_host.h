@@ -55,3 +55,4 @@ void host_clock_advance(uint64 ms);        // move the virtual clock
 void host_set_ncpu(int n);                 // fake CPU count (default 2)
 void host_set_cpuid(int cpu);              // fake CPU of this thread
 int host_sysctl_write(const char *name, int64 val);
+extern uint64 host_poll_notifies;          // net_poll_notify() calls so far

@@ -8,7 +8,8 @@
 #include "tests/host/test.h"
 
 static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests,
-					    netisr_tests, arp_tests, ip_tests };
+					    netisr_tests, arp_tests, ip_tests,
+					    sockbuf_tests };
 
 #define TEST_TIMEOUT_S 20
 

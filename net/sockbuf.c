@@ -1,0 +1,259 @@
+// Socket buffers: where a user thread and the owning netisr meet.
+//
+// Problem: a protocol running in a netisr thread produces data for a
+// socket (received datagrams, TCP's in-order bytes) while a user thread
+// consumes it, and the other way round for sending; either may run on any
+// CPU. The buffer must bound the memory a socket ties up (a flood must be
+// dropped, not queued without end), keep datagram boundaries and each
+// datagram's sender, and let the reader sleep without missing a wakeup.
+//
+// Idea: a queue of mbufs under one spinlock (sb_lock), with a high water
+// mark on data bytes (sb_hiwat, SO_RCVBUF/SO_SNDBUF) and a second bound on
+// the storage behind them (sb_mbmax = SB_MBFACTOR * hiwat: many tiny
+// datagrams each hold a whole mbuf), and a low water mark (sb_lowat,
+// SO_RCVLOWAT) under which a stream reader keeps sleeping. Datagrams are
+// records (an address mbuf in front of the data, m_nextpkt between
+// records); a stream is one chain. Appending never sleeps (it runs in a
+// netisr); a reader sleeps on the sockbuf itself as channel.
+//
+// Invariants:
+//   I1 sb_cc = data bytes queued; sb_mbcnt = storage of every mbuf queued
+//      (MSIZE each, plus MCLBYTES per cluster), address mbufs included.
+//   I2 An append that would take sb_cc past sb_hiwat or sb_mbcnt past
+//      sb_mbmax is refused (records) -- except into an empty buffer, so
+//      one datagram as large as the buffer always fits.
+//   I3 Records: every record starts with an address mbuf; sb_lastrecord
+//      is the last record, NULL iff sb_mb is NULL.
+//
+// Locking: everything [s] sb_lock; sb_drops [a]. The appender (netisr)
+// and the reader (user thread) both take sb_lock; data is copied out to
+// user memory while it is held (copyout never sleeps), as pipes do. The
+// FreeBSD "copy without the lock" variant is seed 001's job (TCP).
+//
+// Races:
+//   - "lost wakeup": the reader tests for data and sleeps under sb_lock
+//     (sbwait -> net_sleep releases it atomically); the appender appends
+//     and wakes under sb_lock.
+//   - "reader killed while asleep": sbwait checks killed first and after
+//     each wakeup, so a killed reader leaves with -EINTR.
+//   - "poll misses data": sbwakeup bumps poll's generation after the
+//     change (net_poll_notify), see kernel/sys_poll.c.
+//
+// Life of a datagram: netisr: rip_input -> m_copym -> sbappendaddr ->
+// sbwakeup ... user: recvfrom -> soreceive (net/socket.c) -> sbcopyout ->
+// sbunlinkrecord -> m_freem.
+//
+// Testing: make hosttest (tests/host/test_sockbuf.c: records keep their
+// boundaries and senders, water marks, the storage bound, peek, stream
+// drop). gdb: break sbappendaddr.
+//
+// References: McKusick et al., The Design and Implementation of the
+// FreeBSD Operating System, 12.3 "Socket Data Buffering"; seed 001.
+#include "net/sockbuf.h"
+
+void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name)
+{
+	memset(sb, 0, sizeof(*sb));
+	net_lock_init(&sb->sb_lock, name);
+	sb->sb_atomic = atomic;
+	sb->sb_lowat = 1;
+	sbreserve(sb, hiwat);
+}
+
+void sbreserve(struct sockbuf *sb, uint32 hiwat)
+{
+	if (hiwat < SB_MIN)
+		hiwat = SB_MIN;
+	if (hiwat > SB_MAX)
+		hiwat = SB_MAX;
+	net_lock_acquire(&sb->sb_lock);
+	sb->sb_hiwat = hiwat;
+	sb->sb_mbmax = hiwat * SB_MBFACTOR;
+	if (sb->sb_lowat > hiwat)
+		sb->sb_lowat = hiwat;
+	net_lock_release(&sb->sb_lock);
+}
+
+void sbsetlowat(struct sockbuf *sb, uint32 lowat)
+{
+	net_lock_acquire(&sb->sb_lock);
+	if (lowat < 1)
+		lowat = 1;
+	if (lowat > sb->sb_hiwat)
+		lowat = sb->sb_hiwat;
+	sb->sb_lowat = lowat;
+	net_lock_release(&sb->sb_lock);
+}
+
+uint32 sbspace(struct sockbuf *sb)
+{
+	KASSERT(net_lock_held(&sb->sb_lock));
+	if (sb->sb_cc >= sb->sb_hiwat || sb->sb_mbcnt >= sb->sb_mbmax)
+		return 0;
+	return sb->sb_hiwat - sb->sb_cc;
+}
+
+// Storage of one mbuf (I1).
+static uint32 sb_msize(struct mbuf *m)
+{
+	return MSIZE + ((m->m_flags & M_EXT) ? MCLBYTES : 0);
+}
+
+static uint32 sb_chainsize(struct mbuf *m, uint32 *datalen)
+{
+	uint32 sz = 0, len = 0;
+	for (; m != NULL; m = m->m_next) {
+		sz += sb_msize(m);
+		len += m->m_len;
+	}
+	if (datalen)
+		*datalen = len;
+	return sz;
+}
+
+int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf *m)
+{
+	uint32 len, sz;
+	KASSERT(net_lock_held(&sb->sb_lock));
+	KASSERT(sb->sb_atomic);
+	sz = sb_chainsize(m, &len) + MSIZE;
+	// I2: refuse what does not fit, unless the buffer is empty.
+	if (sb->sb_mb != NULL &&
+	    (sb->sb_cc + len > sb->sb_hiwat || sb->sb_mbcnt + sz > sb->sb_mbmax))
+		goto full;
+	struct mbuf *a = m_get();
+	if (a == NULL)
+		goto full;
+	memcpy(a->m_data, from, sizeof(*from));
+	a->m_len = sizeof(*from);
+	a->m_next = m;
+	a->m_nextpkt = NULL;
+	if (sb->sb_lastrecord != NULL)
+		sb->sb_lastrecord->m_nextpkt = a;
+	else
+		sb->sb_mb = a;
+	sb->sb_lastrecord = a;
+	sb->sb_cc += len;
+	sb->sb_mbcnt += sz;
+	sb->sb_nrecords++;
+	sbwakeup(sb);
+	return 0;
+full:
+	__atomic_add_fetch(&sb->sb_drops, 1, __ATOMIC_RELAXED);
+	return -ENOBUFS;
+}
+
+void sbappendstream(struct sockbuf *sb, struct mbuf *m)
+{
+	uint32 len;
+	KASSERT(net_lock_held(&sb->sb_lock));
+	KASSERT(!sb->sb_atomic);
+	if (m == NULL)
+		return;
+	sb->sb_mbcnt += sb_chainsize(m, &len);
+	sb->sb_cc += len;
+	if (sb->sb_mb == NULL)
+		sb->sb_mb = m;
+	else
+		sb->sb_mbtail->m_next = m;
+	while (m->m_next != NULL)
+		m = m->m_next;
+	sb->sb_mbtail = m;
+	sbwakeup(sb);
+}
+
+int sbfirstreclen(struct sockbuf *sb)
+{
+	KASSERT(net_lock_held(&sb->sb_lock));
+	if (sb->sb_mb == NULL)
+		return -1;
+	return m_length(sb->sb_mb->m_next);
+}
+
+struct mbuf *sbunlinkrecord(struct sockbuf *sb)
+{
+	uint32 len;
+	KASSERT(net_lock_held(&sb->sb_lock));
+	struct mbuf *a = sb->sb_mb;
+	if (a == NULL)
+		return NULL;
+	sb->sb_mb = a->m_nextpkt;
+	if (sb->sb_mb == NULL)
+		sb->sb_lastrecord = NULL;   // I3
+	a->m_nextpkt = NULL;
+	sb->sb_mbcnt -= sb_chainsize(a->m_next, &len) + MSIZE;
+	sb->sb_cc -= len;
+	sb->sb_nrecords--;
+	return a;
+}
+
+void sbdrop(struct sockbuf *sb, uint32 len)
+{
+	KASSERT(net_lock_held(&sb->sb_lock));
+	KASSERT(!sb->sb_atomic && len <= sb->sb_cc);
+	sb->sb_cc -= len;
+	while (len > 0 && sb->sb_mb != NULL) {
+		struct mbuf *m = sb->sb_mb;
+		if ((uint32)m->m_len > len) {
+			m->m_data += len;
+			m->m_len -= len;
+			break;
+		}
+		len -= m->m_len;
+		sb->sb_mbcnt -= sb_msize(m);
+		sb->sb_mb = m_free(m);
+	}
+	// Zero-length mbufs at the front carry nothing: drop them too.
+	while (sb->sb_mb != NULL && sb->sb_mb->m_len == 0) {
+		sb->sb_mbcnt -= sb_msize(sb->sb_mb);
+		sb->sb_mb = m_free(sb->sb_mb);
+	}
+	if (sb->sb_mb == NULL)
+		sb->sb_mbtail = NULL;
+}
+
+void sbflush(struct sockbuf *sb)
+{
+	net_lock_acquire(&sb->sb_lock);
+	struct mbuf *m = sb->sb_mb;
+	sb->sb_mb = sb->sb_lastrecord = sb->sb_mbtail = NULL;
+	sb->sb_cc = sb->sb_mbcnt = sb->sb_nrecords = 0;
+	net_lock_release(&sb->sb_lock);
+	while (m != NULL) {   // records (m_nextpkt) or one stream chain
+		struct mbuf *next = m->m_nextpkt;
+		m_freem(m);
+		m = next;
+	}
+}
+
+long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio)
+{
+	size_t done = 0;
+	while (m != NULL && off >= (uint32)m->m_len) {
+		off -= m->m_len;
+		m = m->m_next;
+	}
+	for (; m != NULL && done < n; m = m->m_next, off = 0) {
+		size_t c = MIN((size_t)(m->m_len - off), n - done);
+		if (c > 0 && net_uiomove_out(m->m_data + off, c, uio) < 0)
+			return done > 0 ? (long)done : -EFAULT;
+		done += c;
+	}
+	return done;
+}
+
+void sbwakeup(struct sockbuf *sb)
+{
+	KASSERT(net_lock_held(&sb->sb_lock));
+	net_wakeup(sb);
+	net_poll_notify();
+}
+
+int sbwait(struct sockbuf *sb)
+{
+	KASSERT(net_lock_held(&sb->sb_lock));
+	if (net_curthread_killed())
+		return -EINTR;
+	net_sleep(sb, &sb->sb_lock);
+	return net_curthread_killed() ? -EINTR : 0;
+}

@@ -1,0 +1,79 @@
+// Socket buffers: the queue of data between a socket's user and its
+// protocol, in one direction. Design essay: the header of net/sockbuf.c;
+// overview: docs/sockets.md.
+//
+// Two shapes, chosen by the protocol (PR_ATOMIC):
+//   records (datagrams): sb_mb -> rec1 -m_nextpkt-> rec2 ...; each record
+//     is an address mbuf (struct sockaddr_in, the sender) whose m_next is
+//     the datagram's data chain.
+//   stream (TCP): sb_mb is one chain of data mbufs (m_next), no records.
+//
+// Lock legend (kernel/lock.h): [s] sb_lock of this sockbuf; [a] atomic.
+// Lock order: protocol list locks (raw_lock, later the pcb tables) ->
+// sb_lock -> poll's leaf lock. so_rcv and so_snd are never held together.
+#pragma once
+#include "net/shim.h"
+#include "net/mbuf.h"
+#include "kernel/in.h"
+
+#define SB_MIN 512                  // smallest settable high water mark
+#define SB_MAX (256 * 1024)         // largest (SO_RCVBUF/SO_SNDBUF clamp)
+#define SB_MBFACTOR 4               // storage allowed = hiwat * this
+
+struct sockbuf {
+	struct net_lock sb_lock;
+	struct mbuf *sb_mb;         // [s] first record, or the stream chain
+	struct mbuf *sb_lastrecord; // [s] records: last record (append here)
+	struct mbuf *sb_mbtail;     // [s] stream: last mbuf of the chain
+	uint32 sb_cc;               // [s] data bytes queued (not addresses)
+	uint32 sb_mbcnt;            // [s] storage bytes (mbufs + clusters)
+	uint32 sb_hiwat;            // [s] most data bytes queued
+	uint32 sb_lowat;            // [s] wake readers/writers from this many
+	uint32 sb_mbmax;            // [s] most storage bytes
+	uint32 sb_nrecords;         // [s] records queued
+	bool sb_atomic;             // [i] record shape (PR_ATOMIC)
+	uint64 sb_drops;            // [a] records dropped: buffer full
+};
+
+void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name);
+// Set the high water mark (SO_RCVBUF/SO_SNDBUF): clamped to
+// [SB_MIN, SB_MAX]; the low water mark stays <= it. Takes sb_lock.
+void sbreserve(struct sockbuf *sb, uint32 hiwat);
+// Set the low water mark (SO_RCVLOWAT), clamped to [1, hiwat]. Takes sb_lock.
+void sbsetlowat(struct sockbuf *sb, uint32 lowat);
+
+// Bytes that may still be appended (0 when full). Caller holds sb_lock.
+uint32 sbspace(struct sockbuf *sb);
+
+// Append datagram m (M_PKTHDR chain) with its sender from as a record.
+// Consumes m on success; returns 0, or -ENOBUFS (full: counted in
+// sb_drops; or no mbuf for the address) and m is untouched (the caller
+// frees it). Caller holds sb_lock; does not sleep; wakes readers.
+int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf *m);
+// Append chain m to a stream buffer, whatever the space (the protocol
+// checks its window). Consumes m. Caller holds sb_lock; wakes readers.
+void sbappendstream(struct sockbuf *sb, struct mbuf *m);
+
+// Records: the first record's data length, or -1 if there is none.
+// Caller holds sb_lock.
+int sbfirstreclen(struct sockbuf *sb);
+// Records: unlink the first record and return its address mbuf (its data
+// chain hangs off m_next); NULL if none. Caller holds sb_lock and frees
+// the result (m_freem) -- preferably after releasing the lock.
+struct mbuf *sbunlinkrecord(struct sockbuf *sb);
+// Stream: drop len bytes from the front. Caller holds sb_lock.
+void sbdrop(struct sockbuf *sb, uint32 len);
+// Free everything queued. Takes sb_lock itself.
+void sbflush(struct sockbuf *sb);
+
+// Copy up to n bytes of chain m starting at byte off into the uio.
+// Returns the count moved or -EFAULT (if nothing moved). Borrows m.
+// Caller holds the lock that keeps m alive.
+long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio);
+
+// Wake whoever waits on sb (readers or writers) and poll(2).
+// Caller holds sb_lock.
+void sbwakeup(struct sockbuf *sb);
+// Sleep on sb until sbwakeup, releasing sb_lock meanwhile. 0, or -EINTR
+// if the thread was killed (checked first). Caller holds sb_lock.
+int sbwait(struct sockbuf *sb);

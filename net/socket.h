@@ -1,0 +1,110 @@
+// Sockets: the kernel object behind a socket file descriptor. Design
+// essay: the header of net/socket.c; overview: docs/sockets.md. The
+// system calls (argument fetching, descriptors) are kernel/sys_socket.c;
+// everything here also builds on the host.
+//
+// Lock legend (kernel/lock.h): [i] set before the socket is published (to
+// a descriptor or a pcb list), read-only after; [a] atomic; [o] owned by
+// the netisr of so_cpu (protocol state); [r] so_rcv.sb_lock, [t]
+// so_snd.sb_lock.
+#pragma once
+#include "net/shim.h"
+#include "net/sockbuf.h"
+#include "net/protosw.h"
+#include "kernel/socket.h"
+#include "kernel/in.h"
+
+// so_state bits. Set with atomics ([a]); a change that a sleeper waits
+// for is followed by sbwakeup of the sockbuf concerned (under its lock).
+#define SS_ISCONNECTED   0x01   // has a peer (connect, or TCP established)
+#define SS_CANTSENDMORE  0x02   // shutdown(SHUT_WR) or close: sends fail
+#define SS_CANTRCVMORE   0x04   // shutdown(SHUT_RD), peer FIN, close: EOF
+#define SS_ISCONNECTING  0x08   // TCP: connect in progress
+#define SS_ISDISCONNECTING 0x10 // TCP
+#define SS_NOFDREF       0x20   // the file is closed; pcb may linger (TCP)
+
+// so_options bits (SOL_SOCKET flags)
+#define SO_OPT_REUSEADDR 0x01
+#define SO_OPT_REUSEPORT 0x02
+#define SO_OPT_BROADCAST 0x04
+#define SO_OPT_KEEPALIVE 0x08
+#define SO_OPT_LINGER    0x10
+
+struct socket {
+	int so_type;                      // [i] SOCK_RAW / SOCK_DGRAM / SOCK_STREAM
+	int so_protocol;                  // [i] IPPROTO_*
+	const struct protosw *so_proto;   // [i]
+	void *so_pcb;                     // [o] the protocol's control block
+	uint32 so_state;                  // [a] SS_*
+	uint32 so_options;                // [a] SO_OPT_*
+	int so_linger;                    // [a] seconds (SO_LINGER)
+	int so_error;                     // [a] pending error (-Exxx), read-and-clear
+	int so_cpu;                       // [a] netisr owning so_pcb (see protosw.h)
+	int so_refs;                      // [a] file + pcb references
+	struct sockbuf so_rcv;            // [r]
+	struct sockbuf so_snd;            // [t]
+};
+
+// Boot: initialise every protocol of the table (net_init). 0 or -Exxx.
+int socket_init(void);
+
+// socket(2): a new socket of (type, protocol) in domain AF_INET, with one
+// reference (the caller's: the file). 0 and *sop, or -EPROTONOSUPPORT,
+// -EPROTOTYPE, -ENOMEM, or the protocol's attach error. Thread; sleeps.
+int socreate(int type, int protocol, struct socket **sop);
+// close(2) of the last descriptor: no more I/O, detach the pcb through the
+// netisr, free the buffered data, drop the file's reference. Thread; sleeps.
+void soclose(struct socket *so);
+// References: the last sorele frees the socket (its buffers must be empty
+// of users: the pcb is detached).
+void soref(struct socket *so);
+void sorele(struct socket *so);
+
+// The requests of protosw.h, each carried to the owning netisr (lwkt_domsg).
+// Thread context; sleep. 0 or -Exxx (-EOPNOTSUPP if the protocol has none).
+int sobind(struct socket *so, const struct sockaddr_in *sin);
+int soconnect(struct socket *so, const struct sockaddr_in *sin);
+int solisten(struct socket *so, int backlog);
+int soshutdown(struct socket *so, int how);
+int sogetsockname(struct socket *so, struct sockaddr_in *sin);
+int sogetpeername(struct socket *so, struct sockaddr_in *sin);
+int socontrol(struct socket *so, unsigned long cmd, void *data);
+
+// Send uio's bytes (to: destination or NULL). flags: MSG_DONTWAIT;
+// nonblock: the file's O_NONBLOCK. Returns the count sent or -Exxx.
+long sosend(struct socket *so, struct uio *uio, const struct sockaddr_in *to,
+	    int flags, bool nonblock);
+// Receive into uio; *from gets the sender when the protocol has PR_ADDR
+// (from may be NULL). flags: MSG_PEEK, MSG_DONTWAIT, MSG_WAITALL. Returns
+// the count (0: end of file) or -Exxx (-EAGAIN, -EINTR, -EFAULT, so_error).
+long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
+	       int flags, bool nonblock);
+
+// Socket options, on a kernel copy of the value. SOL_SOCKET is handled
+// here; other levels go to the protocol (PRU_CTLOUTPUT).
+#define SOPT_MAXLEN 64
+struct sockopt {
+	int sopt_level;
+	int sopt_name;
+	bool sopt_get;            // getsockopt: fill sopt_val, set sopt_valsize
+	void *sopt_val;           // kernel buffer of SOPT_MAXLEN bytes
+	socklen_t sopt_valsize;   // bytes in (set) / out (get)
+};
+int sosetopt(struct socket *so, struct sockopt *sopt);
+int sogetopt(struct socket *so, struct sockopt *sopt);
+
+// poll(2): which of events (POLLIN/POLLOUT) hold now, plus POLLERR/POLLHUP.
+// Any thread; takes the sockbuf locks briefly.
+int sopoll(struct socket *so, int events);
+
+// For protocols (in the owning netisr): state changes that wake sleepers.
+void soisconnected(struct socket *so);
+void soisdisconnected(struct socket *so);
+void socantsendmore(struct socket *so);
+void socantrcvmore(struct socket *so);
+// Set a pending error (ICMP unreachable, RST) and wake both sides.
+void soseterror(struct socket *so, int err);
+// A new socket with no pcb (socreate; host tests with a fake protocol).
+struct socket *so_alloc(const struct protosw *pr);
+// How many sockets exist now (tests: back to the baseline after close).
+int so_count(void);

@@ -1,0 +1,241 @@
+// Host tests of the socket buffers (net/sockbuf.c) and the generic receive
+// path (net/socket.c soreceive), driven with fake protocols that have no
+// pcb: data is appended as a protocol's input would, and read back as a
+// system call would, through a uio over a plain buffer.
+#include <string.h>
+#include <pthread.h>
+#include "tests/host/test.h"
+#include "net/socket.h"
+
+static const struct protosw fake_dgram = {
+	.pr_type = SOCK_DGRAM, .pr_flags = PR_ATOMIC | PR_ADDR,
+	.pr_sendspace = 4096, .pr_recvspace = 4096, .pr_name = "fake dgram",
+};
+static const struct protosw fake_stream = {
+	.pr_type = SOCK_STREAM, .pr_sendspace = 4096, .pr_recvspace = 4096,
+	.pr_name = "fake stream",
+};
+
+static struct mbuf *mkdata(int len, char fill)
+{
+	struct mbuf *m = m_getspace(len, 0);
+	CHECK(m != NULL);
+	for (struct mbuf *n = m; n; n = n->m_next)
+		memset(n->m_data, fill, n->m_len);
+	return m;
+}
+
+static struct sockaddr_in mkaddr(uint32 a, uint16 port)
+{
+	struct sockaddr_in s = { .sin_family = AF_INET, .sin_port = port };
+	s.sin_addr.s_addr = a;
+	return s;
+}
+
+static int put_dgram(struct socket *so, int len, char fill, uint32 from)
+{
+	struct sockaddr_in a = mkaddr(from, 7);
+	struct mbuf *m = mkdata(len, fill);
+	net_lock_acquire(&so->so_rcv.sb_lock);
+	int err = sbappendaddr(&so->so_rcv, &a, m);
+	net_lock_release(&so->so_rcv.sb_lock);
+	if (err < 0)
+		m_freem(m);
+	return err;
+}
+
+static long recv_into(struct socket *so, char *buf, size_t n, int flags, struct sockaddr_in *from)
+{
+	struct uio uio = { (uint64)(unsigned long)buf, n, false };
+	return soreceive(so, &uio, from, flags, true);
+}
+
+static void test_records_keep_boundaries_and_senders(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	char buf[100];
+	struct sockaddr_in from;
+	CHECK(put_dgram(so, 10, 'a', 1) == 0);
+	CHECK(put_dgram(so, 0, 'b', 2) == 0);
+	CHECK(put_dgram(so, 20, 'c', 3) == 0);
+	CHECK(so->so_rcv.sb_cc == 30 && so->so_rcv.sb_nrecords == 3);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, &from) == 10);
+	CHECK(from.sin_addr.s_addr == 1 && buf[0] == 'a' && buf[9] == 'a');
+	CHECK(recv_into(so, buf, sizeof(buf), 0, &from) == 0);   // empty datagram
+	CHECK(from.sin_addr.s_addr == 2);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, &from) == 20);
+	CHECK(from.sin_addr.s_addr == 3 && buf[19] == 'c');
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == -EAGAIN);
+	CHECK(so->so_rcv.sb_cc == 0 && so->so_rcv.sb_mbcnt == 0);
+	sorele(so);
+}
+
+static void test_full_buffer_drops_and_counts(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	sbreserve(&so->so_rcv, 1);   // clamped up to SB_MIN
+	CHECK(so->so_rcv.sb_hiwat == SB_MIN);
+	CHECK(put_dgram(so, 300, 'x', 1) == 0);
+	CHECK(put_dgram(so, 300, 'y', 1) == -ENOBUFS);
+	CHECK(so->so_rcv.sb_drops == 1 && so->so_rcv.sb_nrecords == 1);
+	sbflush(&so->so_rcv);
+	CHECK(put_dgram(so, 600, 'z', 1) == 0);   // an empty buffer takes one big datagram
+	sorele(so);
+}
+
+static void test_storage_bound_limits_tiny_datagrams(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	int n = 0;
+	while (put_dgram(so, 1, 't', 1) == 0)
+		n++;
+	// Each 1-byte datagram costs two mbufs of storage: far fewer than
+	// hiwat records fit.
+	CHECK(n > 0 && (uint32)n <= so->so_rcv.sb_mbmax / (2 * MSIZE) + 1);
+	CHECK(so->so_rcv.sb_cc == (uint32)n && so->so_rcv.sb_drops == 1);
+	sorele(so);
+}
+
+static void test_peek_leaves_the_record(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	char buf[8];
+	CHECK(put_dgram(so, 5, 'p', 9) == 0);
+	CHECK(recv_into(so, buf, sizeof(buf), MSG_PEEK, NULL) == 5);
+	CHECK(recv_into(so, buf, sizeof(buf), MSG_PEEK, NULL) == 5);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == 5 && buf[4] == 'p');
+	CHECK(recv_into(so, buf, sizeof(buf), MSG_PEEK, NULL) == -EAGAIN);
+	sorele(so);
+}
+
+static void test_long_datagram_is_truncated(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	char buf[10];
+	CHECK(put_dgram(so, 3000, 'L', 1) == 0);   // several clusters
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == 10);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == -EAGAIN);   // rest discarded
+	sorele(so);
+}
+
+static void put_stream(struct socket *so, const char *s)
+{
+	struct mbuf *m = m_getspace(strlen(s), 0);
+	CHECK(m != NULL);
+	CHECK(m_copyback(m, 0, strlen(s), s) == 0);
+	net_lock_acquire(&so->so_rcv.sb_lock);
+	sbappendstream(&so->so_rcv, m);
+	net_lock_release(&so->so_rcv.sb_lock);
+}
+
+static void test_stream_lowat_peek_and_partial_drop(void)
+{
+	struct socket *so = so_alloc(&fake_stream);
+	char buf[64];
+	put_stream(so, "hello");
+	sbsetlowat(&so->so_rcv, 8);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == -EAGAIN);   // 5 < lowat
+	put_stream(so, " world");
+	CHECK(recv_into(so, buf, 3, MSG_PEEK, NULL) == 3 && memcmp(buf, "hel", 3) == 0);
+	CHECK(recv_into(so, buf, 3, 0, NULL) == 3 && memcmp(buf, "hel", 3) == 0);
+	CHECK(so->so_rcv.sb_cc == 8);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == 8 && memcmp(buf, "lo world", 8) == 0);
+	CHECK(so->so_rcv.sb_cc == 0 && so->so_rcv.sb_mb == NULL && so->so_rcv.sb_mbcnt == 0);
+	sorele(so);
+}
+
+static void test_cantrcvmore_reads_end_of_file(void)
+{
+	struct socket *so = so_alloc(&fake_stream);
+	char buf[8];
+	put_stream(so, "ab");
+	socantrcvmore(so);
+	sbsetlowat(&so->so_rcv, 8);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == 2);   // what is left, below lowat
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == 0);   // then EOF
+	sorele(so);
+}
+
+static void test_so_error_is_read_once(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	char buf[8];
+	soseterror(so, -ECONNREFUSED);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == -ECONNREFUSED);
+	CHECK(recv_into(so, buf, sizeof(buf), 0, NULL) == -EAGAIN);
+	char v[SOPT_MAXLEN];
+	struct sockopt so_err = { SOL_SOCKET, SO_ERROR, true, v, sizeof(v) };
+	soseterror(so, -EHOSTUNREACH);
+	CHECK(sogetopt(so, &so_err) == 0 && *(int *)v == EHOSTUNREACH);
+	so_err.sopt_valsize = sizeof(v);
+	CHECK(sogetopt(so, &so_err) == 0 && *(int *)v == 0);
+	sorele(so);
+}
+
+static void test_water_marks_are_bounded(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	sbreserve(&so->so_rcv, 1u << 30);
+	CHECK(so->so_rcv.sb_hiwat == SB_MAX);
+	sbsetlowat(&so->so_rcv, 1u << 30);
+	CHECK(so->so_rcv.sb_lowat == SB_MAX);
+	sbreserve(&so->so_rcv, 600);
+	CHECK(so->so_rcv.sb_hiwat == 600 && so->so_rcv.sb_lowat == 600);
+	int v = -5;
+	struct sockopt s = { SOL_SOCKET, SO_RCVBUF, false, &v, sizeof(v) };
+	CHECK(sosetopt(so, &s) == -EINVAL);
+	s.sopt_valsize = 2;
+	CHECK(sosetopt(so, &s) == -EINVAL);
+	s.sopt_name = 12345;
+	CHECK(sosetopt(so, &s) == -ENOPROTOOPT);
+	sorele(so);
+}
+
+static void test_free_returns_every_mbuf(void)
+{
+	uint64 base = mbstat.mbs_inuse;
+	int socks = so_count();
+	struct socket *so = so_alloc(&fake_dgram);
+	CHECK(so_count() == socks + 1);
+	for (int i = 0; i < 5; i++)
+		CHECK(put_dgram(so, 100 * i, 'f', i) == 0);
+	CHECK(mbstat.mbs_inuse > base);
+	sorele(so);
+	CHECK(mbstat.mbs_inuse == base && so_count() == socks);
+}
+
+static void *late_writer(void *arg)
+{
+	msleep(50);
+	put_dgram(arg, 4, 'w', 5);
+	return NULL;
+}
+
+static void test_blocking_receive_is_woken_by_append(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	pthread_t t;
+	char buf[8];
+	uint64 notes = host_poll_notifies;
+	CHECK(pthread_create(&t, NULL, late_writer, so) == 0);
+	struct uio uio = { (uint64)(unsigned long)buf, sizeof(buf), false };
+	CHECK(soreceive(so, &uio, NULL, 0, false) == 4);   // sleeps until the append
+	CHECK(buf[0] == 'w' && host_poll_notifies > notes);
+	pthread_join(t, NULL);
+	sorele(so);
+}
+
+const struct host_test sockbuf_tests[] = {
+	{ test_records_keep_boundaries_and_senders, "sockbuf_records_keep_boundaries_and_senders" },
+	{ test_full_buffer_drops_and_counts, "sockbuf_full_buffer_drops_and_counts" },
+	{ test_storage_bound_limits_tiny_datagrams, "sockbuf_storage_bound_limits_tiny_datagrams" },
+	{ test_peek_leaves_the_record, "sockbuf_peek_leaves_the_record" },
+	{ test_long_datagram_is_truncated, "sockbuf_long_datagram_is_truncated" },
+	{ test_stream_lowat_peek_and_partial_drop, "sockbuf_stream_lowat_peek_and_partial_drop" },
+	{ test_cantrcvmore_reads_end_of_file, "sockbuf_cantrcvmore_reads_end_of_file" },
+	{ test_so_error_is_read_once, "sockbuf_so_error_is_read_once" },
+	{ test_water_marks_are_bounded, "sockbuf_water_marks_are_bounded" },
+	{ test_free_returns_every_mbuf, "sockbuf_free_returns_every_mbuf" },
+	{ test_blocking_receive_is_woken_by_append, "sockbuf_blocking_receive_is_woken_by_append" },
+	{ NULL, NULL },
+};

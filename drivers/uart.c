@@ -19,9 +19,6 @@
 #define THR 0   // transmit holding register (write)
 #define IER 1   // interrupt enable
 #define IER_RX_ENABLE (1 << 0)
-#define FCR 2   // FIFO control
-#define FCR_FIFO_ENABLE (1 << 0)
-#define FCR_FIFO_CLEAR (3 << 1)
 #define LCR 3   // line control
 #define LCR_EIGHT_BITS (3 << 0)
 #define LCR_BAUD_LATCH (1 << 7)
@@ -42,7 +39,9 @@ void uartinit(void)
 	WriteReg(0, 0x03);  // divisor 3: 38400 baud (QEMU ignores it)
 	WriteReg(1, 0x00);
 	WriteReg(LCR, LCR_EIGHT_BITS);  // 8N1, latch off
-	WriteReg(FCR, FCR_FIFO_ENABLE | FCR_FIFO_CLEAR);
+	// FCR is left alone: QEMU empties the receive side whenever the FIFO
+	// enable bit changes, which would lose input typed (or piped) before
+	// boot, and its console then waits for a read that never comes.
 	WriteReg(IER, IER_RX_ENABLE);
 	initlock(&uart_tx_lock, "uart");
 	intr_register(UART0_IRQ, uartintr, NULL);

@@ -48,7 +48,7 @@ KSRCS := $(K)/entry.S $(filter-out $(K)/entry.S,$(wildcard $(K)/*.S)) \
 	$(wildcard $(K)/*.c) $(wildcard $(D)/*.c) $(wildcard net/*.c)
 KOBJS := $(patsubst %.S,%.o,$(patsubst %.c,%.o,$(KSRCS)))
 
-all: $(K)/kernel fs.img
+all: $(K)/kernel fs.img mkfs/fsck
 
 $(K)/%.o: $(K)/%.c
 	$(CC) $(KCFLAGS) -c -o $@ $<
@@ -94,6 +94,9 @@ $(U)/_%: $(U)/%.o $(ULIBOBJS) $(U)/user.ld
 # ---- file system image ---------------------------------------------------
 mkfs/mkfs: mkfs/mkfs.c $(K)/fsformat.h $(K)/param.h
 	$(HOSTCC) -Wall -Werror -O2 -I. -o $@ mkfs/mkfs.c
+
+mkfs/fsck: mkfs/fsck.c $(K)/fsformat.h $(K)/param.h
+	$(HOSTCC) -Wall -Werror -O2 -I. -o $@ mkfs/fsck.c
 
 fs.img: mkfs/mkfs README.md $(UPROGS)
 	mkfs/mkfs fs.img README.md $(UPROGS)
@@ -167,7 +170,7 @@ print-%:
 clean:
 	rm -f $(K)/*.o $(K)/*.d $(D)/*.o $(D)/*.d net/*.o net/*.d $(K)/kernel \
 		$(K)/kernel.asm $(K)/kernel.sym $(U)/*.o $(U)/*.d $(U)/_* $(U)/*.asm \
-		$(U)/lib/*.o $(U)/lib/*.d $(U)/lib/usys.S mkfs/mkfs fs.img .gdbinit
+		$(U)/lib/*.o $(U)/lib/*.d $(U)/lib/usys.S mkfs/mkfs mkfs/fsck fs.img .gdbinit
 	rm -rf tests/__pycache__ .pytest_cache tests/host/nettest
 
 -include $(K)/*.d $(D)/*.d net/*.d $(U)/*.d $(U)/lib/*.d

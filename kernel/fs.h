@@ -1,6 +1,12 @@
 // File system interface used outside the file system (exec, proc, main).
-// The file-system files (bio.c, log.c, fs.c, file.c, pipe.c, sysfile.c)
-// own the details; see their own headers (fsformat.h, buf.h, file.h).
+// The file-system files (bio.c, log.c, fs.c, dir.c, file.c, pipe.c,
+// sysfile.c) own the details; see their own headers: fsformat.h (disk
+// format), buf.h (buffer cache), log.h, inode.h (inodes, directories,
+// paths), file.h (open files), pipe.h.
+//
+// Every call that may write the disk or drop an inode reference (iput,
+// namei) runs between begin_op() and end_op(); begin_op() comes before
+// any inode lock.
 #pragma once
 #include "kernel/types.h"
 

@@ -13,7 +13,7 @@
 #define MAXOPBLOCKS 10      // max # of blocks any FS op writes
 #define LOGSIZE (MAXOPBLOCKS * 3) // max data blocks in on-disk log
 #define NBUF (MAXOPBLOCKS * 3)    // size of disk block cache
-#define FSSIZE 4000         // size of file system in blocks
+#define FSSIZE 20000        // size of file system in blocks (20 MiB)
 #define MAXPATH 128         // maximum file path name
 #define KSTACKPAGES 4       // kernel stack of each process: 16 KiB
 #define USTACKPAGES 8       // user stack: 32 KiB (guard page below it)

@@ -87,7 +87,6 @@ struct arp_entry {
 
 static struct net_lock arp_lock;
 static struct arp_entry arp_table[ARP_NENTRIES];   // [s]
-static int arp_dump_req;                           // [a] sysctl knob
 struct arpstat arpstat;
 
 #define ARPSTAT(id, field, d) \
@@ -103,8 +102,22 @@ ARPSTAT(dropped, as_dropped, "held packets dropped");
 ARPSTAT(timeouts, as_timeouts, "addresses given up on");
 ARPSTAT(evicted, as_evicted, "entries evicted from a full table");
 ARPSTAT(entries, as_entries, "entries in use");
-NET_SYSCTL_INT(arp_dump, "net.link.ether.arp.dump", SYSCTL_RW, &arp_dump_req,
-	       "write 1: print the ARP table on the console (next tick)");
+// Printed synchronously, in the context of the process that writes the
+// knob, so the table is on the console before sysctl returns (printing it
+// later from the timer thread interleaved with the shell's prompt).
+static int arp_dump_sysctl(int64 *val, bool write)
+{
+	if (!write) {
+		*val = 0;
+		return 0;
+	}
+	if (*val != 1)
+		return -EINVAL;
+	arp_dump();
+	return 0;
+}
+NET_SYSCTL_PROC(arp_dump, "net.link.ether.arp.dump", SYSCTL_RW, arp_dump_sysctl,
+		"write 1: print the ARP table on the console");
 
 #define STAT(f) __atomic_add_fetch(&arpstat.f, 1, __ATOMIC_RELAXED)
 
@@ -364,8 +377,6 @@ void arp_tick(void)
 	struct mbuf *drop = NULL;
 	uint64 now = net_now_ms();
 
-	if (__atomic_exchange_n(&arp_dump_req, 0, __ATOMIC_RELAXED))
-		arp_dump();
 	net_lock_acquire(&arp_lock);
 	for (int i = 0; i < ARP_NENTRIES; i++) {
 		struct arp_entry *e = &arp_table[i];

@@ -49,6 +49,9 @@ void host_sysctl_register(struct host_sysctl *hs);
 	}
 #define NET_SYSCTL_INT(id, nm, fl, p, d) HOST_SYSCTL_(id, nm, HOST_SYSCTL_INT, p)
 #define NET_SYSCTL_UINT64(id, nm, fl, p, d) HOST_SYSCTL_(id, nm, HOST_SYSCTL_UINT64, p)
+// Handler knobs are not registered on the host: tests call the function.
+#define NET_SYSCTL_PROC(id, nm, fl, fn, d) \
+	static int (*const host_sysctl_proc_##id)(int64 *, bool) __attribute__((unused)) = fn
 
 // ---- test-only services ----------------------------------------------------
 void host_clock_advance(uint64 ms);        // move the virtual clock

@@ -15,6 +15,7 @@
 #include "kernel/socket.h"
 #include "kernel/in.h"
 #include "kernel/poll.h"
+#include "kernel/sockio.h"
 
 typedef __builtin_va_list va_list;
 #define va_start(ap, last) __builtin_va_start(ap, last)
@@ -78,6 +79,52 @@ int ioctl(int fd, unsigned long cmd, void *arg);        // kernel/sockio.h
 // Library forms (lib/socket.c): sendto/recvfrom without an address.
 ssize_t send(int s, const void *b, size_t n, int flags);
 ssize_t recv(int s, void *b, size_t n, int flags);
+
+// ---- Internet addresses (lib/inet.c) -----------------------------------
+// Addresses in struct in_addr are in network order. inet_aton accepts only
+// the dotted quad a.b.c.d (each 0..255, decimal), returns 1 if valid, 0
+// if not; inet_pton(AF_INET, ...) the same (-1 and EAFNOSUPPORT for
+// another family). inet_ntoa formats into a static buffer (overwritten by
+// the next call); inet_ntop into dst (INET_ADDRSTRLEN bytes suffice).
+#define INET_ADDRSTRLEN 16
+int inet_aton(const char *s, struct in_addr *a);
+int inet_pton(int af, const char *s, void *dst);
+char *inet_ntoa(struct in_addr a);
+const char *inet_ntop(int af, const void *src, char *dst, socklen_t len);
+// The Internet checksum (RFC 1071) of n bytes at p: the value to store in
+// a header's checksum field (already in network order), or 0 when
+// checking a packet whose checksum field is filled in and correct.
+uint16 in_cksum(const void *p, size_t n);
+
+// Headers seen on a raw ICMP socket (RFC 791, RFC 792): a received
+// packet starts with the IP header (ip_vhl & 0xf 32-bit words long), the
+// ICMP message follows; what is sent is the ICMP message alone (the
+// kernel builds the IP header). Multi-byte fields are in network order.
+struct ip_hdr {
+	uint8 ip_vhl;    // version << 4 | header length in 32-bit words
+	uint8 ip_tos;
+	uint16 ip_len;   // total length, header included
+	uint16 ip_id;
+	uint16 ip_off;   // flags and fragment offset
+	uint8 ip_ttl;
+	uint8 ip_p;      // protocol (IPPROTO_ICMP)
+	uint16 ip_sum;
+	uint32 ip_src;
+	uint32 ip_dst;
+};
+
+#define ICMP_ECHOREPLY 0
+#define ICMP_UNREACH 3
+#define ICMP_ECHO 8
+#define ICMP_TIMXCEED 11
+
+struct icmp_hdr {
+	uint8 icmp_type;
+	uint8 icmp_code;
+	uint16 icmp_cksum;
+	uint16 icmp_id;   // echo: identifier (ping uses its pid)
+	uint16 icmp_seq;  // echo: sequence number
+};
 
 // ---- errors (lib/syscall.c, lib/strerror.c) -----------------------------
 extern int errno;

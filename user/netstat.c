@@ -1,0 +1,214 @@
+// netstat: network statistics (BSD style), read from sysctl.
+//
+// Usage: netstat -i | -m | -s   (several may be given: netstat -i -m)
+//   -i  the interface table:
+//         Name    Mtu Address             Ipkts Ierrs     Opkts Oerrs
+//         em0    1500 10.0.2.15              12     0         9     0
+//   -m  mbuf usage: mbufs and clusters in use (current/peak), failed
+//       allocations (net.mbuf.*)
+//   -s  per-protocol counters, every integer knob under net.inet.ip.,
+//       net.inet.icmp., net.inet.udp., net.inet.tcp., net.link.ether.arp.
+//       and net.link.ether. (those that exist), grouped as
+//         ip:
+//                 12 received
+//
+// How it works: interfaces are the names <n> with a knob
+// net.link.<n>.ipackets (their counters live there); the MTU and address
+// come from ioctl(SIOCGIFMTU/SIOCGIFADDR) on a socket when there is one
+// ("-" otherwise). The -s groups are found by walking the sysctl names
+// with sysctlnext(), so new counters show up without changing netstat.
+// Knobs that are settings rather than counters (the gateway, test
+// switches) are left out by name: see is_setting().
+#include "user/user.h"
+
+#define NAMEMAX 128
+
+static void
+usage(void)
+{
+	fprintf(2, "usage: netstat -i | -m | -s\n");
+	exit(1);
+}
+
+static bool
+get_int(const char *name, int64 *v)
+{
+	size_t len = sizeof(*v);
+
+	return sysctl(name, v, &len, NULL, 0) == 0 && len == sizeof(*v);
+}
+
+// ---- netstat -i ----------------------------------------------------------
+
+static int ctl = -2;   // socket for the ioctls; -1 if none could be made
+
+static bool
+if_ioctl(const char *name, unsigned long cmd, struct ifreq *ifr)
+{
+	if (ctl == -2) {
+		ctl = socket(AF_INET, SOCK_DGRAM, 0);
+		if (ctl < 0)
+			ctl = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	}
+	if (ctl < 0)
+		return false;
+	memset(ifr, 0, sizeof(*ifr));
+	strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+	return ioctl(ctl, cmd, ifr) == 0;
+}
+
+static void
+if_row(const char *name)
+{
+	static const char *const ctrs[] = { "ipackets", "ierrors", "opackets",
+					    "oerrors" };
+	char mtu[12] = "-", addr[INET_ADDRSTRLEN] = "-", knob[NAMEMAX];
+	int64 v[4];
+	struct ifreq ifr;
+
+	for (int i = 0; i < 4; i++) {
+		snprintf(knob, sizeof(knob), "net.link.%s.%s", name, ctrs[i]);
+		if (!get_int(knob, &v[i]))
+			v[i] = -1;
+	}
+	if (if_ioctl(name, SIOCGIFMTU, &ifr))
+		snprintf(mtu, sizeof(mtu), "%d", ifr.ifr_mtu);
+	if (if_ioctl(name, SIOCGIFADDR, &ifr))
+		inet_ntop(AF_INET,
+			  &((struct sockaddr_in *)&ifr.ifr_addr)->sin_addr, addr,
+			  sizeof(addr));
+	printf("%-5s %5s %-15s %9ld %5ld %9ld %5ld\n", name, mtu, addr, v[0],
+	       v[1], v[2], v[3]);
+}
+
+static void
+interfaces(void)
+{
+	char cur[NAMEMAX] = "net.link.", next[NAMEMAX];
+	const char *p = "net.link.";
+	size_t plen = strlen(p);
+
+	printf("%-5s %5s %-15s %9s %5s %9s %5s\n", "Name", "Mtu", "Address",
+	       "Ipkts", "Ierrs", "Opkts", "Oerrs");
+	while (sysctlnext(cur, next, sizeof(next)) > 0 &&
+	       strncmp(next, p, plen) == 0) {
+		char *dot = strchr(next + plen, '.');
+
+		if (dot != NULL && strcmp(dot, ".ipackets") == 0) {
+			*dot = '\0';
+			if_row(next + plen);
+			*dot = '.';
+		}
+		strcpy(cur, next);
+	}
+}
+
+// ---- netstat -m ----------------------------------------------------------
+
+static void
+mbufs(void)
+{
+	int64 inuse, peak, cl, clpeak, failed;
+
+	if (!get_int("net.mbuf.inuse", &inuse) ||
+	    !get_int("net.mbuf.peak", &peak))
+		die("netstat: net.mbuf.inuse: %s", strerror(errno));
+	printf("%ld/%ld mbufs in use (current/peak)\n", inuse, peak);
+	if (get_int("net.mbuf.clusters_inuse", &cl) &&
+	    get_int("net.mbuf.clusters_peak", &clpeak))
+		printf("%ld/%ld mbuf clusters in use (current/peak)\n", cl,
+		       clpeak);
+	if (get_int("net.mbuf.failed", &failed))
+		printf("%ld requests for mbufs denied\n", failed);
+}
+
+// ---- netstat -s ----------------------------------------------------------
+
+static const struct {
+	const char *prefix;  // knobs directly under this name
+	const char *title;
+} groups[] = {
+	{ "net.inet.ip.", "ip" },
+	{ "net.inet.icmp.", "icmp" },
+	{ "net.inet.udp.", "udp" },
+	{ "net.inet.tcp.", "tcp" },
+	{ "net.link.ether.arp.", "arp" },
+	{ "net.link.ether.", "ether" },
+};
+
+// Knobs in those groups that configure rather than count.
+static bool
+is_setting(const char *leaf)
+{
+	static const char *const settings[] = {
+		"gateway", "test_ping", "errppslimit", "dump", "fast_demux",
+		"reuseport_ext", "entries", "checksum", "pcq_maxlen",
+	};
+
+	for (size_t i = 0; i < nelem(settings); i++)
+		if (strcmp(leaf, settings[i]) == 0)
+			return true;
+	return false;
+}
+
+// Print the integer knobs directly under prefix (not deeper); false if
+// there are none.
+static bool
+group(const char *prefix, const char *title)
+{
+	char cur[NAMEMAX], next[NAMEMAX];
+	size_t plen = strlen(prefix);
+	bool any = false;
+	int type;
+	int64 v;
+
+	strcpy(cur, prefix);
+	while ((type = sysctlnext(cur, next, sizeof(next))) > 0 &&
+	       strncmp(next, prefix, plen) == 0) {
+		const char *leaf = next + plen;
+
+		strcpy(cur, next);
+		if (type != SYSCTL_TYPE_INT || strchr(leaf, '.') != NULL ||
+		    is_setting(leaf) || !get_int(next, &v))
+			continue;
+		if (!any)
+			printf("%s:\n", title);
+		any = true;
+		printf("\t%ld %s\n", v, leaf);
+	}
+	return any;
+}
+
+static void
+protocols(void)
+{
+	for (size_t i = 0; i < nelem(groups); i++)
+		group(groups[i].prefix, groups[i].title);
+}
+
+int
+main(int argc, char *argv[])
+{
+	if (argc < 2)
+		usage();
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || a[1] == '\0')
+			usage();
+		for (const char *p = a + 1; *p; p++)
+			if (strchr("ims", *p) == NULL)
+				usage();
+	}
+	for (int i = 1; i < argc; i++) {
+		for (const char *p = argv[i] + 1; *p; p++) {
+			if (*p == 'i')
+				interfaces();
+			else if (*p == 'm')
+				mbufs();
+			else
+				protocols();
+		}
+	}
+	return 0;
+}

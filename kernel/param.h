@@ -10,7 +10,9 @@
 #define ROOTDEV 1           // device number of file system root disk
 #define MAXARG 32           // max exec arguments
 #define MAXARGLEN 1024      // max length of one exec argument
-#define MAXOPBLOCKS 10      // max # of blocks any FS op writes
+#define MAXOPBLOCKS 32      // max # of blocks any FS op writes (a big write
+                            // is cut into transactions of MAXOPBLOCKS - 7
+                            // data blocks: see kernel/file.c)
 #define LOGSIZE (MAXOPBLOCKS * 3) // max data blocks in on-disk log
 #define NBUF (MAXOPBLOCKS * 3)    // size of disk block cache
 #define FSSIZE 20000        // size of file system in blocks (20 MiB)

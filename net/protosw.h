@@ -124,3 +124,11 @@ int rip_attach_cpu(struct socket *so);
 // deliver a copy of the whole packet (IP header first, hlen bytes) to
 // every matching raw socket. Netisr thread; borrows m.
 void rip_input(struct mbuf *m, int hlen);
+
+// net/udp.c
+extern const struct pr_usrreqs udp_usrreqs;
+int udp_init(void);
+int udp_attach_cpu(struct socket *so);
+// Input (ip_protosw[IPPROTO_UDP]): m has the IP header (hlen bytes).
+// Netisr thread; consumes m.
+void udp_input(struct mbuf *m, int hlen);

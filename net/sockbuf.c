@@ -24,6 +24,11 @@
 //      one datagram as large as the buffer always fits.
 //   I3 Records: every record starts with an address mbuf; sb_lastrecord
 //      is the last record, NULL iff sb_mb is NULL.
+//   I4 With a PCQ (sb_pcq, UDP fast demux) the PCQ holds whole records
+//      (address mbuf + data). They move to sb_mb only under sb_lock
+//      (sbpcqdrain), oldest first, and only while they fit (I2); what
+//      does not fit waits in the PCQ, and a full PCQ is the one place a
+//      datagram is dropped (by the producer, counted by the protocol).
 //
 // Locking: everything [s] sb_lock; sb_drops [a]. The appender (netisr)
 // and the reader (user thread) both take sb_lock; data is copied out to
@@ -38,6 +43,11 @@
 //     each wakeup, so a killed reader leaves with -EINTR.
 //   - "poll misses data": sbwakeup bumps poll's generation after the
 //     change (net_poll_notify), see kernel/sys_poll.c.
+//   - "PCQ producer vs sleeping reader" (UDP fast demux): the producer
+//     does not take sb_lock to append; it publishes into sb_pcq, then
+//     (full fence) wakes only if sb_sleepers != 0; sbwait increments
+//     sb_sleepers, then (full fence) re-checks the PCQ before sleeping.
+//     One of the two always sees the other (sbpcqwakeup, sbwait).
 //
 // Life of a datagram: netisr: rip_input -> m_copym -> sbappendaddr ->
 // sbwakeup ... user: recvfrom -> soreceive (net/socket.c) -> sbcopyout ->
@@ -50,6 +60,7 @@
 // References: McKusick et al., The Design and Implementation of the
 // FreeBSD Operating System, 12.3 "Socket Data Buffering"; seed 001.
 #include "net/sockbuf.h"
+#include "net/pcq.h"
 
 void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name)
 {
@@ -111,36 +122,118 @@ static uint32 sb_chainsize(struct mbuf *m, uint32 *datalen)
 	return sz;
 }
 
-int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf *m)
+// I2 for one record of len data bytes and sz storage bytes.
+static bool sb_fits(struct sockbuf *sb, uint32 len, uint32 sz)
+{
+	return sb->sb_mb == NULL ||
+	       (sb->sb_cc + len <= sb->sb_hiwat && sb->sb_mbcnt + sz <= sb->sb_mbmax);
+}
+
+int sbappendrecord(struct sockbuf *sb, struct mbuf *rec)
 {
 	uint32 len, sz;
 	KASSERT(net_lock_held(&sb->sb_lock));
 	KASSERT(sb->sb_atomic);
-	sz = sb_chainsize(m, &len) + MSIZE;
-	// I2: refuse what does not fit, unless the buffer is empty.
-	if (sb->sb_mb != NULL &&
-	    (sb->sb_cc + len > sb->sb_hiwat || sb->sb_mbcnt + sz > sb->sb_mbmax))
-		goto full;
-	struct mbuf *a = m_get();
-	if (a == NULL)
-		goto full;
-	memcpy(a->m_data, from, sizeof(*from));
-	a->m_len = sizeof(*from);
-	a->m_next = m;
-	a->m_nextpkt = NULL;
+	sz = sb_chainsize(rec->m_next, &len) + MSIZE;
+	if (!sb_fits(sb, len, sz)) {   // I2
+		__atomic_add_fetch(&sb->sb_drops, 1, __ATOMIC_RELAXED);
+		return -ENOBUFS;
+	}
+	rec->m_nextpkt = NULL;
 	if (sb->sb_lastrecord != NULL)
-		sb->sb_lastrecord->m_nextpkt = a;
+		sb->sb_lastrecord->m_nextpkt = rec;
 	else
-		sb->sb_mb = a;
-	sb->sb_lastrecord = a;
+		sb->sb_mb = rec;
+	sb->sb_lastrecord = rec;
 	sb->sb_cc += len;
 	sb->sb_mbcnt += sz;
 	sb->sb_nrecords++;
 	sbwakeup(sb);
 	return 0;
-full:
-	__atomic_add_fetch(&sb->sb_drops, 1, __ATOMIC_RELAXED);
-	return -ENOBUFS;
+}
+
+struct mbuf *sbmkrecord(const struct sockaddr_in *from, struct mbuf *m)
+{
+	struct mbuf *a = m_get();
+	if (a == NULL)
+		return NULL;
+	memcpy(a->m_data, from, sizeof(*from));
+	a->m_len = sizeof(*from);
+	a->m_next = m;
+	a->m_nextpkt = NULL;
+	return a;
+}
+
+int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf *m)
+{
+	uint32 len, sz;
+	KASSERT(net_lock_held(&sb->sb_lock));
+	sz = sb_chainsize(m, &len) + MSIZE;
+	struct mbuf *a = sb_fits(sb, len, sz) ? sbmkrecord(from, m) : NULL;
+	if (a == NULL) {
+		__atomic_add_fetch(&sb->sb_drops, 1, __ATOMIC_RELAXED);
+		return -ENOBUFS;
+	}
+	int err = sbappendrecord(sb, a);
+	if (err < 0) {
+		a->m_next = NULL;   // m stays the caller's
+		m_free(a);
+	}
+	return err;
+}
+
+// ---- the PCQ in front of a record buffer (UDP fast demux, seed 002) ----------
+
+void sbpcqdrain(struct sockbuf *sb)
+{
+	struct mbuf *rec;
+	uint32 len, sz;
+	KASSERT(net_lock_held(&sb->sb_lock));   // we are the PCQ's one consumer
+	if (sb->sb_pcq == NULL)
+		return;
+	while ((rec = pcq_peek(sb->sb_pcq)) != NULL) {
+		sz = sb_chainsize(rec->m_next, &len) + MSIZE;
+		if (!sb_fits(sb, len, sz))
+			break;   // I4: it waits in the PCQ until the reader makes room
+		(void)pcq_get(sb->sb_pcq);
+		sbappendrecord(sb, rec);   // fits: cannot fail
+	}
+}
+
+bool sbhasrecord(struct sockbuf *sb)
+{
+	KASSERT(net_lock_held(&sb->sb_lock));
+	return sb->sb_mb != NULL || (sb->sb_pcq != NULL && pcq_peek(sb->sb_pcq) != NULL);
+}
+
+void sbpcqwakeup(struct sockbuf *sb)
+{
+	// Dekker pair with sbwait: our publish (pcq_put's RELEASE store) is
+	// ordered before the load of sb_sleepers by this full fence; sbwait
+	// orders its increment of sb_sleepers before its look at the PCQ.
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sb->sb_sleepers, __ATOMIC_RELAXED) != 0) {
+		net_lock_acquire(&sb->sb_lock);
+		sbwakeup(sb);
+		net_lock_release(&sb->sb_lock);
+	} else {
+		net_poll_notify();   // a poller is not a sleeper on sb
+	}
+}
+
+struct pcq *sbpcqdetach(struct sockbuf *sb, struct mbuf **recs)
+{
+	struct mbuf *rec, *head = NULL, **tail = &head;
+	net_lock_acquire(&sb->sb_lock);
+	struct pcq *q = sb->sb_pcq;
+	sb->sb_pcq = NULL;
+	while (q != NULL && (rec = pcq_get(q)) != NULL) {
+		*tail = rec;
+		tail = &rec->m_nextpkt;
+	}
+	net_lock_release(&sb->sb_lock);
+	*recs = head;
+	return q;
 }
 
 void sbappendstream(struct sockbuf *sb, struct mbuf *m)
@@ -254,6 +347,14 @@ int sbwait(struct sockbuf *sb)
 	KASSERT(net_lock_held(&sb->sb_lock));
 	if (net_curthread_killed())
 		return -EINTR;
-	net_sleep(sb, &sb->sb_lock);
+	// Announce the sleep, then look at the PCQ once more (the mirror of
+	// sbpcqwakeup): a producer that published before our increment is
+	// seen here; one that publishes after it sees sb_sleepers != 0 and
+	// wakes us under sb_lock, which we hold until net_sleep releases it.
+	__atomic_add_fetch(&sb->sb_sleepers, 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (sb->sb_pcq == NULL || pcq_peek(sb->sb_pcq) == NULL)
+		net_sleep(sb, &sb->sb_lock);
+	__atomic_sub_fetch(&sb->sb_sleepers, 1, __ATOMIC_RELAXED);
 	return net_curthread_killed() ? -EINTR : 0;
 }

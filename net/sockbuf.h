@@ -16,6 +16,8 @@
 #include "net/mbuf.h"
 #include "kernel/in.h"
 
+struct pcq;
+
 #define SB_MIN 512                  // smallest settable high water mark
 #define SB_MAX (256 * 1024)         // largest (SO_RCVBUF/SO_SNDBUF clamp)
 #define SB_MBFACTOR 4               // storage allowed = hiwat * this
@@ -33,6 +35,9 @@ struct sockbuf {
 	uint32 sb_nrecords;         // [s] records queued
 	bool sb_atomic;             // [i] record shape (PR_ATOMIC)
 	uint64 sb_drops;            // [a] records dropped: buffer full
+	struct pcq *sb_pcq;         // [s] lock-free input queue in front of
+	                            //     sb_mb (UDP fast demux), or NULL
+	uint32 sb_sleepers;         // [a] readers in sbwait (PCQ wakeups)
 };
 
 void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name);
@@ -50,6 +55,29 @@ uint32 sbspace(struct sockbuf *sb);
 // sb_drops; or no mbuf for the address) and m is untouched (the caller
 // frees it). Caller holds sb_lock; does not sleep; wakes readers.
 int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf *m);
+// A record for datagram m from from: an address mbuf whose m_next is m,
+// or NULL (no mbuf; m untouched). Any context; does not sleep.
+struct mbuf *sbmkrecord(const struct sockaddr_in *from, struct mbuf *m);
+// Append record rec (from sbmkrecord). 0 and rec consumed, or -ENOBUFS
+// (full, counted in sb_drops; rec untouched). Caller holds sb_lock.
+int sbappendrecord(struct sockbuf *sb, struct mbuf *rec);
+
+// The PCQ in front of a record buffer (UDP fast demux, seed 002). The
+// holder of sb_lock is the PCQ's single consumer.
+// Move records from sb_pcq to sb_mb, oldest first, while they fit.
+// Caller holds sb_lock.
+void sbpcqdrain(struct sockbuf *sb);
+// Is a record readable (in sb_mb or published in sb_pcq)? Caller holds
+// sb_lock.
+bool sbhasrecord(struct sockbuf *sb);
+// Producer side, after a pcq_put on sb_pcq: wake a reader sleeping in
+// sbwait (takes sb_lock only if one sleeps) and poll(2). Any thread that
+// may take sb_lock; caller does not hold it.
+void sbpcqwakeup(struct sockbuf *sb);
+// Take sb_pcq away (set NULL) and return it, with every record it held
+// in *recs (a list by m_nextpkt, to m_freem one by one). Producers must
+// be gone already (the protocol unlinked the pcb). Takes sb_lock.
+struct pcq *sbpcqdetach(struct sockbuf *sb, struct mbuf **recs);
 // Append chain m to a stream buffer, whatever the space (the protocol
 // checks its window). Consumes m. Caller holds sb_lock; wakes readers.
 void sbappendstream(struct sockbuf *sb, struct mbuf *m);
@@ -75,5 +103,6 @@ long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio);
 // Caller holds sb_lock.
 void sbwakeup(struct sockbuf *sb);
 // Sleep on sb until sbwakeup, releasing sb_lock meanwhile. 0, or -EINTR
-// if the thread was killed (checked first). Caller holds sb_lock.
+// if the thread was killed (checked first). Returns at once (0) if sb_pcq
+// holds a published record. Caller holds sb_lock.
 int sbwait(struct sockbuf *sb);

@@ -77,6 +77,17 @@ static const struct protosw protosw[] = {
 		.pr_init = rip_init,
 		.pr_name = "raw icmp",
 	},
+	{
+		.pr_type = SOCK_DGRAM,
+		.pr_protocol = IPPROTO_UDP,
+		.pr_flags = PR_ATOMIC | PR_ADDR,
+		.pr_sendspace = 9216,    // BSD udp_sendspace: largest datagram
+		.pr_recvspace = 42080,   // BSD udp_recvspace: 40 x 1052
+		.pr_attach_cpu = udp_attach_cpu,
+		.pr_usrreqs = &udp_usrreqs,
+		.pr_init = udp_init,
+		.pr_name = "udp",
+	},
 };
 #define NPROTOSW ((int)(sizeof(protosw) / sizeof(protosw[0])))
 
@@ -493,7 +504,9 @@ static long soreceive_dgram(struct socket *so, struct uio *uio, struct sockaddr_
 	struct mbuf *rec = NULL;
 	long n;
 	net_lock_acquire(&sb->sb_lock);
-	while (sb->sb_mb == NULL) {
+	// UDP fast demux: records wait in sb_pcq until a reader (sb_lock
+	// holder, the PCQ's one consumer) moves them here (net/sockbuf.c I4).
+	while (sbpcqdrain(sb), sb->sb_mb == NULL) {
 		int r = so_rcvwait(so, nonblock, true);
 		if (r != 0) {
 			n = r < 0 ? r : 0;
@@ -573,7 +586,7 @@ int sopoll(struct socket *so, int events)
 	bool rd, wr;
 
 	net_lock_acquire(&so->so_rcv.sb_lock);
-	rd = (so->so_rcv.sb_atomic ? so->so_rcv.sb_mb != NULL
+	rd = (so->so_rcv.sb_atomic ? sbhasrecord(&so->so_rcv)
 				   : so->so_rcv.sb_cc >= so->so_rcv.sb_lowat) ||
 	     (st & SS_CANTRCVMORE) || err;
 	net_lock_release(&so->so_rcv.sb_lock);

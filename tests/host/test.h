@@ -31,6 +31,9 @@ extern const struct host_test netisr_tests[];
 extern const struct host_test arp_tests[];
 extern const struct host_test ip_tests[];
 extern const struct host_test sockbuf_tests[];
+extern const struct host_test pcq_tests[];
+extern const struct host_test inpcb_tests[];
+extern const struct host_test udp_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

@@ -1,0 +1,168 @@
+// Reuseport groups: spread the datagrams (UDP) or connections (TCP) of one
+// address:port over every socket bound to it with SO_REUSEPORT (seed 004).
+//
+// Problem: a server that wants N processes (one per CPU) to share the
+// work of one UDP port can bind N sockets with SO_REUSEPORT, but classic
+// BSD then delivers everything to one of them (the last bound, here): the
+// others sit idle, and the one socket's buffer and lock become the
+// bottleneck. A single shared socket has the same bottleneck.
+//
+// Idea (DragonFly BSD 2013, after Linux 3.9's SO_REUSEPORT; written
+// anew): keep a group per (laddr, lport) -- an array of up to 256 pcbs --
+// in a hash table beside the port table. Lookup of an unconnected flow
+// finds the group and lets the packet's flow hash pick the member. The
+// same 4-tuple always hashes the same, so a client keeps talking to the
+// same process while the group is unchanged.
+//
+// Hash-threshold, not modulo-N (RFC 2992): the member is
+//   idx = (hash * n) >> 32
+// i.e. the 32-bit hash space is cut into n equal ranges. Why:
+//   1. Our netisr CPU is hash % ncpu (the LOW bits). With modulo-N and n
+//      sharing a factor with ncpu, the member would be a function of the
+//      netisr: with 4 CPUs and 4 members, every packet that netisr 1
+//      handles goes to member 1 -- one busy CPU becomes one busy process,
+//      and with 2 CPUs and 4 members two members get nothing from a given
+//      netisr. DragonFly's commit says the same from its side: "packet
+//      hash's bits ... used to dispatch packet to the proper netisr are
+//      ignored, since they may introduce unfairness"; it shifts those low
+//      bits out and uses hash-threshold on the rest. Hash-threshold reads
+//      the HIGH bits, so no shift is needed here.
+//   2. RFC 2992: when a member joins or leaves, modulo-N remaps about
+//      (n-1)/n of all flows; hash-threshold remaps fewer (a range boundary
+//      moves), so fewer clients change process.
+// Leaving: the last member moves into the leaver's slot (O(1)); flows of
+// the leaver and of the moved member change process, no others at that
+// slot -- but the ranges of all members shift by n/(n-1), as the RFC says.
+//
+// Which group: the exact-address group (laddr == packet's destination)
+// beats the wildcard group (laddr 0), as an exact bind beats a wildcard
+// bind in the plain lookup. Connected pcbs are never in a group.
+//
+// Switches: net.inet.udp.reuseport_ext and net.inet.tcp.reuseport_ext,
+// default 1. With 0, in_pcblookup skips the groups and the naive rule
+// applies: the most recently bound socket gets everything (in_pcb.c).
+// Groups are still maintained, so the switch may flip at any time.
+//
+// Invariants:
+//   I1 0 < il_count <= INP_LOCALGROUP_MAX; il_members[0..count) are
+//      distinct bound, unconnected pcbs with (il_laddr, il_lport) and
+//      SO_REUSEPORT, each with INP_INGROUP. An empty group is freed.
+//   I2 Everything here runs under ipi_lock (join on bind/listen, leave
+//      on connect/close, lookup in input), so a member picked is live
+//      until the caller drops ipi_lock.
+//
+// Locking: ipi_lock (see net/in_pcb.c). No lock of its own.
+//
+// Races:
+//   - "member closes while datagrams arrive": leave happens under
+//     ipi_lock before the pcb is freed (in_pcbdetach); input that picked
+//     it holds ipi_lock until its datagram is queued. What was queued on
+//     the closed socket is freed with it; later datagrams of its flows go
+//     to the remaining members. Nothing else is lost, nothing panics.
+//   - "bind races with input": a datagram sees the group before or after
+//     the join, never half of it (ipi_lock).
+//
+// Life of a packet: udp_input -> in_pcblookup (no connected match) ->
+// in_localgroup_lookup -> in_localgroup_pick(hash, n) -> member's PCQ.
+//
+// Testing: make hosttest (test_localgroup_*: fairness within bounds,
+// stability of a 4-tuple, exact beats wildcard, leave keeps the rest);
+// user program reuseport (-n 4) and nettests udpreuseport; the Linux-peer
+// rig sends from 1000 source ports. gdb: break in_localgroup_pick.
+//
+// References: seed 004 (DragonFly commit 740d1d9f, 2013); RFC 2992
+// (hash-threshold vs modulo-N); https://lwn.net/Articles/542629/.
+#include "net/in_pcb.h"
+#include "net/socket.h"
+
+#define INP_LOCALGROUP_MAX 256
+
+struct inp_localgroup {
+	struct inp_localgroup *il_next;   // [t] chain of ipi_grouphash
+	uint32 il_laddr;                  // [i]
+	uint16 il_lport;                  // [i]
+	int il_count;                     // [t]
+	struct inpcb *il_members[INP_LOCALGROUP_MAX];   // [t]
+};
+
+int tcp_reuseport_ext = 1;   // [a] used when TCP joins groups on listen
+NET_SYSCTL_INT(tcp_reuseport_ext, "net.inet.tcp.reuseport_ext", SYSCTL_RW,
+	       &tcp_reuseport_ext, "1: spread connections over a reuseport group");
+
+uint32 in_localgroup_pick(uint32 hash, uint32 n)
+{
+	return (uint32)(((uint64)hash * n) >> 32);   // hash-threshold
+}
+
+static struct inp_localgroup **il_head(struct inpcbinfo *info, uint16 lport)
+{
+	return &info->ipi_grouphash[lport & (INP_HASHSIZE - 1)];
+}
+
+static struct inp_localgroup *il_find(struct inpcbinfo *info, uint32 laddr, uint16 lport)
+{
+	for (struct inp_localgroup *g = *il_head(info, lport); g; g = g->il_next)
+		if (g->il_laddr == laddr && g->il_lport == lport)
+			return g;
+	return NULL;
+}
+
+int in_localgroup_join(struct inpcbinfo *info, struct inpcb *inp)
+{
+	KASSERT(net_lock_held(&info->ipi_lock));
+	KASSERT(!(inp->inp_flags & INP_INGROUP));
+	struct inp_localgroup *g = il_find(info, inp->inp_laddr, inp->inp_lport);
+	if (g == NULL) {
+		if ((g = net_malloc(sizeof(*g))) == NULL)
+			return -ENOBUFS;
+		memset(g, 0, sizeof(*g));
+		g->il_laddr = inp->inp_laddr;
+		g->il_lport = inp->inp_lport;
+		g->il_next = *il_head(info, inp->inp_lport);
+		*il_head(info, inp->inp_lport) = g;
+	}
+	if (g->il_count == INP_LOCALGROUP_MAX)
+		return -ENOSPC;   // a full group cannot be empty: nothing to free
+	g->il_members[g->il_count++] = inp;
+	inp->inp_flags |= INP_INGROUP;
+	return 0;
+}
+
+void in_localgroup_leave(struct inpcbinfo *info, struct inpcb *inp)
+{
+	KASSERT(net_lock_held(&info->ipi_lock));
+	struct inp_localgroup *g = il_find(info, inp->inp_laddr, inp->inp_lport), **pp;
+	KASSERT(g != NULL);
+	for (int i = 0; i < g->il_count; i++) {
+		if (g->il_members[i] != inp)
+			continue;
+		g->il_members[i] = g->il_members[--g->il_count];   // last moves in
+		break;
+	}
+	inp->inp_flags &= ~INP_INGROUP;
+	if (g->il_count > 0)
+		return;
+	for (pp = il_head(info, g->il_lport); *pp != g; pp = &(*pp)->il_next)
+		;
+	*pp = g->il_next;   // I1: no empty group
+	net_free(g);
+}
+
+struct inpcb *in_localgroup_lookup(struct inpcbinfo *info, uint32 laddr,
+				   uint16 lport, uint32 hash)
+{
+	KASSERT(net_lock_held(&info->ipi_lock));
+	struct inp_localgroup *g = il_find(info, laddr, lport);
+	if (g == NULL)
+		g = il_find(info, INADDR_ANY, lport);   // exact beats wildcard
+	if (g == NULL)
+		return NULL;
+	return g->il_members[in_localgroup_pick(hash, g->il_count)];
+}
+
+int in_localgroup_count(struct inpcbinfo *info, uint32 laddr, uint16 lport)
+{
+	KASSERT(net_lock_held(&info->ipi_lock));
+	struct inp_localgroup *g = il_find(info, laddr, lport);
+	return g ? g->il_count : 0;
+}

@@ -1,0 +1,309 @@
+// Host tests of the pcb tables (net/in_pcb.c) and reuseport groups
+// (net/in_localgroup.c, seed 004): the bind rules (EADDRINUSE, SO_REUSEADDR,
+// SO_REUSEPORT all-or-nothing, foreign address), unique ephemeral ports,
+// lookup preference, and the group's fairness and stability. UDP sockets
+// are made with the real protocol, its requests called directly (as the
+// netisr would).
+#include <string.h>
+#include "tests/host/net_fake.h"
+#include "net/socket.h"
+#include "net/in_pcb.h"
+#include "net/netisr.h"
+
+static void setup(void)
+{
+	fx_setup();   // fx0 = 10.0.2.15/24: an address of ours
+	CHECK(udp_init() == 0);
+}
+
+static struct socket *udp_socket(uint32 opts)
+{
+	const struct protosw *pr = pffindproto(SOCK_DGRAM, IPPROTO_UDP);
+	CHECK(pr != NULL);
+	struct socket *so = so_alloc(pr);
+	CHECK(so != NULL && pr->pr_usrreqs->pru_attach(so, IPPROTO_UDP) == 0);
+	so->so_options = opts;
+	return so;
+}
+
+static void udp_close(struct socket *so)
+{
+	CHECK(so->so_proto->pr_usrreqs->pru_detach(so) == 0);
+	sorele(so);
+}
+
+static int ubind(struct socket *so, uint32 addr, uint16 port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = hton16(port) };
+	sin.sin_addr.s_addr = hton32(addr);
+	return so->so_proto->pr_usrreqs->pru_bind(so, &sin);
+}
+
+static uint16 lport(struct socket *so)
+{
+	return ((struct inpcb *)so->so_pcb)->inp_lport;
+}
+
+static struct inpcbinfo *info(struct socket *so)
+{
+	return ((struct inpcb *)so->so_pcb)->inp_info;
+}
+
+static struct inpcb *lookup(struct socket *any, uint32 faddr, uint16 fport,
+			    uint32 laddr, uint16 lp)
+{
+	struct inpcbinfo *ii = info(any);
+	uint32 h = netisr_hash_ipv4(hton32(faddr), hton32(laddr), IPPROTO_UDP,
+				    hton16(fport), hton16(lp));
+	net_lock_acquire(&ii->ipi_lock);
+	struct inpcb *inp = in_pcblookup(ii, faddr, fport, laddr, lp, h);
+	net_lock_release(&ii->ipi_lock);
+	return inp;
+}
+
+static void test_bind_same_port_is_eaddrinuse(void)
+{
+	setup();
+	struct socket *a = udp_socket(0), *b = udp_socket(0), *c = udp_socket(0);
+	CHECK(ubind(a, INADDR_ANY, 5000) == 0);
+	CHECK(ubind(b, INADDR_ANY, 5000) == -EADDRINUSE);
+	CHECK(ubind(b, FX_ADDR, 5000) == -EADDRINUSE);   // overlaps the wildcard
+	CHECK(ubind(b, INADDR_ANY, 5001) == 0);
+	CHECK(ubind(b, INADDR_ANY, 5002) == -EINVAL);    // bound already
+	udp_close(a);
+	CHECK(ubind(c, INADDR_ANY, 5000) == 0);          // free again after close
+	udp_close(b);
+	udp_close(c);
+}
+
+static void test_bind_foreign_address_is_eaddrnotavail(void)
+{
+	setup();
+	struct socket *a = udp_socket(0);
+	CHECK(ubind(a, IPV4(10, 0, 2, 99), 5000) == -EADDRNOTAVAIL);
+	CHECK(ubind(a, IPV4(8, 8, 8, 8), 0) == -EADDRNOTAVAIL);
+	CHECK(ubind(a, FX_ADDR, 5000) == 0);
+	udp_close(a);
+}
+
+static void test_reuseaddr_allows_exact_next_to_wildcard(void)
+{
+	setup();
+	struct socket *a = udp_socket(0), *b = udp_socket(SO_OPT_REUSEADDR);
+	struct socket *c = udp_socket(SO_OPT_REUSEADDR);
+	CHECK(ubind(a, INADDR_ANY, 5000) == 0);
+	CHECK(ubind(b, FX_ADDR, 5000) == 0);             // R3: only exact conflicts
+	CHECK(ubind(c, FX_ADDR, 5000) == -EADDRINUSE);   // exact, no REUSEPORT
+	udp_close(a);
+	udp_close(b);
+	udp_close(c);
+}
+
+static void test_reuseport_is_all_or_nothing(void)
+{
+	setup();
+	struct socket *a = udp_socket(SO_OPT_REUSEPORT), *b = udp_socket(SO_OPT_REUSEPORT);
+	struct socket *c = udp_socket(0), *d = udp_socket(SO_OPT_REUSEADDR);
+	CHECK(ubind(a, INADDR_ANY, 6000) == 0);
+	CHECK(ubind(b, INADDR_ANY, 6000) == 0);
+	CHECK(ubind(c, INADDR_ANY, 6000) == -EADDRINUSE);   // late-comer without it
+	CHECK(ubind(d, INADDR_ANY, 6000) == -EADDRINUSE);   // REUSEADDR is not enough
+	struct socket *e = udp_socket(0), *f = udp_socket(SO_OPT_REUSEPORT);
+	CHECK(ubind(e, INADDR_ANY, 6001) == 0);
+	CHECK(ubind(f, INADDR_ANY, 6001) == -EADDRINUSE);   // holder without it
+	struct inpcbinfo *ii = info(a);
+	net_lock_acquire(&ii->ipi_lock);
+	CHECK(in_localgroup_count(ii, INADDR_ANY, 6000) == 2);
+	CHECK(in_localgroup_count(ii, INADDR_ANY, 6001) == 0);
+	net_lock_release(&ii->ipi_lock);
+	udp_close(a);
+	udp_close(b);
+	udp_close(c);
+	udp_close(d);
+	udp_close(e);
+	udp_close(f);
+}
+
+#define NEPH 300
+static void test_ephemeral_ports_are_unique_and_in_range(void)
+{
+	setup();
+	static struct socket *s[NEPH];
+	static uint8 seen[65536];
+	for (int i = 0; i < NEPH; i++) {
+		s[i] = udp_socket(0);
+		CHECK(ubind(s[i], INADDR_ANY, 0) == 0);
+		uint16 p = lport(s[i]);
+		CHECK(p >= INP_EPHEMERAL_FIRST);
+		CHECK(!seen[p]);
+		seen[p] = 1;
+	}
+	// A fixed bind of a port in the range is skipped by later allocations.
+	struct socket *fixed = udp_socket(0);
+	uint16 next = INP_EPHEMERAL_FIRST + NEPH;
+	CHECK(ubind(fixed, INADDR_ANY, next) == 0);
+	struct socket *t = udp_socket(0);
+	CHECK(ubind(t, INADDR_ANY, 0) == 0 && lport(t) != next && !seen[lport(t)]);
+	for (int i = 0; i < NEPH; i++)
+		udp_close(s[i]);
+	udp_close(fixed);
+	udp_close(t);
+}
+
+static void test_lookup_prefers_connected_then_exact_then_wildcard(void)
+{
+	setup();
+	struct socket *w = udp_socket(SO_OPT_REUSEADDR), *x = udp_socket(SO_OPT_REUSEADDR);
+	struct socket *c = udp_socket(SO_OPT_REUSEADDR);
+	CHECK(ubind(w, INADDR_ANY, 7000) == 0);
+	CHECK(ubind(x, FX_ADDR, 7000) == 0);
+	CHECK(ubind(c, INADDR_ANY, 7001) == 0);
+	struct sockaddr_in peer = { .sin_family = AF_INET, .sin_port = hton16(53) };
+	peer.sin_addr.s_addr = hton32(GW_ADDR);
+	CHECK(c->so_proto->pr_usrreqs->pru_connect(c, &peer) == 0);
+	CHECK(lookup(w, GW_ADDR, 1234, FX_ADDR, 7000)->inp_socket == x);   // exact
+	CHECK(lookup(w, GW_ADDR, 1234, IPV4(10, 0, 2, 255), 7000)->inp_socket == w);
+	CHECK(lookup(w, GW_ADDR, 53, FX_ADDR, 7001)->inp_socket == c);      // connected
+	CHECK(lookup(w, GW_ADDR, 54, FX_ADDR, 7001) == NULL);   // wrong peer port
+	CHECK(lookup(w, GW_ADDR, 1, FX_ADDR, 7002) == NULL);
+	udp_close(w);
+	udp_close(x);
+	udp_close(c);
+}
+
+#define NMEMB 4
+#define NFLOWS 10000
+
+static struct socket *group(int n, uint32 addr, uint16 port, struct socket **m)
+{
+	for (int i = 0; i < n; i++) {
+		m[i] = udp_socket(SO_OPT_REUSEPORT);
+		CHECK(ubind(m[i], addr, port) == 0);
+	}
+	return m[0];
+}
+
+static int member(struct socket **m, int n, struct inpcb *inp)
+{
+	for (int i = 0; i < n; i++)
+		if (inp != NULL && inp->inp_socket == m[i])
+			return i;
+	return -1;
+}
+
+static void test_localgroup_spreads_within_bounds(void)
+{
+	setup();
+	struct socket *m[NMEMB];
+	int got[NMEMB] = { 0 };
+	group(NMEMB, INADDR_ANY, 8000, m);
+	uint32 seed = 12345;
+	for (int i = 0; i < NFLOWS; i++) {
+		seed = seed * 1103515245u + 12345u;
+		uint16 sport = 1024 + (seed >> 16) % 60000;
+		int k = member(m, NMEMB, lookup(m[0], GW_ADDR, sport, FX_ADDR, 8000));
+		CHECK(k >= 0);
+		got[k]++;
+	}
+	for (int i = 0; i < NMEMB; i++) {
+		printf("member %d: %d of %d\n", i, got[i], NFLOWS);
+		// The bound is [fair/2, 2*fair]; a good hash does better.
+		CHECK(got[i] > NFLOWS / NMEMB * 8 / 10 && got[i] < NFLOWS / NMEMB * 12 / 10);
+	}
+	for (int i = 0; i < NMEMB; i++)
+		udp_close(m[i]);
+}
+
+static void test_localgroup_same_tuple_same_member(void)
+{
+	setup();
+	struct socket *m[NMEMB];
+	int first[200];
+	group(NMEMB, INADDR_ANY, 8001, m);
+	for (int round = 0; round < 5; round++)
+		for (int p = 0; p < 200; p++) {
+			int k = member(m, NMEMB, lookup(m[0], GW_ADDR, 40000 + p, FX_ADDR, 8001));
+			CHECK(k >= 0);
+			if (round == 0)
+				first[p] = k;
+			CHECK(first[p] == k);
+		}
+	for (int i = 0; i < NMEMB; i++)
+		udp_close(m[i]);
+}
+
+static void test_localgroup_exact_beats_wildcard(void)
+{
+	setup();
+	struct socket *w[2], *x[2];
+	group(2, INADDR_ANY, 8002, w);
+	group(2, FX_ADDR, 8002, x);
+	for (int p = 0; p < 100; p++) {
+		CHECK(member(x, 2, lookup(w[0], GW_ADDR, 30000 + p, FX_ADDR, 8002)) >= 0);
+		CHECK(member(w, 2, lookup(w[0], GW_ADDR, 30000 + p, IPV4(10, 0, 2, 255), 8002)) >= 0);
+	}
+	for (int i = 0; i < 2; i++) {
+		udp_close(w[i]);
+		udp_close(x[i]);
+	}
+}
+
+static void test_localgroup_member_close_keeps_the_rest(void)
+{
+	setup();
+	struct socket *m[NMEMB];
+	group(NMEMB, INADDR_ANY, 8003, m);
+	udp_close(m[1]);
+	m[1] = NULL;
+	int got[NMEMB] = { 0 };
+	for (int p = 0; p < 3000; p++) {
+		struct inpcb *inp = lookup(m[0], GW_ADDR, 20000 + p, FX_ADDR, 8003);
+		int k = member(m, NMEMB, inp);
+		CHECK(k >= 0 && k != 1);
+		got[k]++;
+	}
+	CHECK(got[0] > 500 && got[2] > 500 && got[3] > 500);
+	udp_close(m[0]);
+	udp_close(m[2]);
+	udp_close(m[3]);
+	CHECK(lookup(m[0] = udp_socket(0), GW_ADDR, 1, FX_ADDR, 8003) == NULL);
+	udp_close(m[0]);
+}
+
+static void test_reuseport_ext_off_picks_last_bound(void)
+{
+	setup();
+	struct socket *m[3];
+	CHECK(host_sysctl_write("net.inet.udp.reuseport_ext", 0) == 0);
+	group(3, INADDR_ANY, 8004, m);
+	for (int p = 0; p < 100; p++)
+		CHECK(lookup(m[0], GW_ADDR, 10000 + p, FX_ADDR, 8004)->inp_socket == m[2]);
+	CHECK(host_sysctl_write("net.inet.udp.reuseport_ext", 1) == 0);
+	for (int i = 0; i < 3; i++)
+		udp_close(m[i]);
+}
+
+static void test_hash_threshold_pick_is_in_range(void)
+{
+	CHECK(in_localgroup_pick(0, 4) == 0);
+	CHECK(in_localgroup_pick(0xffffffffu, 4) == 3);
+	CHECK(in_localgroup_pick(0x80000000u, 4) == 2);
+	CHECK(in_localgroup_pick(0xffffffffu, 256) == 255);
+	CHECK(in_localgroup_pick(12345, 1) == 0);
+}
+
+const struct host_test inpcb_tests[] = {
+	{ test_bind_same_port_is_eaddrinuse, "bind_same_port_is_eaddrinuse" },
+	{ test_bind_foreign_address_is_eaddrnotavail, "bind_foreign_address_is_eaddrnotavail" },
+	{ test_reuseaddr_allows_exact_next_to_wildcard, "reuseaddr_allows_exact_next_to_wildcard" },
+	{ test_reuseport_is_all_or_nothing, "reuseport_is_all_or_nothing" },
+	{ test_ephemeral_ports_are_unique_and_in_range, "ephemeral_ports_are_unique_and_in_range" },
+	{ test_lookup_prefers_connected_then_exact_then_wildcard, "lookup_prefers_connected_then_exact_then_wildcard" },
+	{ test_localgroup_spreads_within_bounds, "localgroup_spreads_within_bounds" },
+	{ test_localgroup_same_tuple_same_member, "localgroup_same_tuple_same_member" },
+	{ test_localgroup_exact_beats_wildcard, "localgroup_exact_beats_wildcard" },
+	{ test_localgroup_member_close_keeps_the_rest, "localgroup_member_close_keeps_the_rest" },
+	{ test_reuseport_ext_off_picks_last_bound, "reuseport_ext_off_picks_last_bound" },
+	{ test_hash_threshold_pick_is_in_range, "hash_threshold_pick_is_in_range" },
+	{ NULL, NULL },
+};

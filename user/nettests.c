@@ -5,7 +5,7 @@
 //   (none)   run every test         -q   only the quick ones
 //   name...  run only these tests (see the table below)
 //
-// Same driver as usertests (user/usertests.c): each test runs in a forked
+// Same driver as usertests (user/ut/run.c): each test runs in a forked
 // child while the parent waits, with a watchdog child; the parent prints
 // "name: OK" or "name: FAIL reason" (the reason comes through a pipe from
 // fail(), user/ut/util.c). A child that dies or runs past TIMEOUT_MS
@@ -27,6 +27,7 @@
 // The test files are in user/nt/ (nt/nt.h says how they fit together).
 #include "user/nt/nt.h"
 #include "user/ut/util.c"
+#include "user/ut/run.c"
 #include "user/nt/util.c"
 #include "user/nt/sock.c"
 #include "user/nt/raw.c"
@@ -37,11 +38,6 @@
 
 #define TIMEOUT_MS 60000
 
-struct test {
-	void (*fn)(void);
-	const char *name;
-	bool quick;   // part of nettests -q
-};
 
 static const struct test tests[] = {
 	// sockets with bad input (nt/sock.c)
@@ -111,87 +107,6 @@ static const struct test tests[] = {
 	{ t_toolnetstat, "toolnetstat", true },
 };
 
-// Print the result line of test t, which exited with status (or timed
-// out); reasonfd is the read end of its reason pipe. True if it passed.
-static bool
-report(const struct test *t, int status, bool timedout, int reasonfd)
-{
-	static char reason[600];
-	ssize_t n;
-
-	if (timedout) {
-		printf("%s: FAIL timed out after %d s\n", t->name, TIMEOUT_MS / 1000);
-		return false;
-	}
-	if (status == 0) {
-		printf("%s: OK\n", t->name);
-		return true;
-	}
-	if (status != 1) {
-		printf("%s: FAIL test process died (exit status %d)\n", t->name,
-		       status);
-		return false;
-	}
-	fcntl(reasonfd, F_SETFL, O_NONBLOCK);
-	n = read(reasonfd, reason, sizeof(reason) - 1);
-	reason[n > 0 ? n : 0] = '\0';
-	if (n > 0 && reason[n - 1] == '\n')
-		reason[--n] = '\0';
-	for (char *nl; (nl = strchr(reason, '\n')) != NULL;)
-		*nl = ';';
-	printf("%s: FAIL %s\n", t->name, n > 0 ? reason : "exit status 1");
-	return false;
-}
-
-// Run one test in a child, with a watchdog child; true if it passed.
-static bool
-run_test(const struct test *t)
-{
-	int p[2], dog, pid = -1, w, status = -1;
-	bool timedout = false, ok;
-
-	if (pipe(p) < 0) {
-		printf("%s: FAIL pipe: %s\n", t->name, strerror(errno));
-		return false;
-	}
-	if ((dog = fork()) == 0) {
-		close(p[0]);
-		close(p[1]);
-		sleep(TIMEOUT_MS);
-		exit(0);
-	}
-	if (dog > 0 && (pid = fork()) == 0) {
-		close(p[0]);
-		ut_reason_fd = p[1];
-		t->fn();
-		exit(0);
-	}
-	close(p[1]);
-	if (dog < 0 || pid < 0) {
-		printf("%s: FAIL fork: %s\n", t->name, strerror(errno));
-		if (dog > 0)
-			kill(dog);
-		while (wait(NULL) >= 0)
-			;
-		close(p[0]);
-		return false;
-	}
-	while ((w = wait(&status)) != pid && w >= 0) {
-		if (w == dog) {
-			timedout = true;
-			kill(pid);
-		}
-	}
-	if (!timedout) {
-		kill(dog);
-		while ((w = wait(NULL)) >= 0 && w != dog)
-			;
-	}
-	ok = report(t, status, timedout, p[0]);
-	close(p[0]);
-	return ok;
-}
-
 static long
 mbufs_inuse(void)
 {
@@ -225,15 +140,6 @@ warm_up(void)
 	sleep(100);
 }
 
-static const struct test *
-find_test(const char *name)
-{
-	for (size_t i = 0; i < nelem(tests); i++)
-		if (strcmp(tests[i].name, name) == 0)
-			return &tests[i];
-	return NULL;
-}
-
 // Wait (up to 10 s) for the mbuf count to come back to before: packets in
 // flight (on lo0, in the netisr queues) settle at once, but a packet held
 // by ARP for an address nobody answers (toolping pings 10.0.2.99) is
@@ -261,40 +167,25 @@ mbuf_check(long before)
 	return true;
 }
 
+
+static const struct suite suite = {
+	"nettests", tests, nelem(tests), TIMEOUT_MS
+};
+
 int
 main(int argc, char *argv[])
 {
-	bool quick = false, selected = false;
-	int failed = 0, i = 1;
+	bool quick;
+	int first = ut_parse(&suite, argc, argv, &quick);
 	long before;
+	int failed;
 
-	if (argc > 1 && strcmp(argv[1], "-q") == 0) {
-		quick = true;
-		i++;
-	}
-	for (int j = i; j < argc; j++) {
-		if (find_test(argv[j]) == NULL) {
-			fprintf(2, "nettests: no test named '%s'\n", argv[j]);
-			fprintf(2, "usage: nettests [-q] [name ...]\n");
-			return 1;
-		}
-		selected = true;
-	}
+	if (first < 0)
+		return 1;
 	printf("nettests starting\n");
 	warm_up();
 	before = mbufs_inuse();
-	if (selected) {
-		for (; i < argc; i++)
-			failed += !run_test(find_test(argv[i]));
-	} else {
-		for (size_t k = 0; k < nelem(tests); k++)
-			if (!quick || tests[k].quick)
-				failed += !run_test(&tests[k]);
-	}
+	failed = ut_run(&suite, argc, argv, first, quick);
 	failed += !mbuf_check(before);
-	if (failed == 0)
-		printf("ALL TESTS PASSED\n");
-	else
-		printf("SOME TESTS FAILED (%d)\n", failed);
-	return failed == 0 ? 0 : 1;
+	return ut_summary(failed);
 }

@@ -25,6 +25,7 @@
 // The test files are in user/ut/ (see ut/ut.h for why they are included).
 #include "user/ut/ut.h"
 #include "user/ut/util.c"
+#include "user/ut/run.c"
 #include "user/ut/proc.c"
 #include "user/ut/exec.c"
 #include "user/ut/mem.c"
@@ -38,11 +39,6 @@
 #define TIMEOUT_MS 90000
 #define SCRATCH "/utmp"
 
-struct test {
-	void (*fn)(void);
-	const char *name;
-	bool quick;   // part of usertests -q
-};
 
 static const struct test tests[] = {
 	// processes (ut/proc.c)
@@ -118,91 +114,6 @@ static const struct test tests[] = {
 	{ t_sysctlnext, "sysctlnext", true },
 };
 
-// Print the result line of test t, which exited with status (or timed
-// out); reasonfd is the read end of its reason pipe. True if it passed.
-static bool
-report(const struct test *t, int status, bool timedout, int reasonfd)
-{
-	static char reason[300];
-	ssize_t n;
-
-	if (timedout) {
-		printf("%s: FAIL timed out after %d s\n", t->name, TIMEOUT_MS / 1000);
-		return false;
-	}
-	if (status == 0) {
-		printf("%s: OK\n", t->name);
-		return true;
-	}
-	if (status != 1) {
-		printf("%s: FAIL test process died (exit status %d)\n", t->name,
-		       status);
-		return false;
-	}
-	// fail() wrote the reason before exiting; never block for it.
-	fcntl(reasonfd, F_SETFL, O_NONBLOCK);
-	n = read(reasonfd, reason, sizeof(reason) - 1);
-	reason[n > 0 ? n : 0] = '\0';
-	if (n > 0 && reason[n - 1] == '\n')
-		reason[--n] = '\0';
-	// Several reasons (a grandchild's, then its parent's): one line.
-	for (char *nl; (nl = strchr(reason, '\n')) != NULL;)
-		*nl = ';';
-	printf("%s: FAIL %s\n", t->name, n > 0 ? reason : "exit status 1");
-	return false;
-}
-
-// Run one test in a child, with a watchdog child; true if it passed.
-static bool
-run_test(const struct test *t)
-{
-	int p[2], dog, pid = -1, w, status = -1;
-	bool timedout = false, ok;
-
-	if (pipe(p) < 0) {
-		printf("%s: FAIL pipe: %s\n", t->name, strerror(errno));
-		return false;
-	}
-	// The watchdog first: a test like forkfail uses up the process table.
-	if ((dog = fork()) == 0) {
-		close(p[0]);
-		close(p[1]);
-		sleep(TIMEOUT_MS);
-		exit(0);
-	}
-	if (dog > 0 && (pid = fork()) == 0) {
-		close(p[0]);
-		ut_reason_fd = p[1];
-		t->fn();
-		exit(0);
-	}
-	close(p[1]);
-	if (dog < 0 || pid < 0) {
-		printf("%s: FAIL fork: %s\n", t->name, strerror(errno));
-		if (dog > 0)
-			kill(dog);
-		while (wait(NULL) >= 0)
-			;
-		close(p[0]);
-		return false;
-	}
-	// Whichever ends first: the test, or the watchdog (then kill the test).
-	while ((w = wait(&status)) != pid && w >= 0) {
-		if (w == dog) {
-			timedout = true;
-			kill(pid);
-		}
-	}
-	if (!timedout) {
-		kill(dog);
-		while ((w = wait(NULL)) >= 0 && w != dog)
-			;
-	}
-	ok = report(t, status, timedout, p[0]);
-	close(p[0]);
-	return ok;
-}
-
 static long
 pages_free(void)
 {
@@ -244,15 +155,6 @@ warm_up(void)
 	sleep(10);
 }
 
-static const struct test *
-find_test(const char *name)
-{
-	for (size_t i = 0; i < nelem(tests); i++)
-		if (strcmp(tests[i].name, name) == 0)
-			return &tests[i];
-	return NULL;
-}
-
 // Wait (up to 2 s) for the free page count to come back to before:
 // exiting processes return their memory when their parent (or init)
 // reaps them, which may lag a little.
@@ -278,44 +180,29 @@ memory_check(long before)
 	return true;
 }
 
+
+static const struct suite suite = {
+	"usertests", tests, nelem(tests), TIMEOUT_MS
+};
+
 int
 main(int argc, char *argv[])
 {
-	bool quick = false, selected = false;
-	int failed = 0, i = 1;
+	bool quick;
+	int first = ut_parse(&suite, argc, argv, &quick);
 	long before;
+	int failed;
 
-	if (argc > 1 && strcmp(argv[1], "-q") == 0) {
-		quick = true;
-		i++;
-	}
-	for (int j = i; j < argc; j++) {
-		if (find_test(argv[j]) == NULL) {
-			fprintf(2, "usertests: no test named '%s'\n", argv[j]);
-			fprintf(2, "usage: usertests [-q] [name ...]\n");
-			return 1;
-		}
-		selected = true;
-	}
+	if (first < 0)
+		return 1;
 	if ((mkdir(SCRATCH) < 0 && errno != EEXIST) || chdir(SCRATCH) < 0)
 		die("usertests: %s: %s", SCRATCH, strerror(errno));
 	printf("usertests starting\n");
 	warm_up();
 	before = pages_free();
-	if (selected) {
-		for (; i < argc; i++)
-			failed += !run_test(find_test(argv[i]));
-	} else {
-		for (size_t k = 0; k < nelem(tests); k++)
-			if (!quick || tests[k].quick)
-				failed += !run_test(&tests[k]);
-	}
+	failed = ut_run(&suite, argc, argv, first, quick);
 	failed += !memory_check(before);
 	chdir("/");
 	unlink(SCRATCH);
-	if (failed == 0)
-		printf("ALL TESTS PASSED\n");
-	else
-		printf("SOME TESTS FAILED (%d)\n", failed);
-	return failed == 0 ? 0 : 1;
+	return ut_summary(failed);
 }

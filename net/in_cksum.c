@@ -6,8 +6,9 @@
 // avoided by summing bytes at their position). Simple rather than fast:
 // the byte loop is easy to step through in gdb.
 //
-// Used by ip (header), icmp (whole message), later udp/tcp (pseudo header
-// + segment). Borrows the chain; no locks.
+// Used by ip (header), icmp (whole message), udp (pseudo header +
+// datagram), later tcp. Invariants: the chain is only read, never
+// changed. Locking: none; the caller owns (or borrows) the chain.
 //
 // Testing: make hosttest (test_ip.c checks headers it builds and known
 // vectors). References: RFC 1071 1, 2; RFC 791 3.1 "Header Checksum".

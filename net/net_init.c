@@ -9,6 +9,8 @@
 // before net_init) announces its address (gratuitous ARP). An init
 // function returns 0 or -Exxx; a failure is reported, and the rest of the
 // stack still comes up where it can (a kernel without a NIC still boots).
+// Invariants: runs once, single-threaded, before any packet can arrive.
+// Locking: none needed for that reason; each init takes its own locks.
 #include "net/shim.h"
 #include "net/mbuf.h"
 #include "net/netisr.h"

@@ -1,7 +1,9 @@
 // Kernel implementation of the network shim (net/shim.h): each function
 // maps one-to-one onto a kernel service in kernel/*.h. The host build
 // replaces this file by tests/host/shim_host.c, so keep it thin: no
-// network logic belongs here.
+// network logic belongs here. Invariants and locking are those of the
+// kernel service each function wraps (kernel/lock.h legend); this file
+// adds no state of its own beyond what its comments name.
 #include "net/shim.h"
 #include "kernel/param.h"
 #include "kernel/proc.h"

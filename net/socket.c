@@ -222,7 +222,9 @@ static void so_pru_dispatch(struct lwkt_msg *msg)
 
 // Send request req (arguments already in *nm) to so's netisr and wait for
 // the answer. Thread context; sleeps.
-static int so_pru_request(struct socket *so, struct netmsg_pru *nm, enum pru_req req)
+// Send request req to the netisr that owns so and wait for its answer
+// (also used by net/sockopt.c). Caller's thread; sleeps.
+int so_pru_request(struct socket *so, struct netmsg_pru *nm, enum pru_req req)
 {
 	nm->nm_req = req;
 	nm->nm_so = so;
@@ -355,8 +357,8 @@ void soseterror(struct socket *so, int err)
 	so_setstate(so, 0, 0);
 }
 
-// Read and clear the pending error (0 if none).
-static int so_takeerror(struct socket *so)
+// Read and clear the pending error (0 if none). Any thread.
+int so_takeerror(struct socket *so)
 {
 	return __atomic_exchange_n(&so->so_error, 0, __ATOMIC_ACQ_REL);
 }
@@ -609,129 +611,4 @@ int sopoll(struct socket *so, int events)
 	if ((st & SS_CANTRCVMORE) && (st & SS_CANTSENDMORE))
 		rev |= POLLHUP;
 	return rev;
-}
-
-// ---- options ----------------------------------------------------------------
-
-static int sopt_getint(struct sockopt *sopt, int *v)
-{
-	if (sopt->sopt_valsize < sizeof(int))
-		return -EINVAL;
-	memcpy(v, sopt->sopt_val, sizeof(int));
-	return 0;
-}
-
-static int sopt_putint(struct sockopt *sopt, int v)
-{
-	if (sopt->sopt_valsize < sizeof(int))
-		return -EINVAL;
-	memcpy(sopt->sopt_val, &v, sizeof(int));
-	sopt->sopt_valsize = sizeof(int);
-	return 0;
-}
-
-// The SO_OPT_* bit of a flag option, or 0.
-static uint32 so_optbit(int name)
-{
-	switch (name) {
-	case SO_REUSEADDR: return SO_OPT_REUSEADDR;
-	case SO_REUSEPORT: return SO_OPT_REUSEPORT;
-	case SO_BROADCAST: return SO_OPT_BROADCAST;
-	case SO_KEEPALIVE: return SO_OPT_KEEPALIVE;
-	}
-	return 0;
-}
-
-static int so_ctloutput(struct socket *so, struct sockopt *sopt)
-{
-	struct netmsg_pru nm = { .nm_sopt = sopt };
-	return so_pru_request(so, &nm, PRU_CTLOUTPUT);
-}
-
-int sosetopt(struct socket *so, struct sockopt *sopt)
-{
-	struct linger l;
-	uint32 bit;
-	int v, err;
-
-	if (sopt->sopt_level != SOL_SOCKET)
-		return so_ctloutput(so, sopt);
-	if (sopt->sopt_name == SO_LINGER) {
-		if (sopt->sopt_valsize < sizeof(l))
-			return -EINVAL;
-		memcpy(&l, sopt->sopt_val, sizeof(l));
-		if (l.l_linger < 0)
-			return -EINVAL;
-		__atomic_store_n(&so->so_linger, l.l_linger, __ATOMIC_RELAXED);
-		if (l.l_onoff)
-			__atomic_or_fetch(&so->so_options, SO_OPT_LINGER, __ATOMIC_RELAXED);
-		else
-			__atomic_and_fetch(&so->so_options, ~SO_OPT_LINGER, __ATOMIC_RELAXED);
-		return 0;
-	}
-	bit = so_optbit(sopt->sopt_name);
-	if (bit == 0 && sopt->sopt_name != SO_SNDBUF && sopt->sopt_name != SO_RCVBUF &&
-	    sopt->sopt_name != SO_RCVLOWAT)
-		return -ENOPROTOOPT;   // includes SO_ERROR: read-only
-	if ((err = sopt_getint(sopt, &v)) < 0)
-		return err;
-	switch (sopt->sopt_name) {
-	case SO_SNDBUF:
-	case SO_RCVBUF:
-		if (v <= 0)
-			return -EINVAL;
-		sbreserve(sopt->sopt_name == SO_SNDBUF ? &so->so_snd : &so->so_rcv, v);
-		return 0;
-	case SO_RCVLOWAT:
-		if (v < 0)
-			return -EINVAL;
-		sbsetlowat(&so->so_rcv, v);
-		return 0;
-	}
-	if (v)
-		__atomic_or_fetch(&so->so_options, bit, __ATOMIC_RELAXED);
-	else
-		__atomic_and_fetch(&so->so_options, ~bit, __ATOMIC_RELAXED);
-	return 0;
-}
-
-static int sogetopt_sockbuf(struct sockbuf *sb, bool lowat, struct sockopt *sopt)
-{
-	net_lock_acquire(&sb->sb_lock);
-	int v = lowat ? sb->sb_lowat : sb->sb_hiwat;
-	net_lock_release(&sb->sb_lock);
-	return sopt_putint(sopt, v);
-}
-
-int sogetopt(struct socket *so, struct sockopt *sopt)
-{
-	uint32 opts = __atomic_load_n(&so->so_options, __ATOMIC_RELAXED);
-	struct linger l;
-
-	if (sopt->sopt_level != SOL_SOCKET)
-		return so_ctloutput(so, sopt);
-	switch (sopt->sopt_name) {
-	case SO_LINGER:
-		if (sopt->sopt_valsize < sizeof(l))
-			return -EINVAL;
-		l.l_onoff = (opts & SO_OPT_LINGER) != 0;
-		l.l_linger = __atomic_load_n(&so->so_linger, __ATOMIC_RELAXED);
-		memcpy(sopt->sopt_val, &l, sizeof(l));
-		sopt->sopt_valsize = sizeof(l);
-		return 0;
-	case SO_ERROR:
-		if (sopt->sopt_valsize < sizeof(int))
-			return -EINVAL;
-		return sopt_putint(sopt, -so_takeerror(so));   // positive errno, cleared
-	case SO_SNDBUF:
-		return sogetopt_sockbuf(&so->so_snd, false, sopt);
-	case SO_RCVBUF:
-		return sogetopt_sockbuf(&so->so_rcv, false, sopt);
-	case SO_RCVLOWAT:
-		return sogetopt_sockbuf(&so->so_rcv, true, sopt);
-	}
-	uint32 bit = so_optbit(sopt->sopt_name);
-	if (bit == 0)
-		return -ENOPROTOOPT;
-	return sopt_putint(sopt, (opts & bit) != 0);
 }

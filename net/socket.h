@@ -108,3 +108,8 @@ void soseterror(struct socket *so, int err);
 struct socket *so_alloc(const struct protosw *pr);
 // How many sockets exist now (tests: back to the baseline after close).
 int so_count(void);
+
+// Internal to net/socket.c and net/sockopt.c.
+struct netmsg_pru;
+int so_pru_request(struct socket *so, struct netmsg_pru *nm, enum pru_req req);
+int so_takeerror(struct socket *so);

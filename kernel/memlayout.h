@@ -4,6 +4,7 @@
 //
 // Physical:
 //   00100000 sifive_test: write 0x5555 = power off, 0x3333|code<<16 = exit
+//   02f00000 ACLINT SSWI (supervisor software interrupts: IPIs)
 //   0c000000 PLIC
 //   10000000 uart0 (16550), IRQ 10
 //   10001000 virtio-mmio disk, IRQ 1
@@ -29,6 +30,13 @@
 #define SIFIVE_TEST 0x100000L
 #define SIFIVE_TEST_PASS 0x5555
 #define SIFIVE_TEST_FAIL 0x3333
+
+// ACLINT supervisor software interrupts (QEMU -machine virt,aclint=on):
+// writing 1 to the hart's word raises SSIP on that hart. The scheduler
+// uses it to wake an idle hart (a wake-up IPI).
+#define ACLINT_SSWI 0x2F00000L
+#define ACLINT_SSWI_SIZE 0x4000
+#define ACLINT_SETSSIP(hart) (ACLINT_SSWI + 4 * (hart))
 
 #define UART0 0x10000000L
 #define UART0_IRQ 10

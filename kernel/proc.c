@@ -240,7 +240,7 @@ int fork(void)
 	release(&wait_lock);
 
 	acquire(&np->lock);
-	np->state = RUNNABLE;
+	make_runnable(np);
 	release(&np->lock);
 	return pid;
 }
@@ -342,7 +342,7 @@ int kill(int pid)
 			} else {
 				p->killed = true;
 				if (p->state == SLEEPING)
-					p->state = RUNNABLE;  // wake it so it notices
+					make_runnable(p);  // wake it so it notices
 			}
 			release(&p->lock);
 			return r;
@@ -383,7 +383,7 @@ int kthread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
 	p->context.ra = (uint64)kthread_entry;
 	strlcpy(p->name, name, sizeof(p->name));
 	int pid = p->pid;
-	p->state = RUNNABLE;
+	make_runnable(p);
 	release(&p->lock);
 
 	acquire(&wait_lock);

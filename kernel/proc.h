@@ -29,6 +29,8 @@ struct cpu {
 	uint64 ntimer;            // timer interrupts taken
 	uint64 quantum_end;       // time (ms) at which the running proc yields
 	int next_slot;            // where scheduler() resumes its scan
+	bool idle;                // [a] scanning or in wfi: kick to wake
+	uint64 nipi;              // wake-up IPIs received
 };
 
 extern struct cpu cpus[NCPU];
@@ -128,6 +130,9 @@ void yield(void);
 // killed(myproc()) where the wait may be long.
 void sleep(void *chan, struct spinlock *lk);
 void wakeup(void *chan);
+// Mark p RUNNABLE and wake an idle hart that may run it. Caller holds
+// p->lock.
+void make_runnable(struct proc *p);
 // As sleep(), but also returns after ms milliseconds: 0 if woken (or
 // spuriously), -ETIMEDOUT if the time ran out. ms <= 0 means no timeout.
 int sleep_timeout(void *chan, struct spinlock *lk, int ms);

@@ -9,6 +9,13 @@
 // swtch() in both directions: that is what makes "mark RUNNABLE, then
 // switch" atomic with respect to other CPUs' schedulers.
 //
+// Wake-up IPIs: a hart with nothing to run waits in wfi. When a thread
+// becomes runnable (make_runnable), an idle hart allowed to run it is
+// kicked with a supervisor software interrupt (ACLINT SSWI), so it does
+// not sleep until its next timer tick. A hart marks itself idle before it
+// scans the table, so a kick that races with the scan is not lost: the
+// pending SSIP makes the following wfi return at once.
+//
 // sleep(chan, lk) / wakeup(chan): a sleeper holds p->lock from before it
 // releases lk until the scheduler has switched away, and wakeup() takes
 // p->lock of every sleeper, so a wakeup between "release lk" and "sleep"
@@ -21,6 +28,8 @@
 #include "kernel/proc.h"
 #include "kernel/printf.h"
 #include "kernel/callout.h"
+#include "kernel/memlayout.h"
+#include "kernel/sysctl.h"
 
 struct cpu cpus[NCPU];
 int ncpu = 1;
@@ -58,14 +67,16 @@ void scheduler(void)
 	struct cpu *c = mycpu();
 	c->proc = NULL;
 	for (;;) {
-		// Interrupts on, so devices (and other CPUs' wakeups via the
-		// timer tick) can make something runnable.
+		// Interrupts on, so devices (and other CPUs' kicks) can make
+		// something runnable.
 		intr_on();
+		__atomic_store_n(&c->idle, true, __ATOMIC_SEQ_CST);
 		bool found = false;
 		for (int i = 0; i < NPROC; i++) {
 			struct proc *p = &proc[(c->next_slot + i) % NPROC];
 			acquire(&p->lock);
 			if (runs_here(p, c->id)) {
+				__atomic_store_n(&c->idle, false, __ATOMIC_RELAXED);
 				p->state = RUNNING;
 				c->proc = p;
 				c->nswitch++;
@@ -141,7 +152,7 @@ static void sleep_timeout_fire(void *arg)
 	acquire(&p->lock);
 	if (p->state == SLEEPING) {
 		p->timedout = true;
-		p->state = RUNNABLE;
+		make_runnable(p);
 	}
 	release(&p->lock);
 }
@@ -173,6 +184,34 @@ int sleep_timeout(void *chan, struct spinlock *lk, int ms)
 	return timedout ? -ETIMEDOUT : 0;
 }
 
+static bool kick_enabled = true;
+SYSCTL_INT(kern_sched_kick, "kern.sched_kick", SYSCTL_RW, &kick_enabled,
+	   "1: wake idle harts with an IPI when a thread becomes runnable; 0: they notice at their next timer tick");
+
+// Wake one idle hart that may run p (not this one: it will reschedule by
+// itself). Any context.
+static void cpu_kick(struct proc *p)
+{
+	if (!kick_enabled)
+		return;
+	int me = cpuid();
+	for (int i = 0; i < ncpu; i++) {
+		if (i == me || (p->affinity >= 0 && p->affinity != i))
+			continue;
+		if (__atomic_load_n(&cpus[i].idle, __ATOMIC_SEQ_CST)) {
+			*(volatile uint32 *)ACLINT_SETSSIP(i) = 1;
+			return;
+		}
+	}
+}
+
+void make_runnable(struct proc *p)
+{
+	KASSERT(holding(&p->lock));
+	p->state = RUNNABLE;
+	cpu_kick(p);
+}
+
 // Wake every thread sleeping on chan. Caller must not hold any p->lock.
 void wakeup(void *chan)
 {
@@ -182,7 +221,16 @@ void wakeup(void *chan)
 			continue;
 		acquire(&p->lock);
 		if (p->state == SLEEPING && p->chan == chan)
-			p->state = RUNNABLE;
+			make_runnable(p);
 		release(&p->lock);
 	}
 }
+
+static int sysctl_ipis(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	*val = 0;
+	for (int i = 0; i < ncpu; i++)
+		*val += cpus[i].nipi;
+	return 0;
+}
+SYSCTL_PROC(kern_ipis, "kern.ipis", SYSCTL_RD, sysctl_ipis, "wake-up IPIs received, all harts");

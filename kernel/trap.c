@@ -7,7 +7,7 @@
 // From kernel mode the hart enters kernelvec (kernelvec.S), which calls
 // kerneltrap() on the current kernel stack.
 //
-// Interrupts: the timer (Sstc: stimecmp, every 1 ms on every hart) runs
+// Interrupts: software interrupts are wake-up IPIs (sched.c); the timer (Sstc: stimecmp, every 1 ms on every hart) runs
 // this hart's callouts and ends the running thread's quantum; device
 // interrupts come from the PLIC and are dispatched to the handler a driver
 // registered with intr_register().
@@ -101,6 +101,13 @@ static int devintr(uint64 scause)
 	}
 	if (scause == SCAUSE_SEI) {
 		device_intr();
+		return 1;
+	}
+	if (scause == SCAUSE_SSI) {
+		// A wake-up IPI (sched.c, cpu_kick): its only job was to end
+		// this hart's wfi, so the scheduler looks at the table again.
+		CSR_CLEAR(sip, SIE_SSIE);
+		mycpu()->nipi++;
 		return 1;
 	}
 	return 0;

@@ -38,6 +38,7 @@ static pagetable_t kvmmake(void)
 	memset(kpgtbl, 0, PGSIZE);
 
 	kvmmap(kpgtbl, SIFIVE_TEST, SIFIVE_TEST, PGSIZE, PTE_R | PTE_W);
+	kvmmap(kpgtbl, ACLINT_SSWI, ACLINT_SSWI, ACLINT_SSWI_SIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, UART0, UART0, PGSIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, VIRTIO0, VIRTIO0, PGSIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, PLIC, PLIC, 0x400000, PTE_R | PTE_W);

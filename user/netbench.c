@@ -1,0 +1,425 @@
+// netbench: guest side of `make bench` (bench/run.py): packet senders and
+// receivers that run as fast as they can and print what they measured.
+//
+// Usage:
+//   netbench icmp [-n N | -d ms] [-P P] [host]
+//       P processes each send N raw ICMP echo requests to host (default
+//       127.0.0.1) back to back, or as many as they can in ms
+//       milliseconds; the replies are not waited for.
+//   netbench rtt [-n N] [host]
+//       N echo round trips one after the other (send, wait for the reply,
+//       send the next); the average comes from the total time, so it has
+//       microsecond resolution although the clock ticks in milliseconds.
+//   netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port
+//       P processes each send N datagrams of size bytes to host:port,
+//       spread round robin over socks sockets (default 8: 8 source ports,
+//       so a reuseport group spreads them).
+//   netbench udp-recv [-P P] [-p port] [-t secs] [-i idle_ms]
+//       P processes bind port with SO_REUSEPORT and count datagrams; each
+//       stops idle_ms (default 1000) after its last datagram, and in any
+//       case secs (default 30) after it started.
+//   netbench udp-lo [-n N | -d ms] [-R R] [-s size] [-p port] [-i idle_ms]
+//       R receivers as udp-recv, then this process sends N datagrams to
+//       127.0.0.1:port: two (or R + 1) processes talking over lo0.
+//
+// Output (bench/run.py parses it; one "netbench:" line per result, all
+// figures integers, times in ms from uptime()):
+//   netbench: ready recv P=4 port=9000
+//   netbench: send kind=icmp P=2 n=20000 ok=39990 errors=10 ms=1234 pps=32406
+//   netbench: recv P=4 got=9000 ms=2000 pps=4500 per=2250,2250,2250,2250
+//   netbench: rtt n=1000 lost=0 ms=300 avg_us=300 min_ms=0 max_ms=1
+// pps for a sender counts the packets sendto() accepted (ok); errors are
+// sendto() failures (ENOBUFS when an interface queue is full). A receiver's
+// ms runs from the first batch it saw to the last one.
+//
+// How senders start together: every child blocks reading a pipe; the
+// parent notes the time and closes the pipe's write end, which wakes them
+// all; each child writes its counts into a result pipe and exits; the
+// parent's clock stops when the last result is in.
+//
+// Testing: make qemu, then "netbench icmp -n 1000 -P 2" or
+// "netbench udp-lo -n 2000 -R 4"; make bench runs all of it.
+#include "user/user.h"
+
+#define MAXP 16
+#define LOOP "127.0.0.1"
+
+struct result {      // child -> parent, through the result pipe
+	long r_ok;       // packets sent / datagrams received
+	long r_err;      // sendto failures
+	long r_first;    // uptime of the first received batch (receivers)
+	long r_last;     // uptime of the last one
+};
+
+static char buf[65536];
+
+static void
+usage(void)
+{
+	die("usage: netbench icmp [-n N | -d ms] [-P P] [host]\n"
+	    "       netbench rtt [-n N] [host]\n"
+	    "       netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port\n"
+	    "       netbench udp-recv [-P P] [-p port] [-t secs] [-i idle_ms]\n"
+	    "       netbench udp-lo [-n N | -d ms] [-R R] [-s size] [-p port] [-i idle_ms]");
+}
+
+static struct sockaddr_in
+addr_of(const char *host, int port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	if (!inet_aton(host, &a.sin_addr))
+		die("netbench: %s: not a dotted quad", host);
+	return a;
+}
+
+// One ICMP echo request (8-byte header, 56 bytes of data) in buf.
+static size_t
+echo_req(uint16 id, uint16 seq)
+{
+	struct icmp_hdr *icp = (struct icmp_hdr *)buf;
+	size_t len = sizeof(*icp) + 56;
+
+	memset(buf, 0xa5, len);
+	icp->icmp_type = ICMP_ECHO;
+	icp->icmp_code = 0;
+	icp->icmp_cksum = 0;
+	icp->icmp_id = htons(id);
+	icp->icmp_seq = htons(seq);
+	icp->icmp_cksum = in_cksum(buf, len);
+	return len;
+}
+
+// ---- senders ---------------------------------------------------------------
+
+struct sendspec {
+	bool ss_icmp;            // raw ICMP echo requests, else UDP
+	long ss_n;               // packets per process (if ss_ms == 0)
+	long ss_ms;              // else: send for this many milliseconds
+	int ss_size;             // UDP payload bytes
+	int ss_socks;            // UDP sockets (source ports) per process
+	struct sockaddr_in ss_to;
+};
+
+// Child: wait for the start pipe to close, send, report, exit.
+static void
+sender(const struct sendspec *sp, int startfd, int resfd)
+{
+	struct result r = { 0, 0, 0, 0 };
+	int socks[MAXP], ns = sp->ss_icmp ? 1 : sp->ss_socks;
+	int small = 1024;
+	char c;
+
+	for (int i = 0; i < ns; i++) {
+		socks[i] = sp->ss_icmp ? socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)
+				       : socket(AF_INET, SOCK_DGRAM, 0);
+		if (socks[i] < 0)
+			die("netbench: socket: %s", strerror(errno));
+		// Every ICMP packet is copied to every raw socket: keep the
+		// copies of our own traffic from piling up.
+		if (sp->ss_icmp)
+			setsockopt(socks[i], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	}
+	size_t len = sp->ss_icmp ? echo_req(getpid(), 0) : (size_t)sp->ss_size;
+	if (!sp->ss_icmp)
+		memset(buf, 'u', len);
+	read(startfd, &c, 1);   // returns 0 when the parent closes its end
+	long end = uptime() + sp->ss_ms;
+	for (long i = 0; sp->ss_ms ? (i % 16 != 0 || uptime() < end) : i < sp->ss_n; i++) {
+		if (sendto(socks[i % ns], buf, len, 0, (struct sockaddr *)&sp->ss_to,
+			   sizeof(sp->ss_to)) == (ssize_t)len)
+			r.r_ok++;
+		else
+			r.r_err++;
+	}
+	write(resfd, &r, sizeof(r));
+	exit(0);
+}
+
+// Fork P senders, start them together, print the totals.
+static void
+run_senders(const char *kind, const struct sendspec *sp, int P)
+{
+	int start[2], res[2];
+	struct result r, tot = { 0, 0, 0, 0 };
+
+	if (pipe(start) < 0 || pipe(res) < 0)
+		die("netbench: pipe: %s", strerror(errno));
+	for (int i = 0; i < P; i++) {
+		int pid = fork();
+		if (pid < 0)
+			die("netbench: fork: %s", strerror(errno));
+		if (pid == 0) {
+			close(start[1]);
+			close(res[0]);
+			sender(sp, start[0], res[1]);
+		}
+	}
+	close(start[0]);
+	close(res[1]);
+	sleep(100);             // let every child reach its read()
+	long t0 = uptime();
+	close(start[1]);
+	for (int i = 0; i < P; i++) {
+		if (read(res[0], &r, sizeof(r)) != sizeof(r))
+			die("netbench: a sender died");
+		tot.r_ok += r.r_ok;
+		tot.r_err += r.r_err;
+	}
+	long ms = uptime() - t0;
+	for (int i = 0; i < P; i++)
+		wait(NULL);
+	close(res[0]);
+	if (ms < 1)
+		ms = 1;
+	printf("netbench: send kind=%s P=%d n=%ld ok=%ld errors=%ld ms=%ld pps=%ld\n",
+	       kind, P, tot.r_ok + tot.r_err, tot.r_ok, tot.r_err, ms,
+	       tot.r_ok * 1000 / ms);
+}
+
+// ---- receivers -------------------------------------------------------------
+
+struct recvspec {
+	int rs_port;
+	long rs_deadline_ms;     // stop this long after starting, whatever comes
+	long rs_idle_ms;         // stop this long after the last datagram
+};
+
+// Child: bind the shared port, say so on readyfd, count until idle.
+static void
+receiver(const struct recvspec *rp, int readyfd, int resfd)
+{
+	struct result r = { 0, 0, 0, 0 };
+	struct sockaddr_in me = addr_of("0.0.0.0", rp->rs_port);
+	int s, one = 1, big = 256 * 1024;
+	long start = uptime();
+
+	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+		die("netbench: socket: %s", strerror(errno));
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		die("netbench: SO_REUSEPORT: %s", strerror(errno));
+	setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	if (bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die("netbench: bind %d: %s", rp->rs_port, strerror(errno));
+	write(readyfd, "b", 1);
+	for (;;) {
+		struct pollfd pf = { .fd = s, .events = POLLIN };
+		long now = uptime();
+		long until = start + rp->rs_deadline_ms;
+		if (r.r_ok && r.r_last + rp->rs_idle_ms < until)
+			until = r.r_last + rp->rs_idle_ms;
+		if (now >= until)
+			break;
+		if (poll(&pf, 1, (int)(until - now)) <= 0)
+			continue;
+		// Drain without blocking; the clock is read once per batch (a
+		// batch ends at EAGAIN or after 64 datagrams).
+		long got = 0;
+		if (r.r_ok == 0)
+			r.r_first = now;
+		while (got < 64 && recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL) >= 0)
+			got++;
+		if (got == 0)
+			continue;
+		r.r_ok += got;
+		r.r_last = uptime();
+	}
+	write(resfd, &r, sizeof(r));
+	exit(0);
+}
+
+// Fork P receivers and wait until all are bound; *resfd gets the result
+// pipe to pass to collect_receivers.
+static void
+start_receivers(const struct recvspec *rp, int P, int *resfd)
+{
+	int ready[2], res[2];
+	char c;
+
+	if (pipe(ready) < 0 || pipe(res) < 0)
+		die("netbench: pipe: %s", strerror(errno));
+	for (int i = 0; i < P; i++) {
+		int pid = fork();
+		if (pid < 0)
+			die("netbench: fork: %s", strerror(errno));
+		if (pid == 0) {
+			close(ready[0]);
+			close(res[0]);
+			receiver(rp, ready[1], res[1]);
+		}
+	}
+	close(ready[1]);
+	close(res[1]);
+	for (int i = 0; i < P; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("netbench: a receiver died before binding");
+	close(ready[0]);
+	printf("netbench: ready recv P=%d port=%d\n", P, rp->rs_port);
+	*resfd = res[0];
+}
+
+static void
+collect_receivers(int P, int resfd)
+{
+	struct result r;
+	long got = 0, first = -1, last = -1, per[MAXP];
+	char list[MAXP * 12] = "";
+	size_t off = 0;
+
+	for (int i = 0; i < P; i++) {
+		if (read(resfd, &r, sizeof(r)) != sizeof(r))
+			die("netbench: a receiver died");
+		per[i] = r.r_ok;
+		got += r.r_ok;
+		if (r.r_ok && (first < 0 || r.r_first < first))
+			first = r.r_first;
+		if (r.r_ok && r.r_last > last)
+			last = r.r_last;
+	}
+	for (int i = 0; i < P; i++)
+		wait(NULL);
+	close(resfd);
+	for (int i = 0; i < P; i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%ld",
+				i ? "," : "", per[i]);
+	long ms = got ? last - first : 0;
+	printf("netbench: recv P=%d got=%ld ms=%ld pps=%ld per=%s\n", P, got, ms,
+	       got * 1000 / (ms < 1 ? 1 : ms), list);
+}
+
+// ---- rtt -------------------------------------------------------------------
+
+static void
+run_rtt(long n, const char *host)
+{
+	struct sockaddr_in to = addr_of(host, 0);
+	uint16 id = getpid() & 0xffff;
+	long lost = 0, tmin = -1, tmax = 0;
+	int s;
+
+	if ((s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)) < 0)
+		die("netbench: socket: %s", strerror(errno));
+	long t0 = uptime();
+	for (long i = 0; i < n; i++) {
+		size_t len = echo_req(id, (uint16)i);
+		long ts = uptime();
+		bool got = false;
+
+		if (sendto(s, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
+			lost++;
+			continue;
+		}
+		// Our own request comes back to us too (127.0.0.1): skip it.
+		while (!got) {
+			struct pollfd pf = { .fd = s, .events = POLLIN };
+			long left = ts + 1000 - uptime();
+			if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+				break;
+			ssize_t m = recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
+			if (m < 20)
+				continue;
+			struct icmp_hdr *icp = (struct icmp_hdr *)(buf + (buf[0] & 0xf) * 4);
+			got = icp->icmp_type == ICMP_ECHOREPLY && ntohs(icp->icmp_id) == id &&
+			      ntohs(icp->icmp_seq) == (uint16)i;
+		}
+		if (!got) {
+			lost++;
+			continue;
+		}
+		long rtt = uptime() - ts;
+		if (tmin < 0 || rtt < tmin)
+			tmin = rtt;
+		if (rtt > tmax)
+			tmax = rtt;
+	}
+	long ms = uptime() - t0;
+	close(s);
+	printf("netbench: rtt n=%ld lost=%ld ms=%ld avg_us=%ld min_ms=%ld max_ms=%ld\n",
+	       n, lost, ms, n > lost ? ms * 1000 / (n - lost) : 0, tmin, tmax);
+}
+
+// ---- main ------------------------------------------------------------------
+
+// Options "-x value" into vals['x']; the rest are positional.
+static int
+getopts(int argc, char **argv, const char *opts, long *vals, char **pos, int maxpos)
+{
+	int np = 0;
+
+	for (int i = 2; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1] && !argv[i][2]) {
+			if (!strchr(opts, argv[i][1]) || i + 1 >= argc)
+				usage();
+			char *end;
+			vals[(uint8)argv[i][1]] = strtol(argv[i + 1], &end, 10);
+			if (*end || vals[(uint8)argv[i][1]] < 0)
+				usage();
+			i++;
+		} else if (np < maxpos) {
+			pos[np++] = argv[i];
+		} else {
+			usage();
+		}
+	}
+	return np;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static long v[128];
+	char *pos[2];
+	struct sendspec sp = { .ss_size = 64, .ss_socks = 8 };
+	struct recvspec rp = { .rs_port = 9000 };
+	int np, resfd;
+
+	if (argc < 2)
+		usage();
+	v['n'] = 10000;
+	v['P'] = 1;
+	v['R'] = 1;
+	v['s'] = 64;
+	v['k'] = 8;
+	v['p'] = 9000;
+	v['t'] = 30;
+	v['i'] = 1000;
+	const char *cmd = argv[1];
+	np = getopts(argc, argv, "nPRskptid", v, pos, 2);
+	if (v['P'] < 1 || v['P'] > MAXP || v['R'] < 1 || v['R'] > MAXP ||
+	    v['k'] < 1 || v['k'] > MAXP || v['s'] > 65507)
+		usage();
+	sp.ss_n = v['n'];
+	sp.ss_ms = v['d'];
+	sp.ss_size = v['s'];
+	sp.ss_socks = v['k'];
+	rp.rs_port = v['p'];
+	rp.rs_deadline_ms = v['t'] * 1000;
+	rp.rs_idle_ms = v['i'];
+
+	if (strcmp(cmd, "icmp") == 0) {
+		sp.ss_icmp = true;
+		sp.ss_to = addr_of(np > 0 ? pos[0] : LOOP, 0);
+		run_senders("icmp", &sp, v['P']);
+	} else if (strcmp(cmd, "rtt") == 0) {
+		run_rtt(v['n'], np > 0 ? pos[0] : LOOP);
+	} else if (strcmp(cmd, "udp") == 0) {
+		if (np != 2)
+			usage();
+		sp.ss_to = addr_of(pos[0], atoi(pos[1]));
+		run_senders("udp", &sp, v['P']);
+	} else if (strcmp(cmd, "udp-recv") == 0) {
+		start_receivers(&rp, v['P'], &resfd);
+		collect_receivers(v['P'], resfd);
+	} else if (strcmp(cmd, "udp-lo") == 0) {
+		start_receivers(&rp, v['R'], &resfd);
+		sp.ss_to = addr_of(LOOP, rp.rs_port);
+		run_senders("udp", &sp, 1);
+		collect_receivers(v['R'], resfd);
+	} else {
+		usage();
+	}
+	return 0;
+}

@@ -299,7 +299,8 @@ static void e1000_input(struct e1000_softc *sc, const uint8 *frame, int len)
 		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
 		return;
 	}
-	if (netisr_dispatch(m) < 0)   // consumes m; fails only before net_init
+	if (netisr_dispatch(m) < 0)   // consumes m; fails before net_init or
+				      // when that netisr's queue is full
 		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
 }
 

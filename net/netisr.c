@@ -160,6 +160,14 @@ struct lwkt_port *netisr_cpuport(int cpu)
 	return &netisrs[cpu].ni_port;
 }
 
+// Packets queued on one netisr at most (sysctl net.netisr.maxqlen): under
+// a flood the input queue would otherwise grow until memory runs out and
+// delay every packet behind it; beyond the bound the packet is dropped at
+// dispatch and counted in net.netisr.<cpu>.qdrops.
+static int netisr_maxqlen = NETISR_MAXQLEN;  // [a]
+NET_SYSCTL_INT(netisr_maxqlen, "net.netisr.maxqlen", SYSCTL_RW, &netisr_maxqlen,
+	       "packets queued per netisr before input is dropped");
+
 static void count(uint64 *c)
 {
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
@@ -172,6 +180,7 @@ static void netisr_packet(struct lwkt_msg *msg)
 	struct mbuf *m = container_of(msg, struct mbuf, m_pkthdr.ph_msg);
 	struct netisr *ni = &netisrs[net_cpuid()];
 	int proto = m->m_pkthdr.ph_proto;
+	__atomic_sub_fetch(&ni->ni_qlen, 1, __ATOMIC_RELAXED);
 	count(&ni->ni_pkts);
 	netisr_input_t fn = proto >= 0 && proto < NETISR_NPROTO ? netisr_inputs[proto] : NULL;
 	if (fn == NULL) {
@@ -198,6 +207,14 @@ int netisr_dispatch_proto(enum netisr_proto proto, struct mbuf *m)
 	// Race "packet resent by its handler": re-initialise the message.
 	lwkt_initmsg(&m->m_pkthdr.ph_msg, NULL, netisr_packet, 0);
 	int cpu = netisr_hashcpu(m->m_pkthdr.ph_flowhash);
+	struct netisr *ni = &netisrs[cpu];
+	if (__atomic_add_fetch(&ni->ni_qlen, 1, __ATOMIC_RELAXED) >
+	    __atomic_load_n(&netisr_maxqlen, __ATOMIC_RELAXED)) {
+		__atomic_sub_fetch(&ni->ni_qlen, 1, __ATOMIC_RELAXED);
+		count(&ni->ni_qdrops);
+		m_freem(m);
+		return -ENOBUFS;
+	}
 	lwkt_sendmsg(netisr_cpuport(cpu), &m->m_pkthdr.ph_msg);
 	return 0;
 }
@@ -273,6 +290,7 @@ int netisr_init(void)
 		netisr_oid(ni, 1, "batches", &ni->ni_batches);
 		netisr_oid(ni, 2, "pkts", &ni->ni_pkts);
 		netisr_oid(ni, 3, "dropped", &ni->ni_dropped);
+		netisr_oid(ni, 4, "qdrops", &ni->ni_qdrops);
 	}
 	// Ports are ready before any thread runs: a message sent now simply
 	// waits on the port until its thread starts.

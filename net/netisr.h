@@ -36,6 +36,7 @@ typedef void (*netisr_rollup_t)(int cpu);
 #define NETISR_MAXCPU 8      // = NCPU
 #define NETISR_MAXROLLUP 8
 #define NETISR_BATCH 32      // messages per batch before rollups run
+#define NETISR_MAXQLEN 1024  // default bound of queued packets per netisr
 
 struct netisr {
 	struct lwkt_port ni_port;   // [s] ni_port.mp_lock; owned by the thread
@@ -45,8 +46,10 @@ struct netisr {
 	uint64 ni_batches;          // [a] batches (rollup rounds)
 	uint64 ni_pkts;             // [a] packet messages handled
 	uint64 ni_dropped;          // [a] packets with no input function
+	int ni_qlen;                // [a] packets queued on the port now
+	uint64 ni_qdrops;           // [a] packets dropped: queue at netisr_maxqlen
 	char ni_name[16];           // [i] "netisr0"
-	struct net_sysctl ni_oids[4]; // [i] net.netisr.<cpu>.*
+	struct net_sysctl ni_oids[5]; // [i] net.netisr.<cpu>.*
 };
 
 // Start one netisr thread per CPU. Called from net_init (boot, one

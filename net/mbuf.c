@@ -165,32 +165,41 @@ static void mbuf_release(struct mbuf *m)
 
 // m stops using its cluster. Returns true if m itself must be kept as the
 // zombie home of the count (copies still use the cluster).
+//
+// Race "home freed while the last copy is freed": the home marks itself a
+// zombie BEFORE it gives up its reference. Once its decrement is visible,
+// a copy on another CPU (or in the TX-completion interrupt on this one)
+// may drop the count to 0 and release the home, so the home must already
+// be ready for that; the release/acquire pair on the count makes the flag
+// visible to that last freer.
 static bool ext_release(struct mbuf *m)
 {
 	struct mbuf *home = m->m_ext.ext_home;
+	bool is_home = home == m;
+	if (is_home) {
+		m->m_flags = M_ZOMBIE | M_EXT;
+		m->m_next = m->m_nextpkt = NULL;
+	}
 	// Race "last two frees": exactly one caller sees the old value 1.
 	int old = __atomic_fetch_sub(m->m_ext.ext_refp, 1, __ATOMIC_ACQ_REL);
 	KASSERT(old >= 1);
 	if (old > 1)
-		return home == m;   // I3: the home keeps the count alive
+		return is_home;   // I3: the zombie home keeps the count alive
 	net_free(m->m_ext.ext_buf);
 	stat_dec(&mbstat.mbs_clusters_inuse);
-	if (home != m) {
+	if (!is_home) {
 		KASSERT(home->m_flags & M_ZOMBIE);
 		mbuf_release(home);
 	}
-	return false;
+	return false;   // the caller releases m itself
 }
 
 struct mbuf *m_free(struct mbuf *m)
 {
 	struct mbuf *next = m->m_next;
 	KASSERT((m->m_flags & M_ZOMBIE) == 0);   // double free
-	if ((m->m_flags & M_EXT) && ext_release(m)) {
-		m->m_flags = M_ZOMBIE | M_EXT;
-		m->m_next = m->m_nextpkt = NULL;
-		return next;
-	}
+	if ((m->m_flags & M_EXT) && ext_release(m))
+		return next;    // kept as the zombie home until the last copy goes
 	mbuf_release(m);
 	return next;
 }

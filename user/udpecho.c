@@ -26,6 +26,12 @@ main(int argc, char *argv[])
 	me.sin_port = htons(port);
 	if (bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
 		die("udpecho: bind port %d: %s", port, strerror(errno));
+	// The default send buffer caps a datagram at 9216 bytes (EMSGSIZE
+	// beyond, as in BSD): raise both buffers so any size is echoed.
+	int big = 65536 * 2;
+	if (setsockopt(s, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big)) < 0)
+		die("udpecho: setsockopt: %s", strerror(errno));
 	printf("udpecho: port %d\n", port);
 	for (;;) {
 		fl = sizeof(from);
@@ -35,7 +41,9 @@ main(int argc, char *argv[])
 			sleep(10);
 			continue;
 		}
-		// A failed reply (no route, no memory) is the network's loss.
-		sendto(s, buf, n, 0, (struct sockaddr *)&from, fl);
+		// A failed reply (no route, no memory) is the network's loss,
+		// but say so: a silent drop would look like a kernel bug.
+		if (sendto(s, buf, n, 0, (struct sockaddr *)&from, fl) < 0)
+			fprintf(2, "udpecho: sendto: %s\n", strerror(errno));
 	}
 }

@@ -25,6 +25,13 @@ This file is also a script run there (python3 netrig.py ping|blast ...):
   blast  seeded malformed frames (scapy builds them, an AF_PACKET socket
          sends them) to the guest's MAC; the same seed gives the same
          frames.
+  udpecho  UDP datagrams of given sizes to an echo server, one at a time
+         (each waits for its reply) and then in a burst; every reply is
+         compared byte for byte; prints one JSON line.
+  udpflows  datagrams from many bound source ports (a range), round robin,
+         to a server that echoes them (reuseport -e); at most `window`
+         unanswered at a time, so the echoes pace the sender and the guest
+         is never overrun; prints one JSON line with sent/echoed counts.
 
 Invariants:
   - names carry the pid and a random suffix: no clash with another run;
@@ -181,6 +188,42 @@ class NetRig:
         args = [sys.executable or "/usr/bin/python3", os.path.abspath(__file__),
                 "blast", "--iface", self.tap, "--seed", str(seed), "--count",
                 str(count), "--dst-mac", dst_mac]
+        r = self.ns_run(args, timeout=timeout)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def udp_echo(self, port, sizes, dst=GUEST_IP, repeat=1, burst=0,
+                 wait=2.0, tries=3, timeout=120):
+        """UDP from Linux (in the namespace) to an echo server at
+        dst:port: every size in `sizes` `repeat` times, one at a time (the
+        next goes when the reply is in; a datagram without a reply after
+        `wait` s is sent again, at most `tries` times in all), then `burst`
+        datagrams back to back cycling through the sizes.  Returns a dict:
+        results (per size: sent, ok, resent, lost, bad), burst (sent, ok,
+        bad, missing), errors."""
+        args = [sys.executable or "/usr/bin/python3",
+                os.path.abspath(__file__), "udpecho", "--dst", dst,
+                "--port", str(port), "--sizes",
+                ",".join(str(x) for x in sizes), "--repeat", str(repeat),
+                "--burst", str(burst), "--wait", str(wait), "--tries",
+                str(tries), "--deadline", str(max(1.0, timeout - 10))]
+        r = self.ns_run(args, timeout=timeout)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    def udp_flows(self, port, first_sport, nports, per_port, dst=GUEST_IP,
+                  window=16, wait=2.0, tries=3, timeout=300):
+        """`per_port` datagrams from each source port first_sport ..
+        first_sport+nports-1 (one bound socket each) to dst:port, round
+        robin, to a server that echoes (reuseport -e).  At most `window`
+        unanswered datagrams; one unanswered after `wait` s is sent again
+        (same source port), at most `tries` times in all.  Returns a dict:
+        sent (first copies), resent, echoed, lost, bad, per_port_echoed
+        (only ports with fewer echoes than per_port), errors."""
+        args = [sys.executable or "/usr/bin/python3",
+                os.path.abspath(__file__), "udpflows", "--dst", dst,
+                "--port", str(port), "--first-sport", str(first_sport),
+                "--nports", str(nports), "--per-port", str(per_port),
+                "--window", str(window), "--wait", str(wait), "--tries",
+                str(tries), "--deadline", str(max(1.0, timeout - 10))]
         r = self.ns_run(args, timeout=timeout)
         return json.loads(r.stdout.strip().splitlines()[-1])
 
@@ -442,6 +485,216 @@ def cmd_blast(a):
     print(json.dumps({"sent": sent, "errors": errors, "kinds": kinds}))
 
 
+def _pattern(tag, size):
+    """Payload of `size` bytes that depends on tag (a reply from another
+    datagram of the same size does not match)."""
+    head = struct.pack("!I", tag & 0xffffffff)
+    body = bytes(((i * 31) + tag) & 0xff for i in range(size))
+    return (head + body[4:])[:size] if size >= 4 else body
+
+
+def cmd_udpecho(a):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    s.bind(("0.0.0.0", 0))
+    dst = (a.dst, a.port)
+    sizes = [int(x) for x in a.sizes.split(",") if x != ""]
+    end = time.monotonic() + a.deadline
+    errors = []
+    results = {}
+    tag = 0
+
+    def drain():
+        s.setblocking(False)
+        try:
+            while True:
+                s.recvfrom(70000)
+        except (BlockingIOError, OSError):
+            pass
+        s.setblocking(True)
+
+    for size in sizes:
+        r = results.setdefault(str(size), {"sent": 0, "ok": 0, "resent": 0,
+                                           "lost": 0, "bad": 0})
+        for _ in range(a.repeat):
+            tag += 1
+            payload = _pattern(tag, size)
+            done = False
+            for attempt in range(a.tries):
+                if time.monotonic() >= end:
+                    errors.append("deadline")
+                    break
+                try:
+                    s.sendto(payload, dst)
+                except OSError as e:
+                    errors.append("send %d: %s" % (size, e))
+                    continue
+                if attempt == 0:
+                    r["sent"] += 1
+                else:
+                    r["resent"] += 1
+                t_end = time.monotonic() + a.wait
+                while True:
+                    left = t_end - time.monotonic()
+                    if left <= 0:
+                        break
+                    s.settimeout(left)
+                    try:
+                        data, addr = s.recvfrom(70000)
+                    except socket.timeout:
+                        break
+                    except OSError as e:
+                        errors.append("recv: %s" % e)
+                        break
+                    if addr != dst:
+                        continue
+                    if data == payload:
+                        r["ok"] += 1
+                        done = True
+                        break
+                    if len(data) == size and size >= 4 and \
+                            data[:4] != payload[:4]:
+                        continue            # a late reply to an earlier one
+                    r["bad"] += 1
+                    if len(errors) < 20:
+                        errors.append("size %d: reply of %d bytes differs "
+                                      "(first bytes %s)" % (
+                                          size, len(data), data[:16].hex()))
+                    done = True
+                    break
+                if done:
+                    break
+            if not done:
+                r["lost"] += 1
+                drain()
+    burst = {"sent": 0, "ok": 0, "bad": 0, "missing": 0}
+    if a.burst and sizes:
+        want = {}
+        for i in range(a.burst):
+            tag += 1
+            size = sizes[i % len(sizes)]
+            if size < 4:
+                size = 4 + i % 4             # tagged, still tiny
+            p = _pattern(tag, size)
+            want[p[:4]] = p
+            try:
+                s.sendto(p, dst)
+                burst["sent"] += 1
+            except OSError as e:
+                errors.append("burst send: %s" % e)
+        t_end = time.monotonic() + a.wait * 2
+        while want and time.monotonic() < t_end:
+            s.settimeout(max(0.001, t_end - time.monotonic()))
+            try:
+                data, addr = s.recvfrom(70000)
+            except socket.timeout:
+                break
+            if addr != dst:
+                continue
+            p = want.pop(data[:4], None)
+            if p is not None and p == data:
+                burst["ok"] += 1
+            else:
+                burst["bad"] += 1
+                if len(errors) < 20:
+                    errors.append("burst: unexpected reply of %d bytes %s"
+                                  % (len(data), data[:16].hex()))
+        burst["missing"] = len(want)
+    print(json.dumps({"results": results, "burst": burst,
+                      "errors": errors[:20]}))
+
+
+def cmd_udpflows(a):
+    import resource
+    import selectors
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = a.nports + 64
+    if soft < need:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(need, hard), hard))
+    dst = (a.dst, a.port)
+    sel = selectors.DefaultSelector()
+    socks = []
+    for i in range(a.nports):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setblocking(False)
+        s.bind(("0.0.0.0", a.first_sport + i))
+        sel.register(s, selectors.EVENT_READ, i)
+        socks.append(s)
+    # tag: 4 bytes of (port index, round); outstanding: tag -> [deadline,
+    # tries, port index]
+    outstanding = {}
+    echoed_by = [0] * a.nports
+    st = {"sent": 0, "resent": 0, "echoed": 0, "lost": 0, "bad": 0}
+    errors = []
+    end = time.monotonic() + a.deadline
+    order = [(r, i) for r in range(a.per_port) for i in range(a.nports)]
+    k = 0
+
+    def payload(i, r):
+        return struct.pack("!HH", i, r) + b"netkern"
+
+    def send(i, r):
+        try:
+            socks[i].sendto(payload(i, r), dst)
+            return True
+        except OSError as e:
+            if len(errors) < 20:
+                errors.append("send from %d: %s" % (a.first_sport + i, e))
+            return False
+
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            errors.append("deadline: %d of %d sent" % (k, len(order)))
+            break
+        for tag, o in list(outstanding.items()):
+            if o[0] <= now:
+                if o[1] >= a.tries:
+                    del outstanding[tag]
+                    st["lost"] += 1
+                else:
+                    o[0] = now + a.wait
+                    o[1] += 1
+                    st["resent"] += 1
+                    send(o[2], tag & 0xffff)
+        while k < len(order) and len(outstanding) < a.window:
+            r, i = order[k]
+            k += 1
+            if send(i, r):
+                st["sent"] += 1
+                outstanding[(i << 16) | r] = [time.monotonic() + a.wait, 1,
+                                              i]
+        if k >= len(order) and not outstanding:
+            break
+        nxt = min((o[0] for o in outstanding.values()), default=now + 0.1)
+        for key, _ in sel.select(max(0.0, min(nxt, end) - time.monotonic())):
+            s = key.fileobj
+            while True:
+                try:
+                    data, addr = s.recvfrom(2048)
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError as e:
+                    if len(errors) < 20:
+                        errors.append("recv: %s" % e)
+                    break
+                if addr != dst or len(data) != 11 or data[4:] != b"netkern":
+                    st["bad"] += 1
+                    continue
+                i, r = struct.unpack("!HH", data[:4])
+                if i != key.data:
+                    st["bad"] += 1           # echoed to the wrong port
+                    continue
+                if outstanding.pop((i << 16) | r, None) is not None:
+                    st["echoed"] += 1
+                    echoed_by[i] += 1
+    short = {str(a.first_sport + i): n for i, n in enumerate(echoed_by)
+             if n < a.per_port}
+    st["per_port_echoed"] = dict(list(short.items())[:50])
+    st["errors"] = errors[:20]
+    print(json.dumps(st))
+
+
 def main(argv):
     import argparse
     p = argparse.ArgumentParser()
@@ -461,8 +714,28 @@ def main(argv):
     pb.add_argument("--seed", type=int, required=True)
     pb.add_argument("--count", type=int, required=True)
     pb.add_argument("--dst-mac", default=GUEST_MAC)
+    pu = sub.add_parser("udpecho")
+    pu.add_argument("--dst", required=True)
+    pu.add_argument("--port", type=int, required=True)
+    pu.add_argument("--sizes", required=True)
+    pu.add_argument("--repeat", type=int, default=1)
+    pu.add_argument("--burst", type=int, default=0)
+    pu.add_argument("--wait", type=float, default=2.0)
+    pu.add_argument("--tries", type=int, default=3)
+    pu.add_argument("--deadline", type=float, default=600)
+    pf = sub.add_parser("udpflows")
+    pf.add_argument("--dst", required=True)
+    pf.add_argument("--port", type=int, required=True)
+    pf.add_argument("--first-sport", type=int, required=True)
+    pf.add_argument("--nports", type=int, required=True)
+    pf.add_argument("--per-port", type=int, default=1)
+    pf.add_argument("--window", type=int, default=16)
+    pf.add_argument("--wait", type=float, default=2.0)
+    pf.add_argument("--tries", type=int, default=3)
+    pf.add_argument("--deadline", type=float, default=600)
     a = p.parse_args(argv)
-    {"ping": cmd_ping, "blast": cmd_blast}[a.cmd](a)
+    {"ping": cmd_ping, "blast": cmd_blast, "udpecho": cmd_udpecho,
+     "udpflows": cmd_udpflows}[a.cmd](a)
 
 
 if __name__ == "__main__":

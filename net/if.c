@@ -177,3 +177,16 @@ void if_announce_all(void)
 	for (int i = 0; (ifp = if_get(i)) != NULL; i++)
 		if_announce(ifp);
 }
+
+bool if_isbroadcast(uint32 addr)
+{
+	struct ifnet *ifp;
+	if (addr == 0xffffffffu)   // the limited broadcast, 255.255.255.255
+		return true;
+	for (int i = 0; (ifp = if_get(i)) != NULL; i++)
+		if (__atomic_load_n(&ifp->if_netmask, __ATOMIC_RELAXED) != 0xffffffffu &&
+		    (__atomic_load_n(&ifp->if_flags, __ATOMIC_RELAXED) & IFF_BROADCAST) &&
+		    addr == __atomic_load_n(&ifp->if_broadaddr, __ATOMIC_RELAXED))
+			return true;
+	return false;
+}

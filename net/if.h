@@ -78,6 +78,9 @@ struct ifnet *if_bysubnet(uint32 addr);
 // Interface number i (0-based) for walks; NULL past the end.
 struct ifnet *if_get(int i);
 bool if_islocal(uint32 addr);  // addr is one of our interface addresses
+// addr (host order) is 255.255.255.255 or the subnet broadcast of a
+// broadcast-capable interface (sending there needs SO_BROADCAST).
+bool if_isbroadcast(uint32 addr);
 
 // Up: set UP|RUNNING, start the queue, announce. Down: clear RUNNING, then
 // ifq_barrier (on return the driver's start routine is idle), then clear

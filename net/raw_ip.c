@@ -218,7 +218,7 @@ static int rip_send(struct socket *so, struct mbuf *m, const struct sockaddr_in 
 		goto drop;
 	}
 	dst = to ? ntoh32(to->sin_addr.s_addr) : rcb->rcb_faddr;
-	if (dst == INADDR_BROADCAST &&
+	if (if_isbroadcast(dst) &&
 	    !(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_BROADCAST)) {
 		err = -EACCES;   // BSD/Linux: broadcast needs SO_BROADCAST
 		goto drop;

@@ -336,19 +336,6 @@ static int udp_output(struct inpcb *inp, struct mbuf *m, uint32 dst, uint16 dpor
 	return ip_output(m, src, dst, IPPROTO_UDP, 0, 0);   // fragments if needed
 }
 
-static bool udp_dst_isbroadcast(uint32 dst)
-{
-	struct ifnet *ifp;
-	if (dst == INADDR_BROADCAST)
-		return true;
-	for (int i = 0; (ifp = if_get(i)) != NULL; i++)
-		if (__atomic_load_n(&ifp->if_netmask, __ATOMIC_RELAXED) != 0xffffffffu &&
-		    (ifp->if_flags & IFF_BROADCAST) &&
-		    dst == __atomic_load_n(&ifp->if_broadaddr, __ATOMIC_RELAXED))
-			return true;
-	return false;
-}
-
 static int udp_send(struct socket *so, struct mbuf *m, const struct sockaddr_in *to)
 {
 	struct inpcb *inp = so->so_pcb;
@@ -374,7 +361,7 @@ static int udp_send(struct socket *so, struct mbuf *m, const struct sockaddr_in 
 			goto drop;
 		}
 	}
-	if (udp_dst_isbroadcast(dst) &&
+	if (if_isbroadcast(dst) &&
 	    !(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_BROADCAST)) {
 		err = -EACCES;   // BSD, Linux: broadcast needs SO_BROADCAST
 		goto drop;

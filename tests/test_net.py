@@ -156,6 +156,20 @@ def test_guest_pings_itself_through_lo0(netguest):
         "a ping to a local address went out on em0"
 
 
+@graded(3, lab=LAB)
+def test_guest_ping_tool_reaches_linux(netguest):
+    "the guest's ping program gets every echo back from Linux over the tap"
+    rig, g = netguest(cpus=2)
+    # -i 0.5: the first echo waits for ARP. Known defect (see the closing
+    # note of issue 3): the very first frame the guest receives after boot
+    # reaches arp_input about 0.6 s late, so a faster ping fills ARP's
+    # 4-packet pending queue and the 5th send gets ENOBUFS.
+    out = g.run("ping -c 5 -i 0.5 -s 1000 10.0.2.2", timeout=60)
+    assert "5 packets transmitted, 5 received, 0% packet loss" in out, out
+    assert re.search(r"1008 bytes from 10\.0\.2\.2: icmp_seq=0 ttl=64", out), out
+    assert re.search(r"rtt min/avg/max = [\d.]+/[\d.]+/[\d.]+ ms", out), out
+
+
 # ---- the capture ---------------------------------------------------------------
 
 # ip.check_checksum is off by default; ICMP checksums are always checked in
@@ -201,12 +215,12 @@ def test_capture_has_no_malformed_or_bad_checksum(netguest):
 
 @graded(4, lab=LAB)
 def test_flood_ping_leaves_kernel_healthy(netguest):
-    "a 2000-echo flood (ping -f style) leaves the kernel answering, mbufs freed"
+    "a 5000-echo flood (ping -f -c 5000 style) leaves the kernel answering, mbufs freed"
     rig, g = netguest(cpus=2)
     assert ping_ok(rig)["received"] == 1
     base = mbuf_back_to(g, 0, tries=4)
-    r = rig.ping(GUEST_IP, count=2000, window=4, wait=1, timeout=240)
-    assert r["sent"] == 2000, r
+    r = rig.ping(GUEST_IP, count=5000, window=4, wait=1, timeout=400)
+    assert r["sent"] == 5000, r
     assert r["bad"] == 0, r
     assert r["received"] > 0, r     # loss under a flood is allowed
     assert ping_ok(rig)["received"] == 1, "no reply after the flood"

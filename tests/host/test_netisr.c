@@ -102,6 +102,8 @@ static void netisr_dispatch_delivers_in_order_on_flow_cpu(void)
 	CHECK(netisr_dispatch(m) == -ENXIO);   // before init: dropped, freed
 	CHECK(mbstat.mbs_inuse == 0);
 	start_netisrs();
+	// Every packet must be queued here, however far the threads lag.
+	CHECK(host_sysctl_write("net.netisr.maxqlen", NFLOW * PERFLOW) == 0);
 	for (int seq = 0; seq < PERFLOW; seq++)
 		for (int f = 0; f < NFLOW; f++)
 			CHECK(netisr_dispatch(frame(f, seq)) == 0);
@@ -121,6 +123,21 @@ static void netisr_dispatch_delivers_in_order_on_flow_cpu(void)
 	int64 batches = sysctl_get("net.netisr.0.batches") + sysctl_get("net.netisr.1.batches");
 	CHECK(batches >= pkts / NETISR_BATCH && batches <= pkts);
 	CHECK(__atomic_load_n(&rollups, __ATOMIC_SEQ_CST) == batches);
+}
+
+// With the queue bound at 0 every packet is dropped at dispatch, freed,
+// and counted in qdrops (a flood cannot queue without limit).
+static void netisr_full_queue_drops_and_counts(void)
+{
+	start_netisrs();
+	CHECK(host_sysctl_write("net.netisr.maxqlen", 0) == 0);
+	for (int seq = 0; seq < 10; seq++)
+		CHECK(netisr_dispatch(frame(seq % NFLOW, seq)) == -ENOBUFS);
+	CHECK(sysctl_get("net.netisr.0.qdrops") + sysctl_get("net.netisr.1.qdrops") == 10);
+	CHECK(mbstat.mbs_inuse == 0);
+	CHECK(host_sysctl_write("net.netisr.maxqlen", NETISR_MAXQLEN) == 0);
+	CHECK(netisr_dispatch(frame(0, 0)) == 0);
+	wait_count(&got_count, 1);
 }
 
 static void netisr_non_ip_goes_to_cpu0(void)
@@ -171,6 +188,7 @@ const struct host_test netisr_tests[] = {
 	{ netisr_dispatch_delivers_in_order_on_flow_cpu,
 	  "netisr_dispatch_delivers_in_order_on_flow_cpu" },
 	{ netisr_non_ip_goes_to_cpu0, "netisr_non_ip_goes_to_cpu0" },
+	{ netisr_full_queue_drops_and_counts, "netisr_full_queue_drops_and_counts" },
 	{ netisr_domsg_runs_on_target_cpu, "netisr_domsg_runs_on_target_cpu" },
 	{ shim_virtual_clock_advances, "shim_virtual_clock_advances" },
 	{ NULL, NULL },

@@ -30,6 +30,8 @@ struct cpu {
 	uint64 quantum_end;       // time (ms) at which the running proc yields
 	int next_slot;            // where scheduler() resumes its scan
 	bool idle;                // [a] scanning or in wfi: kick to wake
+	bool need_resched;        // [a] a kernel thread waits for this cpu
+	bool kthread_hogged;      // a kernel thread used up its quantum: be fair once
 	uint64 nipi;              // wake-up IPIs received
 };
 
@@ -124,6 +126,9 @@ struct proc *myproc(void);
 void scheduler(void) __attribute__((noreturn));
 void sched(void);
 void yield(void);
+// Called on the way out of a trap: yield if a kernel thread became
+// runnable for this CPU while a user process ran here.
+void resched_if_needed(void);
 
 // sleep/wakeup. sleep() atomically releases lk and sleeps on chan; it
 // reacquires lk before returning. Callers loop on their condition and check

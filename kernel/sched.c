@@ -9,6 +9,11 @@
 // swtch() in both directions: that is what makes "mark RUNNABLE, then
 // switch" atomic with respect to other CPUs' schedulers.
 //
+// Kernel threads first: the scheduler picks a runnable kernel thread
+// (a netisr, say) before any user process, and a kernel thread made
+// runnable while a user process holds its CPU asks that CPU to reschedule
+// (need_resched + IPI), so packets do not wait out a 10 ms quantum.
+//
 // Wake-up IPIs: a hart with nothing to run waits in wfi. When a thread
 // becomes runnable (make_runnable), an idle hart allowed to run it is
 // kicked with a supervisor software interrupt (ACLINT SSWI), so it does
@@ -71,9 +76,17 @@ void scheduler(void)
 		// something runnable.
 		intr_on();
 		__atomic_store_n(&c->idle, true, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&c->need_resched, false, __ATOMIC_RELAXED);
 		bool found = false;
-		for (int i = 0; i < NPROC; i++) {
+		// Pass 0: kernel threads only; pass 1: everything. After a
+		// kernel thread used up a whole quantum (a flood), skip pass 0
+		// once, so user processes on this CPU are not starved.
+		int start = c->kthread_hogged ? NPROC : 0;
+		c->kthread_hogged = false;
+		for (int i = start; i < 2 * NPROC && !found; i++) {
 			struct proc *p = &proc[(c->next_slot + i) % NPROC];
+			if (i < NPROC && !p->kthread)
+				continue;
 			acquire(&p->lock);
 			if (runs_here(p, c->id)) {
 				__atomic_store_n(&c->idle, false, __ATOMIC_RELAXED);
@@ -87,8 +100,6 @@ void scheduler(void)
 				found = true;
 			}
 			release(&p->lock);
-			if (found)
-				break;
 		}
 		if (!found)
 			asm volatile("wfi");
@@ -203,6 +214,24 @@ static void cpu_kick(struct proc *p)
 			return;
 		}
 	}
+	// No idle hart: a pinned kernel thread preempts the user process on
+	// its CPU (the flag is read on that CPU's way out of its next trap).
+	if (p->kthread && p->affinity >= 0) {
+		struct cpu *c = &cpus[p->affinity];
+		__atomic_store_n(&c->need_resched, true, __ATOMIC_RELEASE);
+		if (p->affinity != me)
+			*(volatile uint32 *)ACLINT_SETSSIP(p->affinity) = 1;
+	}
+}
+
+void resched_if_needed(void)
+{
+	struct proc *p = myproc();
+	push_off();
+	bool want = __atomic_load_n(&mycpu()->need_resched, __ATOMIC_ACQUIRE);
+	pop_off();
+	if (want && p != NULL && !p->kthread)
+		yield();
 }
 
 void make_runnable(struct proc *p)

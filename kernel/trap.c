@@ -147,6 +147,8 @@ void usertrap(void)
 		exit(-1);
 	if (which == 2 && quantum_over())
 		yield();
+	else
+		resched_if_needed();
 	usertrapret();
 }
 
@@ -195,8 +197,11 @@ void kerneltrap(void)
 
 	// Preempt a thread whose quantum is over (not the scheduler itself).
 	struct proc *p = myproc();
-	if (which == 2 && p != NULL && p->state == RUNNING && quantum_over())
+	if (which == 2 && p != NULL && p->state == RUNNING && quantum_over()) {
+		mycpu()->kthread_hogged = p->kthread;
 		yield();
+	} else if (which != 0 && p != NULL && p->state == RUNNING)
+		resched_if_needed();
 
 	// yield() may have run other code that trapped: restore what
 	// kernelvec's sret needs.

@@ -57,29 +57,55 @@ bool dirisdot(const char *name)
 	return strcmp(name, ".") == 0 || strcmp(name, "..") == 0;
 }
 
-// Read the entry at byte offset off of dp into *de. The offset is inside
-// dp's size and entry-aligned, so a short read means a corrupt directory.
-static void dirent_read(struct inode *dp, uint off, struct dirent *de)
+#define DPB (BSIZE / sizeof(struct dirent))   // entries per block
+
+// What dir_scan() looks for.
+enum dir_want {
+	DIR_NAMED,    // a used entry with the given name
+	DIR_FREE,     // a free slot (d_inum == 0)
+	DIR_USED,     // any used entry
+};
+
+static bool dirent_wanted(const struct dirent *de, enum dir_want want,
+			  const char *name)
 {
-	if (readi(dp, false, (uint64)de, off, sizeof(*de)) != sizeof(*de))
-		panic("dirent_read: directory %u: short read at %u",
-		      dp->i_inum, off);
+	switch (want) {
+	case DIR_NAMED:
+		return de->d_inum != 0 && dirent_named(de->d_name, name);
+	case DIR_FREE:
+		return de->d_inum == 0;
+	case DIR_USED:
+		return de->d_inum != 0;
+	}
+	return false;
 }
 
-// Find name in directory dp. Returns 0 and the entry's offset in *poff, or
-// -ENOENT. Caller holds dp's lock. Sleeps.
-static int dir_find(struct inode *dp, const char *name, uint *poff,
-		    uint *pinum)
+// Scan directory dp from byte offset start (entry-aligned) for the first
+// entry that dirent_wanted(). Returns 0 with its offset and inode number
+// (either pointer may be NULL), or -ENOENT. Reads a block at a time, so a
+// lookup in a big directory costs one bread() per block, not per entry.
+// Caller holds dp's lock. Sleeps.
+static int dir_scan(struct inode *dp, uint start, enum dir_want want,
+		    const char *name, uint *poff, uint *pinum)
 {
-	struct dirent de;
-	uint off;
+	struct dirent des[DPB];
+	uint off, len, i;
 
-	for (off = 0; off < dp->i_size; off += sizeof(de)) {
-		dirent_read(dp, off, &de);
-		if (de.d_inum != 0 && dirent_named(de.d_name, name)) {
+	for (off = start; off < dp->i_size; off += len) {
+		len = MIN(BSIZE - off % BSIZE, dp->i_size - off);
+		// Entries tile blocks and the size is entry-aligned, so a short
+		// read means a corrupt directory.
+		if (readi(dp, false, (uint64)des, off, len) != (int)len ||
+		    len % sizeof(des[0]) != 0)
+			panic("dir_scan: directory %u: bad read at %u",
+			      dp->i_inum, off);
+		for (i = 0; i < len / sizeof(des[0]); i++) {
+			if (!dirent_wanted(&des[i], want, name))
+				continue;
 			if (poff != NULL)
-				*poff = off;
-			*pinum = de.d_inum;
+				*poff = off + i * sizeof(des[0]);
+			if (pinum != NULL)
+				*pinum = des[i].d_inum;
 			return 0;
 		}
 	}
@@ -99,7 +125,7 @@ int dirlookup(struct inode *dp, const char *name, uint *poff,
 	KASSERT(holdingsleep(&dp->i_lock));
 	if (dp->i_type != T_DIR)
 		return -ENOTDIR;
-	err = dir_find(dp, name, poff, &inum);
+	err = dir_scan(dp, 0, DIR_NAMED, name, poff, &inum);
 	if (err < 0)
 		return err;
 	*ipp = iget(dp->i_dev, inum);
@@ -113,19 +139,16 @@ int dirlookup(struct inode *dp, const char *name, uint *poff,
 int dirlink(struct inode *dp, const char *name, uint inum)
 {
 	struct dirent de;
-	uint off, dummy;
+	uint off;
 	int n;
 
 	KASSERT(holdingsleep(&dp->i_lock));
 	if (strlen(name) > DIRSIZ)
 		return -ENAMETOOLONG;
-	if (dir_find(dp, name, NULL, &dummy) == 0)
+	if (dir_scan(dp, 0, DIR_NAMED, name, NULL, NULL) == 0)
 		return -EEXIST;
-	for (off = 0; off < dp->i_size; off += sizeof(de)) {
-		dirent_read(dp, off, &de);
-		if (de.d_inum == 0)
-			break;
-	}
+	if (dir_scan(dp, 0, DIR_FREE, NULL, &off, NULL) < 0)
+		off = dp->i_size;       // no free slot: append
 	memset(&de, 0, sizeof(de));
 	strncpy(de.d_name, name, DIRSIZ);
 	de.d_inum = inum;
@@ -153,16 +176,9 @@ int dirunlink(struct inode *dp, uint off)
 // Does directory dp hold nothing but "." and ".."? Caller holds dp's lock.
 bool dirisempty(struct inode *dp)
 {
-	struct dirent de;
-	uint off;
-
 	KASSERT(holdingsleep(&dp->i_lock));
-	for (off = 2 * sizeof(de); off < dp->i_size; off += sizeof(de)) {
-		dirent_read(dp, off, &de);
-		if (de.d_inum != 0)
-			return false;
-	}
-	return true;
+	return dir_scan(dp, 2 * sizeof(struct dirent), DIR_USED, NULL, NULL,
+			NULL) == -ENOENT;
 }
 
 // Copy the next element of *pathp into name (NUL-terminated, at most

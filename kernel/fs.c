@@ -53,6 +53,7 @@
 #include "kernel/string.h"
 #include "kernel/stat.h"
 #include "kernel/vm.h"
+#include "kernel/sysctl.h"
 #include "kernel/buf.h"
 #include "kernel/log.h"
 #include "kernel/fs.h"
@@ -173,6 +174,22 @@ struct inode *iget(uint dev, uint inum)
 	return empty;
 }
 
+// sysctl fs.inodes_in_use: inode table entries with references (of
+// NINODE). Read-only.
+static int sysctl_inodes_in_use(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	struct inode *ip;
+
+	*val = 0;
+	acquire(&itable.lock);
+	for (ip = itable.inode; ip < itable.inode + NINODE; ip++)
+		*val += ip->i_ref > 0;
+	release(&itable.lock);
+	return 0;
+}
+SYSCTL_PROC(fs_inodes_in_use, "fs.inodes_in_use", SYSCTL_RD,
+	    sysctl_inodes_in_use, "in-memory inodes with references (of NINODE)");
+
 // Take another reference to ip (fork's cwd, dup'd open files). Returns ip.
 struct inode *idup(struct inode *ip)
 {
@@ -274,6 +291,23 @@ void iput(struct inode *ip)
 	release(&itable.lock);
 }
 
+// Claim inode inum, free on disk (its dinode is dip, in the locked buffer
+// bp): take an inode table entry, then mark the dinode allocated. Returns
+// 0 and the inode, or -ENFILE with the disk untouched.
+static int ialloc_claim(struct buf *bp, struct dinode *dip, uint inum,
+			short type, struct inode **ipp)
+{
+	struct inode *ip = iget(bp->b_dev, inum);
+
+	if (ip == NULL)
+		return -ENFILE;
+	memset(dip, 0, sizeof(*dip));
+	dip->di_type = type;
+	log_write(bp);
+	*ipp = ip;
+	return 0;
+}
+
 // Allocate a free dinode of the given type on dev and return a referenced,
 // unlocked inode for it in *ipp. Returns 0, -ENOSPC (no free dinode) or
 // -ENFILE (inode table full; the disk is not changed). Caller is inside a
@@ -282,28 +316,22 @@ int ialloc(uint dev, short type, struct inode **ipp)
 {
 	struct buf *bp;
 	struct dinode *dip;
-	struct inode *ip;
-	uint inum;
+	uint inum, i;
+	int err;
 
-	for (inum = 1; inum < fs_sb.s_ninodes; inum++) {
+	for (inum = 0; inum < fs_sb.s_ninodes; inum += IPB) {
+		// One bread() per inode block; inode 0 is never used.
 		bp = bread(dev, IBLOCK(inum, fs_sb));
-		dip = (struct dinode *)bp->b_data + inum % IPB;
-		if (dip->di_type != 0) {
-			brelse(bp);
-			continue;
+		for (i = inum == 0 ? 1 : 0;
+		     i < IPB && inum + i < fs_sb.s_ninodes; i++) {
+			dip = (struct dinode *)bp->b_data + i;
+			if (dip->di_type == 0) {
+				err = ialloc_claim(bp, dip, inum + i, type, ipp);
+				brelse(bp);
+				return err;
+			}
 		}
-		// Claim the table entry first, so failure leaves no trace.
-		ip = iget(dev, inum);
-		if (ip == NULL) {
-			brelse(bp);
-			return -ENFILE;
-		}
-		memset(dip, 0, sizeof(*dip));
-		dip->di_type = type;
-		log_write(bp);
 		brelse(bp);
-		*ipp = ip;
-		return 0;
 	}
 	return -ENOSPC;
 }

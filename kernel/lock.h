@@ -14,8 +14,13 @@
 // Lock order (acquire top to bottom, never upward):
 //   1. sleeplocks: log -> inode (parent before child) -> buf
 //   2. wait_lock
-//   3. p->lock
-//   4. every other spinlock (callout, kalloc, uart, sysctl, pipe, ...)
+//   3. subsystem spinlocks that callers hold while they wake or test a
+//      process (bcache, log, disk, pipe, cons, lwkt ports, sockbufs, ...):
+//      wakeup() and killed() take p->lock under them
+//   4. p->lock
+//   5. leaf spinlocks taken under p->lock (callout lists, kmem, kmalloc
+//      classes) and the console's pr/uart locks
+// So no code holds a p->lock while it takes a lock of level 3.
 // A spinlock turns interrupts off on this hart while it is held (push_off)
 // and may not be held across sleep(), except the one passed to sleep().
 #pragma once

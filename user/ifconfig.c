@@ -95,10 +95,9 @@ static bool
 link_counter(const char *ifname, const char *ctr, int64 *v)
 {
 	char name[64];
-	size_t len = sizeof(*v);
 
 	snprintf(name, sizeof(name), "net.link.%s.%s", ifname, ctr);
-	return sysctl(name, v, &len, NULL, 0) == 0;
+	return sysctl_getint(name, v) == 0;
 }
 
 static void

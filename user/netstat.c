@@ -30,14 +30,6 @@ usage(void)
 	exit(1);
 }
 
-static bool
-get_int(const char *name, int64 *v)
-{
-	size_t len = sizeof(*v);
-
-	return sysctl(name, v, &len, NULL, 0) == 0 && len == sizeof(*v);
-}
-
 // ---- netstat -i ----------------------------------------------------------
 
 static int ctl = -2;   // socket for the ioctls; -1 if none could be made
@@ -68,7 +60,7 @@ if_row(const char *name)
 
 	for (int i = 0; i < 4; i++) {
 		snprintf(knob, sizeof(knob), "net.link.%s.%s", name, ctrs[i]);
-		if (!get_int(knob, &v[i]))
+		if (sysctl_getint(knob, &v[i]) < 0)
 			v[i] = -1;
 	}
 	if (if_ioctl(name, SIOCGIFMTU, &ifr))
@@ -110,15 +102,15 @@ mbufs(void)
 {
 	int64 inuse, peak, cl, clpeak, failed;
 
-	if (!get_int("net.mbuf.inuse", &inuse) ||
-	    !get_int("net.mbuf.peak", &peak))
+	if (sysctl_getint("net.mbuf.inuse", &inuse) < 0 ||
+	    sysctl_getint("net.mbuf.peak", &peak) < 0)
 		die("netstat: net.mbuf.inuse: %s", strerror(errno));
 	printf("%ld/%ld mbufs in use (current/peak)\n", inuse, peak);
-	if (get_int("net.mbuf.clusters_inuse", &cl) &&
-	    get_int("net.mbuf.clusters_peak", &clpeak))
+	if (sysctl_getint("net.mbuf.clusters_inuse", &cl) == 0 &&
+	    sysctl_getint("net.mbuf.clusters_peak", &clpeak) == 0)
 		printf("%ld/%ld mbuf clusters in use (current/peak)\n", cl,
 		       clpeak);
-	if (get_int("net.mbuf.failed", &failed))
+	if (sysctl_getint("net.mbuf.failed", &failed) == 0)
 		printf("%ld requests for mbufs denied\n", failed);
 }
 
@@ -169,7 +161,7 @@ group(const char *prefix, const char *title)
 
 		strcpy(cur, next);
 		if (type != SYSCTL_TYPE_INT || strchr(leaf, '.') != NULL ||
-		    is_setting(leaf) || !get_int(next, &v))
+		    is_setting(leaf) || sysctl_getint(next, &v) < 0)
 			continue;
 		if (!any)
 			printf("%s:\n", title);

@@ -111,11 +111,8 @@ static long
 mbufs_inuse(void)
 {
 	int64 v;
-	size_t len = sizeof(v);
 
-	if (sysctl("net.mbuf.inuse", &v, &len, NULL, 0) < 0)
-		return -1;
-	return v;
+	return sysctl_getint("net.mbuf.inuse", &v) < 0 ? -1 : v;
 }
 
 // Ping lo0 and the gateway once, so ARP has resolved the gateway and

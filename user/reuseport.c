@@ -103,8 +103,7 @@ main(int argc, char *argv[])
 			die("reuseport: proc %d did not bind", i);
 	}
 	int64 ext = -1;
-	size_t len = sizeof(ext);
-	sysctl("net.inet.udp.reuseport_ext", &ext, &len, 0, 0);
+	sysctl_getint("net.inet.udp.reuseport_ext", &ext);
 	printf("reuseport: ready n=%d port=%d reuseport_ext=%d\n", n, port, (int)ext);
 	long deadline = uptime() + secs * 1000L;
 	while ((count < 0 || total < count) && uptime() < deadline) {

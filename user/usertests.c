@@ -118,11 +118,8 @@ static long
 pages_free(void)
 {
 	int64 v;
-	size_t len = sizeof(v);
 
-	if (sysctl("vm.pages_free", &v, &len, NULL, 0) < 0)
-		return -1;
-	return v;
+	return sysctl_getint("vm.pages_free", &v) < 0 ? -1 : v;
 }
 
 // Exercise fork, exec, pipes and files once, so that kernel structures

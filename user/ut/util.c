@@ -162,11 +162,8 @@ int64
 sysctl_int(const char *name)
 {
 	int64 v;
-	size_t len = sizeof(v);
 
-	if (sysctl(name, &v, &len, NULL, 0) < 0)
+	if (sysctl_getint(name, &v) < 0)
 		fail("sysctl %s: %s", name, strerror(errno));
-	if (len != sizeof(v))
-		fail("sysctl %s: length %lu, want 8", name, (unsigned long)len);
 	return v;
 }

@@ -61,8 +61,16 @@ int netisr_init(void);
 int netisr_register(enum netisr_proto proto, netisr_input_t fn);
 int netisr_register_rollup(netisr_rollup_t fn);
 
-// Flow hash of an IPv4 packet: saddr, daddr, and for TCP/UDP the ports
-// (network byte order as found in the header). Same input -> same value.
+// THE flow hash: the one way a 4-tuple becomes a hash in this kernel.
+// Every argument is a number in HOST byte order (10.0.2.15 is 0x0a00020f,
+// port 53 is 53): convert with ntoh32/ntoh16 what you read from a header.
+// Symmetric: swapping the two ends gives the same value. Ports count only
+// for TCP (6) and UDP (17). Everything that picks a netisr or a member of
+// a reuseport group from a flow calls this, with these arguments: the
+// driver dispatch (netisr_hash_mbuf), loopback, a connected socket's
+// placement (so_cpu), the reuseport pick (in_localgroup_pick), TCP. If
+// two of them disagreed, a flow's packets and its socket's requests would
+// run on different netisrs (tests/host: flowhash_* checks they agree).
 uint32 netisr_hash_ipv4(uint32 saddr, uint32 daddr, uint8 proto,
 			uint16 sport, uint16 dport);
 // Flow hash of the IPv4 packet at byte offset off of m (off = 14 for an

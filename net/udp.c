@@ -285,8 +285,9 @@ void udp_input(struct mbuf *m, int hlen)
 	struct sockaddr_in from = { .sin_family = AF_INET, .sin_port = uh->uh_sport,
 				    .sin_addr.s_addr = ip->ip_src };
 	uint16 sport = ntoh16(uh->uh_sport), dport = ntoh16(uh->uh_dport);
-	uint32 hash = netisr_hash_ipv4(ip->ip_src, ip->ip_dst, IPPROTO_UDP,
-				       uh->uh_sport, uh->uh_dport);
+	// The flow hash in host order, as netisr_hash_mbuf computed it for
+	// the dispatch (netisr.h): it picks the reuseport member.
+	uint32 hash = netisr_hash_ipv4(src, dst, IPPROTO_UDP, sport, dport);
 	if (udp_isbroadcast(m, dst)) {
 		m_adj(m, hlen + UDP_HDR_LEN);
 		udp_input_bcast(m, &from, dst, dport);
@@ -440,9 +441,10 @@ static int udp_connect(struct socket *so, const struct sockaddr_in *sin)
 	if (err < 0)
 		return err;
 	soisconnected(so);
-	// Later requests run on the netisr that receives this flow (protosw.h).
-	uint32 h = netisr_hash_ipv4(hton32(inp->inp_faddr), hton32(inp->inp_laddr), IPPROTO_UDP,
-				    hton16(inp->inp_fport), hton16(inp->inp_lport));
+	// Later requests run on the netisr that receives this flow (protosw.h):
+	// the same host-order hash netisr_hash_mbuf gives its datagrams.
+	uint32 h = netisr_hash_ipv4(inp->inp_faddr, inp->inp_laddr, IPPROTO_UDP,
+				    inp->inp_fport, inp->inp_lport);
 	__atomic_store_n(&so->so_cpu, netisr_hashcpu(h), __ATOMIC_RELEASE);
 	return 0;
 }

@@ -34,6 +34,7 @@ extern const struct host_test sockbuf_tests[];
 extern const struct host_test pcq_tests[];
 extern const struct host_test inpcb_tests[];
 extern const struct host_test udp_tests[];
+extern const struct host_test flowhash_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

@@ -53,8 +53,7 @@ static struct inpcb *lookup(struct socket *any, uint32 faddr, uint16 fport,
 			    uint32 laddr, uint16 lp)
 {
 	struct inpcbinfo *ii = info(any);
-	uint32 h = netisr_hash_ipv4(hton32(faddr), hton32(laddr), IPPROTO_UDP,
-				    hton16(fport), hton16(lp));
+	uint32 h = netisr_hash_ipv4(faddr, laddr, IPPROTO_UDP, fport, lp);
 	net_lock_acquire(&ii->ipi_lock);
 	struct inpcb *inp = in_pcblookup(ii, faddr, fport, laddr, lp, h);
 	net_lock_release(&ii->ipi_lock);

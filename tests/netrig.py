@@ -52,6 +52,7 @@ import random
 import re
 import secrets
 import shlex
+import signal
 import socket
 import struct
 import subprocess
@@ -62,6 +63,8 @@ GUEST_IP = "10.0.2.15"
 GUEST_MAC = "52:54:00:12:34:56"
 PEER_IP = "10.0.2.2"
 PREFIX = 24
+RELAY_PORT = 10000          # relay.py's UDP port (QEMU sends frames there)
+RELAY_QEMU_PORT = 10001     # QEMU's dgram netdev (the relay sends there)
 
 
 def ip_to_int(a):
@@ -82,6 +85,7 @@ class NetRig:
         self.pcap = os.path.join(str(workdir), "net.pcap")
         self.created = False
         self.extra_addrs = []
+        self.relay = None
 
     # -- commands --
 
@@ -131,13 +135,94 @@ class NetRig:
         if not self.created:
             return
         self.created = False
+        self.stop_relay()
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True,
                        timeout=30)
 
     # -- QEMU --
 
     def netdev(self):
+        if self.relay is not None:
+            # QEMU's end of the relay (tests/relay.py): the namespace's own
+            # loopback, so fixed ports cannot clash with another run.
+            return ("dgram,id=net0,local.type=inet,local.host=127.0.0.1,"
+                    "local.port=%d,remote.type=inet,remote.host=127.0.0.1,"
+                    "remote.port=%d" % (RELAY_QEMU_PORT, RELAY_PORT))
         return "tap,id=net0,ifname=%s,script=no,downscript=no" % self.tap
+
+    # -- the impairment relay (tests/relay.py) --
+
+    def start_relay(self, cfg):
+        """Start the relay between QEMU's dgram netdev and the tap, with
+        cfg ({"seed": n, "out": {...}, "in": {...}}, see relay.py); the
+        guest booted afterwards is attached to it instead of the tap."""
+        self.relay_cfg = os.path.join(str(self.workdir), "relay-%s.json" %
+                                      self.ns)
+        self.relay_stats_path = self.relay_cfg[:-5] + "-stats.json"
+        with open(self.relay_cfg, "w") as f:
+            json.dump(cfg, f)
+        here = os.path.dirname(os.path.abspath(__file__))
+        argv = self.ns_argv([sys.executable or "/usr/bin/python3",
+                             os.path.join(here, "relay.py"), "--tap",
+                             self.tap, "--listen",
+                             "127.0.0.1:%d" % RELAY_PORT, "--peer",
+                             "127.0.0.1:%d" % RELAY_QEMU_PORT, "--config",
+                             self.relay_cfg, "--stats",
+                             self.relay_stats_path])
+        self.relay = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                                      text=True)
+        line = self.relay.stdout.readline()
+        if line.strip() != "relay: ready":
+            self.stop_relay()
+            raise AssertionError("relay did not start: %r" % line)
+        self._relay_wait("loads", 0)
+        return self
+
+    def _relay_wait(self, key, before, tries=100):
+        """Stats once their `key` acknowledgement passed `before`."""
+        for _ in range(tries):
+            try:
+                with open(self.relay_stats_path) as f:
+                    st = json.load(f)
+                if st[key] > before:
+                    return st
+            except (OSError, ValueError, KeyError):
+                pass
+            if self.relay.poll() is not None:
+                raise AssertionError("relay exited (%s)" %
+                                     self.relay.returncode)
+            time.sleep(0.05)
+        raise AssertionError("relay did not acknowledge %s" % key)
+
+    def relay_stats(self):
+        """The relay's counters now ({"out": {...}, "in": {...}})."""
+        try:
+            with open(self.relay_stats_path) as f:
+                before = json.load(f)["dumps"]
+        except (OSError, ValueError, KeyError):
+            before = 0
+        self.relay.send_signal(signal.SIGUSR1)
+        return self._relay_wait("dumps", before)
+
+    def set_relay(self, cfg):
+        """New impairment parameters (re-seeds both directions); returns
+        once the relay uses them."""
+        before = self.relay_stats()["loads"]
+        with open(self.relay_cfg + ".tmp", "w") as f:
+            json.dump(cfg, f)
+        os.replace(self.relay_cfg + ".tmp", self.relay_cfg)
+        self.relay.send_signal(signal.SIGHUP)
+        return self._relay_wait("loads", before)
+
+    def stop_relay(self):
+        if self.relay is None or self.relay.poll() is not None:
+            return
+        self.relay.terminate()
+        try:
+            self.relay.wait(10)
+        except subprocess.TimeoutExpired:
+            self.relay.kill()
+            self.relay.wait(10)
 
     def qemu_argv(self, fsimg, cpus):
         """The Makefile's QEMU command for this rig, run in the namespace,
@@ -274,15 +359,18 @@ if pytest is not None:
     @pytest.fixture
     def netguest(boot, workdir):
         """Factory: netguest(cpus=2) -> (rig, guest): a fresh namespace and
-        tap, and a booted guest on it.  Teardown kills QEMU (through the
+        tap, and a booted guest on it.  netguest(relay=cfg): the guest is
+        attached to the tap through tests/relay.py with that config.  Teardown kills QEMU (through the
         boot fixture, which is torn down after this one... so kill it here
         first) and deletes the namespace."""
         made = []
 
-        def _make(cpus=2):
+        def _make(cpus=2, relay=None):
             rig = NetRig(workdir)
             made.append((rig, []))
             rig.setup()
+            if relay is not None:
+                rig.start_relay(relay)
             import netkern
             fs = netkern.copy_fsimg(workdir, "fs-net-%d.img" % len(made))
             g = boot(cpus=cpus, fsimg=fs, argv=rig.qemu_argv(fs, cpus))

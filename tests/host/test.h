@@ -35,6 +35,7 @@ extern const struct host_test pcq_tests[];
 extern const struct host_test inpcb_tests[];
 extern const struct host_test udp_tests[];
 extern const struct host_test flowhash_tests[];
+extern const struct host_test string_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

@@ -60,6 +60,11 @@
 //     interrupt returns at once and the running owner makes another pass.
 //   - reclaim vs. start on two harts: both under sc_tx_lock.
 //   - statistics read by sysctl vs. the 1 s callout: sc_stat_lock.
+//   - frames that arrive in the first second: QEMU's model holds every
+//     frame for 1 s after RCTL is written (a quirk of the emulation, not
+//     of the 82540EM), then delivers them in one burst. Attach waits that
+//     second out (e1000_wait_rx_live), so boot ends with a receiver that
+//     delivers at once: the first reply is not 0.85 s late.
 //
 // Life of a packet:
 //   receive: wire -> device DMA into sc_rx_buf[i], DD -> PLIC 33 ->
@@ -241,7 +246,23 @@ static int e1000_rx_init(struct e1000_softc *sc)
 	e1000_wr(sc, E1000_RCTL, E1000_RCTL_EN | E1000_RCTL_BAM | E1000_RCTL_SECRC |
 		 E1000_RCTL_BSIZE_2048 | E1000_RCTL_RDMTS_HALF | E1000_RCTL_LBM_NO |
 		 E1000_RCTL_MO_36);
+	sc->sc_rx_live_at = r_time() + E1000_QEMU_RXHOLD_MS * (TIMEBASE / 1000);
 	return 0;
+}
+
+// Wait until QEMU's model delivers frames. Every write of RCTL starts a
+// one-second timer in QEMU's e1000 (hw/net/e1000.c, set_rx_control:
+// flush_queue_timer), and while it runs the device refuses every frame:
+// they wait in QEMU's queue and arrive all at once when it expires. A
+// real 82540EM has no such delay. Without this wait, the shell is up
+// about 0.15 s after the RCTL write, so the first reply (an ARP reply)
+// reached arp_input ~0.85 s after it was on the wire, and a `ping -i 0.1`
+// right after boot filled ARP's pending queue (ENOBUFS). Boot, hart 0:
+// busy-waits; nothing else has started yet.
+static void e1000_wait_rx_live(struct e1000_softc *sc)
+{
+	while (r_time() < sc->sc_rx_live_at)
+		;
 }
 
 // Transmit initialization [E1000 14.5]: ring, TCTL, TIPG.
@@ -556,6 +577,7 @@ static int e1000_attach(struct pci_dev *pd)
 	       E1000_ITR_DEFAULT);
 	e1000_link_update(sc, true);
 	e1000_sysctl_attach(sc);
+	e1000_wait_rx_live(sc);
 	return 0;
 
 fail_ifq:

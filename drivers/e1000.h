@@ -28,6 +28,9 @@
 #define E1000_IFQ_MAXLEN 256 // interface send queue (net/ifq) bound
 #define E1000_TX_MAXSEG 8    // most descriptors (mbufs) one frame may use
 #define E1000_ITR_DEFAULT 8000  // interrupts/s at most (ITR) [E1000 13.4.18]
+// QEMU's e1000 accepts no frame for 1000 ms (virtual clock = the time
+// CSR) after each RCTL write; a little more, so its timer has fired.
+#define E1000_QEMU_RXHOLD_MS 1010
 
 // Hardware statistics the driver accumulates (e1000.c: e1000_hwstats[]).
 #define E1000_NHWSTAT 16
@@ -58,6 +61,7 @@ struct e1000_softc {
 	uint8 *sc_rx_buf[E1000_NRXDESC];  // [rx] 2 KiB buffer per descriptor
 	int sc_rx_next;                   // [rx] next descriptor to look at
 	bool sc_rx_discard;               // [rx] dropping the rest of a bad frame
+	uint64 sc_rx_live_at;             // [i] time CSR when QEMU will deliver
 
 	// Transmit ring: the device owns [TDH, TDT); [clean, tail) is in flight.
 	struct spinlock sc_tx_lock;       // the driver lock: TX ring and counters

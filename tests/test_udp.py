@@ -10,7 +10,7 @@ datagrams unanswered, so the guest's echoes pace the sender and the guest is
 never overrun (no sleeps to tune, no assertion on time).
 
 Guest programs run in the background with their output in a file
-(`udpecho 7 > /ue.txt &`): the console stays free for commands, and the
+(`udpecho 7007 > /ue.txt &`): the console stays free for commands, and the
 file is polled for the ready line and the final report.  Waits poll a
 bounded number of times.
 
@@ -68,7 +68,11 @@ def start_bg(g, cmd, out, ready, tries=60):
     return int(m.group(1)), text
 
 
-def start_udpecho(g, port=7):
+# udpecho's port: not 7, where the inetd that init starts serves UDP echo.
+ECHO = 7007
+
+
+def start_udpecho(g, port=ECHO):
     return start_bg(g, "udpecho %d" % port, "/ue%d.txt" % port,
                     r"^udpecho: port %d$" % port)
 
@@ -171,9 +175,9 @@ def test_udpecho_every_size_class_intact(netguest, cpus):
     "Linux sends 0, 1, 1472, 1473, 8000, 9216-byte datagrams to udpecho: each comes back intact"
     rig, g = netguest(cpus=cpus)
     base = mbuf_baseline(g)
-    start_udpecho(g, 7)
+    start_udpecho(g)
     ip0 = sysctl_tree(g, "net.inet.ip")
-    r = rig.udp_echo(7, SIZES, repeat=3, burst=24)
+    r = rig.udp_echo(ECHO, SIZES, repeat=3, burst=24)
     res = r["results"]
     for size in SIZES:
         s = res[str(size)]
@@ -211,11 +215,11 @@ def test_udpecho_every_size_class_intact(netguest, cpus):
 def test_udpecho_200_fragmented_datagrams(netguest, cpus):
     "200 8000-byte datagrams (one at a time and in bursts of 10): all echoed, no panic"
     rig, g = netguest(cpus=cpus)
-    start_udpecho(g, 7)
+    start_udpecho(g)
     ok = burst_ok = 0
     try:
         for _ in range(10):
-            r = rig.udp_echo(7, [8000], repeat=10, burst=10)
+            r = rig.udp_echo(ECHO, [8000], repeat=10, burst=10)
             x = r["results"]["8000"]
             assert x["bad"] == 0 and r["burst"]["bad"] == 0, r
             ok += x["ok"]
@@ -231,8 +235,8 @@ def test_udpecho_200_fragmented_datagrams(netguest, cpus):
             "marks the home mbuf M_ZOMBIE, so a fragment's copy freed in "
             "that window (the TX-completion interrupt on the same hart, or "
             "another hart's txeof) sees count 1 -> 0 with a home that is "
-            "not a zombie yet.  Repro: CPUS=1, `udpecho 7 &`, Linux sends "
-            "8000-byte datagrams to 10.0.2.15:7 (a few dozen).\n%s"
+            "not a zombie yet.  Repro: CPUS=1, `udpecho 7007 &`, Linux "
+            "sends 8000-byte datagrams to 10.0.2.15:7007 (a few dozen).\n%s"
             % (ok, burst_ok, e)) from None
     assert ok == 100 and burst_ok == 100, \
         "echoed %d of 100 one at a time, %d of 100 in bursts" % (ok,
@@ -353,8 +357,8 @@ def test_reuseport_member_killed_midstream(netguest):
     print("kill: %s; total %d, split %d" % (fairness(r), r["total"],
                                             r["split"]))
     # the kernel goes on: a fresh server echoes, mbufs return to baseline
-    start_udpecho(g, 7)
-    e = rig.udp_echo(7, [1, 1472, 8000])
+    start_udpecho(g)
+    e = rig.udp_echo(ECHO, [1, 1472, 8000])
     assert all(v["ok"] == 1 for v in e["results"].values()), e
     assert g.run("echo alive") == "alive\n"
     after = mbuf_back_to(g, base)
@@ -378,8 +382,8 @@ def test_slirp_hostfwd_udp_reaches_udpecho(boot):
     test_udpecho_every_size_class_intact."""
     port = free_udp_port()
     g = boot(cpus=2, netdev="user,id=net0,restrict=on,"
-                            "hostfwd=udp:127.0.0.1:%d-:7" % port)
-    start_udpecho(g, 7)
+                            "hostfwd=udp:127.0.0.1:%d-:%d" % (port, ECHO))
+    start_udpecho(g)
     host = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         # the first datagram may wait for slirp to learn the guest's MAC:
@@ -392,7 +396,7 @@ def test_slirp_hostfwd_udp_reaches_udpecho(boot):
             if v > in0:
                 break
         assert v > in0, "nothing reached the guest through hostfwd " \
-            "udp:127.0.0.1:%d-:7 (ipackets %d)" % (port, v)
+            "udp:127.0.0.1:%d-:%d (ipackets %d)" % (port, ECHO, v)
         udp0 = sysctl_tree(g, "net.inet.udp")
         em0 = sysctl_int(g, "net.link.em0.opackets")
         n = 0

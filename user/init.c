@@ -1,7 +1,9 @@
 // init: the first user process.
 //
 // Sets up the console as fds 0, 1 and 2 (creating the device node
-// "console" if the file system does not have it yet), starts /sh, and
+// "console" if the file system does not have it yet), starts the small
+// Internet services in the background (/inetd -q: echo, discard, daytime
+// and chargen on TCP and UDP, see user/inetd.c), starts /sh, and
 // then reaps every process that exits: its own children, and the orphans
 // and kernel threads the kernel hands to it. When the shell exits, init
 // says so and starts a new one; if shells keep dying at once (say stdin
@@ -11,6 +13,7 @@
 #include "kernel/devsw.h"
 
 static char *sh_argv[] = { "sh", NULL };
+static char *inetd_argv[] = { "inetd", "-q", NULL };
 
 static void
 open_console(void)
@@ -29,6 +32,19 @@ open_console(void)
 	}
 	dup2(0, 1);
 	dup2(0, 2);
+}
+
+// inetd forks itself into the background; the parent exits at once and is
+// reaped by the loop in main, like any other orphan.
+static void
+start_inetd(void)
+{
+	int pid = fork();
+
+	if (pid == 0) {
+		exec("/inetd", inetd_argv);
+		exit(1);   // quietly: a file system without inetd is allowed
+	}
 }
 
 static int
@@ -55,6 +71,7 @@ main(void)
 	long started;
 
 	open_console();
+	start_inetd();
 	printf("init: starting sh\n");
 	for (;;) {
 		started = uptime();

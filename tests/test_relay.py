@@ -315,7 +315,7 @@ def test_relay_guest_ping_delay_and_udp_checksum(netguest):
     # datagrams to the guest's nc, a third of them corrupted on the way
     rig.set_relay({"seed": 3, "in": {"corrupt": 0.33}, "out": {}})
     bad0 = sysctl_int(g, "net.inet.udp.badsum")
-    g.run("nc -u -l -p 5000 > /got.txt &")
+    g.run("nc -u -d -l -p 5000 > /got.txt &")
     time.sleep(1)
     rig.ns_run([sys.executable or "/usr/bin/python3", "-c",
                 "import socket,time\n"

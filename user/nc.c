@@ -1,14 +1,29 @@
-// nc: netcat, UDP for now (TCP comes with TCP).
+// nc: netcat, TCP (the default) and UDP, as BSD nc is used.
 // Usage:
-//   nc -u [-w secs] [-p srcport] host port
-//        send each line of stdin as one datagram to host:port and print
-//        every datagram that comes back; at end of input keep printing
-//        replies until secs (default 1) pass without one, then exit.
-//   nc -u -l [-p] port
+//   nc [-dN] [-w secs] [-p srcport] host port
+//        TCP client: connect to host:port, copy stdin to the connection
+//        and the connection to stdout, until the peer closes it.
+//   nc -l [-dkN] [-p] port
+//        TCP server: accept one connection on port and do the same;
+//        with -k accept the next one when it ends, forever.
+//   nc -u [-d] [-w secs] [-p srcport] host port
+//        UDP: send each line of stdin as one datagram to host:port and
+//        print every datagram that comes back; at end of input keep
+//        printing replies until secs (default 1) pass without one.
+//   nc -u -l [-d] [-p] port
 //        print every datagram received on port; each line of stdin is
 //        sent to the sender of the last datagram. Runs until killed.
-// host is a dotted quad or "localhost". Both modes poll stdin and the
-// socket together, so replies appear while you type.
+// Options:
+//   -d  do not read stdin (a background `nc -l ... > file &` must not
+//       take the shell's console input)
+//   -N  TCP: shutdown(SHUT_WR) when stdin ends, so the peer sees EOF
+//       (without -N the connection stays open until the peer closes it)
+//   -k  with -l: keep listening after a connection ends
+//   -w  UDP: quiet time before exiting; TCP client: after stdin ends,
+//       give up when the peer sends nothing for secs (default: wait)
+// host is a dotted quad or "localhost". Every mode polls stdin and the
+// socket together, so replies appear while you type. Exit status 0, or
+// 1 with "nc: <what>: <error>" (connection refused, reset, ...).
 #include "user/user.h"
 
 static char buf[65536];
@@ -16,7 +31,8 @@ static char buf[65536];
 static void
 usage(void)
 {
-	die("usage: nc -u [-w secs] [-p srcport] host port\n       nc -u -l [-p] port");
+	die("usage: nc [-u] [-dN] [-w secs] [-p srcport] host port\n"
+	    "       nc -l [-u] [-dkN] [-p] port");
 }
 
 static int
@@ -28,6 +44,122 @@ parse_port(const char *s)
 		usage();
 	return (int)p;
 }
+
+static struct sockaddr_in
+address(const char *host, int port)
+{
+	struct sockaddr_in a;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	if (host == NULL)
+		return a;
+	if (strcmp(host, "localhost") == 0)
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (!inet_aton(host, &a.sin_addr))
+		die("nc: bad address %s", host);
+	return a;
+}
+
+// Write all n bytes of b to fd; false on error.
+static bool
+write_all(int fd, const char *b, ssize_t n)
+{
+	while (n > 0) {
+		ssize_t k = write(fd, b, n);
+		if (k <= 0)
+			return false;
+		b += k;
+		n -= k;
+	}
+	return true;
+}
+
+// ---- TCP -------------------------------------------------------------------
+
+// Copy between stdin/stdout and the connection s until the peer closes it
+// (or, after stdin ended, wait_s seconds pass in silence). 0, or -1 after
+// printing the error.
+static int
+tcp_session(int s, bool use_stdin, bool half_close, int wait_s)
+{
+	bool in_open = use_stdin;
+
+	for (;;) {
+		struct pollfd pf[2] = { { s, POLLIN, 0 }, { 0, POLLIN, 0 } };
+		int n = poll(pf, in_open ? 2 : 1,
+			     in_open || wait_s < 0 ? -1 : wait_s * 1000);
+		if (n < 0)
+			die("nc: poll: %s", strerror(errno));
+		if (n == 0)
+			return 0;   // -w: the peer went quiet after our input
+		if (pf[0].revents) {
+			ssize_t len = read(s, buf, sizeof(buf));
+			if (len == 0)
+				return 0;
+			if (len < 0) {
+				fprintf(2, "nc: read: %s\n", strerror(errno));
+				return -1;
+			}
+			write_all(1, buf, len);
+		}
+		if (in_open && pf[1].revents) {
+			ssize_t len = read(0, buf, sizeof(buf));
+			if (len <= 0) {
+				in_open = false;
+				if (half_close && shutdown(s, SHUT_WR) < 0)
+					fprintf(2, "nc: shutdown: %s\n", strerror(errno));
+				continue;
+			}
+			if (!write_all(s, buf, len)) {
+				fprintf(2, "nc: write: %s\n", strerror(errno));
+				return -1;
+			}
+		}
+	}
+}
+
+static int
+tcp_client(const char *host, int port, int srcport, bool use_stdin,
+	   bool half_close, int wait_s)
+{
+	struct sockaddr_in peer = address(host, port), me = address(NULL, srcport);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (s < 0)
+		die("nc: socket: %s", strerror(errno));
+	if (srcport && bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die("nc: bind: %s", strerror(errno));
+	if (connect(s, (struct sockaddr *)&peer, sizeof(peer)) < 0)
+		die("nc: connect to %s port %d: %s", host, port, strerror(errno));
+	return tcp_session(s, use_stdin, half_close, wait_s) < 0;
+}
+
+static int
+tcp_server(int port, bool use_stdin, bool half_close, bool keep)
+{
+	struct sockaddr_in me = address(NULL, port);
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1, rc;
+
+	if (l < 0)
+		die("nc: socket: %s", strerror(errno));
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die("nc: bind port %d: %s", port, strerror(errno));
+	if (listen(l, 5) < 0)
+		die("nc: listen: %s", strerror(errno));
+	do {
+		int s = accept(l, NULL, NULL);
+		if (s < 0)
+			die("nc: accept: %s", strerror(errno));
+		rc = tcp_session(s, use_stdin, half_close, -1);
+		close(s);
+	} while (keep);
+	return rc < 0;
+}
+
+// ---- UDP -------------------------------------------------------------------
 
 // One datagram from s to stdout; remembers its sender in *peer.
 static void
@@ -46,53 +178,20 @@ print_datagram(int s, struct sockaddr_in *peer, bool *havepeer)
 	*havepeer = true;
 }
 
-int
-main(int argc, char *argv[])
+static int
+udp(const char *host, int port, int srcport, bool listen_mode, bool use_stdin,
+    int wait_s)
 {
-	bool udp = false, listen_mode = false, havepeer = false, stdin_open = true;
-	int wait_s = 1, srcport = 0, s, i;
-	struct sockaddr_in peer, me;
-	const char *host = NULL, *portstr = NULL;
+	struct sockaddr_in peer, me = address(NULL, listen_mode ? port : srcport);
+	bool havepeer = false, stdin_open = use_stdin;
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
 
-	for (i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "-u") == 0)
-			udp = true;
-		else if (strcmp(argv[i], "-l") == 0)
-			listen_mode = true;
-		else if (strcmp(argv[i], "-w") == 0 && i + 1 < argc)
-			wait_s = atoi(argv[++i]);
-		else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc)
-			srcport = parse_port(argv[++i]);
-		else if (argv[i][0] == '-')
-			usage();
-		else if (host == NULL && !listen_mode && i + 1 < argc)
-			host = argv[i];
-		else if (portstr == NULL)
-			portstr = argv[i];
-		else
-			usage();
-	}
-	if (!udp)
-		die("nc: TCP is not supported yet (use -u)");
-	if (listen_mode && portstr == NULL && srcport != 0)
-		portstr = "";   // nc -u -l -p port
-	if (portstr == NULL || (!listen_mode && host == NULL))
-		usage();
-	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+	if (s < 0)
 		die("nc: socket: %s", strerror(errno));
-	memset(&me, 0, sizeof(me));
-	me.sin_family = AF_INET;
-	me.sin_port = htons(listen_mode && *portstr ? parse_port(portstr) : srcport);
 	if ((listen_mode || srcport) && bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
 		die("nc: bind: %s", strerror(errno));
 	if (!listen_mode) {
-		memset(&peer, 0, sizeof(peer));
-		peer.sin_family = AF_INET;
-		peer.sin_port = htons(parse_port(portstr));
-		if (strcmp(host, "localhost") == 0)
-			peer.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		else if (!inet_aton(host, &peer.sin_addr))
-			die("nc: bad address %s", host);
+		peer = address(host, port);
 		if (connect(s, (struct sockaddr *)&peer, sizeof(peer)) < 0)
 			die("nc: connect: %s", strerror(errno));
 		havepeer = true;
@@ -104,7 +203,7 @@ main(int argc, char *argv[])
 		if (n < 0)
 			die("nc: poll: %s", strerror(errno));
 		if (n == 0)
-			break;   // client: input done and the peer went quiet
+			return 0;   // client: input done and the peer went quiet
 		if (pf[0].revents & (POLLIN | POLLERR))
 			print_datagram(s, &peer, &havepeer);
 		if (stdin_open && (pf[1].revents & (POLLIN | POLLHUP))) {
@@ -125,5 +224,58 @@ main(int argc, char *argv[])
 				fprintf(2, "nc: send: %s\n", strerror(errno));
 		}
 	}
-	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	bool is_udp = false, listen_mode = false, keep = false, half = false;
+	bool use_stdin = true;
+	int wait_s = -1, srcport = 0, i;
+	const char *host = NULL, *portstr = NULL;
+
+	for (i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] == '-' && strcmp(a, "-w") != 0 && strcmp(a, "-p") != 0) {
+			if (a[1] == '\0')
+				usage();
+			for (const char *p = a + 1; *p; p++) {
+				if (*p == 'u')
+					is_udp = true;
+				else if (*p == 'l')
+					listen_mode = true;
+				else if (*p == 'k')
+					keep = true;
+				else if (*p == 'N')
+					half = true;
+				else if (*p == 'd')
+					use_stdin = false;
+				else
+					usage();
+			}
+		} else if (strcmp(a, "-w") == 0 && i + 1 < argc)
+			wait_s = atoi(argv[++i]);
+		else if (strcmp(a, "-p") == 0 && i + 1 < argc)
+			srcport = parse_port(argv[++i]);
+		else if (a[0] == '-')
+			usage();
+		else if (host == NULL && !listen_mode && i + 1 < argc)
+			host = a;
+		else if (portstr == NULL)
+			portstr = a;
+		else
+			usage();
+	}
+	if (listen_mode && portstr == NULL && srcport != 0)
+		portstr = "";   // nc -l -p port
+	if (portstr == NULL || (!listen_mode && host == NULL))
+		usage();
+	int port = *portstr ? parse_port(portstr) : srcport;
+	if (is_udp)
+		return udp(host, port, srcport, listen_mode, use_stdin,
+			   wait_s < 0 ? 1 : wait_s);
+	if (listen_mode)
+		return tcp_server(port, use_stdin, half, keep);
+	return tcp_client(host, port, srcport, use_stdin, half, wait_s);
 }

@@ -1,0 +1,298 @@
+// tcpstream: TCP bulk-transfer throughput, like netperf's TCP_STREAM.
+// Usage:
+//   tcpstream -s [-p port]
+//        serve on port (default 5201), a process per connection
+//   tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-R] host
+//        open `streams` connections (default 1, at most 16) to host and
+//        send msgsize-byte writes (default 16384) on each for secs
+//        seconds (default 5); with -R the server sends and we receive.
+//
+// Output of the client, for people and scripts (one stream per line,
+// then the total, always last):
+//   stream 0: 123.45 Mbit/s bytes=77162496 ms=5000
+//   tcpstream: total=123.45 streams=1 bytes=77162496
+// The server prints "tcpstream: server port 5201" once it listens, and
+// per connection "tcpstream: served send|recv bytes=N ms=T" (send: it
+// sent, for -R; recv: it received and discarded).
+//
+// The protocol (what a peer on another system must do, see bench/run.py):
+// the client's first byte says the direction: 'S' = the client sends,
+// the server reads and discards until EOF, then closes; 'R' = the server
+// sends until it reads EOF from the client, then closes. The client ends
+// its send or its measurement after secs with shutdown(SHUT_WR) and reads
+// (discarding) until the server's close; a stream's time runs from its
+// connect to that close, so every byte counted was received and the
+// figure is goodput. Bytes counted: for S, what the client wrote; for R,
+// what it read within the measurement.
+//
+// Mbit/s = bytes * 8 / elapsed microseconds (printed with 2 decimals).
+#include "user/user.h"
+
+#define MAXSTREAMS 16
+#define MAXMSG 65536
+
+static char buf[MAXMSG];
+
+struct result {
+	int64 bytes;
+	int64 ms;
+	int err;   // 0 or an errno
+};
+
+static void
+usage(void)
+{
+	die("usage: tcpstream -s [-p port]\n"
+	    "       tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-R] host");
+}
+
+static void
+fill(char *b, int n)
+{
+	for (int i = 0; i < n; i++)
+		b[i] = (char)('a' + i % 26);
+}
+
+// "123.45": bytes over ms as Mbit/s.
+static void
+mbits(char *out, int n, int64 bytes, int64 ms)
+{
+	int64 x100 = ms > 0 ? bytes * 8 * 100 / (ms * 1000) : 0;
+
+	snprintf(out, n, "%ld.%02ld", x100 / 100, x100 % 100);
+}
+
+// Read and drop until EOF or an error.
+static void
+drain(int s)
+{
+	while (read(s, buf, sizeof(buf)) > 0)
+		;
+}
+
+// ---- server ----------------------------------------------------------------
+
+// Send until the client's EOF (POLLIN: read returns 0).
+static int64
+serve_send(int s)
+{
+	int64 total = 0;
+
+	fill(buf, sizeof(buf));
+	for (;;) {
+		struct pollfd pf = { s, POLLIN | POLLOUT, 0 };
+		if (poll(&pf, 1, -1) < 0)
+			break;
+		if (pf.revents & (POLLIN | POLLHUP | POLLERR)) {
+			drain(s);
+			break;
+		}
+		ssize_t n = write(s, buf, sizeof(buf));
+		if (n < 0)
+			break;
+		total += n;
+	}
+	return total;
+}
+
+static void
+serve_one(int s)
+{
+	long t0 = uptime();
+	char dir = 0;
+	int64 total = 0;
+	ssize_t n;
+
+	if (read(s, &dir, 1) != 1)
+		exit(1);
+	if (dir == 'R') {
+		total = serve_send(s);
+	} else {
+		while ((n = read(s, buf, sizeof(buf))) > 0)
+			total += n;
+	}
+	close(s);
+	printf("tcpstream: served %s bytes=%ld ms=%ld\n",
+	       dir == 'R' ? "send" : "recv", total, uptime() - t0);
+	exit(0);
+}
+
+static void
+server(int port)
+{
+	struct sockaddr_in me;
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	if (l < 0)
+		die("tcpstream: socket: %s", strerror(errno));
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	me.sin_port = htons(port);
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&me, sizeof(me)) < 0 || listen(l, 32) < 0)
+		die("tcpstream: port %d: %s", port, strerror(errno));
+	printf("tcpstream: server port %d\n", port);
+	for (;;) {
+		int s = accept(l, NULL, NULL);
+		if (s < 0) {
+			sleep(10);
+			continue;
+		}
+		// Double fork: the child forks the server of this connection
+		// and exits at once, so we reap it now and init reaps the
+		// grandchild (there is no wait without blocking).
+		int pid = fork();
+		if (pid == 0) {
+			close(l);
+			if (fork() == 0)
+				serve_one(s);
+			exit(0);
+		}
+		close(s);
+		if (pid > 0)
+			wait(NULL);
+	}
+}
+
+// ---- client ----------------------------------------------------------------
+
+static struct result
+stream(struct sockaddr_in *to, bool reverse, int secs, int msg)
+{
+	struct result r = { 0, 0, 0 };
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	long t0 = uptime(), end;
+	char dir = reverse ? 'R' : 'S';
+	ssize_t n;
+
+	if (s < 0 || connect(s, (struct sockaddr *)to, sizeof(*to)) < 0 ||
+	    write(s, &dir, 1) != 1) {
+		r.err = errno;
+		return r;
+	}
+	end = t0 + secs * 1000L;
+	fill(buf, msg);
+	while (uptime() < end) {
+		n = reverse ? read(s, buf, msg) : write(s, buf, msg);
+		if (n <= 0) {
+			r.err = n < 0 ? errno : EPIPE;
+			break;
+		}
+		r.bytes += n;
+	}
+	shutdown(s, SHUT_WR);
+	drain(s);   // until the server closes: everything was received
+	close(s);
+	r.ms = uptime() - t0;
+	return r;
+}
+
+static void
+client(const char *host, int port, int nstreams, int secs, int msg, bool reverse)
+{
+	struct sockaddr_in to;
+	struct result res[MAXSTREAMS];
+	int fds[2], pids[MAXSTREAMS];
+	int64 total = 0, maxms = 0;
+	char rate[32];
+	int failed = 0;
+
+	memset(&to, 0, sizeof(to));
+	to.sin_family = AF_INET;
+	to.sin_port = htons(port);
+	if (strcmp(host, "localhost") == 0)
+		to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	else if (!inet_aton(host, &to.sin_addr))
+		die("tcpstream: bad address %s", host);
+	if (pipe(fds) < 0)
+		die("tcpstream: pipe: %s", strerror(errno));
+	for (int i = 0; i < nstreams; i++) {
+		if ((pids[i] = fork()) < 0)
+			die("tcpstream: fork: %s", strerror(errno));
+		if (pids[i] == 0) {
+			struct { int i; struct result r; } m;
+			close(fds[0]);
+			m.i = i;
+			m.r = stream(&to, reverse, secs, msg);
+			write(fds[1], &m, sizeof(m));
+			exit(0);
+		}
+	}
+	close(fds[1]);
+	for (int k = 0; k < nstreams; k++) {
+		struct { int i; struct result r; } m;
+		if (read(fds[0], &m, sizeof(m)) != sizeof(m) || m.i < 0 ||
+		    m.i >= nstreams)
+			die("tcpstream: a stream died");
+		res[m.i] = m.r;
+	}
+	for (int i = 0; i < nstreams; i++)
+		wait(NULL);
+	for (int i = 0; i < nstreams; i++) {
+		if (res[i].err) {
+			printf("stream %d: error %s bytes=%ld\n", i,
+			       strerror(res[i].err), res[i].bytes);
+			failed++;
+		} else {
+			mbits(rate, sizeof(rate), res[i].bytes, res[i].ms);
+			printf("stream %d: %s Mbit/s bytes=%ld ms=%ld\n", i, rate,
+			       res[i].bytes, res[i].ms);
+		}
+		total += res[i].bytes;
+		if (res[i].ms > maxms)
+			maxms = res[i].ms;
+	}
+	mbits(rate, sizeof(rate), total, maxms);
+	printf("tcpstream: total=%s streams=%d bytes=%ld\n", rate, nstreams, total);
+	exit(failed ? 1 : 0);
+}
+
+static int
+num(const char *s, int lo, int hi)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end != '\0' || v < lo || v > hi)
+		usage();
+	return (int)v;
+}
+
+int
+main(int argc, char *argv[])
+{
+	bool srv = false, reverse = false;
+	int port = 5201, nstreams = 1, secs = 5, msg = 16384;
+	const char *host = NULL;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool more = i + 1 < argc;
+
+		if (strcmp(a, "-s") == 0)
+			srv = true;
+		else if (strcmp(a, "-R") == 0)
+			reverse = true;
+		else if (strcmp(a, "-p") == 0 && more)
+			port = num(argv[++i], 1, 65535);
+		else if (strcmp(a, "-P") == 0 && more)
+			nstreams = num(argv[++i], 1, MAXSTREAMS);
+		else if (strcmp(a, "-l") == 0 && more)
+			secs = num(argv[++i], 1, 3600);
+		else if (strcmp(a, "-m") == 0 && more)
+			msg = num(argv[++i], 1, MAXMSG);
+		else if (a[0] != '-' && host == NULL)
+			host = a;
+		else
+			usage();
+	}
+	if (srv) {
+		if (host != NULL)
+			usage();
+		server(port);
+	}
+	if (host == NULL)
+		usage();
+	client(host, port, nstreams, secs, msg, reverse);
+	return 0;
+}

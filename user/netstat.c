@@ -1,6 +1,14 @@
 // netstat: network statistics (BSD style), read from sysctl.
 //
-// Usage: netstat -i | -m | -s   (several may be given: netstat -i -m)
+// Usage: netstat [-anT] | -i | -m | -s   (several may be given: -i -m)
+//   (none)  active TCP connections (BSD's default listing):
+//         Proto Recv-Q Send-Q Local Address         Foreign Address       State
+//         tcp        0      0 10.0.2.15:7           10.0.2.2:41234        ESTABLISHED
+//   -a  also the listening sockets (LISTEN)
+//   -n  numeric addresses (always: there is no name service)
+//   -T  TCP internals after the state: cwnd and ssthresh (bytes), smoothed
+//       RTT and current RTO (ms), and the CPU whose netisr owns the
+//       connection
 //   -i  the interface table:
 //         Name    Mtu Address             Ipkts Ierrs     Opkts Oerrs
 //         em0    1500 10.0.2.15              12     0         9     0
@@ -12,7 +20,10 @@
 //         ip:
 //                 12 received
 //
-// How it works: interfaces are the names <n> with a knob
+// How it works: the connections are the lines of the string knob
+// net.inet.tcp.pcblist, one per TCP control block, written by the kernel
+// as "<laddr>:<lport> <faddr>:<fport> <STATE> <recvq> <sendq> <cwnd>
+// <ssthresh> <srtt_ms> <rto_ms> <cpu>" (see net/tcp_subr.c); interfaces are the names <n> with a knob
 // net.link.<n>.ipackets (their counters live there); the MTU and address
 // come from ioctl(SIOCGIFMTU/SIOCGIFADDR) on a socket when there is one
 // ("-" otherwise). The -s groups are found by walking the sysctl names
@@ -26,7 +37,7 @@
 static void
 usage(void)
 {
-	fprintf(2, "usage: netstat -i | -m | -s\n");
+	fprintf(2, "usage: netstat [-anT] | -i | -m | -s\n");
 	exit(1);
 }
 
@@ -93,6 +104,76 @@ interfaces(void)
 		}
 		strcpy(cur, next);
 	}
+}
+
+// ---- netstat [-anT]: TCP connections ------------------------------------------
+
+// The pcblist text (malloc'ed, NUL-terminated), or NULL with errno.
+static char *
+pcblist(void)
+{
+	const char *name = "net.inet.tcp.pcblist";
+	size_t len;
+	char *s;
+
+	for (;;) {   // ask for the size; retry if the list grew meanwhile
+		if (sysctl(name, NULL, &len, NULL, 0) < 0)
+			return NULL;
+		len += 1024;
+		if ((s = malloc(len + 1)) == NULL)
+			return NULL;
+		if (sysctl(name, s, &len, NULL, 0) == 0) {
+			s[len] = '\0';
+			return s;
+		}
+		free(s);
+		if (errno != ENOMEM)
+			return NULL;
+	}
+}
+
+static void
+connections(bool all, bool internals)
+{
+	char *list = pcblist(), *line, *next;
+
+	if (list == NULL)
+		die("netstat: net.inet.tcp.pcblist: %s", strerror(errno));
+	printf("Active Internet connections%s\n", all ? " (including servers)" : "");
+	printf("%-5s %6s %6s %-21s %-21s %-12s", "Proto", "Recv-Q", "Send-Q",
+	       "Local Address", "Foreign Address", "State");
+	if (internals)
+		printf(" %8s %10s %6s %6s %3s", "cwnd", "ssthresh", "srtt", "rto", "cpu");
+	printf("\n");
+	for (line = list; *line; line = next) {
+		char *f[11];
+		int n = 0;
+
+		next = strchr(line, '\n');
+		if (next != NULL)
+			*next++ = '\0';
+		else
+			next = line + strlen(line);
+		for (char *p = line; *p && n < 11;) {
+			while (*p == ' ')
+				*p++ = '\0';
+			if (*p == '\0')
+				break;
+			f[n++] = p;
+			while (*p && *p != ' ')
+				p++;
+		}
+		if (n < 11)
+			continue;   // not a pcb line
+		if (!all && strcmp(f[2], "LISTEN") == 0)
+			continue;
+		printf("%-5s %6s %6s %-21s %-21s %-12s", "tcp", f[3], f[4], f[0],
+		       f[1], f[2]);
+		if (internals)
+			printf(" %8s %10s %6s %6s %3s", f[5], f[6], f[7], f[8], f[10]);
+		printf("\n");
+	}
+	free(list);
 }
 
 // ---- netstat -m ----------------------------------------------------------
@@ -181,24 +262,31 @@ protocols(void)
 int
 main(int argc, char *argv[])
 {
-	if (argc < 2)
-		usage();
+	bool conns = argc < 2, all = false, internals = false;
+
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
 		if (a[0] != '-' || a[1] == '\0')
 			usage();
-		for (const char *p = a + 1; *p; p++)
-			if (strchr("ims", *p) == NULL)
+		for (const char *p = a + 1; *p; p++) {
+			if (strchr("imsanT", *p) == NULL)
 				usage();
+			if (strchr("anT", *p) != NULL)
+				conns = true;
+			all |= *p == 'a';
+			internals |= *p == 'T';
+		}
 	}
+	if (conns)
+		connections(all, internals);
 	for (int i = 1; i < argc; i++) {
 		for (const char *p = argv[i] + 1; *p; p++) {
 			if (*p == 'i')
 				interfaces();
 			else if (*p == 'm')
 				mbufs();
-			else
+			else if (*p == 's')
 				protocols();
 		}
 	}

@@ -247,6 +247,9 @@ class Bench:
         self.g = self.nk.Guest(fs, cpus=self.cpus, argv=argv,
                                log=RESULTS / "console.tmp", name="bench")
         self.g.boot(timeout=60)
+        # Page junk-fill (vm.junk_fill) is on by default and in make
+        # test; the figures are for the kernel without them.
+        self.g.run("sysctl vm.junk_fill=0")
         return self.g
 
     def close(self):
@@ -475,6 +478,7 @@ class Bench:
                           name="bench-cpus1")
         try:
             g.boot(timeout=60)
+            g.run("sysctl vm.junk_fill=0")
             rtt = self.netbench(g.run("netbench rtt -n 500 127.0.0.1",
                                       timeout=300), "rtt")
             snd = self.netbench(g.run("netbench icmp -d %d -P 1"

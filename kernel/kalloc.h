@@ -11,6 +11,9 @@
 //
 // Counters (sysctl vm.*): free pages, pages per CPU, steals, objects in use
 // per size class, failed allocations.
+// kalloc_junk (sysctl vm.junk_fill, default 1): fill freed and newly
+// allocated pages with junk, so a use after free shows; make bench turns
+// it off.
 #pragma once
 #include "kernel/types.h"
 
@@ -22,3 +25,5 @@ void *kzalloc(size_t n);
 void kfree(void *p);
 uint64 kalloc_free_pages(void);
 void kmalloc_init(void);
+
+extern int kalloc_junk;

@@ -147,6 +147,8 @@ void *kalloc(void)
 			break;
 	}
 	pop_off();
+	if (r == NULL && kmalloc_reclaim() > 0)
+		return kalloc();  // pages kmalloc kept in empty slabs
 	if (r == NULL) {
 		__atomic_add_fetch(&alloc_failed, 1, __ATOMIC_RELAXED);
 		return NULL;
@@ -156,9 +158,11 @@ void *kalloc(void)
 	return r;
 }
 
+// Free pages: on the free lists, and kept by kmalloc in empty slabs
+// (kmalloc_reclaim gives those back when the lists run dry).
 uint64 kalloc_free_pages(void)
 {
-	uint64 n = 0;
+	uint64 n = kmalloc_empty_pages();
 	for (int i = 0; i < NCPU; i++)
 		n += __atomic_load_n(&kmem[i].nfree, __ATOMIC_RELAXED);
 	return n;

@@ -25,5 +25,9 @@ void *kzalloc(size_t n);
 void kfree(void *p);
 uint64 kalloc_free_pages(void);
 void kmalloc_init(void);
+// Pages kmalloc keeps in empty slabs, and giving them back to kalloc.
+uint64 kmalloc_empty_pages(void);
+uint64 kmalloc_reclaim(void);
+uint64 kmalloc_slabs_carved(void);
 
 extern int kalloc_junk;

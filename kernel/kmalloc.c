@@ -8,12 +8,19 @@
 // are kept in a side table indexed by page number (slabinfo[]), so the
 // objects themselves carry no header and a 2048-byte class fits two to a
 // page. Requests above 2048 bytes get a page of their own (class PAGE).
-// A slab whose last object is freed goes straight back to kalloc, so the
-// free page count returns exactly to its old value (usertests checks).
+// Empty slabs: a class keeps up to KMALLOC_KEEP_EMPTY slabs whose
+// objects are all free instead of giving the page straight back, so a
+// packet's allocate-then-free of one size does not cost a kalloc and a
+// kfree_page (and a re-carving) every time. The kept pages still count
+// as free memory: kalloc_free_pages() (sysctl vm.pages_free, which the
+// usertests memory check compares) adds kmalloc_empty_pages(), and a
+// kalloc that finds no free page calls kmalloc_reclaim() to release them
+// before it gives up.
 //
 // Invariants: a page is in at most one class; a slab is on its class's
 // partial list iff it has at least one free object; si_inuse counts the
-// allocated objects of a slab.
+// allocated objects of a slab; kcls[c].nempty counts the slabs of class c
+// with si_inuse == 0 (all on the partial list), at most KMALLOC_KEEP_EMPTY.
 // Locking: kcls[c].lock protects class c's partial list, counters, and the
 // slabinfo entries of its slabs [s]. Never held with another class lock.
 // Any context, never sleeps.
@@ -31,6 +38,7 @@
 #define CLASS_PAGE NCLASS // whole-page allocation
 #define CLASS_NONE 0xff   // page not owned by kmalloc
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
+#define KMALLOC_KEEP_EMPTY 2  // empty slabs a class keeps (see above)
 
 struct slabinfo {
 	uint8 si_class;          // [s] CLASS_NONE, a class, or CLASS_PAGE
@@ -46,6 +54,8 @@ static struct kclass {
 	struct slabinfo *partial;  // [s] slabs with a free object
 	uint64 inuse;              // [s] objects allocated
 	uint64 pages;              // [s] pages held by this class
+	uint64 nempty;             // [s] slabs with no object allocated
+	uint64 carved;             // [s] slabs made from a fresh page, ever
 } kcls[NCLASS + 1];
 
 static uint64 kmalloc_failed;  // [a]
@@ -104,7 +114,19 @@ static void slab_add(int c, char *page)
 		si->si_free = obj;
 	}
 	kcls[c].pages++;
+	kcls[c].nempty++;
+	kcls[c].carved++;
 	list_push(&kcls[c], si);
+}
+
+// Take an empty slab si off class k and return its page, for the caller
+// to kfree_page once it has dropped k->lock. Caller holds k->lock.
+static void *slab_release(struct kclass *k, struct slabinfo *si)
+{
+	list_remove(k, si);
+	si->si_class = CLASS_NONE;
+	k->pages--;
+	return info_page(si);
 }
 
 static int size_class(size_t n)
@@ -147,7 +169,8 @@ void *kmalloc(size_t n)
 	struct slabinfo *si = k->partial;
 	void **obj = si->si_free;
 	si->si_free = *obj;
-	si->si_inuse++;
+	if (si->si_inuse++ == 0)
+		k->nempty--;
 	k->inuse++;
 	if (si->si_free == NULL)
 		list_remove(k, si);
@@ -195,10 +218,10 @@ void kfree(void *p)
 		*(void **)p = si->si_free;
 		si->si_free = p;
 		if (--si->si_inuse == 0) {
-			list_remove(k, si);
-			si->si_class = CLASS_NONE;
-			k->pages--;
-			page_to_free = info_page(si);
+			if (k->nempty < KMALLOC_KEEP_EMPTY)
+				k->nempty++;  // keep it for the next kmalloc
+			else
+				page_to_free = slab_release(k, si);
 		}
 	}
 	release(&k->lock);
@@ -206,6 +229,70 @@ void kfree(void *p)
 		kfree_page(page_to_free);
 }
 
+// Pages held in empty slabs (free memory kmalloc keeps for itself). Any
+// context; a snapshot.
+uint64 kmalloc_empty_pages(void)
+{
+	uint64 n = 0;
+	for (int c = 0; c < NCLASS; c++)
+		n += __atomic_load_n(&kcls[c].nempty, __ATOMIC_RELAXED);
+	return n;
+}
+
+static int sysctl_carved(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	*val = kmalloc_slabs_carved();
+	return 0;
+}
+
+static int sysctl_empty(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	*val = kmalloc_empty_pages();
+	return 0;
+}
+
+// Slabs carved from fresh pages since boot, all classes: with empty
+// slabs kept, a steady alloc/free of one size stops adding to it.
+uint64 kmalloc_slabs_carved(void)
+{
+	uint64 n = 0;
+	for (int c = 0; c < NCLASS; c++)
+		n += __atomic_load_n(&kcls[c].carved, __ATOMIC_RELAXED);
+	return n;
+}
+
+// Give every empty slab back to kalloc; returns how many pages it freed.
+// Called by kalloc when it finds no free page. Any context; takes the
+// class locks one at a time, and none while calling kfree_page.
+uint64 kmalloc_reclaim(void)
+{
+	uint64 freed = 0;
+	for (int c = 0; c < NCLASS; c++) {
+		struct kclass *k = &kcls[c];
+		for (;;) {
+			void *page = NULL;
+			acquire(&k->lock);
+			for (struct slabinfo *si = k->partial; si; si = si->si_next) {
+				if (si->si_inuse == 0) {
+					k->nempty--;
+					page = slab_release(k, si);
+					break;
+				}
+			}
+			release(&k->lock);
+			if (page == NULL)
+				break;
+			kfree_page(page);
+			freed++;
+		}
+	}
+	return freed;
+}
+
+SYSCTL_PROC(kmalloc_empty, "vm.kmalloc.empty_pages", SYSCTL_RD, sysctl_empty,
+	    "pages kept in empty slabs (counted in vm.pages_free)");
+SYSCTL_PROC(kmalloc_carved, "vm.kmalloc.slabs_carved", SYSCTL_RD, sysctl_carved,
+	    "slabs made from a fresh page since boot, all classes");
 SYSCTL_UINT64(kmalloc_32, "vm.kmalloc.32.inuse", SYSCTL_RD, &kcls[0].inuse, "32-byte objects allocated");
 SYSCTL_UINT64(kmalloc_64, "vm.kmalloc.64.inuse", SYSCTL_RD, &kcls[1].inuse, "64-byte objects allocated");
 SYSCTL_UINT64(kmalloc_128, "vm.kmalloc.128.inuse", SYSCTL_RD, &kcls[2].inuse, "128-byte objects allocated");

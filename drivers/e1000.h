@@ -28,6 +28,7 @@
 #define E1000_IFQ_MAXLEN 256 // interface send queue (net/ifq) bound
 #define E1000_TX_MAXSEG 8    // most descriptors (mbufs) one frame may use
 #define E1000_ITR_DEFAULT 8000  // interrupts/s at most (ITR) [E1000 13.4.18]
+#define E1000_ITR_MAX 1000000   // largest rate dev.e1000.N.itr accepts
 // QEMU's e1000 accepts no frame for 1000 ms (virtual clock = the time
 // CSR) after each RCTL write; a little more, so its timer has fired.
 #define E1000_QEMU_RXHOLD_MS 1010

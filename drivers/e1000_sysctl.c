@@ -109,7 +109,7 @@ static int e1000_sysctl_itr(struct sysctl_oid *oid, int64 *val, bool write)
 		return 0;
 	}
 	// ITR is 16 bits of 256 ns: rates below ~60/s do not fit.
-	if (*val < 0 || (*val > 0 && *val < 100) || *val > 1000000)
+	if (*val > 0 && *val < 100)   // the range [0, E1000_ITR_MAX] is checked
 		return -EINVAL;
 	e1000_set_itr(k->k_sc, *val);
 	return 0;
@@ -147,8 +147,6 @@ static int e1000_sysctl_test_arp(struct sysctl_oid *oid, int64 *val, bool write)
 		*val = __atomic_load_n(&sc->sc_test_arp_replies, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (*val <= 0 || *val > 0xffffffffL)
-		return -EINVAL;
 	// 1..256: that many requests for 10.0.2.2, queued back to back (a
 	// burst: the ring takes them in one start pass, one TDT write);
 	// larger: one request for that IPv4 address.
@@ -178,9 +176,10 @@ void e1000_test_rx(struct e1000_softc *sc, const uint8 *fr, int len)
 }
 
 // Fill in and register the next knob of sc.
+// A writable knob (a handler) takes the values [min, max].
 static void e1000_knob(struct e1000_softc *sc, int *n, const char *name, enum sysctl_kind kind,
 		       int flags, void *ptr, int (*handler)(struct sysctl_oid *, int64 *, bool),
-		       int idx, const char *descr)
+		       int idx, int64 min, int64 max, const char *descr)
 {
 	KASSERT(*n < E1000_NKNOB);
 	struct e1000_knob *k = &sc->sc_knob[(*n)++];
@@ -191,13 +190,15 @@ static void e1000_knob(struct e1000_softc *sc, int *n, const char *name, enum sy
 	k->k_oid.descr = descr;
 	k->k_oid.kind = kind;
 	k->k_oid.flags = flags;
+	k->k_oid.min = min;
+	k->k_oid.max = max;
 	k->k_oid.ptr = ptr;
 	k->k_oid.handler = handler;
 	sysctl_add(&k->k_oid);
 }
 
 #define E1000_SWKNOB(field, nm, d) \
-	e1000_knob(sc, &n, nm, SYSCTL_K_UINT64, SYSCTL_RD, &sc->field, NULL, 0, d)
+	e1000_knob(sc, &n, nm, SYSCTL_K_UINT64, SYSCTL_RD, &sc->field, NULL, 0, 0, 0, d)
 
 // Register the knobs of sc and start the statistics callout. Boot, hart 0.
 void e1000_sysctl_attach(struct e1000_softc *sc)
@@ -205,13 +206,14 @@ void e1000_sysctl_attach(struct e1000_softc *sc)
 	char hwname[24];
 	int n = 0;
 
-	e1000_knob(sc, &n, "mac", SYSCTL_K_STRING, SYSCTL_RD, sc->sc_macstr, NULL, 0,
+	e1000_knob(sc, &n, "mac", SYSCTL_K_STRING, SYSCTL_RD, sc->sc_macstr, NULL, 0, 0, 0,
 		   "station address");
-	e1000_knob(sc, &n, "link", SYSCTL_K_INT, SYSCTL_RD, &sc->sc_link_up, NULL, 0,
+	e1000_knob(sc, &n, "link", SYSCTL_K_INT, SYSCTL_RD, &sc->sc_link_up, NULL, 0, 0, 0,
 		   "link up (STATUS.LU)");
 	e1000_knob(sc, &n, "itr", SYSCTL_K_PROC, SYSCTL_RW, NULL, e1000_sysctl_itr, 0,
-		   "interrupt rate limit per second (ITR), 0 = none");
-	e1000_knob(sc, &n, "test_arp", SYSCTL_K_PROC, SYSCTL_RW, NULL, e1000_sysctl_test_arp, 0,
+		   0, E1000_ITR_MAX, "interrupt rate limit per second (ITR), 0 = none");
+	e1000_knob(sc, &n, "test_arp", SYSCTL_K_PROC, SYSCTL_RW | SYSCTL_ACT, NULL,
+		   e1000_sysctl_test_arp, 0, 1, 0xffffffffL,
 		   "test aid: write 1 (or N<=256) to ARP for 10.0.2.2; read: replies seen");
 	E1000_SWKNOB(sc_rx_packets, "rx_packets", "frames received and handed up");
 	E1000_SWKNOB(sc_rx_bytes, "rx_bytes", "bytes received (without CRC)");
@@ -227,7 +229,7 @@ void e1000_sysctl_attach(struct e1000_softc *sc)
 	for (int i = 0; i < E1000_NHWSTAT; i++) {
 		snprintf(hwname, sizeof(hwname), "hw.%s", e1000_hwstats[i].name);
 		e1000_knob(sc, &n, hwname, SYSCTL_K_PROC, SYSCTL_RD, NULL, e1000_sysctl_hw, i,
-			   e1000_hwstats[i].descr);
+			   0, 0, e1000_hwstats[i].descr);
 	}
 	callout_reset(&sc->sc_stat_callout, 1000, e1000_stat_tick, sc);
 }

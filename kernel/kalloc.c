@@ -53,13 +53,11 @@ static int sysctl_junk(struct sysctl_oid *oid, int64 *val, bool write)
 		*val = __atomic_load_n(&kalloc_junk, __ATOMIC_RELAXED);
 		return 0;
 	}
-	if (*val != 0 && *val != 1)
-		return -EINVAL;
 	__atomic_store_n(&kalloc_junk, (int)*val, __ATOMIC_RELAXED);
 	return 0;
 }
-SYSCTL_PROC(vm_junk_fill, "vm.junk_fill", SYSCTL_RW, sysctl_junk,
-	    "1: fill pages with junk in kalloc and kfree_page (catches use after free); 0: off, for benchmarks");
+SYSCTL_PROC_RANGE(vm_junk_fill, "vm.junk_fill", SYSCTL_RW, sysctl_junk, 0, 1,
+		  "1: fill pages with junk in kalloc and kfree_page (catches use after free); 0: off, for benchmarks");
 
 static uint64 pages_total;    // [i]
 static uint64 alloc_failed;   // [a]

@@ -195,8 +195,8 @@ int sleep_timeout(void *chan, struct spinlock *lk, int ms)
 	return timedout ? -ETIMEDOUT : 0;
 }
 
-static bool kick_enabled = true;
-SYSCTL_INT(kern_sched_kick, "kern.sched_kick", SYSCTL_RW, &kick_enabled,
+static int kick_enabled = 1;   // int: the knob stores an int
+SYSCTL_INT_RANGE(kern_sched_kick, "kern.sched_kick", SYSCTL_RW, &kick_enabled, 0, 1,
 	   "1: wake idle harts with an IPI when a thread becomes runnable; 0: they notice at their next timer tick");
 
 // Wake one idle hart that may run p (not this one: it will reschedule by

@@ -199,5 +199,5 @@ static int sysctl_selftest(struct sysctl_oid *oid, int64 *val, bool write)
 	printf("selftest: %d failure%s\n", failures, failures == 1 ? "" : "s");
 	return failures ? -EIO : 0;
 }
-SYSCTL_PROC(kern_selftest, "kern.selftest", SYSCTL_RW, sysctl_selftest,
+SYSCTL_PROC_RANGE(kern_selftest, "kern.selftest", SYSCTL_RW | SYSCTL_ACT, sysctl_selftest, 1, 1,
 	    "write 1: run the kernel self-tests; read: failures of the last run");

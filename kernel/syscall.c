@@ -63,6 +63,7 @@ int argstr(int n, char *buf, int max)
 	X(uptime) X(open) X(write) X(mknod) X(unlink) X(link)    \
 	X(mkdir) X(close) X(sysctl) X(sysctlnext) X(halt)        \
 	X(fcntl) X(dup2) X(lseek) X(getppid) X(sched_yield)      \
+	X(sysctlinfo)                                            \
 	X(socket) X(bind) X(connect) X(listen) X(accept)         \
 	X(sendto) X(recvfrom) X(shutdown) X(setsockopt)          \
 	X(getsockopt) X(getsockname) X(getpeername) X(poll)      \
@@ -79,8 +80,8 @@ static const struct {
 
 // Trace system calls on the console when kern.syscall_trace is nonzero.
 static int syscall_trace;
-SYSCTL_INT(kern_syscall_trace, "kern.syscall_trace", SYSCTL_RW, &syscall_trace,
-	   "print every system call and its result on the console");
+SYSCTL_INT_RANGE(kern_syscall_trace, "kern.syscall_trace", SYSCTL_RW, &syscall_trace, 0, 1,
+		 "print every system call and its result on the console");
 
 void syscall(void)
 {

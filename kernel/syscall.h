@@ -36,6 +36,7 @@
 #define SYS_lseek 27      // long lseek(int fd, long off, int whence)
 #define SYS_getppid 28    // int getppid(void)
 #define SYS_sched_yield 29 // int sched_yield(void)
+#define SYS_sysctlinfo 30 // int sysctlinfo(const char *name, struct sysctl_info *info)
 
 #define NSYSCALL 64       // size of the dispatch table
 

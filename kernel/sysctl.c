@@ -8,6 +8,10 @@
 // listing comes out sorted without keeping a sorted structure. There are a
 // few hundred knobs at most, so the scans are cheap.
 //
+// Ranges: a write is checked against the knob's declared [min, max] here,
+// once for every kind, before the value is stored or a handler sees it
+// (sysctl.h says why every writable knob has one).
+//
 // Locking: sysctl_lock protects the dynamic list [s]. Values are read and
 // written without a lock: each is one aligned word, and a knob that needs
 // more care uses a handler.
@@ -37,6 +41,8 @@ void sysctl_init(void)
 
 int sysctl_add(struct sysctl_oid *oid)
 {
+	// A writable knob without a range is a kernel bug, found at boot.
+	KASSERT(!(oid->flags & SYSCTL_WR) || oid->min <= oid->max);
 	acquire(&sysctl_lock);
 	oid->next = dynamic;
 	dynamic = oid;
@@ -102,6 +108,9 @@ static int oid_read_int(struct sysctl_oid *o, int64 *val)
 	case SYSCTL_K_INT:
 		*val = *(int *)o->ptr;
 		return 0;
+	case SYSCTL_K_UINT32:
+		*val = *(uint32 *)o->ptr;
+		return 0;
 	case SYSCTL_K_UINT64:
 		*val = (int64)*(uint64 *)o->ptr;
 		return 0;
@@ -112,16 +121,18 @@ static int oid_read_int(struct sysctl_oid *o, int64 *val)
 	}
 }
 
+// Store val in writable knob o: -EINVAL outside its declared range. The
+// macros keep every range inside what the variable holds.
 static int oid_write_int(struct sysctl_oid *o, int64 val)
 {
+	if (val < o->min || val > o->max)
+		return -EINVAL;
 	switch (o->kind) {
 	case SYSCTL_K_INT:
-		if (val < -2147483648L || val > 2147483647L)
-			return -EINVAL;
 		*(int *)o->ptr = val;
 		return 0;
-	case SYSCTL_K_UINT64:
-		*(uint64 *)o->ptr = val;
+	case SYSCTL_K_UINT32:
+		*(uint32 *)o->ptr = val;
 		return 0;
 	case SYSCTL_K_PROC:
 		return o->handler(o, &val, true);
@@ -194,6 +205,23 @@ long sys_sysctl(void)
 	return oid_write_int(o, val);
 }
 
+// sysctlinfo(name, info): type, flags and range of one knob.
+long sys_sysctlinfo(void)
+{
+	char name[NAMEMAX];
+	int r = argstr(0, name, sizeof(name));
+	if (r < 0)
+		return r == -ENAMETOOLONG ? -ENOENT : r;
+	struct sysctl_oid *o = sysctl_find(match_name, name);
+	if (o == NULL)
+		return -ENOENT;
+	struct sysctl_info si = {
+		.si_type = oid_type(o), .si_flags = o->flags,
+		.si_min = o->min, .si_max = o->max,
+	};
+	return copyout(myproc()->pagetable, argaddr(1), &si, sizeof(si));
+}
+
 // sysctlnext(name, next, len): the name after `name`, and its type; 0 at
 // the end; -ENOMEM if len is too small for it.
 long sys_sysctlnext(void)
@@ -239,4 +267,5 @@ SYSCTL_STRING(kern_version, "kern.version", version, "kernel version");
 SYSCTL_PROC(kern_ncpu, "kern.ncpu", SYSCTL_RD, sysctl_ncpu, "harts running");
 SYSCTL_INT(kern_hz, "kern.hz", SYSCTL_RD, &hz, "timer interrupts per second per hart");
 SYSCTL_PROC(kern_uptime, "kern.uptime_ms", SYSCTL_RD, sysctl_uptime, "milliseconds since boot");
-SYSCTL_INT(kern_debug, "kern.debug", SYSCTL_RW, &debug, "debug output switch (free for labs)");
+SYSCTL_INT_RANGE(kern_debug, "kern.debug", SYSCTL_RW, &debug, 0, 2147483647,
+		 "debug output switch (free for labs)");

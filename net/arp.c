@@ -116,7 +116,8 @@ static int arp_dump_sysctl(int64 *val, bool write)
 	arp_dump();
 	return 0;
 }
-NET_SYSCTL_PROC(arp_dump, "net.link.ether.arp.dump", SYSCTL_RW, arp_dump_sysctl,
+NET_SYSCTL_PROC_RANGE(arp_dump, "net.link.ether.arp.dump", SYSCTL_RW | SYSCTL_ACT,
+		      arp_dump_sysctl, 1, 1,
 		"write 1: print the ARP table on the console");
 
 #define STAT(f) __atomic_add_fetch(&arpstat.f, 1, __ATOMIC_RELAXED)

@@ -42,7 +42,7 @@
 
 struct icmpstat icmpstat;
 static int icmp_errppslimit = ICMP_ERRPPS_DEFAULT;   // [a] sysctl
-static int icmp_test_ping;                           // [a] sysctl knob
+static uint32 icmp_test_ping;                        // [a] sysctl knob
 static struct net_lock icmp_lock;
 static uint64 icmp_err_window;                       // [s] second of the window
 static int icmp_err_count;                           // [s] errors sent in it
@@ -62,10 +62,11 @@ ICMPSTAT(errors_sent, icps_error_sent, "errors sent");
 ICMPSTAT(errors_ratelimited, icps_error_ratelimited, "errors not sent: rate limit");
 ICMPSTAT(errors_suppressed, icps_error_suppressed, "errors not sent: RFC 1122 3.2.2");
 ICMPSTAT(dropped, icps_dropped, "no memory or no route");
-NET_SYSCTL_INT(icmp_pps, "net.inet.icmp.errppslimit", SYSCTL_RW, &icmp_errppslimit,
-	       "ICMP errors per second at most");
-NET_SYSCTL_INT(icmp_ping, "net.inet.icmp.test_ping", SYSCTL_RW, &icmp_test_ping,
-	       "write an IPv4 address (host-order integer): send one echo request");
+NET_SYSCTL_INT_RANGE(icmp_pps, "net.inet.icmp.errppslimit", SYSCTL_RW, &icmp_errppslimit,
+		     0, 1000000, "ICMP errors per second at most (0: send none)");
+NET_SYSCTL_UINT32_RANGE(icmp_ping, "net.inet.icmp.test_ping", SYSCTL_RW | SYSCTL_ACT,
+			&icmp_test_ping, 1, 0xffffffff,
+			"write an IPv4 address (host-order integer): send one echo request");
 
 #define STAT(f) __atomic_add_fetch(&icmpstat.f, 1, __ATOMIC_RELAXED)
 
@@ -254,7 +255,7 @@ int icmp_echo(uint32 dst, uint16 id, uint16 seq, int len)
 void icmp_tick(void)
 {
 	static uint16 seq;
-	uint32 dst = (uint32)__atomic_exchange_n(&icmp_test_ping, 0, __ATOMIC_RELAXED);
+	uint32 dst = __atomic_exchange_n(&icmp_test_ping, 0, __ATOMIC_RELAXED);
 	if (dst == 0)
 		return;
 	int err = icmp_echo(dst, 0x6e6b, ++seq, 56);   // id "nk", 56 bytes like ping

@@ -81,8 +81,8 @@
 #include "net/ifq.h"
 
 int ifq_serializer_enabled = 1;
-NET_SYSCTL_INT(ifq_serializer, "net.ifq.serializer", SYSCTL_RW,
-	       &ifq_serializer_enabled,
+NET_SYSCTL_INT_RANGE(ifq_serializer, "net.ifq.serializer", SYSCTL_RW,
+		     &ifq_serializer_enabled, 0, 1,
 	       "1: serializer runs if_start on one CPU; 0: plain lock");
 
 static void stat_inc(uint64 *c)

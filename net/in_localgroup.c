@@ -86,8 +86,8 @@ struct inp_localgroup {
 };
 
 int tcp_reuseport_ext = 1;   // [a] used when TCP joins groups on listen
-NET_SYSCTL_INT(tcp_reuseport_ext, "net.inet.tcp.reuseport_ext", SYSCTL_RW,
-	       &tcp_reuseport_ext, "1: spread connections over a reuseport group");
+NET_SYSCTL_INT_RANGE(tcp_reuseport_ext, "net.inet.tcp.reuseport_ext", SYSCTL_RW,
+		     &tcp_reuseport_ext, 0, 1, "1: spread connections over a reuseport group");
 
 uint32 in_localgroup_pick(uint32 hash, uint32 n)
 {

@@ -49,7 +49,7 @@
 #include "net/icmp.h"
 
 struct ipstat ipstat;
-int ip_gateway = (int)IP_GATEWAY_DEFAULT;          // [a] host order
+uint32 ip_gateway = IP_GATEWAY_DEFAULT;            // [a] host order
 static ip_proto_input_t ip_protosw[256];           // [i]
 static uint32 ip_id_next = 1;                      // [a]
 
@@ -75,8 +75,8 @@ IPSTAT_OID(fragmented, ips_fragmented, "datagrams fragmented");
 IPSTAT_OID(ofragments, ips_ofragments, "fragments sent");
 IPSTAT_OID(cantfrag, ips_cantfrag, "too big with DF");
 IPSTAT_OID(odropped, ips_odropped, "output dropped: no memory");
-NET_SYSCTL_INT(ip_gw, "net.inet.ip.gateway", SYSCTL_RW, &ip_gateway,
-	       "default gateway, IPv4 address as a host-order integer");
+NET_SYSCTL_UINT32_RANGE(ip_gw, "net.inet.ip.gateway", SYSCTL_RW, &ip_gateway, 0, 0xffffffff,
+			"default gateway, IPv4 address as a host-order integer (0: none)");
 
 int ip_init(void)
 {
@@ -232,7 +232,7 @@ int ip_route(uint32 dst, struct ifnet **ifpp, uint32 *nexthop)
 		return 0;
 	}
 	// Otherwise: the default gateway, which must be on a connected subnet.
-	uint32 gw = (uint32)__atomic_load_n(&ip_gateway, __ATOMIC_RELAXED);
+	uint32 gw = __atomic_load_n(&ip_gateway, __ATOMIC_RELAXED);
 	if (gw != 0 && (ifp = if_bysubnet(gw)) != NULL) {
 		*ifpp = ifp;
 		*nexthop = gw;

@@ -90,7 +90,7 @@ int ip_output(struct mbuf *m, uint32 src, uint32 dst, uint8 proto, int ttl, int 
 int ip_route(uint32 dst, struct ifnet **ifpp, uint32 *nexthop);
 
 // Default gateway (sysctl net.inet.ip.gateway), host order.
-extern int ip_gateway;
+extern uint32 ip_gateway;
 
 // ip_reass.c: add fragment m (header hlen, validated); returns the whole
 // datagram (header first, ip_off 0) when complete, else NULL (m kept or

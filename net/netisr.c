@@ -165,8 +165,9 @@ struct lwkt_port *netisr_cpuport(int cpu)
 // delay every packet behind it; beyond the bound the packet is dropped at
 // dispatch and counted in net.netisr.<cpu>.qdrops.
 static int netisr_maxqlen = NETISR_MAXQLEN;  // [a]
-NET_SYSCTL_INT(netisr_maxqlen, "net.netisr.maxqlen", SYSCTL_RW, &netisr_maxqlen,
-	       "packets queued per netisr before input is dropped");
+// 0 would drop every packet: the range starts at 1.
+NET_SYSCTL_INT_RANGE(netisr_maxqlen, "net.netisr.maxqlen", SYSCTL_RW, &netisr_maxqlen,
+		     1, NETISR_MAXQLEN_MAX, "packets queued per netisr before input is dropped");
 
 static void count(uint64 *c)
 {

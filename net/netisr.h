@@ -37,6 +37,7 @@ typedef void (*netisr_rollup_t)(int cpu);
 #define NETISR_MAXROLLUP 8
 #define NETISR_BATCH 32      // messages per batch before rollups run
 #define NETISR_MAXQLEN 1024  // default bound of queued packets per netisr
+#define NETISR_MAXQLEN_MAX 65536  // largest bound net.netisr.maxqlen accepts
 
 struct netisr {
 	struct lwkt_port ni_port;   // [s] ni_port.mp_lock; owned by the thread

@@ -17,6 +17,11 @@
 // equal to the consumer (one slot always stays free, so "p == c" means
 // empty without a separate count).
 //
+// The slots are an array split into page-sized chunks (pcq_slot(q, s)), so
+// that a queue of any size the sysctl accepts can be allocated by a
+// page-at-most allocator; the chunks never move, so this changes nothing
+// below.
+//
 // The states of a slot s (p, c = the two halves of pcq_pc):
 //   FREE        s outside [c, p)             items[s] == NULL
 //   RESERVED    s in [c, p), not yet stored  items[s] == NULL   <- real!
@@ -104,16 +109,34 @@ static uint32 pcq_next(const struct pcq *q, uint32 i)
 	return i + 1 == q->pcq_nslots ? 0 : i + 1;
 }
 
+// Free q's chunks and q itself (q may be partly built: NULL chunks).
+static void pcq_free(struct pcq *q)
+{
+	for (int i = 0; i < PCQ_MAXCHUNKS; i++)
+		if (q->pcq_chunk[i] != NULL)
+			net_free(q->pcq_chunk[i]);
+	net_free(q);
+}
+
 struct pcq *pcq_create(uint32 maxitems)
 {
 	if (maxitems == 0 || maxitems > PCQ_MAXITEMS)
 		return NULL;
-	size_t sz = sizeof(struct pcq) + (maxitems + 1) * sizeof(void *);
-	struct pcq *q = net_malloc(sz);
+	struct pcq *q = net_malloc(sizeof(*q));
 	if (q == NULL)
 		return NULL;
-	memset(q, 0, sz);
+	memset(q, 0, sizeof(*q));
 	q->pcq_nslots = maxitems + 1;
+	for (uint32 s = 0; s < q->pcq_nslots; s += PCQ_CHUNK) {
+		uint32 n = q->pcq_nslots - s < PCQ_CHUNK ? q->pcq_nslots - s : PCQ_CHUNK;
+		void **chunk = net_malloc(n * sizeof(void *));
+		if (chunk == NULL) {
+			pcq_free(q);
+			return NULL;
+		}
+		memset(chunk, 0, n * sizeof(void *));   // I2: every slot FREE
+		q->pcq_chunk[s / PCQ_CHUNK] = chunk;
+	}
 	return q;
 }
 
@@ -122,7 +145,7 @@ void pcq_destroy(struct pcq *q)
 	if (q == NULL)
 		return;
 	KASSERT(pcq_count(q) == 0);
-	net_free(q);
+	pcq_free(q);
 }
 
 bool pcq_put(struct pcq *q, void *item)
@@ -141,8 +164,8 @@ bool pcq_put(struct pcq *q, void *item)
 	} while (!__atomic_compare_exchange_n(&q->pcq_pc, &v, PCQ_WORD(np, PCQ_C(v)),
 					      true, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED));
 	// Slot p is RESERVED now: counted in the word, still NULL (I2).
-	KASSERT(__atomic_load_n(&q->pcq_items[p], __ATOMIC_RELAXED) == NULL);
-	__atomic_store_n(&q->pcq_items[p], item, __ATOMIC_RELEASE);   // PUBLISHED
+	KASSERT(__atomic_load_n(pcq_slot(q, p), __ATOMIC_RELAXED) == NULL);
+	__atomic_store_n(pcq_slot(q, p), item, __ATOMIC_RELEASE);   // PUBLISHED
 	return true;
 }
 
@@ -152,7 +175,7 @@ void *pcq_peek(struct pcq *q)
 	if (PCQ_P(v) == PCQ_C(v))
 		return NULL;   // empty
 	// NULL here: the oldest slot is RESERVED, not yet PUBLISHED.
-	return __atomic_load_n(&q->pcq_items[PCQ_C(v)], __ATOMIC_ACQUIRE);
+	return __atomic_load_n(pcq_slot(q, PCQ_C(v)), __ATOMIC_ACQUIRE);
 }
 
 void *pcq_get(struct pcq *q)
@@ -161,10 +184,10 @@ void *pcq_get(struct pcq *q)
 	uint32 c = PCQ_C(v);
 	if (PCQ_P(v) == c)
 		return NULL;
-	void *item = __atomic_load_n(&q->pcq_items[c], __ATOMIC_ACQUIRE);
+	void *item = __atomic_load_n(pcq_slot(q, c), __ATOMIC_ACQUIRE);
 	if (item == NULL)
 		return NULL;   // RESERVED: its producer will publish and wake us
-	__atomic_store_n(&q->pcq_items[c], NULL, __ATOMIC_RELAXED);   // I2
+	__atomic_store_n(pcq_slot(q, c), NULL, __ATOMIC_RELAXED);   // I2
 	uint32 nc = pcq_next(q, c);
 	// Producers may move the high half meanwhile: retry with their value;
 	// the low half is ours alone (I1), so it is still c.

@@ -16,14 +16,26 @@
 #pragma once
 #include "net/shim.h"
 
+#define PCQ_MAXITEMS 4096
+// The slots live in chunks of at most one page each (net_malloc's largest
+// object), so every size up to PCQ_MAXITEMS can be allocated.
+#define PCQ_CHUNK 512   // slots per chunk: 512 pointers = 4096 bytes
+#define PCQ_MAXCHUNKS ((PCQ_MAXITEMS + 1 + PCQ_CHUNK - 1) / PCQ_CHUNK)
+
 struct pcq {
 	uint64 pcq_pc;          // [a] producer index << 32 | consumer index
 	uint32 pcq_nslots;      // [i] capacity + 1 (one slot is always free)
 	uint64 pcq_full;        // [a] puts refused because the queue was full
-	void *pcq_items[];      // [a] NULL = free or reserved-not-published
+	// [i] slot s is pcq_chunk[s / PCQ_CHUNK][s % PCQ_CHUNK]; each slot [a]:
+	// NULL = free or reserved-not-published.
+	void **pcq_chunk[PCQ_MAXCHUNKS];
 };
 
-#define PCQ_MAXITEMS 4096
+// The address of slot s of q (s < pcq_nslots).
+static inline void **pcq_slot(struct pcq *q, uint32 s)
+{
+	return &q->pcq_chunk[s / PCQ_CHUNK][s % PCQ_CHUNK];
+}
 
 // A queue that holds up to maxitems items (1..PCQ_MAXITEMS), or NULL (no
 // memory, bad size). Any thread; does not sleep.

@@ -20,9 +20,15 @@
 //   struct net_sysctl     storage for one run-time sysctl knob
 //   printf, panic, KASSERT(cond)
 //   memset, memcpy, memmove, memcmp, strlen
-//   NET_SYSCTL_INT(id, name, flags, int *ptr, descr)
-//   NET_SYSCTL_UINT64(id, name, flags, uint64 *ptr, descr)
-//     static knobs, declared next to their variable (see kernel/sysctl.h)
+//   NET_SYSCTL_INT(id, name, SYSCTL_RD, int *ptr, descr)
+//   NET_SYSCTL_INT_RANGE(id, name, SYSCTL_RW, int *ptr, min, max, descr)
+//   NET_SYSCTL_UINT32_RANGE(id, name, SYSCTL_RW, uint32 *ptr, min, max, descr)
+//   NET_SYSCTL_UINT64(id, name, SYSCTL_RD, uint64 *ptr, descr)
+//   NET_SYSCTL_PROC(id, name, SYSCTL_RD, fn, descr)
+//   NET_SYSCTL_PROC_RANGE(id, name, SYSCTL_RW, fn, min, max, descr)
+//     static knobs, declared next to their variable (see kernel/sysctl.h):
+//     a writable knob must declare the range of values it accepts (a
+//     write outside is EINVAL), or it does not compile.
 // and the functions declared below.
 #pragma once
 #include "kernel/types.h"
@@ -38,6 +44,9 @@
 // ---- memory ---------------------------------------------------------------
 // Never sleep; NULL when memory is exhausted. net_malloc(2048) comes from
 // the kernel's 2048-byte kmalloc class (mbuf clusters rely on that).
+// Requests above NET_MALLOC_MAX (one page, kmalloc's limit) return NULL on
+// both platforms: bigger structures are built from page-sized pieces.
+#define NET_MALLOC_MAX 4096
 void *net_malloc(size_t n);
 void net_free(void *p);
 

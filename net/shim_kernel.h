@@ -20,6 +20,10 @@ struct net_sysctl {
 };
 
 #define NET_SYSCTL_INT(id, nm, fl, p, d) SYSCTL_INT(id, nm, fl, p, d)
+#define NET_SYSCTL_INT_RANGE(id, nm, fl, p, lo, hi, d) \
+	SYSCTL_INT_RANGE(id, nm, fl, p, lo, hi, d)
+#define NET_SYSCTL_UINT32_RANGE(id, nm, fl, p, lo, hi, d) \
+	SYSCTL_UINT32_RANGE(id, nm, fl, p, lo, hi, d)
 #define NET_SYSCTL_UINT64(id, nm, fl, p, d) SYSCTL_UINT64(id, nm, fl, p, d)
 // fn(int64 *val, bool write) -> 0 or -Exxx: runs in the caller's context
 // (the process doing the sysctl), may print and may sleep.
@@ -30,3 +34,10 @@ struct net_sysctl {
 		return fn(val, write);                                        \
 	}                                                                     \
 	SYSCTL_PROC(id, nm, fl, net_sysctl_proc_##id, d)
+#define NET_SYSCTL_PROC_RANGE(id, nm, fl, fn, lo, hi, d)                    \
+	static int net_sysctl_proc_##id(struct sysctl_oid *oid, int64 *val, \
+					bool write)                           \
+	{                                                                     \
+		return fn(val, write);                                        \
+	}                                                                     \
+	SYSCTL_PROC_RANGE(id, nm, fl, net_sysctl_proc_##id, lo, hi, d)

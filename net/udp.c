@@ -124,14 +124,14 @@ static int udp_fast_demux = 1;     // [a]
 static int udp_reuseport_ext = 1;  // [a]
 static int udp_pcq_maxlen = 256;   // [a] PCQ size of new sockets
 static int udp_do_cksum = 1;       // [a] compute checksums on output
-NET_SYSCTL_INT(udp_fast_demux, "net.inet.udp.fast_demux", SYSCTL_RW, &udp_fast_demux,
-	       "1: input through the socket's lock-free PCQ; 0: locked sockbuf");
-NET_SYSCTL_INT(udp_reuseport_ext, "net.inet.udp.reuseport_ext", SYSCTL_RW,
-	       &udp_reuseport_ext, "1: spread datagrams over a reuseport group");
-NET_SYSCTL_INT(udp_pcq_maxlen, "net.inet.udp.pcq_maxlen", SYSCTL_RW, &udp_pcq_maxlen,
-	       "datagrams a new socket's PCQ holds");
-NET_SYSCTL_INT(udp_do_cksum, "net.inet.udp.checksum", SYSCTL_RW, &udp_do_cksum,
-	       "1: send checksums (0: send 0, RFC 768 'no checksum')");
+NET_SYSCTL_INT_RANGE(udp_fast_demux, "net.inet.udp.fast_demux", SYSCTL_RW, &udp_fast_demux,
+		     0, 1, "1: input through the socket's lock-free PCQ; 0: locked sockbuf");
+NET_SYSCTL_INT_RANGE(udp_reuseport_ext, "net.inet.udp.reuseport_ext", SYSCTL_RW,
+		     &udp_reuseport_ext, 0, 1, "1: spread datagrams over a reuseport group");
+NET_SYSCTL_INT_RANGE(udp_pcq_maxlen, "net.inet.udp.pcq_maxlen", SYSCTL_RW, &udp_pcq_maxlen,
+		     1, PCQ_MAXITEMS, "datagrams a new socket's PCQ holds");
+NET_SYSCTL_INT_RANGE(udp_do_cksum, "net.inet.udp.checksum", SYSCTL_RW, &udp_do_cksum,
+		     0, 1, "1: send checksums (0: send 0, RFC 768 'no checksum')");
 
 static struct inpcbinfo udbinfo;
 static int udp_next_cpu;   // [a] round-robin for udp_attach_cpu
@@ -392,7 +392,7 @@ static int udp_attach(struct socket *so, int proto)
 	struct inpcb *inp;
 	(void)proto;
 	int n = __atomic_load_n(&udp_pcq_maxlen, __ATOMIC_RELAXED);
-	struct pcq *q = pcq_create(n < 1 ? 1 : n > PCQ_MAXITEMS ? PCQ_MAXITEMS : n);
+	struct pcq *q = pcq_create(n);   // the knob's range is pcq_create's
 	if (q == NULL)
 		return -ENOBUFS;
 	int err = in_pcballoc(so, &udbinfo, &inp);

@@ -98,6 +98,7 @@ static const struct test tests[] = {
 	{ t_udpaddrinuse, "udpaddrinuse", true },
 	{ t_udpreuseport, "udpreuseport", true },
 	{ t_udpfastdemux, "udpfastdemux", true },
+	{ t_udppcqmax, "udppcqmax", true },
 	{ t_udpfrag, "udpfrag", true },
 	{ t_udpbroadcast, "udpbroadcast", true },
 	// ---- end of UDP -------------------------------------------------------

@@ -1,6 +1,7 @@
 // sysctl: read and set kernel knobs (BSD style).
-// Usage: sysctl [-n] -a | name ... | name=value ...
+// Usage: sysctl [-n|-r] -a | name ... | name=value ...
 //   sysctl -a           every knob, as "name: value"
+//   -r                  also print each writable knob's accepted range
 //   sysctl name         one knob; if name is not a knob but a prefix
 //                       ("vm", "vm.kmalloc"), every knob under "name."
 //   sysctl name=value   set a knob and print "name: old -> new"
@@ -16,7 +17,21 @@
 
 #define NAMEMAX 128
 
-static bool opt_n;
+static bool opt_n, opt_r;
+
+// " [min..max]" for a writable knob with -r, else "".
+static const char *
+range_of(const char *name)
+{
+	static char buf[64];
+	struct sysctl_info si;
+
+	buf[0] = '\0';
+	if (opt_r && sysctlinfo(name, &si) == 0 && (si.si_flags & SYSCTL_WR))
+		snprintf(buf, sizeof(buf), " [%ld..%ld]%s", si.si_min, si.si_max,
+			 (si.si_flags & SYSCTL_ACT) ? " (action)" : "");
+	return buf;
+}
 
 // Type of knob name (SYSCTL_TYPE_*), or 0 if there is no such knob.
 static int
@@ -76,9 +91,9 @@ show(const char *name, int type)
 		return false;
 	}
 	if (opt_n)
-		printf("%s\n", v);
+		printf("%s%s\n", v, range_of(name));
 	else
-		printf("%s: %s\n", name, v);
+		printf("%s: %s%s\n", name, v, range_of(name));
 	free(v);
 	return true;
 }
@@ -172,6 +187,8 @@ main(int argc, char *argv[])
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (strcmp(argv[i], "-n") == 0)
 			opt_n = true;
+		else if (strcmp(argv[i], "-r") == 0)
+			opt_r = true;
 		else if (strcmp(argv[i], "-a") == 0)
 			all = true;
 		else
@@ -186,6 +203,6 @@ main(int argc, char *argv[])
 	return ok ? 0 : 1;
 
 usage:
-	fprintf(2, "usage: sysctl [-n] -a | name[=value] ...\n");
+	fprintf(2, "usage: sysctl [-n] [-r] -a | name[=value] ...\n");
 	return 1;
 }

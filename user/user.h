@@ -54,6 +54,8 @@ int close(int fd);
 int sysctl(const char *name, void *old, size_t *oldlen, const void *new,
 	   size_t newlen);
 int sysctlnext(const char *name, char *next, size_t len);
+// Type, flags and declared range of a knob (kernel/sysctl.h).
+int sysctlinfo(const char *name, struct sysctl_info *info);
 // Read an integer knob: 0, or -1 with errno (user/lib/sysctl.c).
 int sysctl_getint(const char *name, int64 *v);
 int halt(int code);                     // 0 powers off, else QEMU exits with code

@@ -112,6 +112,7 @@ static const struct test tests[] = {
 	{ t_sysctlwrite, "sysctlwrite", true },
 	{ t_sysctlerr, "sysctlerr", true },
 	{ t_sysctlnext, "sysctlnext", true },
+	{ t_sysctlrange, "sysctlrange", true },
 };
 
 static long

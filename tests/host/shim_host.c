@@ -22,6 +22,8 @@ void host_panic(const char *file, int line, const char *fmt, ...)
 
 void *net_malloc(size_t n)
 {
+	if (n > NET_MALLOC_MAX)   // as the kernel's kmalloc: one page at most
+		return NULL;
 	return malloc(n);
 }
 
@@ -226,7 +228,8 @@ int net_sysctl_add_u64(struct net_sysctl *ns, const char *name, uint64 *p,
 {
 	(void)descr;
 	snprintf(ns->ns_name, sizeof(ns->ns_name), "%s", name);
-	ns->ns_hs = (struct host_sysctl){ ns->ns_name, HOST_SYSCTL_UINT64, p, NULL };
+	ns->ns_hs = (struct host_sysctl){ ns->ns_name, HOST_SYSCTL_UINT64, p, SYSCTL_RD,
+					  0, 0, NULL };
 	ns->ns_added = true;
 	host_sysctl_register(&ns->ns_hs);
 	return 0;
@@ -265,6 +268,8 @@ int net_sysctl_read(const char *name, int64 *val)
 		return -ENOENT;
 	if (hs->hs_kind == HOST_SYSCTL_INT)
 		*val = *(int *)hs->hs_ptr;
+	else if (hs->hs_kind == HOST_SYSCTL_UINT32)
+		*val = *(uint32 *)hs->hs_ptr;
 	else
 		*val = (int64)*(uint64 *)hs->hs_ptr;
 	return 0;
@@ -275,11 +280,25 @@ int host_sysctl_write(const char *name, int64 val)
 	struct host_sysctl *hs = sysctl_find(name);
 	if (hs == NULL)
 		return -ENOENT;
+	if (!(hs->hs_flags & SYSCTL_WR))
+		return -EPERM;
+	if (val < hs->hs_min || val > hs->hs_max)
+		return -EINVAL;
 	if (hs->hs_kind == HOST_SYSCTL_INT)
 		*(int *)hs->hs_ptr = (int)val;
+	else if (hs->hs_kind == HOST_SYSCTL_UINT32)
+		*(uint32 *)hs->hs_ptr = (uint32)val;
 	else
 		*(uint64 *)hs->hs_ptr = (uint64)val;
 	return 0;
+}
+
+void host_sysctl_foreach(void (*fn)(const struct host_sysctl *hs, void *arg), void *arg)
+{
+	pthread_mutex_lock(&sysctl_mu);
+	for (struct host_sysctl *hs = sysctl_list; hs; hs = hs->hs_next)
+		fn(hs, arg);
+	pthread_mutex_unlock(&sysctl_mu);
 }
 
 // ---- user memory, signals, poll (net/shim.h) ---------------------------------

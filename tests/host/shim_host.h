@@ -16,12 +16,14 @@ struct net_lock {
 	const char *nl_name;
 };
 
-enum host_sysctl_kind { HOST_SYSCTL_INT, HOST_SYSCTL_UINT64 };
+enum host_sysctl_kind { HOST_SYSCTL_INT, HOST_SYSCTL_UINT32, HOST_SYSCTL_UINT64 };
 
 struct host_sysctl {
 	const char *hs_name;
 	enum host_sysctl_kind hs_kind;
 	void *hs_ptr;
+	int hs_flags;            // SYSCTL_RD / SYSCTL_RW (| SYSCTL_ACT)
+	int64 hs_min, hs_max;    // writable: the range host_sysctl_write accepts
 	struct host_sysctl *hs_next;
 };
 
@@ -41,21 +43,40 @@ void host_panic(const char *file, int line, const char *fmt, ...)
 	} while (0)
 
 void host_sysctl_register(struct host_sysctl *hs);
-#define HOST_SYSCTL_(id, nm, kd, p)                                          \
-	static struct host_sysctl host_sysctl_##id = { nm, kd, p, NULL };    \
+// The same compile-time checks as the kernel's macros (kernel/sysctl.h).
+#define HOST_SYSCTL_(id, nm, kd, fl, p, lo, hi)                               \
+	static struct host_sysctl host_sysctl_##id = { nm, kd, p, fl, lo, hi, NULL }; \
 	__attribute__((constructor)) static void host_sysctl_reg_##id(void)  \
 	{                                                                     \
 		host_sysctl_register(&host_sysctl_##id);                      \
 	}
-#define NET_SYSCTL_INT(id, nm, fl, p, d) HOST_SYSCTL_(id, nm, HOST_SYSCTL_INT, p)
-#define NET_SYSCTL_UINT64(id, nm, fl, p, d) HOST_SYSCTL_(id, nm, HOST_SYSCTL_UINT64, p)
+#define NET_SYSCTL_INT(id, nm, fl, p, d)                                      \
+	SYSCTL_ASSERT_RD(fl);                                                 \
+	HOST_SYSCTL_(id, nm, HOST_SYSCTL_INT, fl, p, 0, 0)
+#define NET_SYSCTL_INT_RANGE(id, nm, fl, p, lo, hi, d)                        \
+	SYSCTL_ASSERT_RANGE(fl, lo, hi, -2147483648L, 2147483647L);           \
+	HOST_SYSCTL_(id, nm, HOST_SYSCTL_INT, fl, p, lo, hi)
+#define NET_SYSCTL_UINT32_RANGE(id, nm, fl, p, lo, hi, d)                     \
+	SYSCTL_ASSERT_RANGE(fl, lo, hi, 0L, 0xffffffffL);                     \
+	HOST_SYSCTL_(id, nm, HOST_SYSCTL_UINT32, fl, p, lo, hi)
+#define NET_SYSCTL_UINT64(id, nm, fl, p, d)                                   \
+	SYSCTL_ASSERT_RD(fl);                                                 \
+	HOST_SYSCTL_(id, nm, HOST_SYSCTL_UINT64, fl, p, 0, 0)
 // Handler knobs are not registered on the host: tests call the function.
-#define NET_SYSCTL_PROC(id, nm, fl, fn, d) \
+#define NET_SYSCTL_PROC(id, nm, fl, fn, d)                                    \
+	SYSCTL_ASSERT_RD(fl);                                                 \
+	static int (*const host_sysctl_proc_##id)(int64 *, bool) __attribute__((unused)) = fn
+#define NET_SYSCTL_PROC_RANGE(id, nm, fl, fn, lo, hi, d)                      \
+	SYSCTL_ASSERT_RANGE(fl, lo, hi, -0x7fffffffffffffffL, 0x7fffffffffffffffL); \
 	static int (*const host_sysctl_proc_##id)(int64 *, bool) __attribute__((unused)) = fn
 
 // ---- test-only services ----------------------------------------------------
 void host_clock_advance(uint64 ms);        // move the virtual clock
 void host_set_ncpu(int n);                 // fake CPU count (default 2)
 void host_set_cpuid(int cpu);              // fake CPU of this thread
+// Write a registered knob: 0, -ENOENT, -EPERM (read-only) or -EINVAL
+// (outside its declared range), as sysctl(2) in the kernel.
 int host_sysctl_write(const char *name, int64 val);
+// Call fn on every registered knob (static and run-time ones).
+void host_sysctl_foreach(void (*fn)(const struct host_sysctl *hs, void *arg), void *arg);
 extern uint64 host_poll_notifies;          // net_poll_notify() calls so far

@@ -36,6 +36,7 @@ extern const struct host_test inpcb_tests[];
 extern const struct host_test udp_tests[];
 extern const struct host_test flowhash_tests[];
 extern const struct host_test string_tests[];
+extern const struct host_test sysctl_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

@@ -125,19 +125,40 @@ static void netisr_dispatch_delivers_in_order_on_flow_cpu(void)
 	CHECK(__atomic_load_n(&rollups, __ATOMIC_SEQ_CST) == batches);
 }
 
-// With the queue bound at 0 every packet is dropped at dispatch, freed,
-// and counted in qdrops (a flood cannot queue without limit).
+static int gate_entered, gate_open;   // [a] blocking_input's handshake
+
+// A handler that holds its netisr until the test opens the gate.
+static void blocking_input(struct mbuf *m)
+{
+	__atomic_add_fetch(&gate_entered, 1, __ATOMIC_SEQ_CST);
+	while (!__atomic_load_n(&gate_open, __ATOMIC_SEQ_CST))
+		msleep(1);
+	m_freem(m);
+	__atomic_add_fetch(&got_count, 1, __ATOMIC_SEQ_CST);
+}
+
+// At the queue bound every further packet is dropped at dispatch, freed,
+// and counted in qdrops (a flood cannot queue without limit). A bound of 0
+// would drop everything: the knob refuses it.
 static void netisr_full_queue_drops_and_counts(void)
 {
 	start_netisrs();
-	CHECK(host_sysctl_write("net.netisr.maxqlen", 0) == 0);
-	for (int seq = 0; seq < 10; seq++)
-		CHECK(netisr_dispatch(frame(seq % NFLOW, seq)) == -ENOBUFS);
+	CHECK(netisr_register(NETISR_ETHER, blocking_input) == 0);
+	CHECK(host_sysctl_write("net.netisr.maxqlen", 0) == -EINVAL);
+	CHECK(host_sysctl_write("net.netisr.maxqlen", 1) == 0);
+	// The first packet is taken off the queue and holds the thread ...
+	CHECK(netisr_dispatch(frame(0, 0)) == 0);
+	wait_count(&gate_entered, 1);
+	// ... the second waits in the queue (its bound is 1) ...
+	CHECK(netisr_dispatch(frame(0, 1)) == 0);
+	// ... and the rest of the same flow (same netisr) are dropped.
+	for (int seq = 2; seq < 12; seq++)
+		CHECK(netisr_dispatch(frame(0, seq)) == -ENOBUFS);
 	CHECK(sysctl_get("net.netisr.0.qdrops") + sysctl_get("net.netisr.1.qdrops") == 10);
+	__atomic_store_n(&gate_open, 1, __ATOMIC_SEQ_CST);
+	wait_count(&got_count, 2);
 	CHECK(mbstat.mbs_inuse == 0);
 	CHECK(host_sysctl_write("net.netisr.maxqlen", NETISR_MAXQLEN) == 0);
-	CHECK(netisr_dispatch(frame(0, 0)) == 0);
-	wait_count(&got_count, 1);
 }
 
 static void netisr_non_ip_goes_to_cpu0(void)

@@ -99,10 +99,33 @@ static void test_pcq_reserved_slot_reads_empty_until_published(void)
 	CHECK(pcq_peek(q) == NULL && pcq_get(q) == NULL);   // empty for now
 	CHECK(pcq_put(q, tag(2, 2)));                       // a later producer: slot 1
 	CHECK(pcq_get(q) == NULL);                          // FIFO: still stuck at slot 0
-	__atomic_store_n(&q->pcq_items[0], tag(2, 1), __ATOMIC_RELEASE);   // publish
+	__atomic_store_n(pcq_slot(q, 0), tag(2, 1), __ATOMIC_RELEASE);   // publish
 	CHECK(pcq_get(q) == tag(2, 1));
 	CHECK(pcq_get(q) == tag(2, 2));
 	CHECK(pcq_get(q) == NULL);
+	pcq_destroy(q);
+}
+
+// The largest queue spans several page-sized chunks of slots: it holds
+// exactly PCQ_MAXITEMS, in order, across chunk boundaries and wrap-around.
+static void test_pcq_largest_queue_spans_chunks(void)
+{
+	struct pcq *q = pcq_create(PCQ_MAXITEMS);
+	CHECK(q != NULL && pcq_maxitems(q) == PCQ_MAXITEMS);
+	for (int lap = 0; lap < 3; lap++) {
+		for (int i = 0; i < PCQ_MAXITEMS; i++)
+			CHECK(pcq_put(q, tag(lap, i + 1)));
+		CHECK(!pcq_put(q, tag(lap, PCQ_MAXITEMS + 1)));
+		CHECK(pcq_count(q) == PCQ_MAXITEMS);
+		for (int i = 0; i < PCQ_MAXITEMS; i++)
+			CHECK(pcq_get(q) == tag(lap, i + 1));
+		CHECK(pcq_get(q) == NULL);
+		// Start the next lap in the middle of a chunk.
+		for (int i = 0; i < 300 + lap; i++) {
+			CHECK(pcq_put(q, tag(9, i + 1)));
+			CHECK(pcq_get(q) == tag(9, i + 1));
+		}
+	}
 	pcq_destroy(q);
 }
 
@@ -121,5 +144,6 @@ const struct host_test pcq_tests[] = {
 	{ test_pcq_full_at_capacity, "pcq_full_at_capacity" },
 	{ test_pcq_reserved_slot_reads_empty_until_published, "pcq_reserved_slot_reads_empty_until_published" },
 	{ test_pcq_bad_sizes_are_refused, "pcq_bad_sizes_are_refused" },
+	{ test_pcq_largest_queue_spans_chunks, "pcq_largest_queue_spans_chunks" },
 	{ NULL, NULL },
 };

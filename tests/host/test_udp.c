@@ -254,6 +254,27 @@ static void test_udp_full_pcq_drops_and_counts(void)
 	udp_close(so);
 }
 
+// Every value net.inet.udp.pcq_maxlen accepts gives a working socket: the
+// largest queue (more than one page of slots) is allocated and holds that
+// many datagrams; one more is refused by the knob.
+static void test_udp_largest_pcq_maxlen_works(void)
+{
+	setup();
+	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", PCQ_MAXITEMS + 1) == -EINVAL);
+	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", 0) == -EINVAL);
+	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", PCQ_MAXITEMS) == 0);
+	struct socket *so = bound(5000, 0);
+	for (int i = 0; i < 600; i++)   // past the first chunk of 512 slots
+		inject_udp(FX_ADDR, 1, 5000, 10, 0, 1);
+	CHECK(pcq_count_of(so) == 600);
+	CHECK(sysctl_get("net.inet.udp.pcqfull") == 0);
+	uint8 buf[2000];
+	for (int i = 0; i < 600; i++)
+		CHECK(rd(so, buf, NULL) == 10);
+	CHECK(rd(so, buf, NULL) == -EAGAIN);
+	udp_close(so);
+}
+
 const struct host_test udp_tests[] = {
 	{ test_udp_valid_datagram_reaches_socket, "udp_valid_datagram_reaches_socket" },
 	{ test_udp_fast_demux_off_uses_the_socket_buffer, "udp_fast_demux_off_uses_the_socket_buffer" },
@@ -264,5 +285,6 @@ const struct host_test udp_tests[] = {
 	{ test_udp_output_checksum_verifies, "udp_output_checksum_verifies" },
 	{ test_udp_close_with_queued_datagrams_frees_them, "udp_close_with_queued_datagrams_frees_them" },
 	{ test_udp_full_pcq_drops_and_counts, "udp_full_pcq_drops_and_counts" },
+	{ test_udp_largest_pcq_maxlen_works, "udp_largest_pcq_maxlen_works" },
 	{ NULL, NULL },
 };

@@ -324,6 +324,41 @@ t_udpfastdemux(void)
 	set_fast_demux(1);
 }
 
+// The largest PCQ the knob allows is a working socket: its queue spans
+// more than one page and holds 600 unread datagrams (before, a pcq_maxlen
+// of 510 or more made every new UDP socket fail with ENOBUFS).
+static void
+t_udppcqmax(void)
+{
+	struct sysctl_info si;
+	struct sockaddr_in a;
+	char buf[8];
+	int n = 600;
+
+	EXPECT_OK(sysctlinfo("net.inet.udp.pcq_maxlen", &si));
+	CHECK(si.si_max >= n, "pcq_maxlen max %ld", si.si_max);
+	int64 old = sysctl_int("net.inet.udp.pcq_maxlen"), v = si.si_max;
+	int64 full0 = sysctl_int("net.inet.udp.pcqfull");
+	EXPECT_OK(sysctl("net.inet.udp.pcq_maxlen", 0, 0, &v, sizeof(v)));
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	EXPECT_OK(sysctl("net.inet.udp.pcq_maxlen", 0, 0, &old, sizeof(old)));
+	CHECK(s >= 0, "socket with pcq_maxlen=%ld: %s", v, strerror(errno));
+	struct sockaddr_in me = lo_port(0);
+	socklen_t l = sizeof(me);
+	EXPECT_OK(bind(s, (struct sockaddr *)&me, sizeof(me)));
+	EXPECT_OK(getsockname(s, (struct sockaddr *)&a, &l));
+	for (int i = 0; i < n; i++) {
+		buf[0] = (char)i;
+		EXPECT_OK(sendto(s, buf, 1, 0, (struct sockaddr *)&a, sizeof(a)));
+	}
+	for (int i = 0; i < n; i++) {
+		long r = recv_wait(s, buf, sizeof(buf), 0, 0, 2000);
+		CHECK(r == 1 && buf[0] == (char)i, "datagram %d: %ld", i, r);
+	}
+	CHECK(sysctl_int("net.inet.udp.pcqfull") == full0, "PCQ reported full");
+	close(s);
+}
+
 static void
 t_udpfrag(void)
 {

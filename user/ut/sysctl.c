@@ -1,4 +1,5 @@
-// usertests: sysctl -- reading, writing, errors, walking the names.
+// usertests: sysctl -- reading, writing, errors, walking the names, and
+// the declared range of every writable knob.
 // Part of usertests (#included by user/usertests.c).
 #include "user/ut/ut.h"
 
@@ -97,4 +98,61 @@ t_sysctlnext(void)
 	      "kern.ostype (string), kern.ncpu or vm.pages_free (int) missing");
 	CHECK(sysctlnext("zzzz", next, sizeof(next)) == 0, "knob after 'zzzz'");
 	EXPECT_ERR(ENOMEM, sysctlnext("", next, 2));
+}
+
+// Write v to knob name: 0, or the errno of the failure.
+static int
+knob_write(const char *name, int64 v)
+{
+	return sysctl(name, NULL, NULL, &v, sizeof(v)) < 0 ? errno : 0;
+}
+
+// Every writable knob has a declared range: min-1 and max+1 are refused
+// with EINVAL and change nothing; min and max are stored (and read back),
+// then the old value is restored. Knobs whose write is an action (run the
+// self-tests, send a packet) are only checked for the refusals.
+static void
+t_sysctlrange(void)
+{
+	char cur[128] = "", next[128];
+	struct sysctl_info si;
+	int type, nrw = 0;
+	bool maxqlen = false;
+
+	while ((type = sysctlnext(cur, next, sizeof(next))) > 0) {
+		strcpy(cur, next);
+		EXPECT_OK(sysctlinfo(cur, &si));
+		CHECK(si.si_type == type, "%s: sysctlinfo type %d, sysctlnext %d", cur,
+		      si.si_type, type);
+		if (!(si.si_flags & SYSCTL_WR) || type != SYSCTL_TYPE_INT)
+			continue;
+		nrw++;
+		CHECK(si.si_min <= si.si_max, "%s: range [%ld, %ld]", cur, si.si_min, si.si_max);
+		int64 old = sysctl_int(cur);
+		CHECK(knob_write(cur, si.si_min - 1) == EINVAL, "%s=%ld (min-1) accepted", cur,
+		      si.si_min - 1);
+		CHECK(knob_write(cur, si.si_max + 1) == EINVAL, "%s=%ld (max+1) accepted", cur,
+		      si.si_max + 1);
+		if (si.si_flags & SYSCTL_ACT)
+			continue;
+		CHECK(sysctl_int(cur) == old, "%s changed by a refused write", cur);
+		CHECK(old >= si.si_min && old <= si.si_max, "%s: value %ld outside [%ld, %ld]",
+		      cur, old, si.si_min, si.si_max);
+		CHECK(knob_write(cur, si.si_min) == 0 && sysctl_int(cur) == si.si_min,
+		      "%s=%ld (min) not stored", cur, si.si_min);
+		CHECK(knob_write(cur, si.si_max) == 0 && sysctl_int(cur) == si.si_max,
+		      "%s=%ld (max) not stored", cur, si.si_max);
+		CHECK(knob_write(cur, old) == 0, "%s: cannot restore %ld", cur, old);
+		if (strcmp(cur, "net.netisr.maxqlen") == 0)
+			maxqlen = si.si_min >= 1;
+	}
+	CHECK(type == 0, "sysctlnext after '%s': %s", cur, strerror(errno));
+	// kern.debug, kern.sched_kick, net.inet.udp.*, net.netisr.maxqlen, ...
+	CHECK(nrw >= 12, "only %d writable knobs", nrw);
+	CHECK(maxqlen, "net.netisr.maxqlen missing or accepts 0");
+	// Read-only knobs report no write permission.
+	EXPECT_OK(sysctlinfo("kern.ncpu", &si));
+	CHECK(!(si.si_flags & SYSCTL_WR), "kern.ncpu writable");
+	EXPECT_ERR(ENOENT, sysctlinfo("kern.no_such_knob", &si));
+	EXPECT_ERR(EFAULT, sysctlinfo("kern.ncpu", (struct sysctl_info *)0x10));
 }

@@ -78,6 +78,21 @@ write_all(int fd, const char *b, ssize_t n)
 
 // ---- TCP -------------------------------------------------------------------
 
+// Why a write to s failed: a write after the connection was dropped gets
+// EPIPE (BSD: the socket can send no more), while the drop's own error
+// (ECONNRESET, ETIMEDOUT) waits in SO_ERROR; report that one.
+static const char *
+write_error(int s)
+{
+	int e = errno, pending = 0;
+	socklen_t len = sizeof(pending);
+
+	if (e == EPIPE && getsockopt(s, SOL_SOCKET, SO_ERROR, &pending, &len) == 0 &&
+	    pending != 0)
+		e = pending;
+	return strerror(e);
+}
+
 // Copy between stdin/stdout and the connection s until the peer closes it
 // (or, after stdin ended, wait_s seconds pass in silence). 0, or -1 after
 // printing the error.
@@ -113,7 +128,7 @@ tcp_session(int s, bool use_stdin, bool half_close, int wait_s)
 				continue;
 			}
 			if (!write_all(s, buf, len)) {
-				fprintf(2, "nc: write: %s\n", strerror(errno));
+				fprintf(2, "nc: write: %s\n", write_error(s));
 				return -1;
 			}
 		}

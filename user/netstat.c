@@ -146,7 +146,7 @@ connections(bool all, bool internals)
 		printf(" %8s %10s %6s %6s %3s", "cwnd", "ssthresh", "srtt", "rto", "cpu");
 	printf("\n");
 	for (line = list; *line; line = next) {
-		char *f[11];
+		char *f[10];
 		int n = 0;
 
 		next = strchr(line, '\n');
@@ -154,7 +154,7 @@ connections(bool all, bool internals)
 			*next++ = '\0';
 		else
 			next = line + strlen(line);
-		for (char *p = line; *p && n < 11;) {
+		for (char *p = line; *p && n < 10;) {
 			while (*p == ' ')
 				*p++ = '\0';
 			if (*p == '\0')
@@ -163,14 +163,14 @@ connections(bool all, bool internals)
 			while (*p && *p != ' ')
 				p++;
 		}
-		if (n < 11)
+		if (n < 10)
 			continue;   // not a pcb line
 		if (!all && strcmp(f[2], "LISTEN") == 0)
 			continue;
 		printf("%-5s %6s %6s %-21s %-21s %-12s", "tcp", f[3], f[4], f[0],
 		       f[1], f[2]);
 		if (internals)
-			printf(" %8s %10s %6s %6s %3s", f[5], f[6], f[7], f[8], f[10]);
+			printf(" %8s %10s %6s %6s %3s", f[5], f[6], f[7], f[8], f[9]);
 		printf("\n");
 	}
 	free(list);
@@ -209,15 +209,20 @@ static const struct {
 	{ "net.link.ether.", "ether" },
 };
 
-// Knobs in those groups that configure rather than count.
+// Knobs in those groups that configure rather than count: by name, and
+// every time setting (a name ending in "_ms": TCP's timers).
 static bool
 is_setting(const char *leaf)
 {
 	static const char *const settings[] = {
 		"gateway", "test_ping", "errppslimit", "dump", "fast_demux",
 		"reuseport_ext", "entries", "checksum", "pcq_maxlen",
+		"iw_segs", "rexmt_max", "syn_rexmt_max", "keepcnt",
 	};
+	size_t n = strlen(leaf);
 
+	if (n > 3 && strcmp(leaf + n - 3, "_ms") == 0)
+		return true;
 	for (size_t i = 0; i < nelem(settings); i++)
 		if (strcmp(leaf, settings[i]) == 0)
 			return true;

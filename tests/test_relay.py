@@ -23,7 +23,6 @@ import os
 import re
 import socket
 import struct
-import subprocess
 import sys
 import time
 

@@ -15,7 +15,8 @@
 #define INADDR_LOOPBACK 0x7f000001U  // host order
 
 // TCP-level options (level IPPROTO_TCP)
-#define TCP_NODELAY 1
+#define TCP_NODELAY 1   // int: 1 = send small segments at once (no Nagle)
+#define TCP_MAXSEG 2    // int, read-only here: the MSS the connection sends with
 
 struct in_addr {
 	uint32 s_addr;  // network order

@@ -32,6 +32,7 @@
 #include "kernel/sys_socket.h"
 #include "kernel/sockio.h"
 #include "net/socket.h"
+#include "net/so_accept.h"
 #include "net/if.h"
 #include "net/byteorder.h"
 
@@ -131,9 +132,19 @@ long sys_bind(void)
 	return sys_addrcall(sobind);
 }
 
+// connect: blocking unless the file is O_NONBLOCK (then -EINPROGRESS for
+// a stream whose handshake is under way: poll POLLOUT, then SO_ERROR).
 long sys_connect(void)
 {
-	return sys_addrcall(soconnect);
+	struct socket *so;
+	struct file *f;
+	struct sockaddr_in sin;
+	int err = argsock(0, &so, &f);
+	if (err < 0)
+		return err;
+	if ((err = sockaddr_in_fetch(argaddr(1), (uint64)(uint32)argint(2), &sin)) < 0)
+		return err;
+	return soconnect(so, &sin, file_nonblock(f));
 }
 
 long sys_listen(void)
@@ -145,15 +156,57 @@ long sys_listen(void)
 	return solisten(so, argint(1));
 }
 
-// accept: only for protocols with PR_LISTEN (TCP, not built yet):
-// datagram and raw sockets get -EOPNOTSUPP.
+// A descriptor for the accepted socket so (its reference passes to the
+// file). fd or -Exxx (so closed then).
+static int sock_fdalloc(struct socket *so)
+{
+	struct file *f = filealloc();
+	int fd;
+	if (f == NULL) {
+		soclose(so);
+		return -ENFILE;
+	}
+	f->f_type = FD_SOCKET;
+	f->f_readable = true;
+	f->f_writable = true;
+	f->f_socket = so;
+	if ((fd = fdalloc(f)) < 0)
+		fileclose(f);   // soclose through sockfile_close
+	return fd;
+}
+
+// accept(s, addr, alenp): the oldest established connection of a
+// listening socket as a new descriptor; the peer's address into addr
+// (if not 0). Blocks unless O_NONBLOCK (-EAGAIN). Datagram and raw
+// sockets: -EOPNOTSUPP; not listening: -EINVAL. The user's length is
+// read before a connection is taken, so a bad pointer loses nothing;
+// a failed address store closes the new connection (-EFAULT).
 long sys_accept(void)
 {
-	struct socket *so;
-	int err = argsock(0, &so, NULL);
+	struct socket *so, *nso;
+	struct file *f;
+	struct sockaddr_in sin;
+	socklen_t alen = 0;
+	int err = argsock(0, &so, &f);
 	if (err < 0)
 		return err;
-	return -EOPNOTSUPP;   // TCP adds the accept queue (soaccept) here
+	if (!(so->so_proto->pr_flags & PR_LISTEN))
+		return -EOPNOTSUPP;
+	uint64 uaddr = argaddr(1), ulenp = argaddr(2);
+	if (uaddr != 0 && (err = socklen_fetch(ulenp, &alen)) < 0)
+		return err;
+	if ((err = soaccept(so, file_nonblock(f), &nso)) < 0)
+		return err;
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	if (uaddr != 0) {
+		sogetpeername(nso, &sin);   // a child reset meanwhile: zeros
+		if (sockaddr_in_store(uaddr, ulenp, alen, &sin) < 0) {
+			soclose(nso);
+			return -EFAULT;
+		}
+	}
+	return sock_fdalloc(nso);
 }
 
 // sendto(s, buf, n, flags, addr, alen); addr 0: connected peer.

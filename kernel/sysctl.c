@@ -99,7 +99,65 @@ static bool match_next(struct sysctl_oid *o, void *arg)
 
 static int oid_type(struct sysctl_oid *o)
 {
-	return o->kind == SYSCTL_K_STRING ? SYSCTL_TYPE_STRING : SYSCTL_TYPE_INT;
+	return o->kind == SYSCTL_K_STRING || o->kind == SYSCTL_K_STRPROC ? SYSCTL_TYPE_STRING
+									  : SYSCTL_TYPE_INT;
+}
+
+// A generated string (SYSCTL_K_STRPROC) on its way to user memory: the
+// first pass only counts (sc_dst 0), the second copies out at most
+// sc_cap - 1 bytes (what does not fit is cut: the value may have grown
+// between the passes) and the caller adds the NUL.
+struct strproc_ctx {
+	pagetable_t sc_pt;
+	uint64 sc_dst;   // user address, 0: count only
+	uint64 sc_cap;   // bytes the user offered
+	uint64 sc_off;   // bytes emitted so far
+};
+
+static int strproc_emit(void *arg, const char *s, size_t n)
+{
+	struct strproc_ctx *sc = arg;
+	if (sc->sc_dst != 0) {
+		if (sc->sc_off + n + 1 > sc->sc_cap)
+			n = sc->sc_cap - 1 - sc->sc_off;
+		if (n > 0 && copyout(sc->sc_pt, sc->sc_dst + sc->sc_off, s, n) < 0)
+			return -EFAULT;
+		if (sc->sc_off + n + 1 >= sc->sc_cap) {
+			sc->sc_off += n;
+			return -ENOSPC;   // full: stop the generator
+		}
+	}
+	sc->sc_off += n;
+	return 0;
+}
+
+// copy_old for SYSCTL_K_STRPROC.
+static int copy_old_strproc(struct sysctl_oid *o, uint64 old, uint64 oldlenp)
+{
+	pagetable_t pt = myproc()->pagetable;
+	sysctl_strfn_t fn = (sysctl_strfn_t)o->ptr;
+	struct strproc_ctx sc = { pt, 0, 0, 0 };
+	uint64 have, need;
+	int r;
+	if ((r = fn(strproc_emit, &sc)) < 0)
+		return r;
+	need = sc.sc_off + 1;
+	if ((r = copyin(pt, &have, oldlenp, sizeof(have))) < 0)
+		return r;
+	if (old == 0)
+		return copyout(pt, oldlenp, &need, sizeof(need));
+	if (have < need) {
+		copyout(pt, oldlenp, &need, sizeof(need));
+		return -ENOMEM;
+	}
+	sc = (struct strproc_ctx){ pt, old, have, 0 };
+	if ((r = fn(strproc_emit, &sc)) < 0 && r != -ENOSPC)
+		return r;
+	char nul = 0;
+	if (copyout(pt, old + sc.sc_off, &nul, 1) < 0)
+		return -EFAULT;
+	need = sc.sc_off + 1;
+	return copyout(pt, oldlenp, &need, sizeof(need));
 }
 
 static int oid_read_int(struct sysctl_oid *o, int64 *val)
@@ -160,6 +218,8 @@ static int copy_old(struct sysctl_oid *o, uint64 old, uint64 oldlenp)
 	uint64 need = sizeof(ival);
 	int r;
 
+	if (o->kind == SYSCTL_K_STRPROC)
+		return copy_old_strproc(o, old, oldlenp);
 	if (oid_type(o) == SYSCTL_TYPE_STRING) {
 		src = o->ptr;
 		need = strlen(o->ptr) + 1;
@@ -195,7 +255,7 @@ long sys_sysctl(void)
 		return r;
 	if (new == 0)
 		return 0;
-	if ((o->flags & SYSCTL_RW) != SYSCTL_RW || o->kind == SYSCTL_K_STRING)
+	if ((o->flags & SYSCTL_RW) != SYSCTL_RW || oid_type(o) == SYSCTL_TYPE_STRING)
 		return -EPERM;
 	if (newlen != sizeof(int64))
 		return -EINVAL;

@@ -53,6 +53,14 @@ struct sysctl_info {
 			       (hi) <= (tmax),                                 \
 		       "bad range (or knob not writable)")
 
+// A string knob computed when read (SYSCTL_STRPROC, NET_SYSCTL_STRPROC):
+// the generator calls emit(ctx, s, n) for each piece of the value, in
+// order; emit returns 0, or -Exxx to make the generator stop and return
+// it. The generator runs in the reading process; it may hold spinlocks
+// while it emits (emit copies out to user memory without sleeping).
+typedef int (*sysctl_emit_t)(void *ctx, const char *s, size_t n);
+typedef int (*sysctl_strfn_t)(sysctl_emit_t emit, void *ctx);
+
 #ifdef __KERNEL__
 enum sysctl_kind {
 	SYSCTL_K_INT,     // int *
@@ -60,6 +68,7 @@ enum sysctl_kind {
 	SYSCTL_K_UINT64,  // uint64 *
 	SYSCTL_K_STRING,  // char * (read-only)
 	SYSCTL_K_PROC,    // handler computes (and may store) the value
+	SYSCTL_K_STRPROC, // ptr is a sysctl_strfn_t generating a string (read-only)
 };
 
 struct sysctl_oid {
@@ -102,6 +111,8 @@ struct sysctl_oid {
 #define SYSCTL_PROC_RANGE(id, nm, fl, h, lo, hi, d)                           \
 	SYSCTL_ASSERT_RANGE(fl, lo, hi, -0x7fffffffffffffffL, 0x7fffffffffffffffL); \
 	SYSCTL_OID(id, nm, SYSCTL_K_PROC, fl, NULL, h, lo, hi, d)
+#define SYSCTL_STRPROC(id, nm, fn, d)                                         \
+	SYSCTL_OID(id, nm, SYSCTL_K_STRPROC, SYSCTL_RD, (void *)(fn), NULL, 0, 0, d)
 
 void sysctl_init(void);
 // Add a knob at run time; oid must stay allocated until sysctl_remove.

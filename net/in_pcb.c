@@ -304,6 +304,29 @@ int in_pcbconnect(struct inpcb *inp, uint32 faddr, uint16 fport)
 	return 0;
 }
 
+int in_pcbinstall(struct inpcb *inp, uint32 laddr, uint16 lport, uint32 faddr,
+		  uint16 fport)
+{
+	struct inpcbinfo *info = inp->inp_info;
+	net_lock_acquire(&info->ipi_lock);
+	struct inpcb *t = info->ipi_connhash[inp_connhash(laddr, lport, faddr, fport)];
+	for (; t != NULL; t = t->inp_connnext) {
+		if (t->inp_laddr == laddr && t->inp_lport == lport &&
+		    t->inp_faddr == faddr && t->inp_fport == fport) {
+			net_lock_release(&info->ipi_lock);
+			return -EADDRINUSE;   // I3
+		}
+	}
+	inp->inp_laddr = laddr;
+	inp->inp_lport = lport;
+	inp->inp_faddr = faddr;
+	inp->inp_fport = fport;
+	inp_port_insert(inp);
+	inp_conn_insert(inp);
+	net_lock_release(&info->ipi_lock);
+	return 0;
+}
+
 struct inpcb *in_pcblookup(struct inpcbinfo *info, uint32 faddr, uint16 fport,
 			   uint32 laddr, uint16 lport, uint32 hash)
 {

@@ -39,6 +39,7 @@ struct inpcb {
 	uint16 inp_fport;             // [t]
 	uint32 inp_flags;             // [t] INP_*
 	struct pcq *inp_pcq;          // [i] UDP: the socket's input PCQ
+	void *inp_ppcb;               // [i] TCP: the tcpcb (net/tcp_var.h)
 };
 
 struct inpcbinfo {
@@ -74,6 +75,13 @@ int in_pcbbind(struct inpcb *inp, uint32 laddr, uint16 lport, bool group);
 // 0, -EADDRNOTAVAIL (port 0, address 0), -ENETUNREACH, -EADDRINUSE (the
 // 4-tuple exists). Owning netisr.
 int in_pcbconnect(struct inpcb *inp, uint32 faddr, uint16 fport);
+
+// TCP passive open: give the new pcb inp the 4-tuple of an arriving SYN
+// (laddr, lport local) and put it on the port and connected tables in
+// one ipi_lock section. 0, or -EADDRINUSE if the 4-tuple exists (I3).
+// The new connection's owning netisr.
+int in_pcbinstall(struct inpcb *inp, uint32 laddr, uint16 lport, uint32 faddr,
+		  uint16 fport);
 
 // The pcb for a packet from (faddr, fport) to (laddr, lport) with flow
 // hash hash: the connected pcb of the 4-tuple; else (reuseport_ext on)

@@ -275,7 +275,7 @@ static void netisr_oid(struct netisr *ni, int i, const char *what, uint64 *p)
 	net_sysctl_add_u64(&ni->ni_oids[i], name, p, "netisr counter");
 }
 
-int netisr_init(void)
+int netisr_init_ports(void)
 {
 	int n = net_ncpu();
 	if (n > NETISR_MAXCPU)
@@ -296,7 +296,30 @@ int netisr_init(void)
 	// Ports are ready before any thread runs: a message sent now simply
 	// waits on the port until its thread starts.
 	__atomic_store_n(&netisr_ready, 1, __ATOMIC_RELEASE);
-	for (int cpu = 0; cpu < n; cpu++) {
+	return 0;
+}
+
+int netisr_poll(int cpu)
+{
+	struct netisr *ni = &netisrs[cpu];
+	struct lwkt_msg *msg;
+	int n = 0;
+	while ((msg = lwkt_getport(&ni->ni_port)) != NULL) {
+		netisr_run(ni, msg);
+		n++;
+	}
+	count(&ni->ni_batches);
+	for (int i = 0; i < netisr_nrollup; i++)
+		netisr_rollups[i](ni->ni_cpu);
+	return n;
+}
+
+int netisr_init(void)
+{
+	int err = netisr_init_ports();
+	if (err < 0)
+		return err;
+	for (int cpu = 0; cpu < netisr_ncpu; cpu++) {
 		int pid = net_kthread_create(netisrs[cpu].ni_name, netisr_thread,
 					     &netisrs[cpu], cpu);
 		if (pid < 0)

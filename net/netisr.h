@@ -57,6 +57,14 @@ struct netisr {
 // thread). 0 or -Exxx.
 int netisr_init(void);
 
+// Only the ports of netisr_init, no threads: the host tests drive every
+// netisr from one thread with netisr_poll (deterministic). 0 or -Exxx.
+int netisr_init_ports(void);
+// Run the messages queued on cpu's port now, then the rollup hooks: one
+// batch without sleeping. Only the port's owner may call it (the host
+// test thread after lwkt_port_setowner). Returns the messages run.
+int netisr_poll(int cpu);
+
 // Register the input function of a protocol / a rollup hook. Call before
 // netisr_init or while no packet of that protocol flows.
 int netisr_register(enum netisr_proto proto, netisr_input_t fn);

@@ -64,6 +64,7 @@ enum pru_req {
 	PRU_SOCKADDR,    // nm_sin: out, local address
 	PRU_PEERADDR,    // nm_sin: out, peer address (-ENOTCONN)
 	PRU_CTLOUTPUT,   // nm_sopt: a non-SOL_SOCKET option, get or set
+	PRU_ABORT,       // drop the connection (a listener's unaccepted child)
 	PRU_NREQ
 };
 
@@ -85,6 +86,7 @@ struct pr_usrreqs {
 	int (*pru_sockaddr)(struct socket *so, struct sockaddr_in *sin);
 	int (*pru_peeraddr)(struct socket *so, struct sockaddr_in *sin);
 	int (*pru_ctloutput)(struct socket *so, struct sockopt *sopt);
+	int (*pru_abort)(struct socket *so);
 };
 
 struct protosw {
@@ -124,6 +126,11 @@ int rip_attach_cpu(struct socket *so);
 // deliver a copy of the whole packet (IP header first, hlen bytes) to
 // every matching raw socket. Netisr thread; borrows m.
 void rip_input(struct mbuf *m, int hlen);
+
+// net/tcp_usrreq.c (the rest: net/tcp_var.h)
+extern const struct pr_usrreqs tcp_usrreqs;
+int tcp_init(void);
+int tcp_attach_cpu(struct socket *so);
 
 // net/udp.c
 extern const struct pr_usrreqs udp_usrreqs;

@@ -18,6 +18,7 @@
 // What each platform header must provide (types and macros):
 //   struct net_lock       a spinlock (kernel) / mutex (host)
 //   struct net_sysctl     storage for one run-time sysctl knob
+//   struct net_callout    a timed call (see net_callout_reset)
 //   printf, panic, KASSERT(cond)
 //   memset, memcpy, memmove, memcmp, strlen
 //   NET_SYSCTL_INT(id, name, SYSCTL_RD, int *ptr, descr)
@@ -26,6 +27,7 @@
 //   NET_SYSCTL_UINT64(id, name, SYSCTL_RD, uint64 *ptr, descr)
 //   NET_SYSCTL_PROC(id, name, SYSCTL_RD, fn, descr)
 //   NET_SYSCTL_PROC_RANGE(id, name, SYSCTL_RW, fn, min, max, descr)
+//   NET_SYSCTL_STRPROC(id, name, sysctl_strfn_t fn, descr)  (read-only)
 //     static knobs, declared next to their variable (see kernel/sysctl.h):
 //     a writable knob must declare the range of values it accepts (a
 //     write outside is EINVAL), or it does not compile.
@@ -81,6 +83,18 @@ int net_ncpu(void);    // number of CPUs, >= 1
 // ---- time -----------------------------------------------------------------
 // Milliseconds since boot (kernel), or the virtual clock (host tests).
 uint64 net_now_ms(void);
+
+// ---- callouts ---------------------------------------------------------------
+// A one-shot timed call: fn(arg) runs once, ms milliseconds after
+// net_callout_reset, on the CPU that armed it -- in interrupt context in
+// the kernel (kernel/callout.c), in the test thread at host_callout_run()
+// on the host. fn must not sleep; TCP's only sends a message to its
+// netisr. Reset re-arms a pending callout; stop returns whether it was
+// pending, and on return fn is not running (unless stop is called by fn).
+// struct net_callout comes from the platform header.
+void net_callout_init(struct net_callout *c);
+void net_callout_reset(struct net_callout *c, int ms, void (*fn)(void *), void *arg);
+bool net_callout_stop(struct net_callout *c);
 
 // ---- user memory, signals, poll ---------------------------------------------
 // A uio names the user's buffer of one read/write/sendto/recvfrom: the

@@ -147,3 +147,18 @@ void net_poll_notify(void)
 {
 	poll_notify();
 }
+
+void net_callout_init(struct net_callout *c)
+{
+	callout_init(&c->nc_co);
+}
+
+void net_callout_reset(struct net_callout *c, int ms, void (*fn)(void *), void *arg)
+{
+	callout_reset(&c->nc_co, ms, fn, arg);
+}
+
+bool net_callout_stop(struct net_callout *c)
+{
+	return callout_stop(&c->nc_co);
+}

@@ -6,10 +6,17 @@
 #include "kernel/printf.h"   // printf, panic, KASSERT
 #include "kernel/string.h"   // memset, memcpy, memmove, memcmp, strlen
 #include "kernel/sysctl.h"
+#include "kernel/callout.h"
 
 // A net_lock is a kernel spinlock (interrupts off while held).
 struct net_lock {
 	struct spinlock nl_lk;
+};
+
+// A callout is a kernel callout (per-CPU lists, fired by the timer
+// interrupt of the CPU that armed it).
+struct net_callout {
+	struct callout nc_co;
 };
 
 // One run-time sysctl knob: the kernel descriptor plus its name.
@@ -25,6 +32,7 @@ struct net_sysctl {
 #define NET_SYSCTL_UINT32_RANGE(id, nm, fl, p, lo, hi, d) \
 	SYSCTL_UINT32_RANGE(id, nm, fl, p, lo, hi, d)
 #define NET_SYSCTL_UINT64(id, nm, fl, p, d) SYSCTL_UINT64(id, nm, fl, p, d)
+#define NET_SYSCTL_STRPROC(id, nm, fn, d) SYSCTL_STRPROC(id, nm, fn, d)
 // fn(int64 *val, bool write) -> 0 or -Exxx: runs in the caller's context
 // (the process doing the sysctl), may print and may sleep.
 #define NET_SYSCTL_PROC(id, nm, fl, fn, d)                                  \

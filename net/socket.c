@@ -54,6 +54,7 @@
 // DragonFly BSD sys/kern/uipc_msg.c (socket requests as messages).
 #include "net/socket.h"
 #include "net/netisr.h"
+#include "net/so_accept.h"
 #include "kernel/poll.h"
 
 #define SO_LEAD 64     // room in front of user data for the headers
@@ -87,6 +88,17 @@ static const struct protosw protosw[] = {
 		.pr_usrreqs = &udp_usrreqs,
 		.pr_init = udp_init,
 		.pr_name = "udp",
+	},
+	{
+		.pr_type = SOCK_STREAM,
+		.pr_protocol = IPPROTO_TCP,
+		.pr_flags = PR_CONNREQUIRED | PR_WANTRCVD | PR_LISTEN,
+		.pr_sendspace = 65536,   // what one window can carry (no scaling yet)
+		.pr_recvspace = 65535,   // the largest unscaled window
+		.pr_attach_cpu = tcp_attach_cpu,
+		.pr_usrreqs = &tcp_usrreqs,
+		.pr_init = tcp_init,
+		.pr_name = "tcp",
 	},
 };
 #define NPROTOSW ((int)(sizeof(protosw) / sizeof(protosw[0])))
@@ -126,6 +138,7 @@ struct socket *so_alloc(const struct protosw *pr)
 	so->so_refs = 1;
 	sbinit(&so->so_rcv, pr->pr_flags & PR_ATOMIC, pr->pr_recvspace, "so_rcv");
 	sbinit(&so->so_snd, pr->pr_flags & PR_ATOMIC, pr->pr_sendspace, "so_snd");
+	net_lock_init(&so->so_qlock, "so_qlock");
 	__atomic_add_fetch(&so_live, 1, __ATOMIC_RELAXED);
 	return so;
 }
@@ -214,6 +227,9 @@ static void so_pru_dispatch(struct lwkt_msg *msg)
 	case PRU_CTLOUTPUT:
 		err = u->pru_ctloutput ? u->pru_ctloutput(so, nm->nm_sopt) : -ENOPROTOOPT;
 		break;
+	case PRU_ABORT:
+		err = u->pru_abort ? u->pru_abort(so) : 0;
+		break;
 	case PRU_NREQ:
 		break;
 	}
@@ -259,14 +275,48 @@ int socreate(int type, int protocol, struct socket **sop)
 	return 0;
 }
 
+// SO_LINGER with a positive time on a connected stream: send our FIN now
+// and wait until everything we sent is acknowledged (the protocol sets
+// SS_SNDDONE), the connection ends, or the time runs out (then the close
+// goes on in the background, as BSD does). Thread; sleeps.
+static void solinger_wait(struct socket *so)
+{
+	uint32 st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
+	int secs = __atomic_load_n(&so->so_linger, __ATOMIC_RELAXED);
+	if (!(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_LINGER) ||
+	    secs <= 0 || !(st & SS_ISCONNECTED))
+		return;
+	if (soshutdown(so, SHUT_WR) < 0)
+		return;
+	uint64 end = net_now_ms() + (uint64)secs * 1000;
+	struct sockbuf *sb = &so->so_snd;
+	net_lock_acquire(&sb->sb_lock);
+	for (;;) {
+		st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
+		uint64 now = net_now_ms();
+		if ((st & SS_SNDDONE) || !(st & (SS_ISCONNECTED | SS_ISDISCONNECTING)) ||
+		    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0 || now >= end ||
+		    net_curthread_killed())
+			break;
+		net_sleep_timeout(sb, &sb->sb_lock, (int)MIN(end - now, (uint64)1000));
+	}
+	net_lock_release(&sb->sb_lock);
+}
+
 void soclose(struct socket *so)
 {
+	bool stream = so->so_proto->pr_flags & PR_CONNREQUIRED;
+	if (stream)
+		solinger_wait(so);
 	__atomic_or_fetch(&so->so_state, SS_CANTSENDMORE | SS_CANTRCVMORE | SS_NOFDREF,
 			  __ATOMIC_ACQ_REL);
 	struct netmsg_pru nm = { 0 };
 	so_pru_request(so, &nm, PRU_DETACH);   // I2: no input from here on
 	sbflush(&so->so_rcv);
-	sbflush(&so->so_snd);
+	// A stream's queued data is still to be sent by the protocol, which
+	// holds its own reference; the last sorele frees what is left (I3).
+	if (!stream)
+		sbflush(&so->so_snd);
 	net_poll_notify();
 	sorele(so);   // the file's reference
 }
@@ -276,9 +326,40 @@ int sobind(struct socket *so, const struct sockaddr_in *sin)
 	return so_pru_addr(so, PRU_BIND, (struct sockaddr_in *)sin);
 }
 
-int soconnect(struct socket *so, const struct sockaddr_in *sin)
+// A stream's connect: wait until established, refused or failed.
+// Caller's thread; sleeps.
+static int soconnect_wait(struct socket *so)
 {
-	return so_pru_addr(so, PRU_CONNECT, (struct sockaddr_in *)sin);
+	struct sockbuf *sb = &so->so_snd;
+	int err;
+	net_lock_acquire(&sb->sb_lock);
+	for (;;) {
+		uint32 st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
+		if (st & SS_ISCONNECTED) {
+			err = 0;
+			break;
+		}
+		if ((err = so_takeerror(so)) < 0)
+			break;
+		if (!(st & SS_ISCONNECTING)) {
+			err = -ECONNABORTED;   // ended without saying why
+			break;
+		}
+		if ((err = sbwait(sb)) < 0)
+			break;
+	}
+	net_lock_release(&sb->sb_lock);
+	return err;
+}
+
+int soconnect(struct socket *so, const struct sockaddr_in *sin, bool nonblock)
+{
+	int err = so_pru_addr(so, PRU_CONNECT, (struct sockaddr_in *)sin);
+	if (err < 0 || !(so->so_proto->pr_flags & PR_CONNREQUIRED))
+		return err;
+	if (nonblock)
+		return (__atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE) & SS_ISCONNECTED) ? 0 : -EINPROGRESS;
+	return soconnect_wait(so);
 }
 
 int solisten(struct socket *so, int backlog)
@@ -330,9 +411,15 @@ static uint32 so_getstate(struct socket *so)
 	return __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
 }
 
+void soisconnecting(struct socket *so)
+{
+	so_setstate(so, SS_ISCONNECTING, 0);
+}
+
 void soisconnected(struct socket *so)
 {
 	so_setstate(so, SS_ISCONNECTED, SS_ISCONNECTING | SS_ISDISCONNECTING);
+	soqcomplete(so);   // a listener's child: ready for accept
 }
 
 void soisdisconnected(struct socket *so)
@@ -528,6 +615,20 @@ out_unlock:
 	return n;
 }
 
+// The reader freed receive-buffer space: tell the protocol (TCP may send
+// a window update). The ONE place PRU_RCVD is sent from: today a
+// synchronous message (lwkt_domsg); the asynchronous version (DragonFly
+// commit 96c6eb29, "tcp: Implement asynchronized pru_rcvd") replaces this
+// function's body. Caller's thread, no lock held; sleeps.
+static void so_rcvd(struct socket *so)
+{
+	struct netmsg_pru nm = { 0 };
+	so_pru_request(so, &nm, PRU_RCVD);
+}
+
+// The stream receive path, in one function so that a replacement
+// (soreceive_stream after Oppermann's proposal, freebsd-current, 2 March
+// 2007) can take its place. Caller's thread; sleeps unless nonblock.
 static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblock)
 {
 	struct sockbuf *sb = &so->so_rcv;
@@ -560,10 +661,8 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 			break;
 	}
 	net_lock_release(&sb->sb_lock);
-	if (got > 0 && !peek && (so->so_proto->pr_flags & PR_WANTRCVD)) {
-		struct netmsg_pru nm = { 0 };
-		so_pru_request(so, &nm, PRU_RCVD);   // window update (TCP)
-	}
+	if (got > 0 && !peek && (so->so_proto->pr_flags & PR_WANTRCVD))
+		so_rcvd(so);
 	return got > 0 ? got : err;
 }
 
@@ -587,6 +686,11 @@ int sopoll(struct socket *so, int events)
 	bool err = __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
 	bool rd, wr;
 
+	if (st & SS_ACCEPTCONN) {   // a listener: readable when accept won't block
+		rd = soqready(so) || err;
+		wr = false;
+		goto out;
+	}
 	net_lock_acquire(&so->so_rcv.sb_lock);
 	rd = (so->so_rcv.sb_atomic ? sbhasrecord(&so->so_rcv)
 				   : so->so_rcv.sb_cc >= so->so_rcv.sb_lowat) ||
@@ -601,7 +705,7 @@ int sopoll(struct socket *so, int events)
 		     (!(so->so_proto->pr_flags & PR_CONNREQUIRED) || (st & SS_ISCONNECTED));
 	wr = wr || (st & SS_CANTSENDMORE) || err;
 	net_lock_release(&so->so_snd.sb_lock);
-
+out:
 	if ((events & POLLIN) && rd)
 		rev |= POLLIN;
 	if ((events & POLLOUT) && wr)

@@ -22,6 +22,8 @@
 #define SS_ISCONNECTING  0x08   // TCP: connect in progress
 #define SS_ISDISCONNECTING 0x10 // TCP
 #define SS_NOFDREF       0x20   // the file is closed; pcb may linger (TCP)
+#define SS_ACCEPTCONN    0x40   // listening: SYNs make children (TCP)
+#define SS_SNDDONE       0x80   // TCP: all we sent, FIN included, is acked
 
 // so_options bits (SOL_SOCKET flags)
 #define SO_OPT_REUSEADDR 0x01
@@ -43,6 +45,21 @@ struct socket {
 	int so_refs;                      // [a] file + pcb references
 	struct sockbuf so_rcv;            // [r]
 	struct sockbuf so_snd;            // [t]
+
+	// Listening sockets (net/so_accept.c): the accept queue, the one
+	// structure several netisrs touch ([q] = so_qlock of the listener).
+	struct net_lock so_qlock;
+	struct socket *so_incq;           // [q] children not yet established
+	struct socket *so_comp;           // [q] established, not accepted, oldest first
+	struct socket *so_comptail;       // [q]
+	int so_incqlen;                   // [q]
+	int so_qlen;                      // [q] entries on so_comp
+	int so_qlimit;                    // [q] backlog (listen(2)), >= 1
+	// A child on a listener's queue ([q] of so_head's so_qlock):
+	struct socket *so_head;           // [q] the listener; NULL once accepted or orphaned
+	struct socket *so_qnext;          // [q] next on so_incq / so_comp
+	bool so_oncomp;                   // [q] on so_comp (else on so_incq)
+	struct netmsg_pru so_abortmsg;    // [q] listener close -> child's netisr
 };
 
 // Boot: initialise every protocol of the table (net_init). 0 or -Exxx.
@@ -63,7 +80,9 @@ void sorele(struct socket *so);
 // The requests of protosw.h, each carried to the owning netisr (lwkt_domsg).
 // Thread context; sleep. 0 or -Exxx (-EOPNOTSUPP if the protocol has none).
 int sobind(struct socket *so, const struct sockaddr_in *sin);
-int soconnect(struct socket *so, const struct sockaddr_in *sin);
+// connect: blocks until established unless nonblock (then -EINPROGRESS
+// once the SYN is on its way; poll POLLOUT and SO_ERROR tell the end).
+int soconnect(struct socket *so, const struct sockaddr_in *sin, bool nonblock);
 int solisten(struct socket *so, int backlog);
 int soshutdown(struct socket *so, int how);
 int sogetsockname(struct socket *so, struct sockaddr_in *sin);
@@ -98,6 +117,7 @@ int sogetopt(struct socket *so, struct sockopt *sopt);
 int sopoll(struct socket *so, int events);
 
 // For protocols (in the owning netisr): state changes that wake sleepers.
+void soisconnecting(struct socket *so);
 void soisconnected(struct socket *so);
 void soisdisconnected(struct socket *so);
 void socantsendmore(struct socket *so);

@@ -34,6 +34,7 @@
 #include "user/nt/poll.c"
 #include "user/nt/ioctl.c"
 #include "user/nt/udp.c"
+#include "user/nt/tcp.c"
 #include "user/nt/tools.c"
 
 #define TIMEOUT_MS 60000
@@ -102,6 +103,16 @@ static const struct test tests[] = {
 	{ t_udpfrag, "udpfrag", true },
 	{ t_udpbroadcast, "udpbroadcast", true },
 	// ---- end of UDP -------------------------------------------------------
+	// TCP (nt/tcp.c)
+	{ t_tcpecho, "tcpecho", true },
+	{ t_tcpechoem0, "tcpechoem0", true },
+	{ t_tcprefused, "tcprefused", true },
+	{ t_tcpnonblock, "tcpnonblock", true },
+	{ t_tcpnbrefused, "tcpnbrefused", true },
+	{ t_tcpepipe, "tcpepipe", true },
+	{ t_tcpaddrinuse, "tcpaddrinuse", true },
+	{ t_tcpnodelay, "tcpnodelay", true },
+	{ t_tcppcblist, "tcppcblist", true },
 	// the tools (nt/tools.c)
 	{ t_toolifconfig, "toolifconfig", true },
 	{ t_toolping, "toolping", true },

@@ -333,3 +333,85 @@ void net_poll_notify(void)
 {
 	__atomic_add_fetch(&host_poll_notifies, 1, __ATOMIC_RELAXED);
 }
+
+// ---- callouts ------------------------------------------------------------------
+// One list for all fake CPUs; the tests are single-threaded where they
+// use callouts, so the list has a mutex only for safety.
+
+static pthread_mutex_t callout_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct net_callout *host_callouts;   // protected by callout_mu
+
+void net_callout_init(struct net_callout *c)
+{
+	memset(c, 0, sizeof(*c));
+}
+
+static bool callout_unlink(struct net_callout *c)
+{
+	for (struct net_callout **pp = &host_callouts; *pp; pp = &(*pp)->nc_next) {
+		if (*pp == c) {
+			*pp = c->nc_next;
+			c->nc_pending = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+void net_callout_reset(struct net_callout *c, int ms, void (*fn)(void *), void *arg)
+{
+	pthread_mutex_lock(&callout_mu);
+	callout_unlink(c);
+	c->nc_when = net_now_ms() + (ms < 0 ? 0 : ms);
+	c->nc_fn = fn;
+	c->nc_arg = arg;
+	c->nc_pending = true;
+	c->nc_next = host_callouts;
+	host_callouts = c;
+	pthread_mutex_unlock(&callout_mu);
+}
+
+bool net_callout_stop(struct net_callout *c)
+{
+	pthread_mutex_lock(&callout_mu);
+	bool was = callout_unlink(c);
+	pthread_mutex_unlock(&callout_mu);
+	return was;
+}
+
+// The pending callout with the earliest deadline <= now, or NULL.
+static struct net_callout *callout_due(uint64 now)
+{
+	struct net_callout *best = NULL;
+	for (struct net_callout *c = host_callouts; c; c = c->nc_next)
+		if (c->nc_when <= now && (best == NULL || c->nc_when < best->nc_when))
+			best = c;
+	return best;
+}
+
+int host_callout_run(void)
+{
+	int n = 0;
+	for (;;) {
+		pthread_mutex_lock(&callout_mu);
+		struct net_callout *c = callout_due(net_now_ms());
+		if (c != NULL)
+			callout_unlink(c);
+		pthread_mutex_unlock(&callout_mu);
+		if (c == NULL)
+			return n;
+		c->nc_fn(c->nc_arg);
+		n++;
+	}
+}
+
+uint64 host_callout_next(void)
+{
+	uint64 best = 0;
+	pthread_mutex_lock(&callout_mu);
+	for (struct net_callout *c = host_callouts; c; c = c->nc_next)
+		if (best == 0 || c->nc_when < best)
+			best = c->nc_when;
+	pthread_mutex_unlock(&callout_mu);
+	return best;
+}

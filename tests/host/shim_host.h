@@ -33,6 +33,15 @@ struct net_sysctl {
 	bool ns_added;
 };
 
+// A callout on the host: a list entry fired by host_callout_run().
+struct net_callout {
+	struct net_callout *nc_next;   // host_callouts list while pending
+	uint64 nc_when;                // virtual-clock deadline
+	void (*nc_fn)(void *);
+	void *nc_arg;
+	bool nc_pending;
+};
+
 void host_panic(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));
 #define panic(...) host_panic(__FILE__, __LINE__, __VA_ARGS__)
@@ -63,6 +72,8 @@ void host_sysctl_register(struct host_sysctl *hs);
 	SYSCTL_ASSERT_RD(fl);                                                 \
 	HOST_SYSCTL_(id, nm, HOST_SYSCTL_UINT64, fl, p, 0, 0)
 // Handler knobs are not registered on the host: tests call the function.
+#define NET_SYSCTL_STRPROC(id, nm, fn, d) \
+	static const sysctl_strfn_t host_sysctl_strproc_##id __attribute__((unused)) = fn
 #define NET_SYSCTL_PROC(id, nm, fl, fn, d)                                    \
 	SYSCTL_ASSERT_RD(fl);                                                 \
 	static int (*const host_sysctl_proc_##id)(int64 *, bool) __attribute__((unused)) = fn
@@ -80,3 +91,8 @@ int host_sysctl_write(const char *name, int64 val);
 // Call fn on every registered knob (static and run-time ones).
 void host_sysctl_foreach(void (*fn)(const struct host_sysctl *hs, void *arg), void *arg);
 extern uint64 host_poll_notifies;          // net_poll_notify() calls so far
+// Fire every callout due at the virtual clock's time, earliest first, in
+// the calling thread. Returns how many ran.
+int host_callout_run(void);
+// The earliest pending deadline, or 0 if none.
+uint64 host_callout_next(void);

@@ -37,6 +37,9 @@ extern const struct host_test udp_tests[];
 extern const struct host_test flowhash_tests[];
 extern const struct host_test string_tests[];
 extern const struct host_test sysctl_tests[];
+extern const struct host_test tcp_tests[];
+extern const struct host_test tcp_loss_tests[];
+extern const struct host_test tcp_state_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

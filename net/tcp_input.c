@@ -1,0 +1,398 @@
+// TCP input, first half: validating a segment, finding its connection,
+// and the states before synchronization -- LISTEN (a SYN creates a
+// connection) and SYN_SENT (our SYN is answered). Synchronized states
+// are in net/tcp_input_sync.c.
+//
+// Problem: anything may arrive: short or corrupt segments, bad offsets,
+// options that lie about their length, segments for no connection,
+// SYNs for a listener owned by another netisr, answers to our SYN that
+// acknowledge the wrong thing. Each case has exactly one right answer
+// in RFC 9293 3.10.7, and none may crash the kernel.
+//
+// Idea: tcp_input parses the segment once into a struct tcp_seg (host
+// order, options parsed) that every later step receives as a parameter;
+// it looks the connection up under the table lock, then dispatches by
+// state to one handler per RFC subsection. The lookup of a listener
+// takes a reference on the listening SOCKET and drops the table lock;
+// the listener's tcpcb (owned elsewhere) is never touched here.
+//
+// Invariants:
+//   I1 Every segment is counted in rcvtotal and then either consumed by
+//      a state handler or counted in one drop reason (rcvshort,
+//      rcvbadsum, rcvbadoff, drop_*).
+//   I2 A connected tcpcb is handled only on its own netisr (t_cpu ==
+//      this netisr): the packet's 4-tuple hash chose this netisr, and
+//      the same hash chose t_cpu (tcp_tuplecpu). A segment that finds a
+//      tcpcb in the middle of moving (connect) is answered by RST
+//      without touching it.
+//
+// Locking: tcbinfo.ipi_lock around the lookup only; [o] afterwards.
+//
+// Races:
+//   - "SYN vs listener close": the listener's socket is referenced
+//     (soref) before the table lock is dropped; sonewconn then checks
+//     SS_ACCEPTCONN under the queue lock (net/so_accept.c).
+//   - "SYN for a TIME_WAIT 4-tuple": RFC 9293 3.6.1 reuse: the old
+//     tcpcb is closed on this netisr (it owns it), then the lookup is
+//     repeated and the listener gets the SYN, with an ISS above the old
+//     connection's.
+//
+// Life of a segment: ip_input -> tcp_input -> tcp_input_parse ->
+// tcp_input_demux -> {tcp_listen_input, tcp_input_synsent,
+// tcp_input_sync}.
+//
+// Testing: make hosttest (tcp_three_way_handshake, tcp_rst_for_closed_port,
+// tcp_bad_checksum_dropped, tcp_simultaneous_open, tcp_listen_backlog,
+// tcp_time_wait_reuse). gdb: break tcp_input, tcp_input_listen.
+//
+// References: RFC 9293 3.1 (header, options), 3.7.1 (MSS), 3.10.7.1
+// (CLOSED), 3.10.7.2 (LISTEN), 3.10.7.3 (SYN-SENT), 3.6.1 (TIME-WAIT
+// reuse, also RFC 1122 4.2.2.13); RFC 1122 4.2.3.10 (no connections from
+// broadcasts).
+#include "net/tcp_var.h"
+#include "net/in_pcb.h"
+#include "net/socket.h"
+#include "net/so_accept.h"
+#include "net/ip.h"
+#include "net/if.h"
+#include "net/netisr.h"
+#include "net/byteorder.h"
+
+void tcp_dooptions(struct tcpopt *to, const uint8 *cp, int len, bool syn)
+{
+	memset(to, 0, sizeof(*to));
+	while (len > 0) {
+		int opt = cp[0];
+		if (opt == TCPOPT_EOL)
+			break;
+		if (opt == TCPOPT_NOP) {
+			cp++, len--;
+			continue;
+		}
+		if (len < 2 || cp[1] < 2 || cp[1] > len)
+			break;   // a lying length ends the parse
+		int olen = cp[1];
+		switch (opt) {
+		case TCPOPT_MSS:   // RFC 9293 3.2: only in a SYN
+			if (olen == 4 && syn) {
+				to->to_flags |= TOF_MSS;
+				to->to_mss = (uint16)(cp[2] << 8 | cp[3]);
+			}
+			break;
+		case TCPOPT_WSCALE:   // RFC 7323 2.2
+			if (olen == 3 && syn) {
+				to->to_flags |= TOF_WSCALE;
+				to->to_wscale = cp[2] > 14 ? 14 : cp[2];
+			}
+			break;
+		case TCPOPT_SACK_PERMITTED:   // RFC 2018 2
+			if (olen == 2 && syn)
+				to->to_flags |= TOF_SACKPERM;
+			break;
+		case TCPOPT_TIMESTAMP:   // RFC 7323 3.2
+			if (olen == 10) {
+				to->to_flags |= TOF_TS;
+				to->to_tsval = (uint32)cp[2] << 24 | cp[3] << 16 | cp[4] << 8 | cp[5];
+				to->to_tsecr = (uint32)cp[6] << 24 | cp[7] << 16 | cp[8] << 8 | cp[9];
+			}
+			break;
+		case TCPOPT_SACK:   // RFC 2018 3
+			if ((olen - 2) % 8 == 0 && !syn) {
+				to->to_flags |= TOF_SACK;
+				for (int i = 0; i < (olen - 2) / 8 && i < 4; i++) {
+					const uint8 *b = cp + 2 + 8 * i;
+					to->to_sacks[i][0] = (uint32)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
+					to->to_sacks[i][1] = (uint32)b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7];
+					to->to_nsacks = (uint8)(i + 1);
+				}
+			}
+			break;
+		}
+		cp += olen, len -= olen;
+	}
+}
+
+// Validate m (IP header first, hlen bytes) and fill *sg. 0, or -EINVAL
+// (counted; the caller frees m).
+static int tcp_input_parse(struct mbuf *m, int hlen, struct tcp_seg *sg)
+{
+	uint8 hdr[TCP_HDR_LEN + TCP_MAXOLEN];
+	int tlen = m->m_pkthdr.ph_len - hlen;
+	struct ip *ip = mtod(m, struct ip *);   // ip_input: hlen bytes contiguous
+	if (tlen < TCP_HDR_LEN || m_copydata(m, hlen, TCP_HDR_LEN, hdr) < 0) {
+		TCPSTAT_INC(tcps_rcvshort);
+		return -EINVAL;
+	}
+	sg->sg_src = ntoh32(ip->ip_src);
+	sg->sg_dst = ntoh32(ip->ip_dst);
+	if (tcp_cksum(m, hlen, tlen, sg->sg_src, sg->sg_dst) != 0) {
+		TCPSTAT_INC(tcps_rcvbadsum);   // RFC 9293 3.10.7: checksum first
+		return -EINVAL;
+	}
+	struct tcphdr *th = (struct tcphdr *)hdr;
+	int off = (th->th_off >> 4) * 4;
+	if (off < TCP_HDR_LEN || off > tlen ||
+	    (off > TCP_HDR_LEN && m_copydata(m, hlen + TCP_HDR_LEN, off - TCP_HDR_LEN,
+					     hdr + TCP_HDR_LEN) < 0)) {
+		TCPSTAT_INC(tcps_rcvbadoff);
+		return -EINVAL;
+	}
+	sg->sg_m = m;
+	sg->sg_hdroff = hlen + off;
+	sg->sg_sport = ntoh16(th->th_sport);
+	sg->sg_dport = ntoh16(th->th_dport);
+	sg->sg_seq = ntoh32(th->th_seq);
+	sg->sg_ack = ntoh32(th->th_ack);
+	sg->sg_flags = th->th_flags;
+	sg->sg_win = ntoh16(th->th_win);
+	sg->sg_len = (uint32)(tlen - off);
+	tcp_dooptions(&sg->sg_opt, hdr + TCP_HDR_LEN, off - TCP_HDR_LEN,
+		      (th->th_flags & TH_SYN) != 0);
+	return 0;
+}
+
+// Consume the segment without an answer.
+static void tcp_input_drop(struct tcp_seg *sg)
+{
+	m_freem(sg->sg_m);
+	sg->sg_m = NULL;
+}
+
+// Answer with a RST (RFC 9293 3.10.7.1) and drop.
+static void tcp_input_dropreset(struct tcp_seg *sg)
+{
+	tcp_reset_for(sg);
+	tcp_input_drop(sg);
+}
+
+// ---- LISTEN (RFC 9293 3.10.7.2) ----------------------------------------------------
+
+// The send MSS from the peer's SYN: RFC 9293 3.7.1, "If an MSS Option is
+// not received at connection setup, TCP implementations MUST assume a
+// default send MSS of 536"; never more than our own interface allows.
+static void tcp_mss_from_syn(struct tcpcb *tp, const struct tcp_seg *sg)
+{
+	uint32 mss = TCP_MSS_DEFAULT;
+	if (sg->sg_opt.to_flags & TOF_MSS) {
+		mss = sg->sg_opt.to_mss;
+		tp->t_flags |= TF_RCVD_MSS;
+	}
+	mss = MIN(mss, tp->t_ourmss);
+	tp->t_maxseg = mss < TCP_MSS_MIN ? TCP_MSS_MIN : mss;
+}
+
+// A child tcpcb for socket so, owning the 4-tuple of sg. NULL on failure
+// (so's queue reference is then dropped).
+static struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *sg, int cpu)
+{
+	struct inpcb *inp;
+	struct tcpcb *tp;
+	if (in_pcballoc(so, &tcbinfo, &inp) < 0)
+		goto fail;
+	if ((tp = tcp_newtcpcb(so, inp, cpu)) == NULL) {
+		in_pcbdetach(inp);
+		goto fail;
+	}
+	so->so_pcb = inp;
+	soref(so);   // the pcb's reference
+	if (in_pcbinstall(inp, sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport) < 0) {
+		tcp_close(tp);   // also takes the child off the queue
+		return NULL;
+	}
+	return tp;
+fail:
+	TCPSTAT_INC(tcps_drop_nomem);
+	soqremove(so);
+	return NULL;
+}
+
+void tcp_input_listen(struct socket *lso, struct tcp_seg *sg)
+{
+	int cpu = tcp_tuplecpu(sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport);
+	struct socket *so = sonewconn(lso, cpu);
+	if (so == NULL) {
+		// Backlog full (or the listener closed): drop the SYN, the
+		// peer retransmits it (as BSD and Linux do).
+		TCPSTAT_INC(tcps_listendrop);
+		tcp_input_drop(sg);
+		return;
+	}
+	struct tcpcb *tp = tcp_listen_child(so, sg, cpu);
+	if (tp == NULL) {
+		tcp_input_drop(sg);
+		return;
+	}
+	tp->t_flags |= TF_PASSIVE;
+	tp->t_ourmss = tcp_mss_for(sg->sg_src);
+	tcp_mss_from_syn(tp, sg);
+	// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
+	// selected and a SYN segment sent of the form
+	// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and
+	// SND.UNA to ISS. The connection state should be changed to
+	// SYN-RECEIVED." (Text in a SYN is not queued: the peer resends it.)
+	tp->irs = sg->sg_seq;
+	tp->rcv_nxt = tp->rcv_adv = sg->sg_seq + 1;
+	tp->iss = tcp_new_isn(sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport);
+	if (sg->sg_tw_iss != 0 && SEQ_LEQ(tp->iss, sg->sg_tw_iss))
+		tp->iss = sg->sg_tw_iss + (1u << 17);   // RFC 9293 3.6.1 reuse rule (1)
+	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_recover = tp->iss;
+	tp->snd_wnd = sg->sg_win;
+	tp->snd_wl1 = sg->sg_seq;
+	tp->snd_wl2 = tp->iss;
+	tp->t_rcvtime = net_now_ms();
+	tcp_setstate(tp, TCPS_SYN_RECEIVED);
+	tcp_output(tp);
+	tcp_input_drop(sg);
+}
+
+// Any segment for a listener (RFC 9293 3.10.7.2).
+static void tcp_input_listener(struct socket *lso, struct tcp_seg *sg)
+{
+	if (sg->sg_flags & TH_RST) {
+		tcp_input_drop(sg);   // "first, check for a RST: An incoming RST should be ignored."
+	} else if (sg->sg_flags & TH_ACK) {
+		// "second, check for an ACK: ... <SEQ=SEG.ACK><CTL=RST>"
+		TCPSTAT_INC(tcps_drop_badack);
+		tcp_input_dropreset(sg);
+	} else if (sg->sg_flags & TH_SYN) {
+		tcp_input_listen(lso, sg);   // "third, check for a SYN"
+	} else {
+		tcp_input_drop(sg);   // "fourth, other data or control: drop"
+	}
+}
+
+// ---- SYN_SENT (RFC 9293 3.10.7.3) --------------------------------------------------
+
+static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	uint8 f = sg->sg_flags;
+	// "first, check the ACK bit: If SEG.ACK =< ISS or SEG.ACK > SND.NXT,
+	// send a reset (unless the RST bit is set, if so drop the segment)".
+	if ((f & TH_ACK) && (SEQ_LEQ(sg->sg_ack, tp->iss) || SEQ_GT(sg->sg_ack, tp->snd_max))) {
+		TCPSTAT_INC(tcps_drop_badack);
+		if (f & TH_RST)
+			tcp_input_drop(sg);
+		else
+			tcp_input_dropreset(sg);
+		return;
+	}
+	if (f & TH_RST) {
+		// "second, check the RST bit: If the ACK was acceptable, then
+		// signal to the user 'error: connection reset', drop the
+		// segment, enter CLOSED state, delete TCB ... Otherwise (no
+		// ACK), drop the segment." connect(2) reports ECONNREFUSED.
+		tcp_input_drop(sg);
+		if (f & TH_ACK) {
+			TCPSTAT_INC(tcps_rstrcvd);
+			tcp_drop_quiet(tp, -ECONNREFUSED);
+		}
+		return;
+	}
+	if (!(f & TH_SYN)) {
+		tcp_input_drop(sg);   // "fifth, if neither ... drop the segment"
+		return;
+	}
+	// "fourth, check the SYN bit": RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ.
+	tp->irs = sg->sg_seq;
+	tp->rcv_nxt = tp->rcv_adv = sg->sg_seq + 1;
+	tcp_mss_from_syn(tp, sg);
+	tp->snd_wnd = sg->sg_win;
+	tp->snd_wl1 = sg->sg_seq;
+	tp->snd_wl2 = sg->sg_ack;
+	tp->t_rcvtime = net_now_ms();
+	if (f & TH_ACK) {
+		// "If SND.UNA > ISS (our SYN has been ACKed), change the
+		// connection state to ESTABLISHED, form an ACK segment
+		// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
+		if (tp->t_rtttime != 0)   // Karn: the SYN was not retransmitted
+			tcp_rtt_update(tp, (int)(net_now_ms() - tp->t_rtttime));
+		tp->t_rtttime = 0;
+		tp->t_rxtshift = 0;
+		tp->snd_una = sg->sg_ack;
+		tcp_timer_set(tp, TCPT_REXMT, 0);
+		tcp_setstate(tp, TCPS_ESTABLISHED);
+		tcp_established(tp);
+		tp->t_flags |= TF_ACKNOW;
+		tcp_output(tp);
+	} else {
+		// Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
+		// segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it."
+		tcp_setstate(tp, TCPS_SYN_RECEIVED);
+		tp->snd_nxt = tp->iss;
+		tp->t_rtttime = 0;
+		tcp_timer_set(tp, TCPT_REXMT, 0);
+		tcp_output(tp);
+	}
+	tcp_input_drop(sg);   // text in a SYN is not queued: the peer resends it
+}
+
+// ---- demultiplexing ----------------------------------------------------------------
+
+// RFC 9293 3.6.1 (and RFC 1122 4.2.2.13): a new SYN for a connection in
+// TIME_WAIT may reopen it if its sequence number is beyond the old
+// connection's. Returns true if tp was closed for the SYN.
+static bool tcp_timewait_reuse(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	if (tp->t_state != TCPS_TIME_WAIT || (sg->sg_flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
+	    !SEQ_GT(sg->sg_seq, tp->t_last_rcvnxt))
+		return false;
+	TCPSTAT_INC(tcps_twreuse);
+	sg->sg_tw_iss = tp->snd_max;
+	tcp_close(tp);
+	return true;
+}
+
+// Find the connection (or listener) of sg and hand it over. Consumes sg.
+static void tcp_input_demux(struct tcp_seg *sg)
+{
+	uint32 hash = netisr_hash_ipv4(sg->sg_src, sg->sg_dst, IPPROTO_TCP, sg->sg_sport,
+				       sg->sg_dport);
+again:
+	net_lock_acquire(&tcbinfo.ipi_lock);
+	struct inpcb *inp = in_pcblookup(&tcbinfo, sg->sg_src, sg->sg_sport, sg->sg_dst,
+					 sg->sg_dport, hash);
+	if (inp != NULL && inp->inp_faddr == INADDR_ANY) {
+		struct socket *lso = inp->inp_socket;
+		if (__atomic_load_n(&lso->so_state, __ATOMIC_ACQUIRE) & SS_ACCEPTCONN) {
+			soref(lso);
+			net_lock_release(&tcbinfo.ipi_lock);
+			tcp_input_listener(lso, sg);
+			sorele(lso);
+			return;
+		}
+		inp = NULL;   // bound but not listening: nobody is there
+	}
+	net_lock_release(&tcbinfo.ipi_lock);
+	struct tcpcb *tp = inp ? intotcpcb(inp) : NULL;
+	if (tp == NULL || tp->t_cpu != net_cpuid() || tp->t_state == TCPS_CLOSED) {
+		TCPSTAT_INC(tcps_drop_nopcb);   // I2: or caught moving
+		tcp_input_dropreset(sg);
+		return;
+	}
+	if (tcp_timewait_reuse(tp, sg))
+		goto again;
+	if (tp->t_state == TCPS_SYN_SENT)
+		tcp_input_synsent(tp, sg);
+	else
+		tcp_input_sync(tp, sg);
+}
+
+void tcp_input(struct mbuf *m, int hlen)
+{
+	struct tcp_seg sg;
+	TCPSTAT_INC(tcps_rcvtotal);
+	memset(&sg, 0, sizeof(sg));
+	if (tcp_input_parse(m, hlen, &sg) < 0) {
+		m_freem(m);
+		return;
+	}
+	// RFC 1122 4.2.3.10: "A TCP implementation MUST silently discard an
+	// incoming SYN segment that is addressed to a broadcast or multicast
+	// address" -- and nothing else there is ours either.
+	if ((m->m_pkthdr.ph_flags & (PH_BCAST | PH_MCAST)) || if_isbroadcast(sg.sg_dst) ||
+	    if_isbroadcast(sg.sg_src) || sg.sg_src == INADDR_ANY) {
+		tcp_input_drop(&sg);
+		return;
+	}
+	tcp_input_demux(&sg);
+}

@@ -1,0 +1,486 @@
+// TCP input, second half: segment processing in SYN_RECEIVED and every
+// synchronized state, step by step as RFC 9293 3.10.7.4 orders it:
+// sequence check, RST, SYN, ACK, text, FIN.
+//
+// Problem: this is where a connection's correctness lives: which
+// segments are acceptable, which resets are believed, what an ACK frees
+// and how the window moves, what data is delivered in order, when a FIN
+// changes the state. BSD does it in one function of 1,500 lines; a
+// student cannot step through that.
+//
+// Idea: one function per RFC step, called in the RFC's order by
+// tcp_input_sync, each returning whether processing goes on. The
+// segment (struct tcp_seg) is passed explicitly; the only shared state
+// is the tcpcb. Congestion control (net/tcp_cc.c), reassembly
+// (net/tcp_reass.c) and output decisions are called, not inlined.
+//
+// Invariants:
+//   I1 rcv_nxt only moves forward, by data delivered in order (or a FIN).
+//   I2 snd_una only moves forward; what it passes is dropped from so_snd.
+//   I3 A step that frees the tcpcb (tcp_close/tcp_drop) returns false and
+//      nothing after it touches tp.
+//
+// Locking: [o] only; so_snd.sb_lock to drop acknowledged data,
+// so_rcv.sb_lock to append (tcp_deliver).
+//
+// Races: none between netisrs (single owner). "Reader vs append": the
+// reader holds so_rcv.sb_lock to copy, we hold it to append.
+//
+// Life of a data segment: tcp_input -> tcp_input_demux -> tcp_input_sync
+// -> tcp_seq_acceptable -> tcp_input_ack -> tcp_input_text -> (in order)
+// tcp_deliver -> sbappendstream -> reader wakes; ACK: delayed
+// (TCPT_DELACK) or at the end of the batch (tcp_ack_later -> rollup).
+//
+// Testing: make hosttest (tcp_rst_in_window, tcp_half_close,
+// tcp_simultaneous_close, tcp_reass_fills_hole, tcp_delayed_ack,
+// tcp_fast_retransmit_3dupacks). gdb: break tcp_input_ack.
+//
+// References: RFC 9293 3.10.7.4 (every step), 3.4 (acceptability test,
+// Table 6), 3.8.6 (window updates: SND.WL1/WL2); RFC 5961 3.2 and 4
+// (challenge ACK for an in-window RST and for a SYN); RFC 1122 4.2.3.2
+// (delayed ACK), 4.2.2.13 (data after close: RST); RFC 5681 2 (the
+// duplicate-ACK definition), 4.2 (immediate ACKs for out-of-order data).
+#include "net/tcp_var.h"
+#include "net/in_pcb.h"
+#include "net/socket.h"
+#include "net/byteorder.h"
+
+void tcp_established(struct tcpcb *tp)
+{
+	tcp_cc_init(tp);   // the MSS is known now (RFC 6928 uses it)
+	tp->t_rcvtime = net_now_ms();
+	tcp_timer_set(tp, TCPT_KEEP, tcp_keepidle_ms);
+	TCPSTAT_INC(tcps_connects);
+	if (tp->t_flags & TF_PASSIVE)
+		TCPSTAT_INC(tcps_accepts);
+	soisconnected(tp->t_socket);   // wakes connect, or queues for accept
+}
+
+void tcp_deliver(struct tcpcb *tp, struct mbuf *m)
+{
+	struct sockbuf *sb = &tp->t_socket->so_rcv;
+	TCPSTAT_INC(tcps_rcvpack);
+	TCPSTAT_ADD(tcps_rcvbyte, m_length(m));
+	net_lock_acquire(&sb->sb_lock);
+	sbappendstream(sb, m);   // wakes the reader
+	net_lock_release(&sb->sb_lock);
+}
+
+// Segment length in sequence space (data + SYN + FIN).
+static uint32 tcp_seglen(const struct tcp_seg *sg)
+{
+	return sg->sg_len + ((sg->sg_flags & TH_SYN) ? 1 : 0) + ((sg->sg_flags & TH_FIN) ? 1 : 0);
+}
+
+// RFC 9293 3.10.7.4 "first, check sequence number" (Table 6).
+static bool tcp_seq_acceptable(struct tcpcb *tp, const struct tcp_seg *sg)
+{
+	uint32 len = tcp_seglen(sg);
+	uint32 wnd = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	tcp_seq seq = sg->sg_seq;
+	if (len == 0 && wnd == 0)
+		return seq == tp->rcv_nxt;
+	if (len == 0)
+		return seq_in(seq, tp->rcv_nxt, tp->rcv_nxt + wnd);
+	if (wnd == 0)
+		// "If the RCV.WND is zero, no segments will be acceptable, but
+		// special allowance should be made to accept valid ACKs, URGs,
+		// and RSTs": a probe at RCV.NXT is taken and its text trimmed.
+		return seq == tp->rcv_nxt;
+	return seq_in(seq, tp->rcv_nxt, tp->rcv_nxt + wnd) ||
+	       seq_in(seq + len - 1, tp->rcv_nxt, tp->rcv_nxt + wnd);
+}
+
+// "second, check the RST bit" (with RFC 5961 3.2). Consumes the segment;
+// returns false (processing always ends here).
+static bool tcp_input_rst(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	m_freem(sg->sg_m);
+	if (sg->sg_seq != tp->rcv_nxt) {
+		// "If the RST bit is set and the sequence number does not
+		// exactly match the next expected sequence value, yet is within
+		// the current receive window, TCP endpoints MUST send an
+		// acknowledgment (challenge ACK)".
+		TCPSTAT_INC(tcps_rstchallenge);
+		tcp_ack_later(tp);
+		return false;
+	}
+	TCPSTAT_INC(tcps_rstrcvd);
+	switch (tp->t_state) {
+	case TCPS_SYN_RECEIVED:
+		// Passive: "return this connection to LISTEN state" -- the
+		// listener never left it; this child simply goes. Active
+		// (simultaneous open): "connection refused".
+		tcp_drop_quiet(tp, (tp->t_flags & TF_PASSIVE) ? 0 : -ECONNREFUSED);
+		break;
+	case TCPS_ESTABLISHED:
+	case TCPS_FIN_WAIT_1:
+	case TCPS_FIN_WAIT_2:
+	case TCPS_CLOSE_WAIT:
+		// "any outstanding RECEIVEs and SEND should receive 'reset'
+		// responses ... enter the CLOSED state, delete the TCB".
+		tcp_drop_quiet(tp, -ECONNRESET);
+		break;
+	default:   // CLOSING, LAST_ACK, TIME_WAIT: "enter CLOSED, delete TCB"
+		tcp_close(tp);
+		break;
+	}
+	return false;
+}
+
+// "fourth, check the SYN bit" in a synchronized state: RFC 5961 4, a
+// challenge ACK "irrespective of the sequence number". SYN_RECEIVED: a
+// retransmitted SYN gets our SYN,ACK again. Consumes; returns false.
+static bool tcp_input_syn(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	m_freem(sg->sg_m);
+	TCPSTAT_INC(tcps_drop_badsyn);
+	if (tp->t_state == TCPS_SYN_RECEIVED && sg->sg_seq == tp->irs) {
+		tp->snd_nxt = tp->iss;   // resend SYN,ACK
+		tcp_output(tp);
+		return false;
+	}
+	tcp_ack_later(tp);
+	return false;
+}
+
+// SYN_RECEIVED -> ESTABLISHED: "If SND.UNA < SEG.ACK =< SND.NXT, then
+// enter ESTABLISHED state and continue processing ... If the segment
+// acknowledgment is not acceptable, form a reset segment
+// <SEQ=SEG.ACK><CTL=RST>". Returns false if the segment was consumed.
+static bool tcp_input_synrcvd_ack(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	if (!SEQ_GT(sg->sg_ack, tp->snd_una) || SEQ_GT(sg->sg_ack, tp->snd_max)) {
+		TCPSTAT_INC(tcps_drop_badack);
+		tcp_reset_for(sg);
+		m_freem(sg->sg_m);
+		return false;
+	}
+	tp->snd_wnd = sg->sg_win;
+	tp->snd_wl1 = sg->sg_seq;
+	tp->snd_wl2 = sg->sg_ack;
+	tcp_setstate(tp, TCPS_ESTABLISHED);
+	tcp_established(tp);
+	return true;
+}
+
+// Update the send window from an acceptable ACK (RFC 9293 3.10.7.4:
+// "If SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK),
+// set SND.WND <- SEG.WND, set SND.WL1 <- SEG.SEQ, and set SND.WL2 <- SEG.ACK").
+static void tcp_input_window(struct tcpcb *tp, const struct tcp_seg *sg)
+{
+	if (!(SEQ_LT(tp->snd_wl1, sg->sg_seq) ||
+	      (tp->snd_wl1 == sg->sg_seq && SEQ_LEQ(tp->snd_wl2, sg->sg_ack))))
+		return;
+	if (sg->sg_win != tp->snd_wnd && sg->sg_len == 0 && sg->sg_ack == tp->snd_wl2)
+		TCPSTAT_INC(tcps_rcvwinupd);
+	bool opened = tp->snd_wnd == 0 && sg->sg_win > 0;
+	tp->snd_wnd = sg->sg_win;
+	tp->snd_wl1 = sg->sg_seq;
+	tp->snd_wl2 = sg->sg_ack;
+	if (opened) {
+		tcp_timer_set(tp, TCPT_PERSIST, 0);   // the window opened: no more probes
+		tp->t_persist_shift = 0;
+		if (SEQ_GT(tp->snd_nxt, tp->snd_una) && !tcp_timer_active(tp, TCPT_REXMT))
+			tcp_rexmt_arm(tp);   // a probe byte is outstanding
+	}
+}
+
+// RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no data,
+// SYN or FIN, does not change the window, and data is outstanding.
+static bool tcp_is_dupack(struct tcpcb *tp, const struct tcp_seg *sg)
+{
+	return sg->sg_ack == tp->snd_una && sg->sg_len == 0 &&
+	       !(sg->sg_flags & (TH_SYN | TH_FIN)) && sg->sg_win == tp->snd_wnd &&
+	       tp->snd_max != tp->snd_una;
+}
+
+// New data acknowledged: drop it from so_snd, take an RTT sample, move
+// the timers and the congestion window. acked: sequence space acked.
+static void tcp_input_newack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
+{
+	struct socket *so = tp->t_socket;
+	uint32 data = acked;
+	if (tp->snd_una == tp->iss)
+		data--;   // our SYN
+	bool finacked = (tp->t_flags & TF_SENTFIN) && SEQ_GEQ(ack, tp->snd_max);
+	if (finacked)
+		data--;   // our FIN
+	TCPSTAT_INC(tcps_rcvackpack);
+	TCPSTAT_ADD(tcps_rcvackbyte, data);
+	// RFC 6298 3 (Karn): only a segment sent once gives an RTT sample.
+	if (tp->t_rtttime != 0 && SEQ_GT(ack, tp->t_rtseq)) {
+		tcp_rtt_update(tp, (int)(net_now_ms() - (tp->t_rtttime & ~1ull)));
+		tp->t_rtttime = 0;
+	}
+	tp->t_rxtshift = 0;
+	net_lock_acquire(&so->so_snd.sb_lock);
+	sbdrop(&so->so_snd, MIN(data, so->so_snd.sb_cc));   // I2
+	sbwakeup(&so->so_snd);   // a writer may have room now
+	net_lock_release(&so->so_snd.sb_lock);
+	tp->snd_una = ack;
+	if (SEQ_LT(tp->snd_nxt, tp->snd_una))
+		tp->snd_nxt = tp->snd_una;
+	// RFC 6298 5.2: "When all outstanding data has been acknowledged,
+	// turn off the retransmission timer." 5.3: "When an ACK is received
+	// that acknowledges new data, restart the retransmission timer".
+	tcp_timer_set(tp, TCPT_REXMT, 0);
+	if (tp->snd_una != tp->snd_max)
+		tcp_rexmt_arm(tp);
+	if (!(tp->t_flags & TF_INRECOVERY) || !tcp_cc_recovery_ack(tp, ack, data))
+		if (data > 0 && !(tp->t_flags & TF_INRECOVERY))
+			tcp_cc_ack(tp, data);
+	if (finacked) {
+		__atomic_or_fetch(&so->so_state, SS_SNDDONE, __ATOMIC_ACQ_REL);
+		net_lock_acquire(&so->so_snd.sb_lock);
+		sbwakeup(&so->so_snd);   // SO_LINGER waits for this
+		net_lock_release(&so->so_snd.sb_lock);
+	}
+}
+
+// The state changes an ACK of our FIN causes (RFC 9293 3.10.7.4 fifth,
+// per state). Returns false if the tcpcb is gone.
+static bool tcp_input_finacked(struct tcpcb *tp)
+{
+	switch (tp->t_state) {
+	case TCPS_FIN_WAIT_1:
+		// "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
+		tcp_setstate(tp, TCPS_FIN_WAIT_2);
+		if (tp->t_flags & TF_NOFDREF)
+			tcp_timer_set(tp, TCPT_2MSL, tcp_fin_wait_2_ms);
+		return true;
+	case TCPS_CLOSING:
+		// "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"
+		tcp_timewait_start(tp);
+		return true;
+	case TCPS_LAST_ACK:
+		// "If our FIN is now acknowledged, delete the TCB, enter CLOSED"
+		tcp_close(tp);
+		return false;
+	default:
+		return true;
+	}
+}
+
+// "fifth, check the ACK field". Returns false if processing ends.
+static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
+{
+	if (!(sg->sg_flags & TH_ACK)) {
+		// "if the ACK bit is off, drop the segment and return"
+		TCPSTAT_INC(tcps_drop_noack);
+		m_freem(sg->sg_m);
+		return false;
+	}
+	if (tp->t_state == TCPS_SYN_RECEIVED && !tcp_input_synrcvd_ack(tp, sg))
+		return false;
+	tcp_seq ack = sg->sg_ack;
+	if (SEQ_GT(ack, tp->snd_max)) {
+		// "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
+		// then send an ACK, drop the segment, and return."
+		TCPSTAT_INC(tcps_rcvacktoomuch);
+		tcp_ack_later(tp);
+		m_freem(sg->sg_m);
+		return false;
+	}
+	if (SEQ_LEQ(ack, tp->snd_una)) {
+		// "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
+		// ignored" -- except for counting (RFC 5681 3.2).
+		if (tcp_is_dupack(tp, sg))
+			tcp_cc_dupack(tp);
+		else if (!(tp->t_flags & TF_INRECOVERY))
+			tp->t_dupacks = 0;
+	} else {
+		bool finacked = (tp->t_flags & TF_SENTFIN) && SEQ_GEQ(ack, tp->snd_max);
+		tcp_input_newack(tp, ack, ack - tp->snd_una);
+		*output = true;
+		if (finacked && !tcp_input_finacked(tp)) {
+			m_freem(sg->sg_m);   // LAST_ACK: the connection is gone
+			return false;
+		}
+	}
+	uint32 oldwnd = tp->snd_wnd;
+	if (SEQ_LEQ(ack, tp->snd_max))
+		tcp_input_window(tp, sg);
+	if (tp->snd_wnd > oldwnd)
+		*output = true;
+	return true;
+}
+
+// Refuse data nobody will read (RFC 1122 4.2.2.13). Returns false if
+// the connection was reset.
+static bool tcp_input_afterclose(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	if (sg->sg_len == 0 || !(tp->t_flags & TF_NOFDREF))
+		return true;
+	TCPSTAT_INC(tcps_rcvafterclose);
+	m_freem(sg->sg_m);
+	tcp_drop(tp, 0);
+	return false;
+}
+
+// Trim the segment's text to [rcv_nxt, the window end). Returns the
+// data chain (headers removed) or NULL; updates seq/len/flags in sg.
+static struct mbuf *tcp_input_trim(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	struct mbuf *m = sg->sg_m;
+	sg->sg_m = NULL;
+	m_adj(m, sg->sg_hdroff);
+	if (SEQ_LT(sg->sg_seq, tp->rcv_nxt)) {
+		uint32 dup = tp->rcv_nxt - sg->sg_seq;
+		if (dup >= sg->sg_len) {
+			// All old (a retransmission we had): ACK at once so the
+			// sender learns (RFC 9293 3.10.7.4 note on duplicates).
+			TCPSTAT_INC(tcps_rcvduppack);
+			if (dup > sg->sg_len)
+				sg->sg_flags &= ~TH_FIN;   // an old FIN too
+			dup = sg->sg_len;
+			tcp_ack_later(tp);
+		} else {
+			TCPSTAT_INC(tcps_rcvpartduppack);
+		}
+		m_adj(m, (int)dup);
+		sg->sg_seq += dup;
+		sg->sg_len -= dup;
+	}
+	uint32 wnd = MAX(tcp_rcvwin(tp), SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0);
+	tcp_seq end = tp->rcv_nxt + wnd;
+	if (SEQ_GT(sg->sg_seq + sg->sg_len, end)) {
+		uint32 over = sg->sg_seq + sg->sg_len - end;
+		over = MIN(over, sg->sg_len);
+		TCPSTAT_INC(tcps_rcvafterwin);
+		if (sg->sg_len == 1 && wnd == 0)
+			TCPSTAT_INC(tcps_rcvwinprobe);
+		m_adj(m, -(int)over);
+		sg->sg_len -= over;
+		sg->sg_flags &= ~TH_FIN;   // the FIN lies past the window
+		tcp_ack_later(tp);         // tell the sender where the window is
+	}
+	if (sg->sg_len == 0) {
+		m_freem(m);
+		return NULL;
+	}
+	return m;
+}
+
+// Delayed ACK (RFC 1122 4.2.3.2: "an ACK SHOULD be generated for at
+// least every second full-sized segment, and MUST be generated within
+// 500 ms"): the second segment gets its ACK at the end of this batch,
+// a first one waits for the delayed-ACK timer (tcp_delack_ms <= 200).
+static void tcp_input_delack(struct tcpcb *tp)
+{
+	if (++tp->t_segs_unacked >= 2) {
+		tcp_ack_later(tp);
+		return;
+	}
+	if (!(tp->t_flags & TF_DELACK)) {
+		tp->t_flags |= TF_DELACK;
+		tcp_timer_set(tp, TCPT_DELACK, tcp_delack_ms);
+	}
+}
+
+// "seventh, process the segment text". Returns TH_FIN if a FIN is now
+// in order (it may have been queued behind a hole).
+static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	bool fin = sg->sg_flags & TH_FIN;
+	if (!TCPS_CANRECV(tp->t_state)) {
+		// CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: "This should not
+		// occur since a FIN has been received from the remote side.
+		// Ignore the segment text."
+		m_freem(sg->sg_m);
+		return 0;
+	}
+	struct mbuf *m = tcp_input_trim(tp, sg);
+	fin = sg->sg_flags & TH_FIN;
+	if (sg->sg_seq == tp->rcv_nxt && tp->t_reass.tr_head == NULL) {
+		if (m != NULL) {   // in order: straight to the socket
+			tp->rcv_nxt += sg->sg_len;
+			tcp_deliver(tp, m);
+			tcp_input_delack(tp);
+		}
+		return fin ? TH_FIN : 0;
+	}
+	if (m == NULL && !fin)
+		return 0;
+	// Out of order, or filling a hole: RFC 5681 4.2 "an immediate ACK
+	// SHOULD be generated when an out-of-order segment arrives ... [and]
+	// when the incoming segment fills in all or part of a gap" -- one per
+	// segment, not one per batch: the sender counts them (3 dup ACKs).
+	int r = tcp_reass(tp, sg->sg_seq, m ? sg->sg_len : 0, m, fin);
+	tp->t_flags |= TF_ACKNOW;
+	if (r != TH_FIN)
+		tcp_output(tp);   // (a FIN's ACK follows in tcp_input_fin)
+	return r;
+}
+
+// "eighth, check the FIN bit" for a FIN now in order.
+static void tcp_input_fin(struct tcpcb *tp)
+{
+	tp->rcv_nxt++;   // "advance RCV.NXT over the FIN"
+	tcp_ack_later(tp);   // "and send an acknowledgment for the FIN"
+	socantrcvmore(tp->t_socket);   // "signal the user 'connection closing'"
+	switch (tp->t_state) {
+	case TCPS_SYN_RECEIVED:
+	case TCPS_ESTABLISHED:
+		tcp_setstate(tp, TCPS_CLOSE_WAIT);   // "Enter the CLOSE-WAIT state"
+		break;
+	case TCPS_FIN_WAIT_1:
+		// "If our FIN has been ACKed (perhaps in this segment), then
+		// enter TIME-WAIT ...; otherwise, enter the CLOSING state."
+		tcp_setstate(tp, TCPS_CLOSING);
+		break;
+	case TCPS_FIN_WAIT_2:
+		tcp_timewait_start(tp);   // "Enter the TIME-WAIT state"
+		break;
+	case TCPS_TIME_WAIT:
+		tcp_timer_set(tp, TCPT_2MSL, 2 * tcp_msl_ms);   // "Restart the 2 MSL time-wait timeout"
+		break;
+	default:
+		break;   // CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state"
+	}
+}
+
+void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	bool output = false;
+	tp->t_rcvtime = net_now_ms();
+	tp->t_keepprobes = 0;
+	// Simultaneous open: the peer's SYN,ACK repeats the SYN we took in
+	// SYN_SENT; its SYN is old news, its ACK is what matters.
+	if (tp->t_state == TCPS_SYN_RECEIVED && (sg->sg_flags & (TH_SYN | TH_ACK)) ==
+	    (TH_SYN | TH_ACK) && sg->sg_seq == tp->irs) {
+		sg->sg_flags &= ~TH_SYN;
+		sg->sg_seq++;
+	}
+	if (!tcp_seq_acceptable(tp, sg)) {
+		// "If an incoming segment is not acceptable, an acknowledgment
+		// should be sent in reply (unless the RST bit is set, if so
+		// drop the segment and return)".
+		if (sg->sg_flags & TH_RST) {
+			TCPSTAT_INC(tcps_rstignored);
+		} else {
+			TCPSTAT_INC(tcps_drop_badseq);
+			tcp_ack_later(tp);
+		}
+		m_freem(sg->sg_m);
+		return;
+	}
+	if (sg->sg_flags & TH_RST) {
+		tcp_input_rst(tp, sg);
+		return;
+	}
+	if (sg->sg_flags & TH_SYN) {
+		tcp_input_syn(tp, sg);
+		return;
+	}
+	if (!tcp_input_ack(tp, sg, &output))
+		return;
+	if (!tcp_input_afterclose(tp, sg))
+		return;
+	// (sixth, the URG bit: urgent data is not supported; the text is
+	// delivered in line, as RFC 6093 recommends.)
+	if (tcp_input_text(tp, sg) == TH_FIN)
+		tcp_input_fin(tp);
+	if (output)
+		tcp_output(tp);
+}

@@ -1,0 +1,337 @@
+// TCP output: deciding what to send and building segments.
+//
+// Problem: at any moment the connection may owe the peer a SYN, data,
+// a FIN, a retransmission, an ACK or a window update, limited by the
+// peer's window, the congestion window, Nagle's rule and silly-window
+// avoidance, and nothing may be sent twice by accident. Callers (input,
+// user requests, timers, the end-of-batch rollup) should not have to
+// know which.
+//
+// Idea (BSD's tcp_output, written anew and split): one function,
+// tcp_output, called whenever something may have changed; it loops on
+// tcp_output_decide, which computes (from the state, snd_nxt/snd_una,
+// the windows and the socket buffer) the next segment or "nothing", and
+// tcp_output_send, which builds it from so_snd (m_copym shares the
+// clusters) and advances snd_nxt/snd_max, the RTT probe and the timers.
+// Data stays in so_snd until acknowledged (tcp_input_sync drops it), so a
+// retransmission is "move snd_nxt back and call tcp_output".
+//
+// Invariants:
+//   I1 snd_una <= snd_nxt <= snd_max (sequence order).
+//   I2 so_snd holds exactly the bytes [snd_una', snd_una' + sb_cc) where
+//      snd_una' = snd_una, +1 while our SYN is unacknowledged; our FIN,
+//      once sent, is the sequence number after the last byte.
+//   I3 The advertised window never shrinks: rcv_adv only moves right.
+//   I4 A segment carrying data, SYN or FIN leaves with the
+//      retransmission timer running (or the persist timer, for a
+//      zero-window probe).
+//
+// Locking: everything here is [o] (the owning netisr). so_snd is read
+// without its lock: only this netisr changes its chain and count (the
+// user thread only reads sb_cc to wait for room). so_rcv's lock is taken
+// briefly to read its free space.
+//
+// Races: "ACK owed by many segments of one batch": tcp_ack_later puts
+// the tcpcb on the netisr's rollup list once; tcp_rollup sends one ACK at
+// the end of the batch (net/netisr.c I4).
+//
+// Life of a segment sent: write -> sosend -> PRU_SEND -> tcp_usr_send ->
+// sbappendstream -> tcp_output -> tcp_output_decide -> tcp_output_send ->
+// ip_output -> if_output.
+//
+// Testing: make hosttest (tcp_nagle, tcp_delayed_ack, tcp_zero_window_
+// persist, tcp_sws_avoidance). gdb: break tcp_output_send.
+//
+// References: RFC 9293 3.8.6 (window management, SWS avoidance: 3.8.6.2),
+// 3.10.4 (FIN after queued data); RFC 1122 4.2.3.3 (receiver SWS),
+// 4.2.3.4 (Nagle, sender SWS); RFC 896 (Nagle); RFC 6928 (initial window);
+// McKusick et al., FreeBSD design, 14.6.
+#include "net/tcp_var.h"
+#include "net/in_pcb.h"
+#include "net/socket.h"
+#include "net/ip.h"
+#include "net/netisr.h"
+#include "net/byteorder.h"
+
+// Flags each state sends with (RFC 9293 3.10, by state). CONSTANT [i].
+static const uint8 tcp_outflags[TCP_NSTATES] = {
+	[TCPS_CLOSED] = TH_RST | TH_ACK,
+	[TCPS_LISTEN] = 0,
+	[TCPS_SYN_SENT] = TH_SYN,
+	[TCPS_SYN_RECEIVED] = TH_SYN | TH_ACK,
+	[TCPS_ESTABLISHED] = TH_ACK,
+	[TCPS_CLOSE_WAIT] = TH_ACK,
+	[TCPS_FIN_WAIT_1] = TH_FIN | TH_ACK,
+	[TCPS_CLOSING] = TH_FIN | TH_ACK,
+	[TCPS_LAST_ACK] = TH_FIN | TH_ACK,
+	[TCPS_FIN_WAIT_2] = TH_ACK,
+	[TCPS_TIME_WAIT] = TH_ACK,
+};
+
+// What tcp_output_decide chose.
+struct tcp_outseg {
+	uint32 os_off;     // offset of the data in so_snd
+	uint32 os_len;     // data bytes
+	uint8 os_flags;    // TH_*
+	uint32 os_win;     // window to advertise
+};
+
+static struct tcpcb *tcp_rollup_head[NETISR_MAXCPU];   // [o] of that cpu's netisr
+
+uint32 tcp_rcvwin(struct tcpcb *tp)
+{
+	struct sockbuf *sb = &tp->t_socket->so_rcv;
+	net_lock_acquire(&sb->sb_lock);
+	uint32 space = sbspace(sb), hiwat = sb->sb_hiwat;
+	net_lock_release(&sb->sb_lock);
+	// RFC 1122 4.2.3.3 (receiver SWS avoidance): do not offer a window
+	// smaller than min(a quarter of the buffer, one segment) -- offer 0.
+	if (space < hiwat / 4 && space < tp->t_ourmss)
+		space = 0;
+	return MIN(space, (uint32)TCP_MAXWIN);
+}
+
+// Is our SYN still unacknowledged (so_snd data starts one later)?
+static bool tcp_synunacked(struct tcpcb *tp)
+{
+	return tp->t_state <= TCPS_SYN_RECEIVED && tp->snd_una == tp->iss;
+}
+
+// How much data may go now, from offset off of so_snd; sets *flags' FIN
+// bit off if data stays behind. Pure computation.
+static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint8 *flags)
+{
+	uint32 sendwin = MIN(tp->snd_wnd, tp->snd_cwnd);
+	if ((tp->t_flags & TF_FORCEDATA) && sendwin == 0)
+		sendwin = 1;   // RFC 9293 3.8.6.1: a zero-window probe carries one byte
+	int64 len = (int64)MIN(sbcc, sendwin) - off;
+	if (len < 0 || tp->t_state < TCPS_ESTABLISHED)
+		len = 0;
+	if (len > tp->t_maxseg)
+		len = tp->t_maxseg;
+	if (off + len < sbcc)
+		*flags &= ~TH_FIN;   // RFC 9293 3.10.4: the FIN follows all queued data
+	return (uint32)len;
+}
+
+// Nagle (RFC 1122 4.2.3.4, RFC 896) and sender SWS avoidance: may a
+// segment of len bytes (len < MSS) go now?
+static bool tcp_small_ok(struct tcpcb *tp, uint32 off, uint32 len, uint32 sbcc)
+{
+	bool idle = tp->snd_max == tp->snd_una;
+	if (tp->t_flags & TF_FORCEDATA)
+		return true;
+	// "(a) a maximum-sized segment can be sent" is the caller's case;
+	// "(b) the data is pushed and all queued data can be sent now" and
+	// Nagle: no unacknowledged data outstanding (or TCP_NODELAY).
+	if ((idle || (tp->t_flags & TF_NODELAY)) && off + len >= sbcc)
+		return true;
+	// "(c) at least a fraction Fs of the maximum window can be sent"
+	// (Fs = 1/2), RFC 1122 4.2.3.4.
+	if (tp->snd_wnd > 0 && len >= tp->snd_wnd / 2)
+		return true;
+	return SEQ_LT(tp->snd_nxt, tp->snd_max);   // a retransmission
+}
+
+// Decide the next segment. Returns true and fills *os if one must go.
+static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
+{
+	struct socket *so = tp->t_socket;
+	uint32 sbcc = __atomic_load_n(&so->so_snd.sb_cc, __ATOMIC_RELAXED);
+	uint8 flags = tcp_outflags[tp->t_state];
+	if ((flags & TH_SYN) && tp->snd_nxt != tp->iss)
+		flags &= ~TH_SYN;   // sent already (a retransmission backs snd_nxt up)
+	uint32 off = tp->snd_nxt - tp->snd_una - (tcp_synunacked(tp) ? 1 : 0);
+	if ((flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED)
+		off = 0;
+	uint32 len = (flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED ? 0 :
+		     tcp_output_len(tp, off, sbcc, &flags);
+	// Our FIN went already and is not being retransmitted.
+	if ((flags & TH_FIN) && (tp->t_flags & TF_SENTFIN) && tp->snd_nxt == tp->snd_max)
+		flags &= ~TH_FIN;
+	os->os_off = off;
+	os->os_len = len;
+	os->os_flags = flags;
+	os->os_win = tcp_rcvwin(tp);
+	if (SEQ_LT(tp->rcv_nxt + os->os_win, tp->rcv_adv))
+		os->os_win = tp->rcv_adv - tp->rcv_nxt;   // I3
+	if (len > 0 && (len == tp->t_maxseg || tcp_small_ok(tp, off, len, sbcc)))
+		return true;
+	if (flags & (TH_SYN | TH_RST | TH_FIN))
+		return true;
+	if (tp->t_flags & TF_ACKNOW)
+		return true;
+	// RFC 9293 3.8.6.2.2: a window update once the window can grow by
+	// min(half the buffer, one MSS) -- we use two MSS or half the buffer.
+	if (TCPS_HAVEESTABLISHED(tp->t_state) && !TCPS_HAVERCVDFIN(tp->t_state)) {
+		uint32 grow = os->os_win - (tp->rcv_adv - tp->rcv_nxt);
+		uint32 hiwat = so->so_rcv.sb_hiwat;
+		if (SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv) &&
+		    (grow >= 2 * tp->t_ourmss || grow >= hiwat / 2)) {
+			TCPSTAT_INC(tcps_sndwinup);
+			return true;
+		}
+	}
+	// Data waits behind a zero window with nothing in flight: probe it
+	// (RFC 9293 3.8.6.1) -- the persist timer, unless it or the
+	// retransmission timer already runs.
+	if (sbcc > off && tp->snd_wnd == 0 && TCPS_HAVEESTABLISHED(tp->t_state) &&
+	    !tcp_timer_active(tp, TCPT_REXMT) && !tcp_timer_active(tp, TCPT_PERSIST)) {
+		tp->t_persist_shift = 0;
+		tcp_timer_set(tp, TCPT_PERSIST, tcp_rexmt_ms(tp));
+	}
+	return false;
+}
+
+// Build the header (and MSS option on a SYN) in front of data m (or
+// none) and checksum. NULL if out of memory. Consumes m.
+static struct mbuf *tcp_output_build(struct tcpcb *tp, const struct tcp_outseg *os,
+				     struct mbuf *data, tcp_seq seq)
+{
+	struct inpcb *inp = tp->t_inp;
+	int optlen = (os->os_flags & TH_SYN) ? 4 : 0;
+	int hlen = TCP_HDR_LEN + optlen;
+	struct mbuf *m = m_getspace(hlen, 64);
+	if (m == NULL) {
+		m_freem(data);
+		return NULL;
+	}
+	struct tcphdr *th = mtod(m, struct tcphdr *);
+	memset(th, 0, hlen);
+	th->th_sport = hton16(inp->inp_lport);
+	th->th_dport = hton16(inp->inp_fport);
+	th->th_seq = hton32(seq);
+	th->th_ack = (os->os_flags & TH_ACK) ? hton32(tp->rcv_nxt) : 0;
+	th->th_off = (uint8)((hlen / 4) << 4);
+	th->th_flags = os->os_flags | (os->os_len > 0 ? TH_PUSH : 0);
+	th->th_win = hton16((uint16)os->os_win);
+	if (optlen) {
+		// RFC 9293 3.7.1: MSS option, kind 2, length 4, our MSS.
+		uint8 *o = (uint8 *)(th + 1);
+		o[0] = TCPOPT_MSS, o[1] = 4;
+		o[2] = (uint8)(tp->t_ourmss >> 8), o[3] = (uint8)tp->t_ourmss;
+	}
+	if (data != NULL) {
+		m_cat(m, data);
+		m->m_pkthdr.ph_len += os->os_len;
+	}
+	th->th_sum = tcp_cksum(m, 0, hlen + os->os_len, inp->inp_laddr, inp->inp_faddr);
+	return m;
+}
+
+// Count a segment in the statistics.
+static void tcp_output_count(struct tcpcb *tp, const struct tcp_outseg *os, bool rexmit)
+{
+	TCPSTAT_INC(tcps_sndtotal);
+	if (os->os_len > 0 && rexmit) {
+		TCPSTAT_INC(tcps_sndrexmitpack);
+		TCPSTAT_ADD(tcps_sndrexmitbyte, os->os_len);
+	} else if (os->os_len > 0) {
+		TCPSTAT_INC(tcps_sndpack);
+		TCPSTAT_ADD(tcps_sndbyte, os->os_len);
+	} else if (os->os_flags & (TH_SYN | TH_FIN | TH_RST)) {
+		TCPSTAT_INC(tcps_sndctrl);
+	} else {
+		TCPSTAT_INC(tcps_sndacks);
+	}
+	if ((tp->t_flags & TF_FORCEDATA) && os->os_len > 0)
+		TCPSTAT_INC(tcps_sndprobe);
+}
+
+// Send the segment os describes and advance the send state. 0 or -Exxx.
+static int tcp_output_send(struct tcpcb *tp, const struct tcp_outseg *os)
+{
+	struct socket *so = tp->t_socket;
+	struct mbuf *data = NULL;
+	tcp_seq seq = tp->snd_nxt;
+	if (os->os_len > 0 &&
+	    (data = m_copym(so->so_snd.sb_mb, (int)os->os_off, (int)os->os_len)) == NULL)
+		return -ENOBUFS;
+	struct mbuf *m = tcp_output_build(tp, os, data, seq);
+	if (m == NULL)
+		return -ENOBUFS;
+	bool rexmit = SEQ_LT(seq, tp->snd_max);
+	uint32 adv = os->os_len + ((os->os_flags & TH_SYN) ? 1 : 0) +
+		     ((os->os_flags & TH_FIN) ? 1 : 0);
+	tp->snd_nxt += adv;
+	if (SEQ_GT(tp->snd_nxt, tp->snd_max)) {
+		tp->snd_max = tp->snd_nxt;
+		// RFC 6298 3 / Karn: time only segments sent for the first time.
+		if (tp->t_rtttime == 0 && adv > 0) {
+			tp->t_rtttime = net_now_ms() | 1;   // never 0 when set
+			tp->t_rtseq = seq;
+		}
+	}
+	if (os->os_flags & TH_FIN)
+		tp->t_flags |= TF_SENTFIN;
+	// I4 (RFC 6298 5.1): "start the timer if it is not running".
+	if (adv > 0 && !tcp_timer_active(tp, TCPT_PERSIST))
+		tcp_rexmt_arm(tp);
+	if (os->os_flags & TH_ACK) {
+		tp->t_flags &= ~(TF_ACKNOW | TF_DELACK);
+		tcp_timer_set(tp, TCPT_DELACK, 0);
+		tp->t_segs_unacked = 0;
+	}
+	if (SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv))
+		tp->rcv_adv = tp->rcv_nxt + os->os_win;   // I3
+	tcp_output_count(tp, os, rexmit);
+	struct inpcb *inp = tp->t_inp;
+	return ip_output(m, inp->inp_laddr, inp->inp_faddr, IPPROTO_TCP, 0, 0);
+}
+
+int tcp_output(struct tcpcb *tp)
+{
+	struct tcp_outseg os;
+	int err = 0;
+	// Each round sends one segment and changes what the next decision
+	// sees (snd_nxt moves, TF_ACKNOW clears), so the loop ends.
+	while (tcp_output_decide(tp, &os)) {
+		if ((err = tcp_output_send(tp, &os)) < 0)
+			break;   // the retransmission timer will try again
+		if (os.os_len == 0 && !(os.os_flags & (TH_SYN | TH_FIN)))
+			break;   // a pure ACK: nothing further was waiting
+	}
+	return err == -ENOBUFS || err == -ENETUNREACH ? 0 : err;
+}
+
+void tcp_rexmt_arm(struct tcpcb *tp)
+{
+	if (!tcp_timer_active(tp, TCPT_REXMT))
+		tcp_timer_set(tp, TCPT_REXMT, tcp_rexmt_ms(tp));
+}
+
+// ---- the end-of-batch ACK (rollup) -------------------------------------------------
+
+void tcp_ack_later(struct tcpcb *tp)
+{
+	tp->t_flags |= TF_ACKNOW;
+	if (tp->t_flags & TF_ONROLLUP)
+		return;
+	tp->t_flags |= TF_ONROLLUP;
+	tp->t_rollnext = tcp_rollup_head[tp->t_cpu];
+	tcp_rollup_head[tp->t_cpu] = tp;
+}
+
+void tcp_rollup(int cpu)
+{
+	struct tcpcb *tp;
+	while ((tp = tcp_rollup_head[cpu]) != NULL) {
+		tcp_rollup_head[cpu] = tp->t_rollnext;
+		tp->t_rollnext = NULL;
+		tp->t_flags &= ~TF_ONROLLUP;
+		tcp_output(tp);
+	}
+}
+
+void tcp_rollup_remove(struct tcpcb *tp)
+{
+	if (!(tp->t_flags & TF_ONROLLUP))
+		return;
+	for (struct tcpcb **pp = &tcp_rollup_head[tp->t_cpu]; *pp; pp = &(*pp)->t_rollnext) {
+		if (*pp == tp) {
+			*pp = tp->t_rollnext;
+			break;
+		}
+	}
+	tp->t_flags &= ~TF_ONROLLUP;
+}

@@ -1,0 +1,165 @@
+// TCP reassembly: out-of-order segments are kept, merged, and delivered
+// once the hole before them is filled.
+//
+// Problem: segments arrive out of order (loss, reordering); dropping
+// them costs a whole window of retransmissions. Overlapping and
+// duplicate segments must not deliver a byte twice, and a peer must not
+// be able to make us hold unbounded memory.
+//
+// Idea: a list of entries sorted by sequence number, never overlapping:
+// a new segment is trimmed against its neighbours (the old data wins,
+// RFC 9293 3.10.7.4 leaves the choice to us) and entries it covers
+// entirely are dropped. Delivery (tcp_reass_pull) hands every entry that
+// starts at rcv_nxt to the socket. The bound is the receive window:
+// input trims every segment to it before it gets here. The sorted,
+// non-overlapping list is what a SACK scoreboard walks (RFC 2018 blocks:
+// tcp_reass_first/next give each entry's range).
+//
+// Invariants:
+//   I1 Entries are sorted, disjoint, and all start after rcv_nxt.
+//   I2 tr_bytes is the sum of their lengths; tr_nseg their count.
+//   I3 A FIN flag lives only on the last entry that has data up to it.
+//
+// Locking: [o] only. Races: none (single owner).
+// Life of a segment: tcp_input_sync -> tcp_input_data -> tcp_reass ->
+// (hole filled) tcp_reass_pull -> tcp_deliver -> sbappendstream.
+// Testing: make hosttest (tcp_reass_fills_hole, tcp_reass_overlap).
+// References: RFC 9293 3.10.7.4 ("seventh, process the segment text"),
+// 3.9; RFC 2018 4 (what a receiver reports).
+#include "net/tcp_var.h"
+#include "net/socket.h"
+
+struct tcp_reass_ent {
+	struct tcp_reass_ent *re_next;   // [o]
+	tcp_seq re_seq;                  // [o] first byte
+	uint32 re_len;                   // [o] data bytes
+	bool re_fin;                     // [o] a FIN follows the last byte
+	struct mbuf *re_m;               // [o] exactly re_len bytes
+};
+
+static void tcp_reass_free(struct tcpcb *tp, struct tcp_reass_ent *e)
+{
+	tp->t_reass.tr_nseg--;
+	tp->t_reass.tr_bytes -= e->re_len;
+	m_freem(e->re_m);
+	net_free(e);
+}
+
+// Trim m (len bytes at *seq) to what lies in [lo, hi). Returns the new
+// length (0: nothing left, m freed and *mp NULL).
+static uint32 tcp_reass_trim(struct mbuf **mp, tcp_seq *seq, uint32 len, tcp_seq lo, tcp_seq hi)
+{
+	if (SEQ_LT(*seq, lo)) {
+		uint32 cut = lo - *seq;
+		if (cut >= len)
+			goto none;
+		m_adj(*mp, (int)cut);
+		*seq = lo;
+		len -= cut;
+	}
+	if (SEQ_GT(*seq + len, hi)) {
+		if (SEQ_LEQ(hi, *seq))
+			goto none;
+		uint32 cut = *seq + len - hi;
+		m_adj(*mp, -(int)cut);
+		len -= cut;
+	}
+	return len;
+none:
+	m_freem(*mp);
+	*mp = NULL;
+	return 0;
+}
+
+int tcp_reass(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fin)
+{
+	struct tcp_reass_ent **pp = &tp->t_reass.tr_head, *prev = NULL;
+	// Find the first entry that starts after seq; prev ends before it.
+	while (*pp != NULL && SEQ_LEQ((*pp)->re_seq, seq)) {
+		prev = *pp;
+		pp = &(*pp)->re_next;
+	}
+	if (prev != NULL)   // the older data wins (I1)
+		len = tcp_reass_trim(&m, &seq, len, prev->re_seq + prev->re_len, seq + len);
+	// Entries entirely covered by the new segment go.
+	while (m != NULL && *pp != NULL && SEQ_LEQ((*pp)->re_seq + (*pp)->re_len, seq + len)) {
+		struct tcp_reass_ent *dead = *pp;
+		*pp = dead->re_next;
+		fin = fin || dead->re_fin;
+		tcp_reass_free(tp, dead);
+	}
+	if (m != NULL && *pp != NULL)   // a partial overlap with the next entry
+		len = tcp_reass_trim(&m, &seq, len, seq, (*pp)->re_seq);
+	if (m == NULL && !fin)
+		goto out;
+	struct tcp_reass_ent *e = net_malloc(sizeof(*e));
+	if (e == NULL) {
+		TCPSTAT_INC(tcps_drop_nomem);
+		m_freem(m);
+		goto out;
+	}
+	e->re_seq = seq;
+	e->re_len = m ? len : 0;
+	e->re_fin = fin && (*pp == NULL);   // I3
+	e->re_m = m;
+	e->re_next = *pp;
+	*pp = e;
+	tp->t_reass.tr_nseg++;
+	tp->t_reass.tr_bytes += e->re_len;
+	TCPSTAT_INC(tcps_rcvoopack);
+	TCPSTAT_ADD(tcps_rcvoobyte, e->re_len);
+out:
+	return tcp_reass_pull(tp);
+}
+
+int tcp_reass_pull(struct tcpcb *tp)
+{
+	struct tcp_reass_ent *e;
+	while ((e = tp->t_reass.tr_head) != NULL && SEQ_LEQ(e->re_seq, tp->rcv_nxt)) {
+		tp->t_reass.tr_head = e->re_next;
+		struct mbuf *m = e->re_m;
+		uint32 len = e->re_len;
+		bool fin = e->re_fin;
+		e->re_m = NULL;
+		tcp_seq seq = e->re_seq;
+		tcp_reass_free(tp, e);
+		if (m != NULL)
+			len = tcp_reass_trim(&m, &seq, len, tp->rcv_nxt, seq + len);
+		if (m != NULL && len > 0) {
+			tp->rcv_nxt += len;
+			tcp_deliver(tp, m);
+		}
+		if (fin && seq + len == tp->rcv_nxt)
+			return TH_FIN;
+	}
+	return 0;
+}
+
+void tcp_reass_flush(struct tcpcb *tp)
+{
+	struct tcp_reass_ent *e;
+	while ((e = tp->t_reass.tr_head) != NULL) {
+		tp->t_reass.tr_head = e->re_next;
+		tcp_reass_free(tp, e);
+	}
+}
+
+static struct tcp_reass_ent *tcp_reass_range(struct tcp_reass_ent *e, tcp_seq *start,
+					     tcp_seq *end)
+{
+	if (e != NULL) {
+		*start = e->re_seq;
+		*end = e->re_seq + e->re_len;
+	}
+	return e;
+}
+
+struct tcp_reass_ent *tcp_reass_first(struct tcpcb *tp, tcp_seq *start, tcp_seq *end)
+{
+	return tcp_reass_range(tp->t_reass.tr_head, start, end);
+}
+
+struct tcp_reass_ent *tcp_reass_next(struct tcp_reass_ent *e, tcp_seq *start, tcp_seq *end)
+{
+	return tcp_reass_range(e->re_next, start, end);
+}

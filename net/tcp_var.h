@@ -1,0 +1,391 @@
+// TCP: the connection block (struct tcpcb), the segment being processed,
+// the statistics, and the functions the tcp_*.c files share. Design
+// essay and pictures: docs/tcp.md; per-file headers say which RFC
+// sections each file implements.
+//
+// Ownership (the rule every field below follows): a connection belongs
+// to exactly one netisr, the one netisr_hashcpu(netisr_hash_ipv4(faddr,
+// laddr, IPPROTO_TCP, fport, lport)) picks (host order; the hash is
+// symmetric, so it is also the netisr its received segments arrive on).
+// Only that thread reads or writes the tcpcb: segment input, socket
+// requests (LWKT messages, net/protosw.h), timers (a callout that sends a
+// message to that netisr, net/tcp_timer.c) and the end-of-batch rollup
+// (delayed ACKs). A listening tcpcb belongs to the netisr its socket was
+// created on; a SYN for it is handled on the netisr of the new
+// connection's hash, which touches only the listening SOCKET (its
+// accept queue, under so_qlock: net/so_accept.c), never its tcpcb.
+//
+// Lock legend (kernel/lock.h): [i] set before the tcpcb is published,
+// read-only after; [o] the owning netisr only; [r] written by the owner,
+// read without a lock by the pcblist sysctl for a statistics snapshot
+// (a torn or stale value there is harmless and documented); [a] atomic.
+#pragma once
+#include "net/shim.h"
+#include "net/mbuf.h"
+#include "net/lwkt_msg.h"
+#include "net/tcp_seq.h"
+#include "net/tcp_fsm.h"
+#include "net/protosw.h"
+
+struct socket;
+struct inpcb;
+struct sockopt;
+
+// ---- wire format -------------------------------------------------------------
+
+struct tcphdr {
+	uint16 th_sport;   // network order
+	uint16 th_dport;
+	uint32 th_seq;
+	uint32 th_ack;
+	uint8 th_off;      // data offset in 32-bit words, in the high 4 bits
+	uint8 th_flags;
+	uint16 th_win;
+	uint16 th_sum;
+	uint16 th_urp;
+} __attribute__((packed));
+
+#define TH_FIN 0x01
+#define TH_SYN 0x02
+#define TH_RST 0x04
+#define TH_PUSH 0x08
+#define TH_ACK 0x10
+#define TH_URG 0x20
+
+#define TCP_HDR_LEN 20
+#define TCP_MAXOLEN 40            // options: at most 40 bytes
+#define TCP_MAXWIN 65535          // no window scaling yet (RFC 7323: next issue)
+#define TCP_MSS_DEFAULT 536       // RFC 9293 3.7.1 / RFC 1122 4.2.2.6
+#define TCP_MSS_MIN 64            // never segment smaller than this
+
+// Options (RFC 9293 3.1, 3.2). The parser fills struct tcpopt with every
+// option it knows; only MSS acts today. Window scale, SACK and timestamps
+// are parsed already so the next issue (RFC 7323, RFC 2018) only adds
+// their actions.
+#define TCPOPT_EOL 0
+#define TCPOPT_NOP 1
+#define TCPOPT_MSS 2
+#define TCPOPT_WSCALE 3
+#define TCPOPT_SACK_PERMITTED 4
+#define TCPOPT_SACK 5
+#define TCPOPT_TIMESTAMP 8
+
+#define TOF_MSS 0x01
+#define TOF_WSCALE 0x02
+#define TOF_SACKPERM 0x04
+#define TOF_SACK 0x08
+#define TOF_TS 0x10
+
+struct tcpopt {
+	uint32 to_flags;        // TOF_* present
+	uint16 to_mss;
+	uint8 to_wscale;
+	uint8 to_nsacks;
+	uint32 to_tsval, to_tsecr;
+	uint32 to_sacks[4][2];  // start, end (host order), up to 4 blocks
+};
+
+// One received segment as the input functions pass it along (no hidden
+// globals between them). Addresses and numbers are host order.
+struct tcp_seg {
+	struct mbuf *sg_m;      // [o] the packet (IP header first) or NULL
+	int sg_hdroff;          // [o] bytes of IP + TCP header in sg_m
+	tcp_seq sg_seq;         // SEG.SEQ
+	tcp_seq sg_ack;         // SEG.ACK
+	uint32 sg_len;          // SEG.LEN without SYN and FIN: data bytes
+	uint32 sg_win;          // SEG.WND
+	uint8 sg_flags;         // TH_*
+	uint32 sg_src, sg_dst;  // IP addresses
+	uint16 sg_sport, sg_dport;
+	struct tcpopt sg_opt;
+	tcp_seq sg_tw_iss;      // TIME_WAIT reuse: the new ISS must exceed this (0: none)
+};
+
+// ---- the connection ----------------------------------------------------------
+
+enum tcp_timer_kind {
+	TCPT_REXMT,      // retransmission (RFC 6298); SYN and FIN too
+	TCPT_PERSIST,    // zero-window probe (RFC 9293 3.8.6.1)
+	TCPT_KEEP,       // connection establishment limit, then keepalive
+	TCPT_2MSL,       // TIME_WAIT, and the FIN_WAIT_2 idle limit
+	TCPT_DELACK,     // delayed ACK (RFC 1122 4.2.3.2)
+	TCPT_NTIMERS
+};
+
+// t_flags
+#define TF_ACKNOW     0x0001  // send an ACK at the next tcp_output
+#define TF_DELACK     0x0002  // an ACK is owed; TCPT_DELACK runs
+#define TF_NODELAY    0x0004  // TCP_NODELAY: no Nagle
+#define TF_SENTFIN    0x0008  // our FIN has been sent (at snd_max - 1)
+#define TF_NEEDFIN    0x0010  // user closed: FIN follows the queued data
+#define TF_ONROLLUP   0x0020  // on the netisr's end-of-batch output list
+#define TF_INRECOVERY 0x0040  // NewReno fast recovery (RFC 6582)
+#define TF_PASSIVE    0x0080  // created from a listener's SYN
+#define TF_FORCEDATA  0x0100  // persist probe: send one byte past the window
+#define TF_NOFDREF    0x0200  // the socket's file is closed
+#define TF_RCVD_MSS   0x0400  // the peer's SYN carried an MSS option
+
+struct tcp_reass_ent;   // net/tcp_reass.c
+
+// The reassembly queue: out-of-order segments sorted by sequence number,
+// never overlapping (new data is trimmed against what is queued). A SACK
+// scoreboard (RFC 2018 receiver side) walks it with tcp_reass_first/next.
+struct tcp_reass {
+	struct tcp_reass_ent *tr_head;   // [o] lowest sequence first
+	int tr_nseg;                     // [o] entries
+	uint32 tr_bytes;                 // [o] data bytes held
+};
+
+struct tcpcb {
+	struct inpcb *t_inp;          // [i] addresses (inp_* fields, host order)
+	struct socket *t_socket;      // [i]
+	enum tcp_state t_state;       // [r] RFC 9293 3.3.2
+	int t_cpu;                    // [o] owning netisr (= so_cpu once set)
+	uint32 t_flags;               // [o] TF_*
+
+	// Send sequence space (RFC 9293 3.3.1, Figure 3).
+	tcp_seq iss;                  // [o] initial send sequence number
+	tcp_seq snd_una;              // [o] oldest unacknowledged
+	tcp_seq snd_nxt;              // [o] next to send
+	tcp_seq snd_max;              // [o] highest sent + 1 (snd_nxt may back up)
+	uint32 snd_wnd;               // [o] peer's window
+	tcp_seq snd_wl1, snd_wl2;     // [o] seq/ack of the last window update
+	uint32 t_maxseg;              // [r] MSS we send with (peer's, our MTU)
+
+	// Receive sequence space (RFC 9293 3.3.1, Figure 4).
+	tcp_seq irs;                  // [o] initial receive sequence number
+	tcp_seq rcv_nxt;              // [o] next expected
+	tcp_seq rcv_adv;              // [o] rcv_nxt + the window last advertised
+	uint32 t_ourmss;              // [o] MSS we offered (from the MTU)
+
+	// Congestion control (RFC 5681, RFC 6582, RFC 6928): net/tcp_cc.c.
+	uint32 snd_cwnd;              // [r]
+	uint32 snd_ssthresh;          // [r]
+	tcp_seq snd_recover;          // [o] NewReno "recover"
+	int t_dupacks;                // [o] consecutive duplicate ACKs
+	uint32 t_bytes_acked;         // [o] CA: bytes acked since cwnd grew
+
+	// Round-trip time (RFC 6298): net/tcp_timer.c.
+	int t_srtt;                   // [r] smoothed RTT, ms << 3; 0: none yet
+	int t_rttvar;                 // [r] RTT variance, ms << 2
+	int t_rto;                    // [r] current RTO in ms (before backoff)
+	int t_rxtshift;               // [o] retransmissions of snd_una so far
+	tcp_seq t_rtseq;              // [o] sequence being timed
+	uint64 t_rtttime;             // [o] when it was sent; 0: none timed
+	int t_persist_shift;          // [o] persist backoff step
+
+	// Timers: absolute deadlines (net_now_ms), 0 = not running. One
+	// callout per tcpcb fires at the earliest and sends t_timermsg to
+	// the owning netisr (net/tcp_timer.c).
+	uint64 t_timer[TCPT_NTIMERS]; // [o]
+	struct net_callout t_callout; // [o] armed on the owner's CPU only
+	uint64 t_callout_at;          // [o] deadline it is armed for, 0: none
+	struct lwkt_msg t_timermsg;   // [o] callout -> netisr (see tcp_timer.c)
+	struct lwkt_msg t_connmsg;    // [o] connect: old owner -> new owner (tcp_usrreq.c)
+	uint64 t_rcvtime;             // [o] last segment received (keepalive)
+	int t_keepprobes;             // [o] keepalives sent without answer
+
+	uint32 t_segs_unacked;        // [o] full segments received, not ACKed
+	int t_softerror;              // [o] last ICMP/soft error (-Exxx)
+	struct tcp_reass t_reass;     // [o] out-of-order data
+	struct tcpcb *t_rollnext;     // [o] netisr's rollup list (TF_ONROLLUP)
+	tcp_seq t_last_rcvnxt;        // [o] TIME_WAIT reuse: final rcv_nxt
+};
+
+#define intotcpcb(inp) ((struct tcpcb *)(inp)->inp_ppcb)
+#define sototcpcb(so) ((so)->so_pcb ? intotcpcb((struct inpcb *)(so)->so_pcb) : NULL)
+
+// ---- statistics: net.inet.tcp.* (netstat -s prints them all) ------------------
+struct tcpstat {
+	uint64 tcps_sndtotal;       // segments sent
+	uint64 tcps_sndpack;        // data segments sent
+	uint64 tcps_sndbyte;        // data bytes sent
+	uint64 tcps_sndrexmitpack;  // data segments retransmitted
+	uint64 tcps_sndrexmitbyte;  // data bytes retransmitted
+	uint64 tcps_sndacks;        // pure ACKs sent
+	uint64 tcps_sndprobe;       // window probes sent
+	uint64 tcps_sndwinup;       // window updates sent
+	uint64 tcps_sndctrl;        // SYN/FIN/RST-only segments sent
+	uint64 tcps_rcvtotal;       // segments received
+	uint64 tcps_rcvpack;        // in-sequence data segments
+	uint64 tcps_rcvbyte;        // in-sequence data bytes
+	uint64 tcps_rcvbadsum;      // bad checksum
+	uint64 tcps_rcvbadoff;      // bad data offset
+	uint64 tcps_rcvshort;       // shorter than a header
+	uint64 tcps_rcvduppack;     // completely duplicate data segments
+	uint64 tcps_rcvpartduppack; // partly duplicate
+	uint64 tcps_rcvoopack;      // out-of-order segments queued
+	uint64 tcps_rcvoobyte;
+	uint64 tcps_rcvafterwin;    // data beyond the window (trimmed)
+	uint64 tcps_rcvafterclose;  // data after the socket was closed (RST)
+	uint64 tcps_rcvdupack;      // duplicate ACKs
+	uint64 tcps_rcvacktoomuch;  // ACK for data not yet sent
+	uint64 tcps_rcvackpack;     // ACKs that acknowledged new data
+	uint64 tcps_rcvackbyte;
+	uint64 tcps_rcvwinprobe;
+	uint64 tcps_rcvwinupd;
+	uint64 tcps_connattempt;    // active opens (SYN sent)
+	uint64 tcps_accepts;        // passive opens established
+	uint64 tcps_connects;       // connections established
+	uint64 tcps_drops;          // established connections dropped
+	uint64 tcps_conndrops;      // embryonic connections dropped
+	uint64 tcps_closed;         // tcpcbs freed
+	uint64 tcps_timeoutdrop;    // dropped: retransmission limit
+	uint64 tcps_keepdrops;      // dropped: keepalive unanswered
+	uint64 tcps_keepprobe;      // keepalive probes sent
+	uint64 tcps_keeptimeo;      // keepalive timer expiries
+	uint64 tcps_persisttimeo;   // persist timer expiries
+	uint64 tcps_rexmttimeo;     // retransmission timer expiries
+	uint64 tcps_delack;         // delayed ACKs sent by the timer
+	uint64 tcps_rstsent;        // RSTs sent
+	uint64 tcps_rstrcvd;        // RSTs accepted
+	uint64 tcps_rstignored;     // RSTs out of window, ignored
+	uint64 tcps_rstchallenge;   // in-window RST not at rcv_nxt: ACK sent
+	uint64 tcps_fastrexmt;      // fast retransmits (3 dup ACKs)
+	uint64 tcps_newreno_partial;// NewReno partial ACKs
+	uint64 tcps_recovery;       // fast recovery episodes
+	uint64 tcps_rttupdated;     // RTT samples taken
+	uint64 tcps_listendrop;     // SYNs dropped: accept queue full
+	uint64 tcps_drop_nopcb;     // dropped: no connection (RST answered)
+	uint64 tcps_drop_badseq;    // dropped: unacceptable sequence (ACK sent)
+	uint64 tcps_drop_badack;    // dropped: unacceptable ACK
+	uint64 tcps_drop_noack;     // dropped: no ACK bit in a synchronized state
+	uint64 tcps_drop_badsyn;    // dropped: SYN where none belongs
+	uint64 tcps_drop_nomem;     // dropped: out of memory
+	uint64 tcps_twreuse;        // TIME_WAIT connections reused by a SYN
+	uint64 tcps_pcbs;           // tcpcbs allocated now
+};
+extern struct tcpstat tcpstat;
+#define TCPSTAT_INC(f) __atomic_add_fetch(&tcpstat.f, 1, __ATOMIC_RELAXED)
+#define TCPSTAT_ADD(f, n) __atomic_add_fetch(&tcpstat.f, (n), __ATOMIC_RELAXED)
+
+// ---- tunables (sysctl net.inet.tcp.*), all [a] ----------------------------------
+extern int tcp_msl_ms;            // MSL; TIME_WAIT lasts 2 * this
+extern int tcp_rto_min_ms, tcp_rto_max_ms, tcp_rto_init_ms;
+extern int tcp_rexmt_max;         // retransmissions of one segment, then drop
+extern int tcp_syn_rexmt_max;     // retransmissions of a SYN, then drop
+extern int tcp_keepidle_ms, tcp_keepintvl_ms, tcp_keepcnt, tcp_keepinit_ms;
+extern int tcp_delack_ms;
+extern int tcp_fin_wait_2_ms;     // orphaned FIN_WAIT_2 idle limit
+extern int tcp_iw_segs;           // initial window in segments (RFC 6928)
+
+// ---- tcp_subr.c ------------------------------------------------------------------
+// A new tcpcb for socket so (pcb inp), state CLOSED, on netisr cpu.
+// NULL if out of memory. Owning netisr.
+struct tcpcb *tcp_newtcpcb(struct socket *so, struct inpcb *inp, int cpu);
+// Close the connection and free the tcpcb and its pcb; release the
+// socket's protocol reference. Returns NULL (tp is gone). Owning netisr.
+struct tcpcb *tcp_close(struct tcpcb *tp);
+// Abort: send a RST if synchronized, record err (-ECONNRESET, -ETIMEDOUT,
+// ...) on the socket, close. Returns NULL. Owning netisr.
+struct tcpcb *tcp_drop(struct tcpcb *tp, int err);
+// The peer reset us / we gave up: as tcp_drop without sending a RST.
+struct tcpcb *tcp_drop_quiet(struct tcpcb *tp, int err);
+// RFC 6528 initial sequence number for the 4-tuple (host order).
+tcp_seq tcp_new_isn(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport);
+// The MSS to offer on a connection to faddr: the route's MTU - 40.
+uint32 tcp_mss_for(uint32 faddr);
+// Send a control segment not tied to a tcpcb's queue: RST or ACK with
+// (seq, ack, flags) from laddr:lport to faddr:fport (host order), window
+// win. 0 or -Exxx. Any netisr.
+int tcp_respond(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport,
+		tcp_seq seq, tcp_seq ack, uint8 flags, uint32 win);
+// RFC 9293 3.10.7.1: the RST answering segment sg that found no
+// connection (or a connection that must refuse it). Never for a RST.
+void tcp_reset_for(const struct tcp_seg *sg);
+// The owning netisr of the 4-tuple (host order).
+int tcp_tuplecpu(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport);
+// Move tp to state s (the one place t_state changes; traces if enabled).
+void tcp_setstate(struct tcpcb *tp, enum tcp_state s);
+// The state's pcb table (net/tcp_subr.c).
+extern struct inpcbinfo tcbinfo;
+// Checksum of len TCP bytes at offset off of m with the pseudo-header.
+uint16 tcp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst);
+
+// The pcblist sysctl's generator (format: net/tcp_subr.c) and boot setup.
+int tcp_pcblist(sysctl_emit_t emit, void *ctx);
+void tcp_subr_init(void);
+
+// ---- tcp_output.c ----------------------------------------------------------------
+// Send what the state, the windows, Nagle and the flags allow. 0 or
+// -Exxx. Owning netisr.
+int tcp_output(struct tcpcb *tp);
+// Queue tp for an ACK at the end of this netisr's input batch (the
+// rollup), so several segments of one batch get one ACK.
+void tcp_ack_later(struct tcpcb *tp);
+// The rollup hook (netisr_register_rollup): output for every tcpcb queued
+// by tcp_ack_later on this cpu.
+void tcp_rollup(int cpu);
+// Unlink tp from its netisr's rollup list (before freeing it).
+void tcp_rollup_remove(struct tcpcb *tp);
+// Window we can advertise now (receive buffer space, SWS-avoided).
+uint32 tcp_rcvwin(struct tcpcb *tp);
+// Start the retransmission timer if it is not running.
+void tcp_rexmt_arm(struct tcpcb *tp);
+
+// ---- tcp_input.c / tcp_input_sync.c ------------------------------------------------
+void tcp_input(struct mbuf *m, int hlen);
+// Parse the options area (len bytes at cp) into *to. Never fails: a
+// malformed option ends the parse (RFC 9293 3.1: a TCP must be robust).
+void tcp_dooptions(struct tcpopt *to, const uint8 *cp, int len, bool syn);
+// Segment processing for every state after SYN_SENT (RFC 9293 3.10.7.4).
+// Consumes sg->sg_m. Owning netisr.
+void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg);
+// A SYN for a listener: create the connection on this netisr (the one
+// its 4-tuple hashes to). The syncache of the next issue replaces the
+// body; the call stays here. lso: the listening socket (referenced by
+// the caller). Consumes sg->sg_m.
+void tcp_input_listen(struct socket *lso, struct tcp_seg *sg);
+// Deliver in-order data m (consumed; headers already trimmed) to the
+// socket's receive buffer and wake the reader. (Data for a socket nobody
+// reads any more was refused before: tcp_input_sync.)
+void tcp_deliver(struct tcpcb *tp, struct mbuf *m);
+
+// ---- tcp_reass.c ---------------------------------------------------------------------
+// Queue out-of-order data m (consumed; len bytes at seq, fin: a FIN
+// follows it). Then move what has become in order to the socket. Returns
+// the TH_FIN flag if a FIN became in order, else 0. Owning netisr.
+int tcp_reass(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fin);
+// Hand in-order data after rcv_nxt to the socket; returns TH_FIN if a
+// queued FIN became in order.
+int tcp_reass_pull(struct tcpcb *tp);
+void tcp_reass_flush(struct tcpcb *tp);
+// Walk the queue (SACK scoreboard, tests): first / next entry and its
+// range [*start, *end).
+struct tcp_reass_ent *tcp_reass_first(struct tcpcb *tp, tcp_seq *start, tcp_seq *end);
+struct tcp_reass_ent *tcp_reass_next(struct tcp_reass_ent *e, tcp_seq *start, tcp_seq *end);
+
+// ---- tcp_cc.c -----------------------------------------------------------------------
+void tcp_cc_init(struct tcpcb *tp);
+// New data acked (acked bytes) outside recovery.
+void tcp_cc_ack(struct tcpcb *tp, uint32 acked);
+// A duplicate ACK: count it; on the third, fast retransmit (RFC 5681 3.2).
+void tcp_cc_dupack(struct tcpcb *tp);
+// An ACK that advances snd_una during recovery (RFC 6582 3.2 step 3).
+// Returns true if recovery continues (partial ACK).
+bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32 acked);
+// The retransmission timer fired (RFC 5681 3.1 equation 4).
+void tcp_cc_rto(struct tcpcb *tp);
+
+// ---- tcp_timer.c --------------------------------------------------------------------
+void tcp_timer_init(struct tcpcb *tp);
+// Set timer t to fire ms from now (ms <= 0: stop it).
+void tcp_timer_set(struct tcpcb *tp, enum tcp_timer_kind t, int ms);
+bool tcp_timer_active(struct tcpcb *tp, enum tcp_timer_kind t);
+void tcp_timer_stopall(struct tcpcb *tp);
+// Stop the callout and withdraw a queued timer message (before free).
+void tcp_timer_teardown(struct tcpcb *tp);
+// An RTT sample of rtt ms (RFC 6298 2.2, 2.3).
+void tcp_rtt_update(struct tcpcb *tp, int rtt);
+// The RTO in ms with the current backoff, clamped.
+int tcp_rexmt_ms(struct tcpcb *tp);
+// Enter TIME_WAIT: stop other timers, run 2 MSL.
+void tcp_timewait_start(struct tcpcb *tp);
+
+// ---- tcp_usrreq.c (tcp_usrreqs, tcp_init, tcp_attach_cpu: net/protosw.h) ----
+// The user closed (or shut down) the sending side: the state moves on
+// and a FIN is queued (RFC 9293 3.10.4). May free tp: returns it or NULL.
+struct tcpcb *tcp_usrclosed(struct tcpcb *tp);
+// The connection reached ESTABLISHED: wake the connector or queue the
+// passive child for accept.
+void tcp_established(struct tcpcb *tp);

@@ -1,0 +1,291 @@
+// The fake wire of tcp_wire.h.
+#include "tests/host/tcp_wire.h"
+#include "net/if.h"
+#include "net/icmp.h"
+
+enum wire_verdict (*wire_filter)(const struct wire_seg *ws);
+struct wire_seg wire_log[WIRE_LOGMAX];
+int wire_nlog;
+
+static struct ifnet wlo;
+static struct mbuf *wire_head, *wire_tail, *wire_held;
+static int wire_nseen;
+
+static int wire_output(struct ifnet *ifp, struct mbuf *m, uint32 nexthop)
+{
+	(void)nexthop;
+	m->m_pkthdr.ph_rcvif = ifp;
+	m->m_pkthdr.ph_flags = PH_LOOP;
+	m->m_nextpkt = NULL;
+	if (wire_tail)
+		wire_tail->m_nextpkt = m;
+	else
+		wire_head = m;
+	wire_tail = m;
+	return 0;
+}
+
+static void wire_start(struct ifqueue *ifq, void *softc)
+{
+	(void)ifq;
+	(void)softc;
+}
+
+void wire_setup(void)
+{
+	host_set_ncpu(2);
+	CHECK(mbuf_init() == 0);
+	CHECK(ip_init() == 0);
+	CHECK(icmp_init() == 0);
+	CHECK(netisr_init_ports() == 0);
+	for (int c = 0; c < net_ncpu(); c++)
+		lwkt_port_setowner(netisr_cpuport(c));
+	CHECK(netisr_register(NETISR_IP, ip_input) == 0);
+	strcpy(wlo.if_name, "lo0");
+	wlo.if_mtu = 1500;
+	wlo.if_flags = IFF_LOOPBACK;
+	wlo.if_output = wire_output;
+	wlo.if_softc = &wlo;
+	CHECK(ifq_init(&wlo.if_snd, "lo0", 64, wire_start, &wlo) == 0);
+	CHECK(if_attach(&wlo) == 0);
+	CHECK(if_setaddr(&wlo, IPV4(127, 0, 0, 1), IPV4(255, 0, 0, 0)) == 0);
+	CHECK(if_up(&wlo) == 0);
+	CHECK(tcp_init() == 0);
+	wire_filter = NULL;
+	wire_nlog = 0;
+}
+
+// Parse the TCP segment in IP packet m for the filter.
+static bool wire_parse(struct mbuf *m, struct wire_seg *ws)
+{
+	uint8 h[60 + 60];
+	int len = m->m_pkthdr.ph_len;
+	if (m_copydata(m, 0, MIN(len, (int)sizeof(h)), h) < 0 || h[9] != IPPROTO_TCP)
+		return false;
+	int hl = (h[0] & 0xf) * 4;
+	uint8 *t = h + hl;
+	int off = (t[12] >> 4) * 4;
+	memset(ws, 0, sizeof(*ws));
+	ws->ws_sport = (uint16)(t[0] << 8 | t[1]);
+	ws->ws_dport = (uint16)(t[2] << 8 | t[3]);
+	ws->ws_seq = (uint32)t[4] << 24 | t[5] << 16 | t[6] << 8 | t[7];
+	ws->ws_ack = (uint32)t[8] << 24 | t[9] << 16 | t[10] << 8 | t[11];
+	ws->ws_flags = t[13];
+	ws->ws_win = (uint16)(t[14] << 8 | t[15]);
+	ws->ws_len = (uint32)(len - hl - off);
+	if (off >= 24 && t[20] == TCPOPT_MSS) {
+		ws->ws_has_mss = true;
+		ws->ws_mss = (uint16)(t[22] << 8 | t[23]);
+	}
+	ws->ws_n = wire_nseen++;
+	ws->ws_time = net_now_ms();
+	return true;
+}
+
+// Run every netisr's queue until all are empty.
+static bool wire_poll_all(void)
+{
+	bool any = false;
+	for (int round = 0; round < 1000; round++) {
+		int n = 0;
+		for (int c = 0; c < net_ncpu(); c++) {
+			host_set_cpuid(c);
+			n += netisr_poll(c);
+		}
+		host_set_cpuid(0);
+		if (n == 0)
+			return any;
+		any = true;
+	}
+	CHECK(!"netisrs never settle");
+	return any;
+}
+
+// Deliver one packet (after the filter). Returns true if one was taken.
+static bool wire_step(void)
+{
+	struct mbuf *m = wire_head;
+	if (m == NULL)
+		return false;
+	wire_head = m->m_nextpkt;
+	if (wire_head == NULL)
+		wire_tail = NULL;
+	m->m_nextpkt = NULL;
+	struct wire_seg ws;
+	enum wire_verdict v = WIRE_PASS;
+	if (wire_parse(m, &ws)) {
+		if (wire_filter)
+			v = wire_filter(&ws);
+		if (wire_nlog < WIRE_LOGMAX)
+			wire_log[wire_nlog++] = ws;
+	}
+	if (v == WIRE_DROP) {
+		m_freem(m);
+		return true;
+	}
+	if (v == WIRE_HOLD && wire_held == NULL) {
+		wire_held = m;
+		return true;
+	}
+	CHECK(netisr_dispatch_proto(NETISR_IP, m) == 0);
+	if (wire_held != NULL) {   // the held one goes after this one
+		struct mbuf *h = wire_held;
+		wire_held = NULL;
+		CHECK(netisr_dispatch_proto(NETISR_IP, h) == 0);
+	}
+	return true;
+}
+
+void wire_netisrs(void)
+{
+	wire_poll_all();
+}
+
+void wire_log_clear(void)
+{
+	wire_nlog = 0;
+}
+
+void wire_settle(void)
+{
+	for (int i = 0; i < 100000; i++) {
+		bool moved = wire_step();
+		bool ran = wire_poll_all();
+		if (!moved && !ran) {
+			if (wire_held != NULL) {   // nothing followed: release it
+				struct mbuf *h = wire_held;
+				wire_held = NULL;
+				CHECK(netisr_dispatch_proto(NETISR_IP, h) == 0);
+				continue;
+			}
+			return;
+		}
+	}
+	CHECK(!"wire never settles");
+}
+
+uint64 wire_run(uint64 ms)
+{
+	uint64 start = net_now_ms(), end = start + ms;
+	for (;;) {
+		wire_settle();
+		if (host_callout_run() > 0)
+			continue;
+		uint64 next = host_callout_next();
+		uint64 now = net_now_ms();
+		if (next == 0 || next > end) {
+			if (end > now)
+				host_clock_advance(end - now);
+			wire_settle();
+			host_callout_run();
+			wire_settle();
+			return net_now_ms() - start;
+		}
+		if (next > now)
+			host_clock_advance(next - now);
+	}
+}
+
+// ---- sockets ---------------------------------------------------------------------
+
+struct socket *tw_socket(void)
+{
+	struct socket *so;
+	CHECK(socreate(SOCK_STREAM, IPPROTO_TCP, &so) == 0);
+	return so;
+}
+
+static struct sockaddr_in tw_sin(uint16 port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = hton16(port),
+				   .sin_addr.s_addr = hton32(IPV4(127, 0, 0, 1)) };
+	return sin;
+}
+
+struct socket *tw_listen(uint16 port, int backlog)
+{
+	struct socket *so = tw_socket();
+	struct sockaddr_in sin = tw_sin(port);
+	sin.sin_addr.s_addr = 0;
+	CHECK(sobind(so, &sin) == 0);
+	CHECK(solisten(so, backlog) == 0);
+	return so;
+}
+
+struct socket *tw_connect(uint16 port, uint16 lport)
+{
+	struct socket *so = tw_socket();
+	if (lport != 0) {
+		struct sockaddr_in l = tw_sin(lport);
+		CHECK(sobind(so, &l) == 0);
+	}
+	struct sockaddr_in sin = tw_sin(port);
+	int err = soconnect(so, &sin, true);
+	CHECK(err == -EINPROGRESS || err == 0);
+	return so;
+}
+
+void tw_pair(uint16 port, struct socket **cli, struct socket **srv)
+{
+	struct socket *l = tw_listen(port, 5);
+	*cli = tw_connect(port, 0);
+	wire_settle();
+	CHECK(soaccept(l, true, srv) == 0);
+	CHECK(tw_state(*cli) == TCPS_ESTABLISHED);
+	CHECK(tw_state(*srv) == TCPS_ESTABLISHED);
+	soclose(l);
+	wire_settle();
+}
+
+long tw_send(struct socket *so, const void *buf, size_t n)
+{
+	struct uio uio = { (uint64)(unsigned long)buf, n, false };
+	return sosend(so, &uio, NULL, MSG_DONTWAIT, true);
+}
+
+long tw_recv(struct socket *so, void *buf, size_t n, int flags)
+{
+	struct uio uio = { (uint64)(unsigned long)buf, n, false };
+	return soreceive(so, &uio, NULL, flags | MSG_DONTWAIT, true);
+}
+
+struct tcpcb *tw_tp(struct socket *so)
+{
+	return sototcpcb(so);
+}
+
+enum tcp_state tw_state(struct socket *so)
+{
+	struct tcpcb *tp = sototcpcb(so);
+	return tp ? tp->t_state : TCPS_CLOSED;
+}
+
+void tw_pattern(uint8 *buf, size_t n, size_t off)
+{
+	for (size_t i = 0; i < n; i++)
+		buf[i] = (uint8)((off + i) * 7 + ((off + i) >> 8));
+}
+
+void tw_forge(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flags)
+{
+	uint32 lo = IPV4(127, 0, 0, 1);
+	CHECK(tcp_respond(lo, sport, lo, dport, seq, ack, flags, 1000) == 0);
+}
+
+void tw_setopt(struct socket *so, int level, int name, int v)
+{
+	struct sockopt sopt = { level, name, false, &v, sizeof(v) };
+	CHECK(sosetopt(so, &sopt) == 0);
+}
+
+int tw_count(uint16 sport, uint8 flags, bool data)
+{
+	int n = 0;
+	for (int i = 0; i < wire_nlog; i++) {
+		struct wire_seg *w = &wire_log[i];
+		if (w->ws_sport == sport && (flags == 0 || (w->ws_flags & flags)) &&
+		    (w->ws_len > 0) == data)
+			n++;
+	}
+	return n;
+}

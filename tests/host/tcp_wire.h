@@ -1,0 +1,76 @@
+// A fake wire for the TCP host tests: the whole stack runs in the test
+// thread, deterministically. The loopback interface "lo0" (127.0.0.1,
+// MTU 1500) does not loop packets back by itself: its output captures
+// every IP packet on a FIFO (the wire), and wire_run() delivers them --
+// through netisr_dispatch_proto, so each lands on the netisr its flow
+// hash picks -- then runs every netisr's queue (netisr_poll, with the
+// fake CPU set to that netisr's), and advances the virtual clock to the
+// next callout when nothing else is left. Two endpoints on 127.0.0.1
+// with different ports are the two "stacks" of a test; a filter sees
+// each packet first and may drop it, hold it back (reorder) or count it.
+#pragma once
+#include "tests/host/test.h"
+#include "net/tcp_var.h"
+#include "net/socket.h"
+#include "net/so_accept.h"
+#include "net/in_pcb.h"
+#include "net/ip.h"
+#include "net/netisr.h"
+#include "net/byteorder.h"
+
+// A captured TCP segment, as the filter sees it (host order).
+struct wire_seg {
+	uint16 ws_sport, ws_dport;
+	uint32 ws_seq, ws_ack;
+	uint8 ws_flags;
+	uint32 ws_len;      // data bytes
+	uint16 ws_win;
+	int ws_n;           // index: TCP segments seen on the wire so far (from 0)
+	uint64 ws_time;     // virtual clock when it crossed
+	bool ws_has_mss;
+	uint16 ws_mss;
+};
+
+enum wire_verdict { WIRE_PASS, WIRE_DROP, WIRE_HOLD };
+// The filter (NULL = pass everything). WIRE_HOLD keeps the packet aside
+// until the next packet has been delivered (a swap of two).
+extern enum wire_verdict (*wire_filter)(const struct wire_seg *ws);
+// Every TCP segment that crossed (or was dropped), in order; up to 4096.
+#define WIRE_LOGMAX 4096
+extern struct wire_seg wire_log[WIRE_LOGMAX];
+extern int wire_nlog;
+
+// Set up mbufs, IP, the netisr ports (2 fake CPUs, no threads, owned by
+// this thread), lo0, TCP.
+void wire_setup(void);
+// Deliver packets, run netisrs and timers until nothing is left to do or
+// the virtual clock has advanced by ms. Returns the ms elapsed.
+uint64 wire_run(uint64 ms);
+// Deliver what is on the wire and run the netisrs, without moving the
+// clock.
+void wire_settle(void);
+// Only run what is queued on the netisrs (nothing from the wire).
+void wire_netisrs(void);
+// Drop every trace of earlier segments from the log.
+void wire_log_clear(void);
+
+// Sockets.
+struct socket *tw_socket(void);
+struct socket *tw_listen(uint16 port, int backlog);
+// Nonblocking connect to 127.0.0.1:port (from lport if != 0).
+struct socket *tw_connect(uint16 port, uint16 lport);
+// A connected pair: client and the accepted server socket (after
+// wire_settle). Checks both ESTABLISHED.
+void tw_pair(uint16 port, struct socket **cli, struct socket **srv);
+long tw_send(struct socket *so, const void *buf, size_t n);
+long tw_recv(struct socket *so, void *buf, size_t n, int flags);
+struct tcpcb *tw_tp(struct socket *so);
+enum tcp_state tw_state(struct socket *so);
+// Send a forged segment from 127.0.0.1:sport to 127.0.0.1:dport.
+void tw_forge(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flags);
+// Set an int socket option.
+void tw_setopt(struct socket *so, int level, int name, int v);
+// Count logged segments matching (sport, any flag of flags, data or not).
+int tw_count(uint16 sport, uint8 flags, bool data);
+// Fill buf with a pattern from offset off.
+void tw_pattern(uint8 *buf, size_t n, size_t off);

@@ -1,0 +1,315 @@
+// Host tests of TCP loss recovery over the fake wire (tcp_wire.h): the
+// RFC 6298 retransmission timer with backoff and Karn's rule, giving up
+// with ETIMEDOUT, RFC 5681 fast retransmit, RFC 6582 NewReno partial
+// ACKs, reassembly of reordered segments, and zero-window persist
+// probes. Losses are chosen by a filter on the wire: deterministic.
+#include "tests/host/tcp_wire.h"
+
+static void clean(int s0, uint64 m0)
+{
+	wire_filter = NULL;
+	wire_run(2 * 60000 + 1000);
+	CHECK(tcpstat.tcps_pcbs == 0);
+	CHECK(so_count() == s0);
+	CHECK(mbstat.mbs_inuse == m0);
+}
+
+static uint16 port_of(struct socket *so)
+{
+	return tw_tp(so)->t_inp->inp_lport;
+}
+
+// Receive exactly n bytes at so (running the wire meanwhile) and check
+// the pattern from offset 0.
+static void recv_check(struct socket *so, size_t n)
+{
+	static uint8 in[1 << 17], want[1 << 17];
+	size_t got = 0;
+	for (int i = 0; i < 100000 && got < n; i++) {
+		long k = tw_recv(so, in + got, n - got, 0);
+		CHECK(k > 0 || k == -EAGAIN);
+		if (k > 0)
+			got += k;
+		else
+			wire_run(10);
+	}
+	CHECK(got == n);
+	tw_pattern(want, n, 0);
+	CHECK(memcmp(in, want, n) == 0);
+}
+
+static void send_pattern(struct socket *so, size_t n)
+{
+	static uint8 out[1 << 17];
+	tw_pattern(out, n, 0);
+	CHECK(tw_send(so, out, n) == (long)n);
+}
+
+// ---- a filter: drop chosen data segments of one port -----------------------------
+
+static uint16 f_port;
+static int f_budget;                 // drop this many more data segments
+static uint32 f_seq[4];              // or exactly these sequence numbers, once
+static int f_nseq;
+
+static enum wire_verdict drop_filter(const struct wire_seg *ws)
+{
+	if (ws->ws_sport != f_port || ws->ws_len == 0)
+		return WIRE_PASS;
+	for (int i = 0; i < f_nseq; i++) {
+		if (ws->ws_seq == f_seq[i]) {
+			f_seq[i] = f_seq[--f_nseq];   // once each
+			return WIRE_DROP;
+		}
+	}
+	if (f_budget > 0) {
+		f_budget--;
+		return WIRE_DROP;
+	}
+	return WIRE_PASS;
+}
+
+static void drop_setup(uint16 port, int budget)
+{
+	f_port = port;
+	f_budget = budget;
+	f_nseq = 0;
+	wire_filter = drop_filter;
+}
+
+// ---- tests --------------------------------------------------------------------------
+
+// RFC 6298: the RTO doubles on each timeout (5.5) and resets with new
+// data acked; Karn (3): the ACK of a retransmitted segment is no sample.
+static void tcp_rto_backoff_karn(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *c, *s;
+	tw_pair(5100, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	CHECK(tp->t_rto == 200);   // a 0 ms RTT sample: the 200 ms floor
+	uint64 samples = tcpstat.tcps_rttupdated;
+	drop_setup(port_of(c), 3);
+	wire_log_clear();
+	send_pattern(c, 5);
+	wire_run(5000);
+	uint64 t[8];
+	int n = 0;
+	for (int i = 0; i < wire_nlog && n < 8; i++)
+		if (wire_log[i].ws_sport == port_of(c) && wire_log[i].ws_len > 0)
+			t[n++] = wire_log[i].ws_time;
+	CHECK(n == 4);   // the original and three retransmissions
+	CHECK(t[1] - t[0] == 200 && t[2] - t[1] == 400 && t[3] - t[2] == 800);
+	CHECK(tcpstat.tcps_rexmttimeo == 3);
+	CHECK(tcpstat.tcps_rttupdated == samples);   // Karn
+	CHECK(tp->t_rxtshift == 0 && tp->t_rto == 200);
+	recv_check(s, 5);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// After rexmt_max retransmissions the connection is dropped: ETIMEDOUT
+// for the user, a RST for the peer.
+static void tcp_rexmt_limit_etimedout(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(host_sysctl_write("net.inet.tcp.rexmt_max", 3) == 0);
+	struct socket *c, *s;
+	tw_pair(5101, &c, &s);
+	drop_setup(port_of(c), 1000);
+	send_pattern(c, 100);
+	wire_run(200 + 400 + 800 + 1600 + 100);
+	CHECK(tw_state(c) == TCPS_CLOSED);
+	CHECK(so_takeerror(c) == -ETIMEDOUT);
+	CHECK(tcpstat.tcps_timeoutdrop == 1);
+	CHECK(tw_state(s) == TCPS_CLOSED);   // the RST got through
+	CHECK(so_takeerror(s) == -ECONNRESET);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// RFC 5681 3.2: one lost segment of ten; three duplicate ACKs make the
+// sender resend it at once, with no timeout; ssthresh = FlightSize / 2.
+static void tcp_fast_retransmit_3dupacks(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *c, *s;
+	tw_pair(5102, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	CHECK(tp->snd_cwnd == 10 * 1460);   // RFC 6928
+	drop_setup(port_of(c), 0);
+	f_seq[f_nseq++] = tp->snd_nxt + 1460;   // the second segment
+	send_pattern(c, 10 * 1460);
+	wire_settle();   // no time passes
+	CHECK(tcpstat.tcps_fastrexmt == 1);
+	CHECK(tcpstat.tcps_rexmttimeo == 0);
+	CHECK(tcpstat.tcps_sndrexmitpack == 1);
+	CHECK(tp->snd_ssthresh == 9 * 1460 / 2);   // FlightSize after segment 1's ACK
+	CHECK(!(tp->t_flags & TF_INRECOVERY));   // the full ACK ended it
+	CHECK(tp->snd_una == tp->snd_max);
+	recv_check(s, 10 * 1460);
+	CHECK(tcpstat.tcps_rcvoopack >= 3);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// RFC 6582: two losses in one window. The partial ACK after the first
+// retransmission makes the sender resend the second hole at once.
+static void tcp_newreno_partial_ack(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *c, *s;
+	tw_pair(5103, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	drop_setup(port_of(c), 0);
+	f_seq[f_nseq++] = tp->snd_nxt + 1460;       // segment 2
+	f_seq[f_nseq++] = tp->snd_nxt + 4 * 1460;   // segment 5
+	send_pattern(c, 10 * 1460);
+	wire_settle();
+	CHECK(tcpstat.tcps_fastrexmt == 1);
+	CHECK(tcpstat.tcps_newreno_partial == 1);
+	CHECK(tcpstat.tcps_rexmttimeo == 0);
+	CHECK(tcpstat.tcps_sndrexmitpack == 2);
+	CHECK(tp->snd_una == tp->snd_max && !(tp->t_flags & TF_INRECOVERY));
+	recv_check(s, 10 * 1460);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// ---- reordering ------------------------------------------------------------------------
+
+static int r_n;
+static enum wire_verdict swap_filter(const struct wire_seg *ws)
+{
+	if (ws->ws_sport != f_port || ws->ws_len == 0)
+		return WIRE_PASS;
+	return (r_n++ % 3) == 0 ? WIRE_HOLD : WIRE_PASS;   // every third is late
+}
+
+// Out-of-order segments are kept and merged: the reader gets the bytes
+// in order, and nothing had to be retransmitted.
+static void tcp_reass_fills_hole(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *c, *s;
+	tw_pair(5104, &c, &s);
+	f_port = port_of(c);
+	r_n = 0;
+	wire_filter = swap_filter;
+	send_pattern(c, 10 * 1460);
+	wire_settle();
+	CHECK(tcpstat.tcps_rcvoopack >= 3);
+	CHECK(tcpstat.tcps_sndrexmitpack == 0);
+	CHECK(tw_tp(s)->t_reass.tr_nseg == 0 && tw_tp(s)->t_reass.tr_bytes == 0);
+	recv_check(s, 10 * 1460);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// tcp_reass directly, on an unconnected tcpcb: overlapping and duplicate
+// pieces are trimmed, kept sorted and disjoint, and delivered once.
+static void tcp_reass_overlap(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *s = tw_socket();
+	struct tcpcb *tp = tw_tp(s);
+	tcp_seq base = 0xfffffff0u;   // across the wrap
+	tp->rcv_nxt = base;
+	uint8 data[400];
+	tw_pattern(data, sizeof(data), 0);
+	struct { int off, len; } piece[] = { { 100, 100 }, { 150, 100 }, { 300, 50 },
+					     { 120, 10 }, { 250, 60 }, { 340, 60 } };
+	for (int i = 0; i < 6; i++) {
+		struct mbuf *m = m_getspace(piece[i].len, 0);
+		CHECK(m_copyback(m, 0, piece[i].len, data + piece[i].off) == 0);
+		CHECK(tcp_reass(tp, base + piece[i].off, piece[i].len, m, i == 5) == 0);
+	}
+	tcp_seq a, b;
+	struct tcp_reass_ent *e = tcp_reass_first(tp, &a, &b);
+	CHECK(e != NULL && a == base + 100 && tp->t_reass.tr_bytes == 300);
+	// Ranges are sorted and disjoint (a SACK scoreboard can walk them).
+	tcp_seq last = a;
+	int n = 0;
+	for (; e != NULL; e = tcp_reass_next(e, &a, &b), n++) {
+		CHECK(SEQ_GEQ(a, last) && SEQ_LT(a, b));
+		last = b;
+	}
+	CHECK(n == tp->t_reass.tr_nseg && last == base + 400);
+	struct mbuf *m = m_getspace(100, 0);
+	CHECK(m_copyback(m, 0, 100, data) == 0);
+	tp->rcv_nxt += 100;
+	tcp_deliver(tp, m);
+	CHECK(tcp_reass_pull(tp) == TH_FIN);   // the FIN after byte 400 is in order now
+	CHECK(tp->rcv_nxt == base + 400 && tp->t_reass.tr_nseg == 0);
+	uint8 in[400];
+	CHECK(tw_recv(s, in, sizeof(in), 0) == 400 && memcmp(in, data, 400) == 0);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// RFC 9293 3.8.6.1: the receiver's window closes; the sender probes it
+// with backoff and resumes when the reader frees space (the window
+// update goes out from the read path, PRU_RCVD).
+static void tcp_zero_window_persist(void)
+{
+	enum { N = 20000 };
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *l = tw_listen(5106, 5);
+	tw_setopt(l, SOL_SOCKET, SO_RCVBUF, 4096);
+	struct socket *c = tw_connect(5106, 0), *s;
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	soclose(l);
+	send_pattern(c, N);
+	wire_run(100);
+	struct tcpcb *tp = tw_tp(c);
+	CHECK(tp->snd_wnd == 0);
+	CHECK(s->so_rcv.sb_cc == 4096);
+	wire_log_clear();
+	wire_run(4000);
+	// Probes of one byte, at growing intervals.
+	uint64 t[16];
+	int n = 0;
+	for (int i = 0; i < wire_nlog && n < 16; i++)
+		if (wire_log[i].ws_sport == port_of(c) && wire_log[i].ws_len == 1)
+			t[n++] = wire_log[i].ws_time;
+	CHECK(n >= 3);
+	CHECK(t[2] - t[1] > t[1] - t[0]);
+	CHECK(tcpstat.tcps_persisttimeo >= 3 && tcpstat.tcps_sndprobe >= 3);
+	CHECK(tcpstat.tcps_rexmttimeo == 0);
+	CHECK(tw_state(c) == TCPS_ESTABLISHED);
+	recv_check(s, N);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+const struct host_test tcp_loss_tests[] = {
+	{ tcp_rto_backoff_karn, "tcp_rto_backoff_karn" },
+	{ tcp_rexmt_limit_etimedout, "tcp_rexmt_limit_etimedout" },
+	{ tcp_fast_retransmit_3dupacks, "tcp_fast_retransmit_3dupacks" },
+	{ tcp_newreno_partial_ack, "tcp_newreno_partial_ack" },
+	{ tcp_reass_fills_hole, "tcp_reass_fills_hole" },
+	{ tcp_reass_overlap, "tcp_reass_overlap" },
+	{ tcp_zero_window_persist, "tcp_zero_window_persist" },
+	{ NULL, NULL },
+};

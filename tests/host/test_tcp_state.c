@@ -1,0 +1,307 @@
+// Host tests of TCP's connection states and timers over the fake wire
+// (tcp_wire.h): TIME_WAIT reuse, RST acceptance (RFC 9293 3.10.7.4 with
+// RFC 5961 challenge ACKs), simultaneous open and close, delayed ACK,
+// Nagle and TCP_NODELAY, keepalive, SO_LINGER 0, close with unread data,
+// and poll readiness on EOF and reset.
+#include "tests/host/tcp_wire.h"
+#include "kernel/poll.h"
+
+static void clean(int s0, uint64 m0)
+{
+	wire_filter = NULL;
+	wire_run(2 * 60000 + 1000);
+	CHECK(tcpstat.tcps_pcbs == 0);
+	CHECK(so_count() == s0);
+	CHECK(mbstat.mbs_inuse == m0);
+}
+
+static uint16 port_of(struct socket *so)
+{
+	return tw_tp(so)->t_inp->inp_lport;
+}
+
+#define BEGIN()                                   \
+	wire_setup();                             \
+	int s0 = so_count();                      \
+	uint64 m0 = mbstat.mbs_inuse
+
+// RFC 9293 3.6.1: a SYN for a 4-tuple in TIME_WAIT, with a sequence
+// number beyond the old connection, reopens it.
+static void tcp_time_wait_reuse(void)
+{
+	BEGIN();
+	struct socket *l = tw_listen(5200, 5), *s, *c = tw_connect(5200, 6200);
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	soclose(s);        // the server closes first: it will hold TIME_WAIT
+	wire_settle();
+	soclose(c);
+	wire_settle();
+	CHECK(tcpstat.tcps_pcbs == 2);   // the listener and the TIME_WAIT
+	wire_run(1000);                  // the clock moves: a larger ISN
+	c = tw_connect(5200, 6200);
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 1);
+	CHECK(tw_state(c) == TCPS_ESTABLISHED);
+	CHECK(soaccept(l, true, &s) == 0 && tw_state(s) == TCPS_ESTABLISHED);
+	soclose(c);
+	soclose(s);
+	soclose(l);
+	clean(s0, m0);
+}
+
+// RST acceptance: outside the window ignored; inside but not at RCV.NXT
+// answered by a challenge ACK; exactly at RCV.NXT it resets.
+static void tcp_rst_in_window(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5201, &c, &s);
+	struct tcpcb *stp = tw_tp(s);
+	uint16 cp = port_of(c), sp = port_of(s);
+	tw_forge(cp, sp, stp->rcv_nxt + 100000, 0, TH_RST);
+	wire_settle();
+	CHECK(tw_state(s) == TCPS_ESTABLISHED && tcpstat.tcps_rstignored == 1);
+	int acks = tw_count(sp, TH_ACK, false);
+	tw_forge(cp, sp, stp->rcv_nxt + 10, 0, TH_RST);
+	wire_settle();
+	CHECK(tw_state(s) == TCPS_ESTABLISHED && tcpstat.tcps_rstchallenge == 1);
+	CHECK(tw_count(sp, TH_ACK, false) == acks + 1);
+	CHECK(sopoll(s, POLLIN | POLLOUT) == POLLOUT);
+	tw_forge(cp, sp, stp->rcv_nxt, 0, TH_RST);
+	wire_settle();
+	CHECK(tw_state(s) == TCPS_CLOSED && tcpstat.tcps_rstrcvd == 1);
+	int rev = sopoll(s, POLLIN | POLLOUT);
+	CHECK((rev & POLLERR) && (rev & POLLHUP) && (rev & POLLIN));
+	char b[4];
+	CHECK(tw_recv(s, b, sizeof(b), 0) == -ECONNRESET);
+	CHECK(tw_send(s, "x", 1) == -EPIPE);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// Simultaneous open (RFC 9293 3.5, Figure 8): both send SYN, both go
+// through SYN_RECEIVED to ESTABLISHED; no RST, no listener.
+static void tcp_simultaneous_open(void)
+{
+	BEGIN();
+	struct socket *a = tw_connect(6202, 6201), *b = tw_connect(6201, 6202);
+	wire_netisrs();   // both SYNs on the wire before either arrives
+	wire_settle();
+	CHECK(tw_state(a) == TCPS_ESTABLISHED && tw_state(b) == TCPS_ESTABLISHED);
+	CHECK(tw_count(6201, TH_SYN, false) == 2 && tw_count(6202, TH_SYN, false) == 2);
+	CHECK(tw_count(6201, TH_RST, false) == 0 && tw_count(6202, TH_RST, false) == 0);
+	CHECK(wire_log[0].ws_flags == TH_SYN && wire_log[1].ws_flags == TH_SYN);
+	CHECK(tw_send(a, "ping", 4) == 4);
+	wire_run(300);
+	char buf[8];
+	CHECK(tw_recv(b, buf, sizeof(buf), 0) == 4 && memcmp(buf, "ping", 4) == 0);
+	soclose(a);
+	soclose(b);
+	clean(s0, m0);
+}
+
+// Simultaneous close (RFC 9293 Figure 13): both FIN_WAIT_1 -> CLOSING ->
+// TIME_WAIT.
+static void tcp_simultaneous_close(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5203, &c, &s);
+	CHECK(soshutdown(c, SHUT_WR) == 0 && soshutdown(s, SHUT_WR) == 0);
+	CHECK(tw_state(c) == TCPS_FIN_WAIT_1 && tw_state(s) == TCPS_FIN_WAIT_1);
+	struct tcpcb *ctp = tw_tp(c), *stp = tw_tp(s);
+	wire_settle();
+	CHECK(ctp->t_state == TCPS_TIME_WAIT && stp->t_state == TCPS_TIME_WAIT);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// RFC 1122 4.2.3.2: one segment's ACK waits for the delayed-ACK timer;
+// a second full segment gets its ACK at once, one ACK for both.
+static void tcp_delayed_ack(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5204, &c, &s);
+	uint16 sp = port_of(s);
+	int acks = tw_count(sp, TH_ACK, false);
+	CHECK(tw_send(c, "hello", 5) == 5);
+	wire_settle();
+	CHECK(tw_count(sp, TH_ACK, false) == acks);
+	uint64 t0 = net_now_ms();
+	wire_run(500);
+	CHECK(tw_count(sp, TH_ACK, false) == acks + 1 && tcpstat.tcps_delack == 1);
+	CHECK(wire_log[wire_nlog - 1].ws_time - t0 == (uint64)tcp_delack_ms);
+	CHECK(tcp_delack_ms <= 200);
+	static uint8 big[2 * 1460];
+	CHECK(tw_send(c, big, sizeof(big)) == (long)sizeof(big));
+	wire_settle();   // no time passes
+	CHECK(tw_count(sp, TH_ACK, false) == acks + 2);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// Nagle (RFC 896, RFC 1122 4.2.3.4): small writes wait while data is
+// unacknowledged and leave together; TCP_NODELAY sends each at once.
+static void tcp_nagle(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5205, &c, &s);
+	uint16 cp = port_of(c);
+	CHECK(tw_send(c, "a", 1) == 1);
+	CHECK(tw_send(c, "b", 1) == 1);
+	CHECK(tw_send(c, "c", 1) == 1);
+	wire_settle();
+	CHECK(tw_count(cp, 0, true) == 1);   // "a" alone; "bc" held
+	wire_run(500);                       // the delayed ACK releases them
+	CHECK(tw_count(cp, 0, true) == 2);
+	CHECK(wire_log[wire_nlog - 2].ws_len == 2 || wire_log[wire_nlog - 1].ws_len == 2);
+	tw_setopt(c, IPPROTO_TCP, TCP_NODELAY, 1);
+	CHECK(tw_send(c, "d", 1) == 1);
+	CHECK(tw_send(c, "e", 1) == 1);
+	wire_settle();
+	CHECK(tw_count(cp, 0, true) == 4);
+	char buf[8];
+	CHECK(tw_recv(s, buf, sizeof(buf), 0) == 5 && memcmp(buf, "abcde", 5) == 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+static uint16 k_port;
+static enum wire_verdict drop_from_port(const struct wire_seg *ws)
+{
+	return ws->ws_sport == k_port ? WIRE_DROP : WIRE_PASS;
+}
+
+// Keepalive (RFC 1122 4.2.3.6): an idle connection whose peer vanished
+// is probed keepcnt times and dropped with ETIMEDOUT.
+static void tcp_keepalive_drop(void)
+{
+	BEGIN();
+	CHECK(host_sysctl_write("net.inet.tcp.keepidle_ms", 1000) == 0);
+	CHECK(host_sysctl_write("net.inet.tcp.keepintvl_ms", 500) == 0);
+	CHECK(host_sysctl_write("net.inet.tcp.keepcnt", 3) == 0);
+	struct socket *c, *s;
+	tw_pair(5206, &c, &s);
+	tw_setopt(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	wire_run(2000);   // the peer answers: nothing happens
+	CHECK(tw_state(c) == TCPS_ESTABLISHED && tcpstat.tcps_keepprobe >= 1);
+	uint64 probes = tcpstat.tcps_keepprobe;
+	k_port = port_of(s);
+	wire_filter = drop_from_port;   // the peer vanishes
+	wire_run(1000 + 3 * 500 + 100);
+	CHECK(tw_state(c) == TCPS_CLOSED);
+	CHECK(so_takeerror(c) == -ETIMEDOUT);
+	CHECK(tcpstat.tcps_keepprobe - probes == 3 && tcpstat.tcps_keepdrops == 1);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// SO_LINGER with a zero time: close sends a RST, the peer sees ECONNRESET.
+static void tcp_linger_zero_rst(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5207, &c, &s);
+	struct linger lg = { 1, 0 };
+	struct sockopt sopt = { SOL_SOCKET, SO_LINGER, false, &lg, sizeof(lg) };
+	CHECK(sosetopt(c, &sopt) == 0);
+	uint16 cp = port_of(c);
+	soclose(c);
+	wire_settle();
+	CHECK(tw_count(cp, TH_RST, false) == 1 && tw_count(cp, TH_FIN, false) == 0);
+	CHECK(tw_state(s) == TCPS_CLOSED && so_takeerror(s) == -ECONNRESET);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// RFC 1122 4.2.2.13: closing with received data unread sends a RST.
+static void tcp_close_unread_rst(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5208, &c, &s);
+	CHECK(tw_send(c, "unread", 6) == 6);
+	wire_run(300);
+	uint16 sp = port_of(s);
+	soclose(s);
+	wire_settle();
+	CHECK(tw_count(sp, TH_RST, false) == 1);
+	CHECK(tw_state(c) == TCPS_CLOSED && so_takeerror(c) == -ECONNRESET);
+	soclose(c);
+	clean(s0, m0);
+}
+
+// EOF: POLLIN, read 0; the reader's side still writable (half-close).
+static void tcp_poll_eof(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5209, &c, &s);
+	CHECK(sopoll(s, POLLIN | POLLOUT) == POLLOUT);
+	CHECK(soshutdown(c, SHUT_WR) == 0);
+	wire_settle();
+	CHECK(sopoll(s, POLLIN | POLLOUT) == (POLLIN | POLLOUT));
+	char b[2];
+	CHECK(tw_recv(s, b, 1, 0) == 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// The pcblist sysctl: one line per pcb in the documented format.
+static int pl_emit(void *ctx, const char *str, size_t n)
+{
+	char *buf = ctx;
+	size_t have = strlen(buf);
+	CHECK(have + n < 4096);
+	memcpy(buf + have, str, n);
+	buf[have + n] = 0;
+	return 0;
+}
+
+static void tcp_pcblist_format(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	struct socket *l = tw_listen(5210, 5);
+	c = tw_connect(5210, 6210);
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	static char buf[4096];
+	buf[0] = 0;
+	CHECK(tcp_pcblist(pl_emit, buf) == 0);
+	CHECK(strstr(buf, "0.0.0.0:5210 0.0.0.0:0 LISTEN 0 0 ") != NULL);
+	CHECK(strstr(buf, "127.0.0.1:6210 127.0.0.1:5210 ESTABLISHED 0 0 14600 ") != NULL);
+	CHECK(strstr(buf, "127.0.0.1:5210 127.0.0.1:6210 ESTABLISHED 0 0 14600 ") != NULL);
+	int lines = 0;
+	for (char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	CHECK(lines == 3);
+	soclose(c);
+	soclose(s);
+	soclose(l);
+	clean(s0, m0);
+}
+
+const struct host_test tcp_state_tests[] = {
+	{ tcp_time_wait_reuse, "tcp_time_wait_reuse" },
+	{ tcp_rst_in_window, "tcp_rst_in_window" },
+	{ tcp_simultaneous_open, "tcp_simultaneous_open" },
+	{ tcp_simultaneous_close, "tcp_simultaneous_close" },
+	{ tcp_delayed_ack, "tcp_delayed_ack" },
+	{ tcp_nagle, "tcp_nagle" },
+	{ tcp_keepalive_drop, "tcp_keepalive_drop" },
+	{ tcp_linger_zero_rst, "tcp_linger_zero_rst" },
+	{ tcp_close_unread_rst, "tcp_close_unread_rst" },
+	{ tcp_poll_eof, "tcp_poll_eof" },
+	{ tcp_pcblist_format, "tcp_pcblist_format" },
+	{ NULL, NULL },
+};

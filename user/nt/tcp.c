@@ -1,0 +1,253 @@
+// nettests: TCP over lo0 and em0 (net/tcp_*.c, net/so_accept.c): echo of
+// a large transfer between two processes, ECONNREFUSED, nonblocking
+// connect and accept, EOF and EPIPE, EADDRINUSE and SO_REUSEADDR,
+// TCP_NODELAY, the pcblist sysctl. (The tcptools work adds many more.)
+// Part of nettests (#included by user/nettests.c).
+#include "user/nt/nt.h"
+
+#define TCP_TEST_PORT 7100
+
+static int
+xtcp(void)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	CHECK(s >= 0, "socket(SOCK_STREAM): %s", strerror(errno));
+	return s;
+}
+
+static struct sockaddr_in
+tcp_addr(const char *dotted, int port)
+{
+	struct sockaddr_in a = sin_of(dotted);
+	a.sin_port = htons(port);
+	return a;
+}
+
+// A listener on addr:port with SO_REUSEADDR (tests run back to back and
+// leave TIME_WAIT behind).
+static int
+xtcp_listen(const char *addr, int port, int backlog)
+{
+	int s = xtcp(), one = 1;
+	struct sockaddr_in a = tcp_addr(addr, port);
+	EXPECT_OK(setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	EXPECT_OK(bind(s, (struct sockaddr *)&a, sizeof(a)));
+	EXPECT_OK(listen(s, backlog));
+	return s;
+}
+
+static int
+xtcp_connect(const char *addr, int port)
+{
+	int s = xtcp();
+	struct sockaddr_in a = tcp_addr(addr, port);
+	EXPECT_OK(connect(s, (struct sockaddr *)&a, sizeof(a)));
+	return s;
+}
+
+static void
+tcp_fill(uint8 *b, int n, int off)
+{
+	for (int i = 0; i < n; i++)
+		b[i] = (uint8)((off + i) * 13 + ((off + i) >> 9));
+}
+
+// write all of buf (or fail the test).
+static void
+xwrite_all(int s, const void *buf, int n)
+{
+	const char *p = buf;
+	while (n > 0) {
+		int k = write(s, p, n);
+		CHECK(k > 0, "write: %s", strerror(errno));
+		p += k, n -= k;
+	}
+}
+
+// A child echoes everything it reads on an accepted connection of l,
+// then closes.
+static int
+tcp_echo_child(int l)
+{
+	int pid = xfork();
+	if (pid == 0) {
+		static char buf[4096];
+		int c = accept(l, 0, 0);
+		if (c < 0)
+			exit(2);
+		int k;
+		while ((k = read(c, buf, sizeof(buf))) > 0)
+			xwrite_all(c, buf, k);
+		close(c);
+		exit(k == 0 ? 0 : 3);
+	}
+	return pid;
+}
+
+// Echo of n bytes through a child over addr; checks every byte.
+static void
+tcp_echo_over(const char *addr, int port, int n)
+{
+	static uint8 out[8192], in[8192];
+	int l = xtcp_listen(addr, port, 5);
+	int pid = tcp_echo_child(l);
+	int s = xtcp_connect(addr, port);
+	int sent = 0, got = 0;
+	while (got < n) {
+		if (sent < n) {
+			int k = MIN(n - sent, (int)sizeof(out));
+			tcp_fill(out, k, sent);
+			xwrite_all(s, out, k);
+			sent += k;
+		}
+		while (got < sent) {
+			int k = read(s, in, MIN(sent - got, (int)sizeof(in)));
+			CHECK(k > 0, "read after %d of %d: %s", got, n, k < 0 ? strerror(errno) : "EOF");
+			tcp_fill(out, k, got);
+			CHECK(memcmp(in, out, k) == 0, "data differs at %d", got);
+			got += k;
+		}
+	}
+	EXPECT_OK(shutdown(s, SHUT_WR));
+	CHECK(read(s, in, 1) == 0, "no EOF after the echo closed");
+	CHECK(xwait(pid) == 0, "echo child failed");
+	close(s);
+	close(l);
+}
+
+static void
+t_tcpecho(void)
+{
+	tcp_echo_over(LOOP_ADDR, TCP_TEST_PORT, 200000);
+}
+
+static void
+t_tcpechoem0(void)
+{
+	tcp_echo_over(GUEST_ADDR, TCP_TEST_PORT + 1, 100000);
+}
+
+static void
+t_tcprefused(void)
+{
+	int s = xtcp();
+	struct sockaddr_in a = tcp_addr(LOOP_ADDR, TCP_TEST_PORT + 2);
+	EXPECT_ERR(ECONNREFUSED, connect(s, (struct sockaddr *)&a, sizeof(a)));
+	close(s);
+}
+
+static void
+t_tcpnonblock(void)
+{
+	int l = xtcp_listen(LOOP_ADDR, TCP_TEST_PORT + 3, 5);
+	EXPECT_OK(fcntl(l, F_SETFL, O_NONBLOCK));
+	EXPECT_ERR(EAGAIN, accept(l, 0, 0));
+	int s = xtcp();
+	EXPECT_OK(fcntl(s, F_SETFL, O_NONBLOCK));
+	struct sockaddr_in a = tcp_addr(LOOP_ADDR, TCP_TEST_PORT + 3), peer;
+	int r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	CHECK(r == 0 || errno == EINPROGRESS, "nonblocking connect: %s", strerror(errno));
+	struct pollfd pf = { s, POLLOUT, 0 };
+	CHECK(poll(&pf, 1, 5000) == 1 && (pf.revents & POLLOUT), "no POLLOUT");
+	int err = -1;
+	socklen_t el = sizeof(err);
+	EXPECT_OK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el));
+	CHECK(err == 0, "SO_ERROR %d", err);
+	struct pollfd lp = { l, POLLIN, 0 };
+	CHECK(poll(&lp, 1, 5000) == 1, "listener not readable");
+	socklen_t pl = sizeof(peer);
+	int c = accept(l, (struct sockaddr *)&peer, &pl);
+	CHECK(c >= 0, "accept: %s", strerror(errno));
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	EXPECT_OK(getsockname(s, (struct sockaddr *)&me, &ml));
+	CHECK(peer.sin_port == me.sin_port, "accept's peer address");
+	char b[4];
+	EXPECT_ERR(EAGAIN, read(s, b, sizeof(b)));
+	close(c);
+	pf.events = POLLIN;
+	CHECK(poll(&pf, 1, 5000) == 1 && (pf.revents & POLLIN), "no POLLIN on EOF");
+	CHECK(read(s, b, sizeof(b)) == 0, "no EOF");
+	close(s);
+	close(l);
+}
+
+// A nonblocking connect to a closed port: POLLOUT|POLLERR, SO_ERROR.
+static void
+t_tcpnbrefused(void)
+{
+	int s = xtcp();
+	EXPECT_OK(fcntl(s, F_SETFL, O_NONBLOCK));
+	struct sockaddr_in a = tcp_addr(LOOP_ADDR, TCP_TEST_PORT + 4);
+	int r = connect(s, (struct sockaddr *)&a, sizeof(a));
+	CHECK(r < 0 && errno == EINPROGRESS, "connect: %d %s", r, strerror(errno));
+	struct pollfd pf = { s, POLLOUT, 0 };
+	CHECK(poll(&pf, 1, 5000) == 1 && (pf.revents & POLLERR), "no POLLERR");
+	int err = 0;
+	socklen_t el = sizeof(err);
+	EXPECT_OK(getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &el));
+	CHECK(err == ECONNREFUSED, "SO_ERROR %d", err);
+	close(s);
+}
+
+// Writing to a connection the peer closed (and reset) gives EPIPE.
+static void
+t_tcpepipe(void)
+{
+	int l = xtcp_listen(LOOP_ADDR, TCP_TEST_PORT + 5, 5);
+	int s = xtcp_connect(LOOP_ADDR, TCP_TEST_PORT + 5);
+	int c = accept(l, 0, 0);
+	CHECK(c >= 0, "accept");
+	close(c);
+	char b[100] = { 0 };
+	int r = 0;
+	for (int i = 0; i < 50 && r >= 0; i++) {
+		r = write(s, b, sizeof(b));
+		sleep(1);
+	}
+	CHECK(r < 0 && (errno == EPIPE || errno == ECONNRESET), "write: %d %s", r,
+	      strerror(errno));
+	close(s);
+	close(l);
+}
+
+static void
+t_tcpaddrinuse(void)
+{
+	int a = xtcp(), b = xtcp(), one = 1;
+	struct sockaddr_in sa = tcp_addr(LOOP_ADDR, TCP_TEST_PORT + 6);
+	EXPECT_OK(bind(a, (struct sockaddr *)&sa, sizeof(sa)));
+	EXPECT_OK(listen(a, 1));
+	EXPECT_ERR(EADDRINUSE, bind(b, (struct sockaddr *)&sa, sizeof(sa)));
+	close(a);
+	EXPECT_OK(setsockopt(b, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	EXPECT_OK(bind(b, (struct sockaddr *)&sa, sizeof(sa)));
+	close(b);
+}
+
+static void
+t_tcpnodelay(void)
+{
+	int s = xtcp(), v = 1;
+	socklen_t l = sizeof(v);
+	EXPECT_OK(setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)));
+	v = 0;
+	EXPECT_OK(getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &l));
+	CHECK(v == 1, "TCP_NODELAY reads %d", v);
+	close(s);
+}
+
+// The pcblist sysctl lists a connection in ESTABLISHED.
+static void
+t_tcppcblist(void)
+{
+	static char buf[32768];
+	int l = xtcp_listen(LOOP_ADDR, TCP_TEST_PORT + 7, 5);
+	int s = xtcp_connect(LOOP_ADDR, TCP_TEST_PORT + 7);
+	size_t len = sizeof(buf);
+	EXPECT_OK(sysctl("net.inet.tcp.pcblist", buf, &len, 0, 0));
+	CHECK(strstr(buf, "0.0.0.0:0 LISTEN") != 0, "no listener in:\n%s", buf);
+	CHECK(strstr(buf, "127.0.0.1:7107 ESTABLISHED") != 0, "no connection in:\n%s", buf);
+	close(s);
+	close(l);
+}

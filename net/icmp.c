@@ -189,8 +189,10 @@ static bool icmp_error_allowed(struct mbuf *m, struct ip *ip, int hlen)
 		return false;   // not the first fragment
 	if (m->m_pkthdr.ph_flags & (PH_BCAST | PH_MCAST))
 		return false;   // link-level broadcast or multicast
-	if (dst == INADDR_BROADCAST || (dst >> 28) == 0xe || src == 0 ||
-	    src == INADDR_BROADCAST || (src >> 28) == 0xe)
+	// Not about a datagram to a broadcast or multicast address, nor from
+	// one (or from 0.0.0.0): the error would go to many hosts, or none.
+	if (dst == INADDR_BROADCAST || (dst >> 28) == 0xe || if_isbroadcast(dst) ||
+	    src == 0 || ip_is_bcastsrc(src))
 		return false;
 	if (ip->ip_p == IPPROTO_ICMP) {
 		if (m_copydata(m, hlen, 1, &type) < 0)

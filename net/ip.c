@@ -62,6 +62,7 @@ IPSTAT_OID(badhlen, ips_badhlen, "bad header length");
 IPSTAT_OID(badsum, ips_badsum, "bad header checksum");
 IPSTAT_OID(badlen, ips_badlen, "bad total length");
 IPSTAT_OID(badaddr, ips_badaddr, "bad source address");
+IPSTAT_OID(bcastsrc, ips_bcastsrc, "source a broadcast or multicast address: dropped");
 IPSTAT_OID(notforus, ips_cantforward, "not for us (no forwarding): dropped");
 IPSTAT_OID(noproto, ips_noproto, "unknown protocol");
 IPSTAT_OID(delivered, ips_delivered, "handed to a protocol");
@@ -98,6 +99,11 @@ static bool ip_is_loopback(uint32 a)
 static bool ip_is_multicast(uint32 a)
 {
 	return (a >> 28) == 0xe;   // 224/4
+}
+
+bool ip_is_bcastsrc(uint32 src)
+{
+	return ip_is_multicast(src) || if_isbroadcast(src);
 }
 
 // Is dst one of ours, as seen on rcvif? (RFC 1122 3.2.1.3: our address,
@@ -168,9 +174,15 @@ void ip_input(struct mbuf *m)
 	struct ifnet *rcvif = m->m_pkthdr.ph_rcvif;
 	uint32 src = ntoh32(ip->ip_src), dst = ntoh32(ip->ip_dst);
 	bool onwire = rcvif && !(rcvif->if_flags & IFF_LOOPBACK);
-	// RFC 1122 3.2.1.3: a source that is broadcast, multicast or (from a
-	// wire) loopback is not a host: discard.
-	if (src == INADDR_BROADCAST || ip_is_multicast(src) || (onwire && ip_is_loopback(src))) {
+	// RFC 1122 3.2.1.3: a source that is a broadcast address (the limited
+	// one or the subnet broadcast of any attached network: if_isbroadcast)
+	// or a multicast address is not a host; discard silently (no reply,
+	// no ICMP error: 3.2.2). So is loopback arriving from a wire.
+	if (ip_is_bcastsrc(src)) {
+		IPSTAT_INC(ips_bcastsrc);
+		goto drop;
+	}
+	if (onwire && ip_is_loopback(src)) {
 		IPSTAT_INC(ips_badaddr);
 		goto drop;
 	}

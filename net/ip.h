@@ -47,7 +47,8 @@ struct ipstat {
 	uint64 ips_badhlen;      // [a] IHL < 5 or past the packet
 	uint64 ips_badsum;       // [a] header checksum wrong
 	uint64 ips_badlen;       // [a] total length < IHL or > what arrived
-	uint64 ips_badaddr;      // [a] source broadcast/multicast/loopback on a wire
+	uint64 ips_badaddr;      // [a] source loopback, arriving on a wire
+	uint64 ips_bcastsrc;     // [a] source a broadcast or multicast address
 	uint64 ips_cantforward;  // [a] not for us (we do not forward)
 	uint64 ips_noproto;      // [a] unknown protocol
 	uint64 ips_delivered;    // [a] handed to a protocol
@@ -84,6 +85,12 @@ void ip_input(struct mbuf *m);
 // Consumes m. 0 or -ENETUNREACH, -EMSGSIZE, -ENOBUFS, -ENETDOWN.
 // Any thread; never sleeps.
 int ip_output(struct mbuf *m, uint32 src, uint32 dst, uint8 proto, int ttl, int off);
+
+// Is src (host order) an address no host may send from: multicast, the
+// limited broadcast, or the subnet broadcast of an attached network (RFC
+// 1122 3.2.1.3)? ip_input drops such packets (net.inet.ip.bcastsrc) and
+// icmp_error never answers them (3.2.2). Any thread.
+bool ip_is_bcastsrc(uint32 src);
 
 // The route to dst: outgoing interface and next hop (host order).
 // 0 or -ENETUNREACH. Any thread.

@@ -327,7 +327,44 @@ static void ip_unknown_protocol_gets_protocol_unreachable(void)
 	CHECK(sysctl_get("net.inet.icmp.errors_ratelimited") == 4);
 }
 
+// RFC 1122 3.2.1.3, 3.2.2: a packet whose source is a broadcast (limited,
+// or the subnet broadcast of fx0) or a multicast address is dropped and
+// counted; it draws neither a reply nor an ICMP error.
+static void ip_broadcast_source_is_dropped_without_reply(void)
+{
+	fx_setup();
+	fx_learn_gw();
+	uint32 bad[] = { IPV4(10, 0, 2, 255), INADDR_BROADCAST, IPV4(224, 0, 0, 1) };
+	uint8 icmp[64], pkt[128], udp[12] = { 0x10, 0x00, 0x17, 0x6f, 0, 12, 0, 0, 1, 2, 3, 4 };
+	for (int i = 0; i < 3; i++) {
+		int n = fx_echo(icmp, 7, 1, 16);
+		n = fx_ip(pkt, IPPROTO_ICMP, bad[i], FX_ADDR, 1, 0, icmp, n);
+		fx_inject(ETHERTYPE_IP, pkt, n);   // echo request
+		n = fx_ip(pkt, IPPROTO_UDP, bad[i], FX_ADDR, 2, 0, udp, sizeof(udp));
+		fx_inject(ETHERTYPE_IP, pkt, n);   // UDP to closed port 5999
+		n = fx_ip(pkt, 99, bad[i], FX_ADDR, 3, 0, udp, sizeof(udp));
+		fx_inject(ETHERTYPE_IP, pkt, n);   // unknown protocol
+	}
+	CHECK(ncap == 0);
+	CHECK(sysctl_get("net.inet.ip.bcastsrc") == 9);
+	CHECK(sysctl_get("net.inet.ip.delivered") == 0);
+	CHECK(sysctl_get("net.inet.icmp.echo_replies_sent") == 0);
+	// A unicast neighbour still gets its reply and its error.
+	send_echo(1, 16);
+	int n = fx_ip(pkt, 99, GW_ADDR, FX_ADDR, 4, 0, udp, sizeof(udp));
+	fx_inject(ETHERTYPE_IP, pkt, n);
+	CHECK(ncap == 2 && sysctl_get("net.inet.ip.bcastsrc") == 9);
+	// icmp_error itself refuses such a source, whoever calls it.
+	struct mbuf *m = m_gethdr();
+	n = fx_ip(pkt, IPPROTO_UDP, IPV4(10, 0, 2, 255), FX_ADDR, 5, 0, udp, sizeof(udp));
+	CHECK(m_copyback(m, 0, n, pkt) == 0);
+	icmp_error(m, IP_HDR_LEN, ICMP_UNREACH, ICMP_UNREACH_PORT);
+	CHECK(ncap == 2);
+}
+
 const struct host_test ip_tests[] = {
+	{ ip_broadcast_source_is_dropped_without_reply,
+	  "ip_broadcast_source_is_dropped_without_reply" },
 	{ in_cksum_matches_rfc1071_example, "in_cksum_matches_rfc1071_example" },
 	{ ip_echo_request_gets_reply_with_same_id_seq_data, "ip_echo_request_gets_reply_with_same_id_seq_data" },
 	{ ip_padding_is_trimmed, "ip_padding_is_trimmed" },

@@ -69,6 +69,7 @@ IPSTAT_OID(delivered, ips_delivered, "handed to a protocol");
 IPSTAT_OID(fragments, ips_fragments, "fragments received");
 IPSTAT_OID(reassembled, ips_reassembled, "datagrams reassembled");
 IPSTAT_OID(fragdropped, ips_fragdropped, "fragments dropped");
+IPSTAT_OID(fragtoomany, ips_fragtoomany, "datagrams given up: too many fragments");
 IPSTAT_OID(fragtimeout, ips_fragtimeout, "reassemblies timed out");
 IPSTAT_OID(sent, ips_localout, "packets sent");
 IPSTAT_OID(noroute, ips_noroute, "no route");

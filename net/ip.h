@@ -54,6 +54,7 @@ struct ipstat {
 	uint64 ips_delivered;    // [a] handed to a protocol
 	uint64 ips_fragments;    // [a] fragments received
 	uint64 ips_reassembled;  // [a] datagrams reassembled
+	uint64 ips_fragtoomany;  // [a] datagrams given up: too many fragments
 	uint64 ips_fragdropped;  // [a] fragments dropped (dup, bad, over the cap)
 	uint64 ips_fragtimeout;  // [a] datagrams given up after the timeout
 	uint64 ips_localout;     // [a] packets sent by us
@@ -109,7 +110,9 @@ void ip_reass_tick(void);
 void ip_reass_flush(void);
 #define IP_REASS_TIMEOUT_MS (30 * 1000)  // RFC 791: TTL-based, 15 s lower bound
 #define IP_REASS_MAXQ 16                 // datagrams in reassembly at most
-#define IP_REASS_MAXBYTES (256 * 1024)   // fragment data held at most
+#define IP_REASS_MAXMEM (512 * 1024)     // storage (mbufs + clusters) held at most
+#define IP_REASS_MAXFRAGS 64             // fragments of one datagram at most
+#define IP_REASS_MAXFRAGS_TOTAL 512      // fragments held at most
 
 // in_cksum.c: the Internet checksum (RFC 1071) of len bytes at offset off
 // of chain m, as stored in a header (~sum, network order as a uint16 in

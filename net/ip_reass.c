@@ -1,4 +1,4 @@
-// IPv4 fragment reassembly (RFC 791 3.2), with a timeout and a memory cap.
+// IPv4 fragment reassembly (RFC 791 3.2), with a timeout and memory caps.
 //
 // Problem: fragments arrive in any order, duplicated, overlapping, or not
 // at all; an attacker can send endless first fragments. Reassembly must
@@ -16,13 +16,28 @@
 // there. The first fragment's header (20 bytes, options dropped) becomes
 // the header of the result.
 //
+// What a hostile sender can pin: memory is the mbuf STORAGE held, not the
+// data: an 8-byte fragment still holds a whole 256-byte mbuf, so a cap on
+// data bytes alone let 20,000 never-completed 8-byte fragments pin 5 MB.
+// So storage is counted (MSIZE per mbuf, MCLBYTES per cluster), and the
+// fragments of one datagram and of all of them are bounded in number; a
+// datagram that needs more than IP_REASS_MAXFRAGS pieces is given up
+// whole (as FreeBSD's maxfragsperpacket does): no real sender on
+// Ethernet needs more than 45 for the largest datagram.
+//
 // Invariants:
 //   I1 Fragments of a queue are sorted by offset and do not overlap.
-//   I2 ipq_bytes (fragment data held) <= IP_REASS_MAXBYTES and at most
-//      IP_REASS_MAXQ queues exist: a new fragment that would exceed the
-//      cap first frees the oldest other queues; if it still does not fit
-//      it is refused (counted in fragdropped).
+//   I2 ipq_mem (storage of the fragments held) <= IP_REASS_MAXMEM,
+//      ipq_nfrags <= IP_REASS_MAXFRAGS_TOTAL, and at most IP_REASS_MAXQ
+//      queues exist: a new fragment that would exceed a cap first frees
+//      the oldest other queues; if it still does not fit it is refused
+//      (counted in fragdropped).
 //   I3 A queue lives at most IP_REASS_TIMEOUT_MS after its first fragment.
+//   I4 A queue holds at most IP_REASS_MAXFRAGS fragments; the fragment
+//      that would be one more frees the whole queue (fragtoomany).
+//   I5 Work per fragment is bounded: a walk of at most IP_REASS_MAXQ
+//      table slots and IP_REASS_MAXFRAGS list entries (I4), plus freeing
+//      fragments, each of which is freed once (paid for by its arrival).
 //
 // Locking: every queue and the totals are [q] ipq_lock, a spinlock.
 // Fragments of one datagram hash to one netisr (addresses only), but
@@ -52,15 +67,40 @@ struct ipq {
 	bool q_have_first;        // [q] offset-0 fragment seen (q_hdr valid)
 	struct ip q_hdr;          // [q] header of the first fragment
 	struct mbuf *q_frags;     // [q] sorted by offset, linked by m_nextpkt (I1)
-	int q_bytes;              // [q] data held
+	int q_nfrags;             // [q] fragments held (I4)
+	int q_mem;                // [q] their storage
 };
 
 static struct net_lock ipq_lock;
 static struct ipq ipq_table[IP_REASS_MAXQ];   // [q]
-static int ipq_bytes;                         // [q] (I2)
+static int ipq_mem;                           // [q] storage held (I2)
+static int ipq_nfrags;                        // [q] fragments held (I2)
+NET_SYSCTL_INT(ip_reass_mem, "net.inet.ip.reass_mem", SYSCTL_RD, &ipq_mem,
+	       "storage bytes (mbufs + clusters) held by reassembly now");
+NET_SYSCTL_INT(ip_reass_frags, "net.inet.ip.reass_frags", SYSCTL_RD, &ipq_nfrags,
+	       "fragments held by reassembly now");
 
 #define FRAG_OFF(m) ((int)(m)->m_pkthdr.ph_flowhash)
 #define FRAG_END(m) (FRAG_OFF(m) + (m)->m_pkthdr.ph_len)
+
+// Storage of fragment m's chain (the chain does not change while queued).
+static int frag_mem(struct mbuf *m)
+{
+	int sz = 0;
+	for (; m != NULL; m = m->m_next)
+		sz += MSIZE + ((m->m_flags & M_EXT) ? MCLBYTES : 0);
+	return sz;
+}
+
+// Account fragment m entering (sign 1) or leaving (-1) q. Holds ipq_lock.
+static void ipq_count(struct ipq *q, struct mbuf *m, int sign)
+{
+	int sz = frag_mem(m);
+	q->q_nfrags += sign;
+	q->q_mem += sign * sz;
+	ipq_nfrags += sign;
+	ipq_mem += sign * sz;
+}
 
 void ip_reass_init(void)
 {
@@ -76,10 +116,11 @@ static void ipq_free(struct ipq *q, bool count)
 		struct mbuf *next = m->m_nextpkt;
 		if (count)
 			IPSTAT_INC(ips_fragdropped);
+		ipq_count(q, m, -1);
 		m_freem(m);
 		m = next;
 	}
-	ipq_bytes -= q->q_bytes;
+	KASSERT(q->q_nfrags == 0 && q->q_mem == 0);
 	memset(q, 0, sizeof(*q));
 }
 
@@ -112,11 +153,11 @@ static struct ipq *ipq_lookup(const struct ip *ip)
 	return free;
 }
 
-// Make room for need more bytes (I2) by freeing the oldest queues other
-// than keep. false if it cannot. Caller holds ipq_lock.
+// Make room for one more fragment of storage need (I2) by freeing the
+// oldest queues other than keep. false if it cannot. Caller holds ipq_lock.
 static bool ipq_make_room(struct ipq *keep, int need)
 {
-	while (ipq_bytes + need > IP_REASS_MAXBYTES) {
+	while (ipq_mem + need > IP_REASS_MAXMEM || ipq_nfrags + 1 > IP_REASS_MAXFRAGS_TOTAL) {
 		struct ipq *oldest = NULL;
 		for (int i = 0; i < IP_REASS_MAXQ; i++) {
 			struct ipq *q = &ipq_table[i];
@@ -154,8 +195,7 @@ static bool ipq_insert(struct ipq *q, struct mbuf *m)
 		struct mbuf *n = *pp;
 		if (FRAG_END(n) <= FRAG_END(m) && FRAG_OFF(n) >= FRAG_OFF(m)) {
 			*pp = n->m_nextpkt;
-			q->q_bytes -= n->m_pkthdr.ph_len;
-			ipq_bytes -= n->m_pkthdr.ph_len;
+			ipq_count(q, n, -1);
 			IPSTAT_INC(ips_fragdropped);
 			m_freem(n);
 			continue;
@@ -168,8 +208,7 @@ static bool ipq_insert(struct ipq *q, struct mbuf *m)
 	}
 	m->m_nextpkt = *pp;
 	*pp = m;
-	q->q_bytes += m->m_pkthdr.ph_len;
-	ipq_bytes += m->m_pkthdr.ph_len;
+	ipq_count(q, m, 1);
 	return true;
 dup:
 	IPSTAT_INC(ips_fragdropped);
@@ -206,6 +245,7 @@ static struct mbuf *ipq_complete(struct ipq *q)
 	ip->ip_sum = in_cksum_buf(ip, IP_HDR_LEN);
 	for (struct mbuf *m = q->q_frags, *n; m; m = n) {
 		n = m->m_nextpkt;
+		ipq_count(q, m, -1);
 		m->m_nextpkt = NULL;
 		m->m_flags &= ~M_PKTHDR;   // a middle mbuf now
 		m_cat(h, m);
@@ -237,7 +277,15 @@ struct mbuf *ip_reass(struct mbuf *m, int hlen)
 
 	net_lock_acquire(&ipq_lock);
 	struct ipq *q = ipq_lookup(&hdr);
-	if (!ipq_make_room(q, len)) {
+	if (q->q_nfrags >= IP_REASS_MAXFRAGS) {
+		IPSTAT_INC(ips_fragtoomany);   // I4: give the datagram up
+		IPSTAT_INC(ips_fragdropped);
+		m_freem(m);
+		ipq_free(q, true);
+		net_lock_release(&ipq_lock);
+		return NULL;
+	}
+	if (!ipq_make_room(q, frag_mem(m))) {
 		IPSTAT_INC(ips_fragdropped);   // I2: refuse
 		m_freem(m);
 		if (q->q_frags == NULL)

@@ -26,11 +26,21 @@
 //      is the last record, NULL iff sb_mb is NULL.
 //   I4 With a PCQ (sb_pcq, UDP fast demux) the PCQ holds whole records
 //      (address mbuf + data). They move to sb_mb only under sb_lock
-//      (sbpcqdrain), oldest first, and only while they fit (I2); what
-//      does not fit waits in the PCQ, and a full PCQ is the one place a
-//      datagram is dropped (by the producer, counted by the protocol).
+//      (sbpcqdrain), oldest first.
+//   I5 What sits in the PCQ is charged to the socket (sb_pcqcharge, its
+//      data and storage bytes) from before its pcq_put until sbpcqdrain
+//      moves it into sb_mb, and I2 counts it: a producer charges a record
+//      only if sb_cc + PCQ bytes + its bytes <= sb_hiwat and the same for
+//      storage and sb_mbmax (or the socket holds nothing at all), else it
+//      drops it. So a socket's receive memory stays bounded by
+//      SO_RCVBUF whoever sends and however slowly its reader reads -- with
+//      the fast demux on or off. (A full PCQ -- pcq_maxlen records -- is
+//      the other reason a producer drops.)
 //
-// Locking: everything [s] sb_lock; sb_drops [a]. The appender (netisr)
+// Locking: everything [s] sb_lock; sb_drops, sb_pcqcharge [a]. sb_cc,
+// sb_mbcnt, sb_hiwat and sb_mbmax are written under sb_lock with atomic
+// stores, so that a PCQ producer may read them (atomically, without the
+// lock) for its check of I5. The appender (netisr)
 // and the reader (user thread) both take sb_lock; data is copied out to
 // user memory while it is held (copyout never sleeps), as pipes do. The
 // FreeBSD "copy without the lock" variant is seed 001's job (TCP).
@@ -43,6 +53,12 @@
 //     each wakeup, so a killed reader leaves with -EINTR.
 //   - "poll misses data": sbwakeup bumps poll's generation after the
 //     change (net_poll_notify), see kernel/sys_poll.c.
+//   - "producer checks I5 while the reader drains": sbpcqdrain adds a
+//     record to sb_cc before it uncharges it from the PCQ, and unlinking
+//     only lowers sb_cc, so a producer's lock-free sum may count a record
+//     twice (it drops a datagram that would just have fitted), never
+//     zero times: the bound holds. Two producers: the CAS on
+//     sb_pcqcharge orders their charges.
 //   - "PCQ producer vs sleeping reader" (UDP fast demux): the producer
 //     does not take sb_lock to append; it publishes into sb_pcq, then
 //     (full fence) wakes only if sb_sleepers != 0; sbwait increments
@@ -78,8 +94,8 @@ void sbreserve(struct sockbuf *sb, uint32 hiwat)
 	if (hiwat > SB_MAX)
 		hiwat = SB_MAX;
 	net_lock_acquire(&sb->sb_lock);
-	sb->sb_hiwat = hiwat;
-	sb->sb_mbmax = hiwat * SB_MBFACTOR;
+	__atomic_store_n(&sb->sb_hiwat, hiwat, __ATOMIC_RELAXED);
+	__atomic_store_n(&sb->sb_mbmax, hiwat * SB_MBFACTOR, __ATOMIC_RELAXED);
 	if (sb->sb_lowat > hiwat)
 		sb->sb_lowat = hiwat;
 	net_lock_release(&sb->sb_lock);
@@ -104,6 +120,14 @@ uint32 sbspace(struct sockbuf *sb)
 	return sb->sb_hiwat - sb->sb_cc;
 }
 
+// sb_cc += cc, sb_mbcnt += mb (two's complement: also to subtract), as
+// atomic stores (PCQ producers read both without sb_lock). Holds sb_lock.
+static void sb_count(struct sockbuf *sb, uint32 cc, uint32 mb)
+{
+	__atomic_store_n(&sb->sb_cc, sb->sb_cc + cc, __ATOMIC_RELAXED);
+	__atomic_store_n(&sb->sb_mbcnt, sb->sb_mbcnt + mb, __ATOMIC_RELAXED);
+}
+
 // Storage of one mbuf (I1).
 static uint32 sb_msize(struct mbuf *m)
 {
@@ -122,11 +146,37 @@ static uint32 sb_chainsize(struct mbuf *m, uint32 *datalen)
 	return sz;
 }
 
-// I2 for one record of len data bytes and sz storage bytes.
+// I2 + I5 for one more record of len data bytes and sz storage bytes,
+// given charge = sb_pcqcharge: true if it fits. Any thread (reads sb_cc,
+// sb_mbcnt and the limits atomically: without sb_lock they are a snapshot).
+static bool sb_fits_charged(struct sockbuf *sb, uint64 charge, uint32 len, uint32 sz)
+{
+	uint64 cc = __atomic_load_n(&sb->sb_cc, __ATOMIC_RELAXED);
+	uint64 mb = __atomic_load_n(&sb->sb_mbcnt, __ATOMIC_RELAXED);
+	if (mb == 0 && charge == 0)
+		return true;   // empty: one datagram as large as the buffer fits
+	return cc + (uint32)charge + len <= __atomic_load_n(&sb->sb_hiwat, __ATOMIC_RELAXED) &&
+	       mb + (charge >> 32) + sz <= __atomic_load_n(&sb->sb_mbmax, __ATOMIC_RELAXED);
+}
+
 static bool sb_fits(struct sockbuf *sb, uint32 len, uint32 sz)
 {
-	return sb->sb_mb == NULL ||
-	       (sb->sb_cc + len <= sb->sb_hiwat && sb->sb_mbcnt + sz <= sb->sb_mbmax);
+	return sb_fits_charged(sb, __atomic_load_n(&sb->sb_pcqcharge, __ATOMIC_RELAXED),
+			       len, sz);
+}
+
+// Link record rec (len data bytes, sz storage) at the end. Holds sb_lock.
+static void sb_link(struct sockbuf *sb, struct mbuf *rec, uint32 len, uint32 sz)
+{
+	rec->m_nextpkt = NULL;
+	if (sb->sb_lastrecord != NULL)
+		sb->sb_lastrecord->m_nextpkt = rec;
+	else
+		sb->sb_mb = rec;
+	sb->sb_lastrecord = rec;
+	sb_count(sb, len, sz);
+	sb->sb_nrecords++;
+	sbwakeup(sb);
 }
 
 int sbappendrecord(struct sockbuf *sb, struct mbuf *rec)
@@ -139,16 +189,7 @@ int sbappendrecord(struct sockbuf *sb, struct mbuf *rec)
 		__atomic_add_fetch(&sb->sb_drops, 1, __ATOMIC_RELAXED);
 		return -ENOBUFS;
 	}
-	rec->m_nextpkt = NULL;
-	if (sb->sb_lastrecord != NULL)
-		sb->sb_lastrecord->m_nextpkt = rec;
-	else
-		sb->sb_mb = rec;
-	sb->sb_lastrecord = rec;
-	sb->sb_cc += len;
-	sb->sb_mbcnt += sz;
-	sb->sb_nrecords++;
-	sbwakeup(sb);
+	sb_link(sb, rec, len, sz);
 	return 0;
 }
 
@@ -184,19 +225,42 @@ int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf
 
 // ---- the PCQ in front of a record buffer (UDP fast demux, seed 002) ----------
 
+static uint64 sb_charge_of(struct mbuf *rec)
+{
+	uint32 len, sz = sb_chainsize(rec->m_next, &len) + MSIZE;
+	return (uint64)sz << 32 | len;
+}
+
+bool sbpcqcharge(struct sockbuf *sb, struct mbuf *rec)
+{
+	uint64 c = sb_charge_of(rec);
+	uint64 old = __atomic_load_n(&sb->sb_pcqcharge, __ATOMIC_RELAXED);
+	do {
+		if (!sb_fits_charged(sb, old, (uint32)c, (uint32)(c >> 32))) {   // I5
+			__atomic_add_fetch(&sb->sb_drops, 1, __ATOMIC_RELAXED);
+			return false;
+		}
+	} while (!__atomic_compare_exchange_n(&sb->sb_pcqcharge, &old, old + c, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return true;
+}
+
+void sbpcquncharge(struct sockbuf *sb, struct mbuf *rec)
+{
+	__atomic_sub_fetch(&sb->sb_pcqcharge, sb_charge_of(rec), __ATOMIC_RELAXED);
+}
+
 void sbpcqdrain(struct sockbuf *sb)
 {
 	struct mbuf *rec;
-	uint32 len, sz;
 	KASSERT(net_lock_held(&sb->sb_lock));   // we are the PCQ's one consumer
 	if (sb->sb_pcq == NULL)
-		return;
-	while ((rec = pcq_peek(sb->sb_pcq)) != NULL) {
-		sz = sb_chainsize(rec->m_next, &len) + MSIZE;
-		if (!sb_fits(sb, len, sz))
-			break;   // I4: it waits in the PCQ until the reader makes room
-		(void)pcq_get(sb->sb_pcq);
-		sbappendrecord(sb, rec);   // fits: cannot fail
+		return;   // no PCQ: every stream socket, and UDP after detach
+	KASSERT(sb->sb_atomic);
+	while ((rec = pcq_get(sb->sb_pcq)) != NULL) {
+		uint64 c = sb_charge_of(rec);
+		sb_link(sb, rec, (uint32)c, (uint32)(c >> 32));   // I5: charged already
+		__atomic_sub_fetch(&sb->sb_pcqcharge, c, __ATOMIC_RELAXED);   // after
 	}
 }
 
@@ -231,6 +295,7 @@ struct pcq *sbpcqdetach(struct sockbuf *sb, struct mbuf **recs)
 		*tail = rec;
 		tail = &rec->m_nextpkt;
 	}
+	__atomic_store_n(&sb->sb_pcqcharge, 0, __ATOMIC_RELAXED);   // no producer left
 	net_lock_release(&sb->sb_lock);
 	*recs = head;
 	return q;
@@ -243,8 +308,8 @@ void sbappendstream(struct sockbuf *sb, struct mbuf *m)
 	KASSERT(!sb->sb_atomic);
 	if (m == NULL)
 		return;
-	sb->sb_mbcnt += sb_chainsize(m, &len);
-	sb->sb_cc += len;
+	uint32 sz = sb_chainsize(m, &len);
+	sb_count(sb, len, sz);
 	if (sb->sb_mb == NULL)
 		sb->sb_mb = m;
 	else
@@ -274,8 +339,8 @@ struct mbuf *sbunlinkrecord(struct sockbuf *sb)
 	if (sb->sb_mb == NULL)
 		sb->sb_lastrecord = NULL;   // I3
 	a->m_nextpkt = NULL;
-	sb->sb_mbcnt -= sb_chainsize(a->m_next, &len) + MSIZE;
-	sb->sb_cc -= len;
+	uint32 sz = sb_chainsize(a->m_next, &len) + MSIZE;
+	sb_count(sb, -len, -sz);
 	sb->sb_nrecords--;
 	return a;
 }
@@ -284,7 +349,7 @@ void sbdrop(struct sockbuf *sb, uint32 len)
 {
 	KASSERT(net_lock_held(&sb->sb_lock));
 	KASSERT(!sb->sb_atomic && len <= sb->sb_cc);
-	sb->sb_cc -= len;
+	sb_count(sb, -len, 0);
 	while (len > 0 && sb->sb_mb != NULL) {
 		struct mbuf *m = sb->sb_mb;
 		if ((uint32)m->m_len > len) {
@@ -293,12 +358,12 @@ void sbdrop(struct sockbuf *sb, uint32 len)
 			break;
 		}
 		len -= m->m_len;
-		sb->sb_mbcnt -= sb_msize(m);
+		sb_count(sb, 0, -sb_msize(m));
 		sb->sb_mb = m_free(m);
 	}
 	// Zero-length mbufs at the front carry nothing: drop them too.
 	while (sb->sb_mb != NULL && sb->sb_mb->m_len == 0) {
-		sb->sb_mbcnt -= sb_msize(sb->sb_mb);
+		sb_count(sb, 0, -sb_msize(sb->sb_mb));
 		sb->sb_mb = m_free(sb->sb_mb);
 	}
 	if (sb->sb_mb == NULL)
@@ -310,7 +375,8 @@ void sbflush(struct sockbuf *sb)
 	net_lock_acquire(&sb->sb_lock);
 	struct mbuf *m = sb->sb_mb;
 	sb->sb_mb = sb->sb_lastrecord = sb->sb_mbtail = NULL;
-	sb->sb_cc = sb->sb_mbcnt = sb->sb_nrecords = 0;
+	sb_count(sb, -sb->sb_cc, -sb->sb_mbcnt);
+	sb->sb_nrecords = 0;
 	net_lock_release(&sb->sb_lock);
 	while (m != NULL) {   // records (m_nextpkt) or one stream chain
 		struct mbuf *next = m->m_nextpkt;

@@ -27,16 +27,21 @@ struct sockbuf {
 	struct mbuf *sb_mb;         // [s] first record, or the stream chain
 	struct mbuf *sb_lastrecord; // [s] records: last record (append here)
 	struct mbuf *sb_mbtail;     // [s] stream: last mbuf of the chain
-	uint32 sb_cc;               // [s] data bytes queued (not addresses)
-	uint32 sb_mbcnt;            // [s] storage bytes (mbufs + clusters)
-	uint32 sb_hiwat;            // [s] most data bytes queued
+	uint32 sb_cc;               // [s] data bytes queued (not addresses);
+	                            //     stored atomically, read by PCQ
+	                            //     producers without the lock
+	uint32 sb_mbcnt;            // [s] storage bytes (mbufs + clusters);
+	                            //     as sb_cc
+	uint32 sb_hiwat;            // [s] most data bytes queued; as sb_cc
 	uint32 sb_lowat;            // [s] wake readers/writers from this many
-	uint32 sb_mbmax;            // [s] most storage bytes
+	uint32 sb_mbmax;            // [s] most storage bytes; as sb_cc
 	uint32 sb_nrecords;         // [s] records queued
 	bool sb_atomic;             // [i] record shape (PR_ATOMIC)
 	uint64 sb_drops;            // [a] records dropped: buffer full
 	struct pcq *sb_pcq;         // [s] lock-free input queue in front of
 	                            //     sb_mb (UDP fast demux), or NULL
+	uint64 sb_pcqcharge;        // [a] what sits in sb_pcq: storage bytes
+	                            //     << 32 | data bytes (sbpcqcharge)
 	uint32 sb_sleepers;         // [a] readers in sbwait (PCQ wakeups)
 };
 
@@ -63,9 +68,17 @@ struct mbuf *sbmkrecord(const struct sockaddr_in *from, struct mbuf *m);
 int sbappendrecord(struct sockbuf *sb, struct mbuf *rec);
 
 // The PCQ in front of a record buffer (UDP fast demux, seed 002). The
-// holder of sb_lock is the PCQ's single consumer.
-// Move records from sb_pcq to sb_mb, oldest first, while they fit.
-// Caller holds sb_lock.
+// holder of sb_lock is the PCQ's single consumer. What sits in the PCQ
+// counts against the same limits as sb_mb (I2, I5 in sockbuf.c).
+// Producer, before pcq_put of record rec (from sbmkrecord): charge it to
+// sb. true, or false if it does not fit (counted in sb_drops; rec is
+// still the caller's, who drops it). Lock-free; any thread.
+bool sbpcqcharge(struct sockbuf *sb, struct mbuf *rec);
+// Producer: undo sbpcqcharge for rec (its pcq_put failed).
+void sbpcquncharge(struct sockbuf *sb, struct mbuf *rec);
+// Move every published record from sb_pcq to sb_mb, oldest first (they
+// were charged when put: the socket's total does not change). Caller
+// holds sb_lock.
 void sbpcqdrain(struct sockbuf *sb);
 // Is a record readable (in sb_mb or published in sb_pcq)? Caller holds
 // sb_lock.

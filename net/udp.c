@@ -15,10 +15,14 @@
 //   net/in_localgroup.c) and -- the fast demux, seed 002 -- put the
 //   datagram, as a ready record (sender address mbuf + data), on the
 //   socket's lock-free PCQ (net/pcq.c) without taking the socket-buffer
-//   lock, then wake the reader only if one sleeps (sbpcqwakeup). A full
-//   PCQ drops the datagram and counts it (pcqfull). The reader moves
-//   records from the PCQ into so_rcv under so_rcv.sb_lock, which makes it
-//   the PCQ's single consumer (net/sockbuf.c sbpcqdrain, called by
+//   lock, then wake the reader only if one sleeps (sbpcqwakeup). What
+//   sits on the PCQ is charged to the socket's receive limit first
+//   (sbpcqcharge: data bytes against SO_RCVBUF, storage against sb_mbmax,
+//   together with what so_rcv holds), so a sender cannot pin more memory
+//   through the PCQ than through the socket buffer: over the limit the
+//   datagram is dropped and counted (fullsock); a full PCQ too
+//   (pcqfull). The reader moves records from the PCQ into so_rcv under
+//   so_rcv.sb_lock, which makes it the PCQ's single consumer (net/sockbuf.c sbpcqdrain, called by
 //   soreceive and poll). Switch net.inet.udp.fast_demux = 0: the naive
 //   path, sbappendaddr under sb_lock, as raw sockets do.
 //   Broadcast (255.255.255.255, a subnet broadcast, a link broadcast): a
@@ -94,7 +98,7 @@ struct udpstat {
 	uint64 udps_badsum;       // [a] checksum wrong
 	uint64 udps_noport;       // [a] no socket (ICMP port unreachable)
 	uint64 udps_noportbcast;  // [a] broadcast, no socket
-	uint64 udps_fullsock;     // [a] naive path: socket buffer full
+	uint64 udps_fullsock;     // [a] socket receive limit reached (both paths)
 	uint64 udps_pcqfull;      // [a] fast path: PCQ full
 	uint64 udps_nombuf;       // [a] no mbuf for the record
 	uint64 udps_delivered;    // [a] copies queued on a socket
@@ -112,7 +116,7 @@ UDPSTAT_OID(badlen, udps_badlen, "bad length field");
 UDPSTAT_OID(badsum, udps_badsum, "bad checksum");
 UDPSTAT_OID(noport, udps_noport, "no socket: port unreachable sent");
 UDPSTAT_OID(noportbcast, udps_noportbcast, "broadcast with no socket");
-UDPSTAT_OID(fullsock, udps_fullsock, "dropped: socket buffer full");
+UDPSTAT_OID(fullsock, udps_fullsock, "dropped: socket receive limit (SO_RCVBUF) reached");
 UDPSTAT_OID(pcqfull, udps_pcqfull, "dropped: socket PCQ full");
 UDPSTAT_OID(nombuf, udps_nombuf, "dropped: no mbuf");
 UDPSTAT_OID(delivered, udps_delivered, "queued on a socket");
@@ -181,7 +185,13 @@ static void udp_deliver(struct inpcb *inp, struct mbuf *m, const struct sockaddr
 			m_freem(m);
 			return;
 		}
+		if (!sbpcqcharge(sb, rec)) {   // over SO_RCVBUF (sockbuf.c I5)
+			UDPSTAT(udps_fullsock);
+			m_freem(rec);
+			return;
+		}
 		if (!pcq_put(inp->inp_pcq, rec)) {   // no socket lock taken
+			sbpcquncharge(sb, rec);
 			UDPSTAT(udps_pcqfull);
 			m_freem(rec);
 			return;

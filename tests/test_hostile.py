@@ -7,7 +7,13 @@ hostile.py inside the namespace: hand-built frames on an AF_PACKET socket
 where Linux's fragmentation is wanted.
 
   - a source address that is a broadcast (RFC 1122 3.2.1.3, 3.2.2): no
-    echo reply, no ICMP error, counted in net.inet.ip.bcastsrc.
+    echo reply, no ICMP error, counted in net.inet.ip.bcastsrc;
+  - memory a sender can pin: 400 fragmented 65,507-byte datagrams to a
+    socket whose reader never reads (fast demux on and off), 20,000
+    never-completed 8-byte fragments of four datagrams.  The pages pinned
+    (vm.pages_free before and after) stay within what SO_RCVBUF and the
+    reassembly caps allow; the guest still answers pings; and the free
+    page count comes back once the socket closes / the fragments expire.
 
 Figures are printed (pytest -s shows them), never timed.  Waits poll a
 bounded number of times.
@@ -94,3 +100,79 @@ def test_broadcast_source_gets_no_reply_and_no_icmp_error(netguest):
     assert after["net.inet.icmp.errors_sent"] == \
         before["net.inet.icmp.errors_sent"]
     assert ping_ok(rig)
+
+
+# ---- memory a remote sender can pin ------------------------------------------
+
+@graded(4, lab=LAB)
+@pytest.mark.parametrize("fast", [1, 0], ids=lambda f: "fast_demux=%d" % f)
+def test_unread_socket_pins_at_most_its_receive_limit(netguest, fast):
+    "400 fragmented 65,507-byte datagrams to a socket nobody reads"
+    rig, g = netguest(cpus=2)
+    port = 9100
+    g.run("sysctl net.inet.udp.fast_demux=%d" % fast)
+    assert ping_ok(rig)
+    pid = start_udphold(g, port)
+    base = pages_free(g)
+    udp0 = sysctl_tree(g, "net.inet.udp")
+    r = hostile(rig, ["udpbig", "--port", str(port), "--size", "65507",
+                      "--count", "400"])
+    assert r["sent"] == 400, r
+    # Reassembly queues of datagrams that lost a fragment expire; what
+    # stays pinned after that is the socket's.
+    wait_sysctl(g, "net.inet.ip.reass_frags", lambda v: v == 0, 45, 1.0)
+    held = base - pages_free(g)
+    udp1 = sysctl_tree(g, "net.inet.udp")
+    ip = sysctl_tree(g, "net.inet.ip")
+    delivered = udp1["net.inet.udp.delivered"] - udp0["net.inet.udp.delivered"]
+    dropped = udp1["net.inet.udp.fullsock"] - udp0["net.inet.udp.fullsock"]
+    print("fast_demux=%d: %d pages (%d KB) pinned by the unread socket; "
+          "%d datagrams queued, %d dropped at the limit, %d reassembled"
+          % (fast, held, held * PAGE // 1024, delivered, dropped,
+             ip["net.inet.ip.reassembled"]))
+    assert ip["net.inet.ip.reassembled"] >= 2, ip      # the flood arrived
+    # SO_RCVBUF 42,080 -> sb_mbmax 168,320 bytes of storage, plus the one
+    # datagram an empty socket always takes (~104 KB of mbufs + clusters):
+    # about 67 pages; allow twice that for slab rounding.
+    assert held <= 140, (
+        "KERNEL BUG: an unread UDP socket pins %d pages (%d KB) after 400 "
+        "datagrams of 65,507 bytes (fast_demux=%d)" % (held, held * 4, fast))
+    assert dropped >= 1, udp1
+    assert ping_ok(rig), "no reply after the flood"
+    g.run("kill %d" % pid)
+    after = pages_back(g, base)
+    assert after >= base - SLACK_PAGES, (
+        "pages free %d before the flood, %d with the socket full, %d after "
+        "it closed" % (base, base - held, after))
+
+
+@graded(4, lab=LAB)
+def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
+    "20,000 never-completed 8-byte fragments of four datagrams"
+    rig, g = netguest(cpus=2)
+    assert ping_ok(rig)
+    base = pages_free(g)
+    ip0 = sysctl_tree(g, "net.inet.ip")
+    r = hostile(rig, ["fragflood", "--iface", rig.tap, "--count", "20000",
+                      "--datagrams", "4"])
+    assert r["sent"] == 20000, r
+    held = base - pages_free(g)
+    ip1 = sysctl_tree(g, "net.inet.ip")
+    got = ip1["net.inet.ip.fragments"] - ip0["net.inet.ip.fragments"]
+    print("fragment flood: %d pages (%d KB) pinned; %d fragments "
+          "received, %d held, %d storage bytes held, %d datagrams given up"
+          % (held, held * PAGE // 1024, got, ip1["net.inet.ip.reass_frags"],
+             ip1["net.inet.ip.reass_mem"], ip1["net.inet.ip.fragtoomany"]))
+    assert got >= 10000, "only %d fragments arrived" % got
+    # 4 datagrams x 64 fragments x one 256-byte mbuf = 64 KB: 16 pages.
+    assert held <= 40, (
+        "KERNEL BUG: %d never-completed 8-byte fragments pin %d pages"
+        % (got, held))
+    assert ip1["net.inet.ip.reass_mem"] <= 512 * 1024
+    assert ping_ok(rig), "no reply after the fragment flood"
+    # Reassembly gives up after 30 s: everything is freed.
+    wait_sysctl(g, "net.inet.ip.reass_frags", lambda v: v == 0, 45, 1.0)
+    after = pages_back(g, base)
+    assert after >= base - SLACK_PAGES, (
+        "pages free %d before the flood, %d after the fragments expired"
+        % (base, after))

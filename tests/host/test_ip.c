@@ -283,6 +283,64 @@ static void ip_reassembly_table_is_bounded(void)
 	CHECK(sysctl_get("net.inet.ip.reassembled") == 1);
 }
 
+// A never-completed fragment flood (8 data bytes each, MF set, offsets
+// never 0): 4 datagrams x 1000 fragments. Reassembly holds at most
+// IP_REASS_MAXFRAGS per datagram and IP_REASS_MAXMEM of storage, gives
+// each overlong datagram up (fragtoomany), and all goes when they expire.
+static void ip_fragment_flood_storage_is_bounded(void)
+{
+	fx_setup();
+	fx_learn_gw();
+	int64 mb0 = sysctl_get("net.mbuf.inuse");
+	uint8 data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 }, pkt[64];
+	int64 most_mbufs = 0, most_frags = 0, most_mem = 0;
+	for (int i = 0; i < 4000; i++) {
+		uint16 off = IP_MF | (uint16)(1 + i / 4);
+		int n = fx_ip(pkt, IPPROTO_UDP, GW_ADDR, FX_ADDR, 900 + i % 4, off, data, 8);
+		fx_inject(ETHERTYPE_IP, pkt, n);
+		most_mbufs = MAX(most_mbufs, sysctl_get("net.mbuf.inuse") - mb0);
+		most_frags = MAX(most_frags, sysctl_get("net.inet.ip.reass_frags"));
+		most_mem = MAX(most_mem, sysctl_get("net.inet.ip.reass_mem"));
+	}
+	CHECK(most_frags <= 4 * IP_REASS_MAXFRAGS && most_mem <= IP_REASS_MAXMEM);
+	CHECK(most_mbufs <= 4 * IP_REASS_MAXFRAGS);   // each 8-byte fragment: one mbuf
+	CHECK(most_mem >= most_frags * MSIZE);        // storage, not 8 bytes each
+	CHECK(sysctl_get("net.inet.ip.fragtoomany") >= 4 * (1000 / (IP_REASS_MAXFRAGS + 1)));
+	CHECK(sysctl_get("net.inet.ip.reassembled") == 0 && ncap == 0);
+	host_clock_advance(IP_REASS_TIMEOUT_MS);
+	ip_reass_tick();
+	CHECK(sysctl_get("net.inet.ip.reass_frags") == 0 && sysctl_get("net.inet.ip.reass_mem") == 0);
+	CHECK(sysctl_get("net.mbuf.inuse") == mb0);
+}
+
+// Large fragments of many datagrams: the storage cap and the total
+// fragment cap hold; a whole 65,000-byte datagram in 45 fragments (what a
+// 1500-byte MTU needs) still reassembles after the flood.
+static void ip_reassembly_storage_and_total_caps_hold(void)
+{
+	fx_setup();
+	fx_learn_gw();
+	static uint8 big[65000], pkt[1600];
+	for (int d = 0; d < 40; d++)
+		for (int k = 0; k < 40; k++) {   // 40 x 1480 bytes, never the last
+			int n = fx_ip(pkt, IPPROTO_UDP, GW_ADDR, FX_ADDR, 2000 + d,
+				      IP_MF | (uint16)(k * 185), big, 1480);
+			fx_inject(ETHERTYPE_IP, pkt, n);
+			CHECK(sysctl_get("net.inet.ip.reass_mem") <= IP_REASS_MAXMEM);
+			CHECK(sysctl_get("net.inet.ip.reass_frags") <= IP_REASS_MAXFRAGS_TOTAL);
+		}
+	CHECK(sysctl_get("net.inet.ip.reass_mem") > IP_REASS_MAXMEM / 2);   // it was full
+	// An echo of 65000 - 8 bytes, cut in 1480-byte pieces (the last shorter).
+	int total = fx_echo(big, 7, 9, 65000 - ICMP_MINLEN), nfrag = 0;
+	for (int from = 0; from < total; from += 1480, nfrag++) {
+		int len = MIN(1480, total - from);
+		uint16 off = (uint16)(from >> 3) | (from + len < total ? IP_MF : 0);
+		int n = fx_ip(pkt, IPPROTO_ICMP, GW_ADDR, FX_ADDR, 3000, off, big + from, len);
+		fx_inject(ETHERTYPE_IP, pkt, n);
+	}
+	CHECK(nfrag == 44 && sysctl_get("net.inet.ip.reassembled") == 1);
+}
+
 static void ip_output_fragments_packets_larger_than_mtu(void)
 {
 	fx_setup();
@@ -376,6 +434,8 @@ const struct host_test ip_tests[] = {
 	{ ip_bad_fragments_are_dropped, "ip_bad_fragments_are_dropped" },
 	{ ip_reassembly_times_out, "ip_reassembly_times_out" },
 	{ ip_reassembly_table_is_bounded, "ip_reassembly_table_is_bounded" },
+	{ ip_fragment_flood_storage_is_bounded, "ip_fragment_flood_storage_is_bounded" },
+	{ ip_reassembly_storage_and_total_caps_hold, "ip_reassembly_storage_and_total_caps_hold" },
 	{ ip_output_fragments_packets_larger_than_mtu, "ip_output_fragments_packets_larger_than_mtu" },
 	{ ip_unknown_protocol_gets_protocol_unreachable, "ip_unknown_protocol_gets_protocol_unreachable" },
 	{ NULL, NULL },

@@ -264,6 +264,7 @@ static void test_udp_largest_pcq_maxlen_works(void)
 	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", 0) == -EINVAL);
 	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", PCQ_MAXITEMS) == 0);
 	struct socket *so = bound(5000, 0);
+	sbreserve(&so->so_rcv, SB_MAX);   // room for 600 records (sockbuf.c I5)
 	for (int i = 0; i < 600; i++)   // past the first chunk of 512 slots
 		inject_udp(FX_ADDR, 1, 5000, 10, 0, 1);
 	CHECK(pcq_count_of(so) == 600);
@@ -275,7 +276,77 @@ static void test_udp_largest_pcq_maxlen_works(void)
 	udp_close(so);
 }
 
+// The storage (sockbuf.c I1) an unread socket holds now: so_rcv plus
+// what sits on its PCQ (counted independently of sockbuf.c's charge:
+// walk the records).
+static uint32 held_storage(struct socket *so, uint32 *bytes)
+{
+	struct sockbuf *sb = &so->so_rcv;
+	uint32 sz = sb->sb_mbcnt, cc = sb->sb_cc;
+	struct mbuf *recs[PCQ_MAXITEMS];
+	int n = 0;
+	struct mbuf *rec;
+	net_lock_acquire(&sb->sb_lock);   // we are the PCQ's consumer
+	while ((rec = pcq_get(sb->sb_pcq)) != NULL)
+		recs[n++] = rec;
+	for (int i = 0; i < n; i++) {
+		for (struct mbuf *m = recs[i]; m; m = m->m_next) {
+			sz += MSIZE + ((m->m_flags & M_EXT) ? MCLBYTES : 0);
+			cc += m == recs[i] ? 0 : m->m_len;
+		}
+		CHECK(pcq_put(sb->sb_pcq, recs[i]));   // back, in order
+	}
+	net_lock_release(&sb->sb_lock);
+	*bytes = cc;
+	return sz;
+}
+
+// A flood of datagrams to a socket nobody reads: with the fast demux on
+// or off, what the socket holds stays within SO_RCVBUF (data bytes) and
+// sb_mbmax (storage), the rest is dropped and counted in fullsock, and
+// what was kept is read back intact; then close frees everything.
+static void check_unread_socket_bounded(int fast, int plen, int count)
+{
+	uint8 buf[2000];
+	CHECK(host_sysctl_write("net.inet.udp.fast_demux", fast) == 0);
+	int64 mb0 = sysctl_get("net.mbuf.inuse"), full0 = sysctl_get("net.inet.udp.fullsock");
+	int64 pcqfull0 = sysctl_get("net.inet.udp.pcqfull");
+	struct socket *so = bound(5000, 0);
+	for (int i = 0; i < count; i++)
+		inject_udp(FX_ADDR, 1, 5000, plen, 0, 1);
+	uint32 bytes, sz = held_storage(so, &bytes);
+	if (bytes > so->so_rcv.sb_hiwat || sz > so->so_rcv.sb_mbmax)
+		fprintf(stderr, "fast %d plen %d: %u bytes (hiwat %u), %u storage (mbmax %u)\n",
+			fast, plen, bytes, so->so_rcv.sb_hiwat, sz, so->so_rcv.sb_mbmax);
+	CHECK(bytes <= so->so_rcv.sb_hiwat && sz <= so->so_rcv.sb_mbmax);
+	int64 dropped = sysctl_get("net.inet.udp.fullsock") - full0;
+	CHECK(sysctl_get("net.inet.udp.pcqfull") == pcqfull0);   // the limit came first
+	CHECK(dropped > 0);
+	int got = 0;
+	while (rd(so, buf, NULL) == plen)
+		got++;
+	CHECK(got + dropped == count && (uint32)got * plen == bytes);
+	CHECK(rd(so, buf, NULL) == -EAGAIN);
+	// Read out: the socket takes a full load again.
+	inject_udp(FX_ADDR, 1, 5000, plen, 0, 1);
+	CHECK(rd(so, buf, NULL) == plen);
+	udp_close(so);
+	CHECK(sysctl_get("net.mbuf.inuse") == mb0);
+}
+
+static void test_udp_unread_socket_memory_is_bounded(void)
+{
+	setup();
+	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", PCQ_MAXITEMS) == 0);
+	check_unread_socket_bounded(1, 1400, 200);   // bytes bound first
+	check_unread_socket_bounded(0, 1400, 200);
+	check_unread_socket_bounded(1, 0, 2000);     // storage bound first
+	check_unread_socket_bounded(0, 0, 2000);
+	check_unread_socket_bounded(1, 1, 2000);
+}
+
 const struct host_test udp_tests[] = {
+	{ test_udp_unread_socket_memory_is_bounded, "udp_unread_socket_memory_is_bounded" },
 	{ test_udp_valid_datagram_reaches_socket, "udp_valid_datagram_reaches_socket" },
 	{ test_udp_fast_demux_off_uses_the_socket_buffer, "udp_fast_demux_off_uses_the_socket_buffer" },
 	{ test_udp_bad_checksum_is_dropped, "udp_bad_checksum_is_dropped" },

@@ -359,14 +359,12 @@ static int if_ioctl(struct ifnet *ifp, unsigned long cmd, struct ifreq *ifr)
 		ifr->ifr_flags = __atomic_load_n(&ifp->if_flags, __ATOMIC_RELAXED) &
 				 (IFF_UP | IFF_BROADCAST | IFF_LOOPBACK | IFF_RUNNING);
 		return 1;
-	case SIOCSIFFLAGS: {
-		bool up = __atomic_load_n(&ifp->if_flags, __ATOMIC_RELAXED) & IFF_UP;
-		if ((ifr->ifr_flags & IFF_UP) && !up)
+	case SIOCSIFFLAGS:
+		// Each is a no-op in the state it asks for, and decides that
+		// under the interface's configuration lock (net/if.c I4).
+		if (ifr->ifr_flags & IFF_UP)
 			return if_up(ifp);
-		if (!(ifr->ifr_flags & IFF_UP) && up)
-			return if_down(ifp);
-		return 0;
-	}
+		return if_down(ifp);
 	case SIOCGIFADDR:
 		ifr_putaddr(ifr, __atomic_load_n(&ifp->if_addr, __ATOMIC_RELAXED));
 		return 1;
@@ -379,11 +377,11 @@ static int if_ioctl(struct ifnet *ifp, unsigned long cmd, struct ifreq *ifr)
 	case SIOCSIFADDR:
 		if ((err = ifr_getaddr(ifr, &a)) < 0)
 			return err;
-		return if_setaddr(ifp, a, __atomic_load_n(&ifp->if_netmask, __ATOMIC_RELAXED));
+		return if_setinaddr(ifp, a);
 	case SIOCSIFNETMASK:
 		if ((err = ifr_getaddr(ifr, &a)) < 0)
 			return err;
-		return if_setaddr(ifp, __atomic_load_n(&ifp->if_addr, __ATOMIC_RELAXED), a);
+		return if_setnetmask(ifp, a);
 	case SIOCGIFMTU:
 		ifr->ifr_mtu = ifp->if_mtu;
 		return 1;

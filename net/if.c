@@ -16,9 +16,17 @@
 //   I2 if_broadaddr == (if_addr & if_netmask) | ~if_netmask whenever set.
 //   I3 IFF_RUNNING implies the driver's start routine may be called;
 //      after if_down returns it is not running on any CPU.
+//   I4 At most one configuration change (if_up, if_down, if_setaddr...)
+//      of an interface runs at a time: each holds the interface's
+//      configuration sleep lock (if_cfgbusy) from start to end. So
+//      ifq_running, IFF_UP and IFF_RUNNING always agree once it returns.
 //
-// Locking: if_lock (per ifnet) orders writers of if_flags/if_addr; readers
-// use plain single-word loads ([a]). Lock order: if_lock -> ifq locks.
+// Locking: the configuration sleep lock (if_cfg_lock/if_cfg_unlock: a
+// flag under if_lock, waiters sleep on it) serialises whole changes; it
+// may be held across sleeping and yielding (ifq_barrier), so it is taken
+// in thread context only. if_lock (per ifnet, a spinlock) orders the
+// single-word writes of if_flags/if_addr; readers use plain single-word
+// loads ([a]). Lock order: configuration lock -> if_lock -> ifq locks.
 //
 // Races:
 //   "address change while routing": ip_output may read the old address
@@ -26,6 +34,10 @@
 //     dropped packet); addresses change only by hand.
 //   "down while sending": if_down clears RUNNING before ifq_barrier
 //     (net/ifq.c race "barrier versus owner").
+//   "up races with down" (two processes, SIOCSIFFLAGS): without I4,
+//     if_up could mark the queue running between if_down's clear and its
+//     ifq_barrier, and the barrier's KASSERT(!running) fired; with it the
+//     second change waits for the first, and finds the state it left.
 //
 // Life of a packet: not on the path itself; ip_input asks if_islocal,
 // ip_output asks if_bysubnet / if_byaddr and calls ifp->if_output.
@@ -128,6 +140,25 @@ struct ifnet *if_bysubnet(uint32 addr)
 	return NULL;
 }
 
+// The configuration sleep lock (I4). Thread context; may sleep.
+static void if_cfg_lock(struct ifnet *ifp)
+{
+	net_lock_acquire(&ifp->if_lock);
+	while (ifp->if_cfgbusy)
+		net_sleep(&ifp->if_cfgbusy, &ifp->if_lock);
+	ifp->if_cfgbusy = 1;
+	net_lock_release(&ifp->if_lock);
+}
+
+static void if_cfg_unlock(struct ifnet *ifp)
+{
+	net_lock_acquire(&ifp->if_lock);
+	KASSERT(ifp->if_cfgbusy);
+	ifp->if_cfgbusy = 0;
+	net_wakeup(&ifp->if_cfgbusy);
+	net_lock_release(&ifp->if_lock);
+}
+
 static void if_setflags(struct ifnet *ifp, int set, int clear)
 {
 	net_lock_acquire(&ifp->if_lock);
@@ -138,24 +169,33 @@ static void if_setflags(struct ifnet *ifp, int set, int clear)
 
 int if_up(struct ifnet *ifp)
 {
-	if_setflags(ifp, IFF_UP | IFF_RUNNING, 0);
-	ifq_set_running(&ifp->if_snd, true);
-	ifq_start(&ifp->if_snd);
-	if_announce(ifp);
+	if_cfg_lock(ifp);   // I4
+	if (!(ifp->if_flags & IFF_UP)) {
+		if_setflags(ifp, IFF_UP | IFF_RUNNING, 0);
+		ifq_set_running(&ifp->if_snd, true);
+		ifq_start(&ifp->if_snd);
+		if_announce(ifp);
+	}
+	if_cfg_unlock(ifp);
 	return 0;
 }
 
 int if_down(struct ifnet *ifp)
 {
-	if_setflags(ifp, 0, IFF_RUNNING);
-	ifq_set_running(&ifp->if_snd, false);
-	ifq_barrier(&ifp->if_snd);   // I3: start routine idle from here on
-	ifq_purge(&ifp->if_snd);
-	if_setflags(ifp, 0, IFF_UP);
+	if_cfg_lock(ifp);   // I4
+	if (ifp->if_flags & IFF_UP) {
+		if_setflags(ifp, 0, IFF_RUNNING);
+		ifq_set_running(&ifp->if_snd, false);
+		ifq_barrier(&ifp->if_snd);   // I3: start routine idle from here on
+		ifq_purge(&ifp->if_snd);
+		if_setflags(ifp, 0, IFF_UP);
+	}
+	if_cfg_unlock(ifp);
 	return 0;
 }
 
-int if_setaddr(struct ifnet *ifp, uint32 addr, uint32 netmask)
+// Set both; caller holds the configuration lock.
+static int if_setaddr_locked(struct ifnet *ifp, uint32 addr, uint32 netmask)
 {
 	// A netmask must be contiguous ones from the top: ~mask + 1 is a power of 2.
 	uint32 inv = ~netmask;
@@ -168,6 +208,30 @@ int if_setaddr(struct ifnet *ifp, uint32 addr, uint32 netmask)
 	net_lock_release(&ifp->if_lock);
 	if_announce(ifp);
 	return 0;
+}
+
+int if_setaddr(struct ifnet *ifp, uint32 addr, uint32 netmask)
+{
+	if_cfg_lock(ifp);   // I4
+	int err = if_setaddr_locked(ifp, addr, netmask);
+	if_cfg_unlock(ifp);
+	return err;
+}
+
+int if_setinaddr(struct ifnet *ifp, uint32 addr)
+{
+	if_cfg_lock(ifp);
+	int err = if_setaddr_locked(ifp, addr, ifp->if_netmask);
+	if_cfg_unlock(ifp);
+	return err;
+}
+
+int if_setnetmask(struct ifnet *ifp, uint32 netmask)
+{
+	if_cfg_lock(ifp);
+	int err = if_setaddr_locked(ifp, ifp->if_addr, netmask);
+	if_cfg_unlock(ifp);
+	return err;
 }
 
 void if_announce_all(void)

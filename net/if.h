@@ -6,7 +6,9 @@
 // Lock legend (kernel/lock.h): [i] set at attach, before the interface is
 // published, read-only afterwards; [a] atomic (or a single aligned word
 // written under if_lock and read without a lock); [s] if_lock of the
-// ifnet; [q] the send queue's own lock (net/ifq.h).
+// ifnet; [q] the send queue's own lock (net/ifq.h); [c] written only by
+// the holder of the configuration sleep lock (if_cfgbusy: if_up, if_down,
+// if_setaddr), under if_lock as well.
 #pragma once
 #include "net/shim.h"
 #include "net/mbuf.h"
@@ -45,13 +47,14 @@ struct if_counters {
 struct ifnet {
 	char if_name[IFNAMSIZ];          // [i] "em0", "lo0"
 	int if_index;                    // [i] 1.. (0 = none)
-	int if_flags;                    // [a] IFF_*, written under if_lock
+	int if_flags;                    // [a][c] IFF_*
 	int if_mtu;                      // [i] largest IP packet
 	uint8 if_lladdr[ETHER_ADDR_LEN]; // [i] link address (zero for lo0)
-	struct net_lock if_lock;         // serialises changes of flags/address
-	uint32 if_addr;                  // [a] IPv4 address, host order; 0 none
-	uint32 if_netmask;               // [a] host order
-	uint32 if_broadaddr;             // [a] subnet broadcast, host order
+	struct net_lock if_lock;         // orders single-word writes below
+	int if_cfgbusy;                  // [s] configuration sleep lock held
+	uint32 if_addr;                  // [a][c] IPv4 address, host order; 0 none
+	uint32 if_netmask;               // [a][c] host order
+	uint32 if_broadaddr;             // [a][c] subnet broadcast, host order
 	struct ifqueue if_snd;           // [q] send queue; the driver inits it
 	if_output_t if_output;           // [i]
 	if_announce_t if_announce;       // [i] NULL: nothing to announce
@@ -82,14 +85,22 @@ bool if_islocal(uint32 addr);  // addr is one of our interface addresses
 // broadcast-capable interface (sending there needs SO_BROADCAST).
 bool if_isbroadcast(uint32 addr);
 
+// Configuration changes. Each runs whole under ifp's configuration sleep
+// lock, so two of them never interleave (two processes toggling one
+// interface, an address change during a down). Thread context: they may
+// sleep waiting for that lock. Never from an interrupt or a netisr.
 // Up: set UP|RUNNING, start the queue, announce. Down: clear RUNNING, then
 // ifq_barrier (on return the driver's start routine is idle), then clear
-// UP. Thread context (if_down may yield). 0 or -Exxx.
+// UP. Either is a no-op if the interface is already in that state. 0.
 int if_up(struct ifnet *ifp);
 int if_down(struct ifnet *ifp);
 // Set address and netmask (host order); the broadcast address follows.
 // Announces the new address if the interface is up. 0 or -EINVAL.
 int if_setaddr(struct ifnet *ifp, uint32 addr, uint32 netmask);
+// Set only the address / only the netmask, keeping the other as it is at
+// that moment (read under the configuration lock). 0 or -EINVAL.
+int if_setinaddr(struct ifnet *ifp, uint32 addr);
+int if_setnetmask(struct ifnet *ifp, uint32 netmask);
 // Announce every up interface (net_init, once the protocols are ready).
 void if_announce_all(void);
 

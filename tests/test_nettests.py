@@ -41,3 +41,13 @@ def test_ping_tool_reaches_gateway_loopback_and_self(boot):
         out = g.run(f"ping -c 3 -i 0.1 {addr}", timeout=60)
         assert "3 packets transmitted, 3 received, 0% packet loss" in out, out
         assert re.search(r"rtt min/avg/max = [\d.]+/[\d.]+/[\d.]+ ms", out), out
+
+
+@graded(3, lab="net")
+@pytest.mark.parametrize("cpus", [2, 4], ids=lambda c: "cpus=%d" % c)
+def test_ifflap_two_togglers_and_a_sender_no_panic(boot, cpus):
+    "two processes toggle em0 up/down while a third sends: no panic, em0 sane"
+    g = boot(cpus=cpus, netdev=NETDEV)
+    out = g.run("nettests ifflap", timeout=120)   # a panic raises here
+    check_all_ok(out)
+    assert g.run("echo alive") == "alive\n"

@@ -88,6 +88,7 @@ static const struct test tests[] = {
 	{ t_ifsetbad, "ifsetbad", true },
 	{ t_ifsetaddr, "ifsetaddr", false },
 	{ t_ifdownup, "ifdownup", false },
+	{ t_ifflap, "ifflap", false },
 	// ---- UDP (nt/udp.c): to be added with UDP (issue 4) ----------------
 	{ t_udpbadinput, "udpbadinput", true },
 	{ t_udpecho, "udpecho", true },

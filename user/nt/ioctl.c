@@ -235,3 +235,68 @@ t_ifdownup(void)
 	      "em0 flags 0x%x after up", ifr.ifr_flags);
 	close(s);
 }
+
+// Set em0 up or down (SIOCSIFFLAGS) on socket s; ioctl's result.
+static int
+set_em0(int s, bool up)
+{
+	struct ifreq ifr;
+
+	if (if_ioctl(s, "em0", SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags = up ? (ifr.ifr_flags | IFF_UP) : (ifr.ifr_flags & ~IFF_UP);
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+#define IFFLAP_MS 4000
+
+// Two processes toggle em0 up and down for IFFLAP_MS while a third sends
+// echoes through it as fast as it can: no panic (the kernel once hit
+// KASSERT(ifq_running == 0) when an up ran into a down: net/if.c I4), no
+// failed ioctl, and afterwards em0 is UP|RUNNING and reaches the gateway.
+static void
+t_ifflap(void)
+{
+	int st, bad = 0;
+	long end = uptime() + IFFLAP_MS;
+
+	for (int k = 0; k < 3; k++) {
+		if (xfork() != 0)
+			continue;
+		int s = xraw(), errs = 0;
+		if (k < 2) {   // togglers: k = 0 starts with down, k = 1 with up
+			for (int i = 0; uptime() < end; i++)
+				if (set_em0(s, ((i + k) & 1) != 0) < 0)
+					errs++;
+		} else {       // the sender
+			struct sockaddr_in to = sin_of(GATEWAY_ADDR);
+			uint8 pkt[64] = { ICMP_ECHO };
+			struct icmp_hdr *icp = (struct icmp_hdr *)pkt;
+			icp->icmp_id = htons(nt_ident());
+			for (uint16 seq = 1; uptime() < end; seq++) {
+				icp->icmp_seq = htons(seq);
+				icp->icmp_cksum = 0;
+				icp->icmp_cksum = in_cksum(pkt, sizeof(pkt));
+				// fails while em0 is down (ENETDOWN...): that is fine
+				sendto(s, pkt, sizeof(pkt), 0, (struct sockaddr *)&to, sizeof(to));
+			}
+		}
+		exit(errs == 0 ? 0 : 1);
+	}
+	for (int k = 0; k < 3; k++) {
+		if (wait(&st) < 0)
+			fail("wait: %s", strerror(errno));
+		if (st != 0)
+			bad++;
+	}
+	int s = xraw();
+	EXPECT_OK(set_em0(s, true));
+	struct ifreq ifr;
+	EXPECT_OK(if_ioctl(s, "em0", SIOCGIFFLAGS, &ifr));
+	CHECK((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING),
+	      "em0 flags 0x%x after the flapping", ifr.ifr_flags);
+	CHECK(bad == 0, "%d of the 3 processes failed (an ioctl returned an error)", bad);
+	CHECK(ping_ok(s, GATEWAY_ADDR, 100, 16, 5), "no reply from %s after the flapping",
+	      GATEWAY_ADDR);
+	close(s);
+}

@@ -95,7 +95,9 @@ struct e1000_softc {
 	// Hardware statistics, accumulated (the registers clear on read).
 	struct spinlock sc_stat_lock;
 	uint64 sc_hw[E1000_NHWSTAT];      // [st]
-	struct callout sc_stat_callout;   // [st] re-reads them every second
+	struct callout sc_stat_callout;   // re-reads them every second; armed at
+	                                  // attach, then re-armed only by its
+	                                  // own handler (callout.c's locking)
 
 	// Driver test aid (dev.e1000.N.test_arp).
 	uint64 sc_test_arp_replies;       // [a] ARP replies seen

@@ -25,12 +25,18 @@
 // them back to back (a burst, to see batching); a bigger value
 // is the target IPv4 address as a number (0x0a000203); the next ARP reply
 // is printed on the console. Reading it gives the number of ARP replies
-// seen. With slirp (even restrict=on) the gateway 10.0.2.2 answers. This
-// exercises reset, TX, RX and the interrupt before any network stack
-// exists; it bypasses the stack, so keep it for driver debugging only.
+// seen. With slirp (even restrict=on) the gateway 10.0.2.2 answers. The
+// request is queued straight onto the driver's send queue and the reply
+// is spotted in the RX interrupt (e1000_test_rx), so it exercises reset,
+// TX, RX and the interrupt without IP, ARP or the netisrs (the reply
+// still goes up to the stack as every frame does); keep it for driver
+// debugging only.
 //
 // Locking: sc_stat_lock protects sc_hw[] and the read-accumulate of the
 // registers; the knob descriptors are [i] after e1000_sysctl_attach.
+// sc_stat_callout is not under sc_stat_lock: attach arms it once, and
+// after that only its own handler re-arms it (kernel/callout.c locks the
+// callout itself).
 // Testing: `sysctl dev.e1000`; `sysctl dev.e1000.0.test_arp=1`.
 // References: [E1000 13.7] statistics; RFC 826 (ARP packet format).
 #include "kernel/types.h"

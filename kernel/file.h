@@ -21,7 +21,7 @@ enum file_type {
 	FD_PIPE,      // one end of a pipe (pipe.c)
 	FD_INODE,     // a regular file or a directory
 	FD_DEVICE,    // a T_DEVICE inode: I/O goes to devsw[f_major]
-	FD_SOCKET,    // reserved for the network stack
+	FD_SOCKET,    // a socket: f_socket (kernel/sys_socket.c, net/socket.c)
 };
 
 // f_ref and f_type: [s] ftable.lock. The rest is set by the opener before

@@ -231,6 +231,9 @@ static void run_start(struct ifqueue *ifq)
 	if (!__atomic_load_n(&ifq->ifq_running, __ATOMIC_SEQ_CST))
 		return;
 	stat_inc(&ifq->ifq_stats.ifs_runs);
+	// Indirect call: the driver's start routine given to ifq_init --
+	// e1000_start (drivers/e1000.c) for em0, loop_start (net/if_loop.c)
+	// for lo0, a capture routine in the host tests.
 	ifq->ifq_start_fn(ifq, ifq->ifq_softc);
 }
 

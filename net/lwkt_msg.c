@@ -66,11 +66,14 @@
 //      in lwkt_sendmsg catches it; callers test lwkt_msg_done() under
 //      their own lock first.
 //
-// Life of a message (a UDP sendto, once sockets exist)
-//   user thread:   lwkt_initmsg(&m, NULL, udp_send_handler, 0)
-//                  lwkt_domsg(netisr_cpuport(cpu), &m)  -> sleeps
-//   netisr thread: lwkt_waitport -> msg; msg->ms_handler(msg)
-//                  udp_send_handler ... lwkt_replymsg(msg, 0)
+// Life of a message (a UDP sendto)
+//   user thread:   sosend -> so_pru_request (net/socket.c):
+//                  lwkt_initmsg(&nm->nm_msg, NULL, so_pru_dispatch, 0)
+//                  lwkt_domsg(netisr_cpuport(so->so_cpu), &nm->nm_msg)
+//                  -> sleeps
+//   netisr thread: lwkt_waitport -> msg; msg->ms_handler(msg), which is
+//                  so_pru_dispatch -> pru_send = udp_send ...
+//                  lwkt_replymsg(msg, err)
 //   user thread:   wakes with DONE set, returns ms_error
 //   A received packet travels one way instead: netisr_dispatch sends the
 //   message embedded in the mbuf's packet header; the handler consumes the
@@ -259,6 +262,8 @@ int lwkt_domsg(struct lwkt_port *port, struct lwkt_msg *msg)
 		// have to run the handler, so run it now. It normally
 		// replies before returning; if it forwarded the message
 		// instead, wait_done below waits for the real reply.
+		// Indirect call: in this kernel ms_handler is so_pru_dispatch
+		// (net/socket.c, a socket request) or a host test's handler.
 		msg->ms_handler(msg);
 	} else {
 		port_enqueue(port, msg, 0);

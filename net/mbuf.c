@@ -43,9 +43,11 @@
 //     instead of scribbling.
 //
 // Life of a packet
-//   e1000 RX: m_getcl(M_PKTHDR) -> DMA -> m_len = ph_len = frame length ->
-//   netisr_dispatch(m) -> ether_input m_adj(m, 14) -> ip_input m_pullup(m,
-//   20) ... -> socket buffer -> m_freem after copyout.
+//   e1000 RX: the NIC DMAs the frame into the driver's own receive buffer
+//   -> m_devget copies it into a fresh chain (a packet-header mbuf, with
+//   clusters when it is larger than MHLEN) and the buffer goes back to the
+//   ring -> netisr_dispatch(m) -> ether_input m_adj(m, 14) -> ip_input
+//   m_pullup(m, 20) ... -> socket buffer -> m_freem after copyout.
 //   TX: M_PREPEND for each header -> ifq_enqueue -> driver start routine
 //   -> m_freem when the descriptor is done.
 //

@@ -49,7 +49,9 @@ struct m_ext {
 	char *ext_buf;            // [o] start of the cluster
 	int ext_size;             // [i] MCLBYTES
 	int *ext_refp;            // -> [a] count of mbufs using ext_buf
-	struct mbuf *ext_home;    // [a] mbuf whose ext_ref is *ext_refp
+	struct mbuf *ext_home;    // [i] mbuf whose ext_ref is *ext_refp: set
+	                          //     when the cluster is attached (or the
+	                          //     copy made), never changed after
 	int ext_ref;              // [a] the count, in the first user's mbuf
 };
 

@@ -189,6 +189,8 @@ static void netisr_packet(struct lwkt_msg *msg)
 		m_freem(m);
 		return;
 	}
+	// Indirect call: the input registered for ph_proto -- ether_input
+	// (net/ether.c) for NETISR_ETHER, ip_input (net/ip.c) for NETISR_IP.
 	fn(m);
 }
 
@@ -240,6 +242,8 @@ int netisr_dispatch(struct mbuf *m)
 static void netisr_run(struct netisr *ni, struct lwkt_msg *msg)
 {
 	count(&ni->ni_msgs);
+	// Indirect call: netisr_packet (above) for a received packet, or
+	// so_pru_dispatch (net/socket.c) for a socket request.
 	msg->ms_handler(msg);
 }
 
@@ -257,6 +261,8 @@ static void netisr_thread(void *arg)
 			n++;
 		} while (n < NETISR_BATCH && (msg = lwkt_getport(&ni->ni_port)) != NULL);
 		count(&ni->ni_batches);
+		// Indirect call: the hooks of netisr_register_rollup. None is
+		// registered yet in this kernel; TCP's delayed ACKs will be one.
 		for (int i = 0; i < netisr_nrollup; i++)
 			netisr_rollups[i](ni->ni_cpu);
 	}
@@ -324,7 +330,7 @@ int netisr_init(void)
 					     &netisrs[cpu], cpu);
 		if (pid < 0)
 			return pid;
-		netisrs[cpu].ni_pid = pid;
+		__atomic_store_n(&netisrs[cpu].ni_pid, pid, __ATOMIC_RELAXED);
 	}
 	return 0;
 }

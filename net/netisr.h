@@ -20,10 +20,11 @@
 #include "net/mbuf.h"
 
 // Protocols whose input a netisr runs (m_pkthdr.ph_proto).
+// (ARP has no entry: it arrives as an Ethernet frame, and ether_input
+// hands it to arp_input.)
 enum netisr_proto {
-	NETISR_ETHER = 0,   // an Ethernet frame from a driver
-	NETISR_IP = 1,      // an IPv4 packet (loopback)
-	NETISR_ARP = 2,     // an ARP packet
+	NETISR_ETHER = 0,   // an Ethernet frame from a driver (ether_input)
+	NETISR_IP = 1,      // an IPv4 packet from loopback (ip_input)
 	NETISR_NPROTO
 };
 
@@ -42,7 +43,9 @@ typedef void (*netisr_rollup_t)(int cpu);
 struct netisr {
 	struct lwkt_port ni_port;   // [s] ni_port.mp_lock; owned by the thread
 	int ni_cpu;                 // [i]
-	int ni_pid;                 // [i] thread id, 0 if not started
+	int ni_pid;                 // [a] thread id, stored once by netisr_init
+	                            //     after the thread started (0 before);
+	                            //     read by debuggers only
 	uint64 ni_msgs;             // [a] messages handled
 	uint64 ni_batches;          // [a] batches (rollup rounds)
 	uint64 ni_pkts;             // [a] packet messages handled

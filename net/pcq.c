@@ -86,14 +86,16 @@
 //     back to the same (p, c) after full laps, the slot it names is FREE
 //     again (I2), so a CAS that succeeds is still right.
 //
-// Life of a datagram: netisr: udp_input -> udp_lookup (table lock) ->
-// pcq_put -> fence -> wake the reader if it sleeps ... reader:
-// soreceive -> sbpcqdrain (sb_lock) -> pcq_get -> sbappendrecord.
+// Life of a datagram: netisr: udp_input -> in_pcblookup (table lock) ->
+// sbpcqcharge -> pcq_put -> fence -> wake the reader if it sleeps ...
+// reader: soreceive -> sbpcqdrain (sb_lock) -> pcq_get -> into so_rcv.
+// The switch: sysctl net.inet.udp.fast_demux (1, the default: UDP input
+// goes through the PCQ; 0: the locked socket buffer, for comparison).
 //
 // Testing: make hosttest (tests/host/test_pcq.c: several producer
 // threads tag items (producer, seq); the consumer sees each exactly once
 // and in order per producer; full at capacity; the reserved state).
-// nettests udpfast. gdb: break pcq_put if the queue is full:
+// nettests udpfastdemux. gdb: break pcq_put if the queue is full:
 //   break pcq_put if ((q->pcq_pc >> 32) + 1) % q->pcq_nslots == (uint32)q->pcq_pc
 //
 // References: seed 002 (NetBSD "Fast protocol and port demultiplexing");

@@ -1,5 +1,5 @@
 // The protocol switch: what the socket layer (net/socket.c) asks of a
-// protocol (raw IP now; UDP and TCP later), and the LWKT message that
+// protocol (raw IP and UDP; TCP next), and the LWKT message that
 // carries each request to the netisr thread that owns the protocol control
 // block (pcb).
 //
@@ -25,8 +25,9 @@
 //   embedded in the socket (lwkt_sendmsg, its own in-flight flag); the
 //   request code stays the same.
 //
-// Owning netisr: pr_attach_cpu(so) picks the netisr for a new pcb
-// (raw: 0; UDP/TCP: hash of the addresses once known). A handler of
+// Owning netisr: pr_attach_cpu(so) picks the netisr for a new pcb (raw:
+// 0; UDP: round-robin over the netisrs, udp_attach_cpu, to spread
+// senders -- the addresses are not known yet). A handler of
 // PRU_BIND/PRU_CONNECT may move the pcb to another netisr (UDP connect:
 // the 4-tuple hash); it does so by storing the new cpu in so->so_cpu
 // (atomically) before replying: later requests go there.

@@ -23,11 +23,14 @@
 //   I3 A full receive buffer drops the copy and counts it (per socket
 //      sb_drops, and net.inet.raw.fullsock); it never blocks a netisr.
 //
-// Locking: rip_list and every pcb's addresses [s] rip_lock. ICMP input
-// runs on whichever netisr the packet's flow hashes to, so raw pcbs are
-// shared by all netisrs and a lock is needed (unlike TCP's pcbs); requests
-// still run in netisr 0 (rip_attach_cpu), so one socket's requests are
-// ordered. Lock order: rip_lock -> so_rcv.sb_lock.
+// Locking: rip_list [s] rip_lock. A pcb's addresses follow the owner
+// rule of inpcbs ([n]): requests run in netisr 0 (rip_attach_cpu), the
+// pcb's owner, which writes them under rip_lock and reads them without it
+// (rip_send, rip_sockaddr, rip_peeraddr); rip_input, on whichever netisr
+// the packet's flow hashes to, reads them under rip_lock. So raw pcbs
+// are shared by all netisrs and the lock is needed for the walk (unlike
+// TCP's pcbs), and one socket's requests are ordered. Lock order:
+// rip_lock -> so_rcv.sb_lock.
 //
 // Races:
 //   - "close during delivery": rip_detach unlinks under rip_lock, which
@@ -49,12 +52,15 @@
 #include "net/if.h"
 #include "net/byteorder.h"
 
+// Tags: [s] rip_lock; [i] set at attach; [n] written by the owning
+// netisr (0) under rip_lock, read by it without the lock and by any other
+// netisr (rip_input) only under rip_lock.
 struct rawcb {
 	struct rawcb *rcb_next;     // [s] rip_lock
 	struct socket *rcb_so;      // [i]
 	uint8 rcb_proto;            // [i]
-	uint32 rcb_laddr;           // [s] host order; 0 = any
-	uint32 rcb_faddr;           // [s] host order; 0 = not connected
+	uint32 rcb_laddr;           // [n] host order; 0 = any
+	uint32 rcb_faddr;           // [n] host order; 0 = not connected
 };
 
 struct ripstat {

@@ -634,7 +634,8 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 	struct sockbuf *sb = &so->so_rcv;
 	bool peek = flags & MSG_PEEK;
 	bool waitall = (flags & MSG_WAITALL) && !peek;
-	long got = 0, err = 0;
+	bool rcvd = !peek && (so->so_proto->pr_flags & PR_WANTRCVD);
+	long got = 0, err = 0, told = 0;
 
 	net_lock_acquire(&sb->sb_lock);
 	while (uio->uio_resid > 0) {
@@ -642,6 +643,15 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 		bool stop = (so_getstate(so) & SS_CANTRCVMORE) ||
 			    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
 		if (sb->sb_cc < need && !(sb->sb_cc > 0 && stop)) {
+			if (rcvd && got > told) {
+				// MSG_WAITALL: before waiting for more, tell the
+				// sender about the room we made, or it waits too.
+				net_lock_release(&sb->sb_lock);
+				so_rcvd(so);
+				told = got;
+				net_lock_acquire(&sb->sb_lock);
+				continue;
+			}
 			int r = so_rcvwait(so, nonblock, got == 0);
 			if (r == 0)
 				continue;
@@ -661,7 +671,7 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 			break;
 	}
 	net_lock_release(&sb->sb_lock);
-	if (got > 0 && !peek && (so->so_proto->pr_flags & PR_WANTRCVD))
+	if (rcvd && got > told)
 		so_rcvd(so);
 	return got > 0 ? got : err;
 }
@@ -672,6 +682,13 @@ long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 	nonblock = nonblock || (flags & MSG_DONTWAIT);
 	if (so->so_rcv.sb_atomic)
 		return soreceive_dgram(so, uio, from, flags, nonblock);
+	// A stream that never connected (or listens) has nothing to read:
+	// ENOTCONN, as BSD and Linux say, instead of sleeping for ever.
+	if ((so->so_proto->pr_flags & PR_CONNREQUIRED) &&
+	    !(so_getstate(so) & (SS_ISCONNECTED | SS_ISCONNECTING | SS_ISDISCONNECTING |
+				 SS_CANTRCVMORE)) &&
+	    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) == 0)
+		return -ENOTCONN;
 	if (from != NULL)
 		sogetpeername(so, from);
 	return soreceive_stream(so, uio, flags, nonblock);

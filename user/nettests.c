@@ -114,6 +114,8 @@ static const struct test tests[] = {
 	{ t_tcpaddrinuse, "tcpaddrinuse", true },
 	{ t_tcpnodelay, "tcpnodelay", true },
 	{ t_tcppcblist, "tcppcblist", true },
+	{ t_tcpwaitall, "tcpwaitall", true },
+	{ t_tcplinger, "tcplinger", true },
 	// the tools (nt/tools.c)
 	{ t_toolifconfig, "toolifconfig", true },
 	{ t_toolping, "toolping", true },

@@ -251,3 +251,93 @@ t_tcppcblist(void)
 	close(s);
 	close(l);
 }
+
+static long
+tcp_counter(const char *name)
+{
+	int64 v;
+	CHECK(sysctl_getint(name, &v) == 0, "sysctl %s", name);
+	return (long)v;
+}
+
+// MSG_WAITALL larger than the receive buffer: the reader tells the
+// sender about the room it makes while it waits (no stall that only a
+// zero-window probe would end).
+static void
+t_tcpwaitall(void)
+{
+	enum { N = 100000 };
+	static uint8 buf[N], want[N];
+	int l = xtcp(), one = 1, small = 4096;
+	struct sockaddr_in a = tcp_addr(LOOP_ADDR, TCP_TEST_PORT + 8);
+	EXPECT_OK(setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	EXPECT_OK(setsockopt(l, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)));
+	EXPECT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	EXPECT_OK(listen(l, 1));
+	long probes = tcp_counter("net.inet.tcp.persisttimeo");
+	int pid = xfork();
+	if (pid == 0) {
+		int s = xtcp_connect(LOOP_ADDR, TCP_TEST_PORT + 8);
+		tcp_fill(buf, N, 0);
+		xwrite_all(s, buf, N);
+		close(s);
+		exit(0);
+	}
+	int c = accept(l, 0, 0);
+	CHECK(c >= 0, "accept");
+	long n = recv(c, buf, N, MSG_WAITALL);
+	CHECK(n == N, "MSG_WAITALL returned %ld", n);
+	tcp_fill(want, N, 0);
+	CHECK(memcmp(buf, want, N) == 0, "data differs");
+	CHECK(xwait(pid) == 0, "writer failed");
+	CHECK(tcp_counter("net.inet.tcp.persisttimeo") == probes, "stalled on a closed window");
+	close(c);
+	close(l);
+}
+
+// SO_LINGER > 0: close returns once everything sent was acknowledged
+// (the connection is past FIN_WAIT_1 with nothing queued); a read on a
+// never-connected socket is ENOTCONN.
+static void
+t_tcplinger(void)
+{
+	enum { N = 200000 };
+	static uint8 buf[8192];
+	static char list[32768];
+	int l = xtcp_listen(LOOP_ADDR, TCP_TEST_PORT + 9, 1);
+	int pid = xfork();
+	if (pid == 0) {
+		int c = accept(l, 0, 0);
+		long tot = 0, k;
+		while ((k = read(c, buf, sizeof(buf))) > 0) {
+			tot += k;
+			sleep(0);
+		}
+		exit(tot == N ? 0 : 1);
+	}
+	int s = xtcp_connect(LOOP_ADDR, TCP_TEST_PORT + 9);
+	struct sockaddr_in me;
+	socklen_t ml = sizeof(me);
+	EXPECT_OK(getsockname(s, (struct sockaddr *)&me, &ml));
+	struct linger lg = { 1, 30 };
+	EXPECT_OK(setsockopt(s, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	for (int sent = 0; sent < N; sent += sizeof(buf))
+		xwrite_all(s, buf, MIN((int)sizeof(buf), N - sent));
+	EXPECT_OK(close(s));
+	size_t len = sizeof(list);
+	EXPECT_OK(sysctl("net.inet.tcp.pcblist", list, &len, 0, 0));
+	char key[40];
+	snprintf(key, sizeof(key), "127.0.0.1:%d 127.0.0.1:%d ", ntohs(me.sin_port),
+		 TCP_TEST_PORT + 9);
+	char *line = strstr(list, key);
+	CHECK(line != 0, "connection gone from:\n%s", list);
+	line += strlen(key);
+	CHECK(strncmp(line, "FIN_WAIT_2 ", 11) == 0 || strncmp(line, "TIME_WAIT ", 10) == 0 ||
+	      strncmp(line, "CLOSING ", 8) == 0,
+	      "close returned with the connection in %.40s", line);
+	CHECK(xwait(pid) == 0, "reader did not get everything");
+	close(l);
+	int u = xtcp();
+	EXPECT_ERR(ENOTCONN, read(u, buf, 1));
+	close(u);
+}

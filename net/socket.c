@@ -58,7 +58,7 @@
 #include "kernel/poll.h"
 
 #define SO_LEAD 64     // room in front of user data for the headers
-#define SO_CHUNK 16384 // stream send: bytes per PRU_SEND at most
+#define SO_CHUNK 65536 // stream send: bytes per PRU_SEND at most
 
 static int so_live;    // [a] sockets allocated now
 
@@ -616,7 +616,10 @@ out_unlock:
 }
 
 // The reader freed receive-buffer space: tell the protocol (TCP may send
-// a window update). The ONE place PRU_RCVD is sent from: today a
+// a window update). Called only when the read started from a buffer at
+// least half full: otherwise the last window we advertised was more
+// than half the buffer, and the ACKs of arriving data carry the rest.
+// The ONE place PRU_RCVD is sent from: today a
 // synchronous message (lwkt_domsg); the asynchronous version (DragonFly
 // commit 96c6eb29, "tcp: Implement asynchronized pru_rcvd") replaces this
 // function's body. Caller's thread, no lock held; sleeps.
@@ -635,6 +638,7 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 	bool peek = flags & MSG_PEEK;
 	bool waitall = (flags & MSG_WAITALL) && !peek;
 	bool rcvd = !peek && (so->so_proto->pr_flags & PR_WANTRCVD);
+	bool full = false;   // read from a buffer at least half full
 	long got = 0, err = 0, told = 0;
 
 	net_lock_acquire(&sb->sb_lock);
@@ -643,12 +647,13 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 		bool stop = (so_getstate(so) & SS_CANTRCVMORE) ||
 			    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
 		if (sb->sb_cc < need && !(sb->sb_cc > 0 && stop)) {
-			if (rcvd && got > told) {
+			if (rcvd && got > told && full) {
 				// MSG_WAITALL: before waiting for more, tell the
 				// sender about the room we made, or it waits too.
 				net_lock_release(&sb->sb_lock);
 				so_rcvd(so);
 				told = got;
+				full = false;
 				net_lock_acquire(&sb->sb_lock);
 				continue;
 			}
@@ -659,6 +664,11 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 				err = r;
 			break;
 		}
+		// The sender can be short of window only if the buffer was at
+		// least half full when we last advertised; then a read that
+		// starts at half full or more must tell the protocol.
+		if (sb->sb_cc >= sb->sb_hiwat / 2)
+			full = true;
 		long n = sbcopyout(sb->sb_mb, 0, uio->uio_resid, uio);
 		if (n < 0) {
 			err = n;   // the data stays where it was
@@ -671,7 +681,7 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 			break;
 	}
 	net_lock_release(&sb->sb_lock);
-	if (rcvd && got > told)
+	if (rcvd && got > told && full)
 		so_rcvd(so);
 	return got > 0 ? got : err;
 }

@@ -162,11 +162,14 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	if (tp->t_flags & TF_ACKNOW)
 		return true;
 	// RFC 9293 3.8.6.2.2: a window update once the window can grow by
-	// min(half the buffer, one MSS) -- we use two MSS or half the buffer.
+	// min(half the buffer, one MSS) -- we use two MSS or half the buffer,
+	// and only while the peer may send less than half the buffer (with
+	// more, the ACKs of its data carry the new window soon enough).
 	if (TCPS_HAVEESTABLISHED(tp->t_state) && !TCPS_HAVERCVDFIN(tp->t_state)) {
-		uint32 grow = os->os_win - (tp->rcv_adv - tp->rcv_nxt);
+		uint32 left = tp->rcv_adv - tp->rcv_nxt;
+		uint32 grow = os->os_win - left;
 		uint32 hiwat = so->so_rcv.sb_hiwat;
-		if (SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv) &&
+		if (SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv) && left < hiwat / 2 &&
 		    (grow >= 2 * tp->t_ourmss || grow >= hiwat / 2)) {
 			TCPSTAT_INC(tcps_sndwinup);
 			return true;

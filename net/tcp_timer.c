@@ -114,6 +114,7 @@ void tcp_timer_init(struct tcpcb *tp)
 {
 	net_callout_init(&tp->t_callout);
 	lwkt_initmsg(&tp->t_timermsg, NULL, tcp_timer_handler, 0);
+	lwkt_initmsg(&tp->t_connmsg, NULL, NULL, 0);   // DONE until connect sends it
 }
 
 // Arm the callout for the earliest deadline, unless it is armed for an
@@ -157,6 +158,11 @@ void tcp_timer_teardown(struct tcpcb *tp)
 	tp->t_callout_at = 0;
 	if (!lwkt_msg_done(&tp->t_timermsg))
 		lwkt_dropmsg(netisr_cpuport(tp->t_cpu), &tp->t_timermsg);   // I3
+	// t_connmsg is queued ahead of every request that could close us
+	// (FIFO on our port); only forged segments arriving before it ran
+	// could end the connection first: withdraw it then.
+	if (!lwkt_msg_done(&tp->t_connmsg))
+		lwkt_dropmsg(netisr_cpuport(tp->t_cpu), &tp->t_connmsg);
 }
 
 // ---- RTT and RTO (RFC 6298) ---------------------------------------------------------

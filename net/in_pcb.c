@@ -31,7 +31,11 @@
 //      pcb of exactly the same laddr, and not even then if BOTH have
 //      SO_REUSEPORT (all-or-nothing: every member of a group must set it
 //      before bind; a late-comer without it, or with it joining holders
-//      without it, gets -EADDRINUSE).
+//      without it, gets -EADDRINUSE). A connected pcb (a TCP connection,
+//      TIME_WAIT included, or a connected UDP socket) does not conflict
+//      with it at all: a server restarted with SO_REUSEADDR binds next to
+//      its old connections (BSD's non-wildcard in_pcblookup_local matches
+//      unconnected pcbs only; UNP 7.5).
 //   R4 lport 0 takes an ephemeral port in [49152, 65535] (RFC 6335) that
 //      no pcb uses on any address, starting after the last one handed
 //      out; -EADDRNOTAVAIL if all are taken.
@@ -205,6 +209,8 @@ static bool inp_port_free(struct inpcb *inp, uint32 laddr, uint16 lport)
 			continue;
 		if (mine == 0)
 			return false;                             // R2
+		if (t->inp_faddr != INADDR_ANY)
+			continue;                                 // R3: connected
 		if (same && !((mine & inp_reuse(t)) & SO_OPT_REUSEPORT))
 			return false;                             // R3
 	}

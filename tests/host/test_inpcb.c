@@ -98,6 +98,20 @@ static void test_reuseaddr_allows_exact_next_to_wildcard(void)
 	udp_close(c);
 }
 
+static void test_reuseaddr_binds_next_to_a_connected_pcb(void)
+{
+	setup();
+	struct socket *a = udp_socket(0), *b = udp_socket(SO_OPT_REUSEADDR);
+	struct socket *c = udp_socket(0);
+	CHECK(ubind(a, FX_ADDR, 5100) == 0);
+	CHECK(in_pcbconnect(a->so_pcb, IPV4(10, 0, 2, 2), 7) == 0);
+	CHECK(ubind(c, FX_ADDR, 5100) == -EADDRINUSE);   // R2: no reuse asked
+	CHECK(ubind(b, FX_ADDR, 5100) == 0);             // R3: a is connected
+	udp_close(a);
+	udp_close(b);
+	udp_close(c);
+}
+
 static void test_reuseport_is_all_or_nothing(void)
 {
 	setup();
@@ -295,6 +309,7 @@ const struct host_test inpcb_tests[] = {
 	{ test_bind_same_port_is_eaddrinuse, "bind_same_port_is_eaddrinuse" },
 	{ test_bind_foreign_address_is_eaddrnotavail, "bind_foreign_address_is_eaddrnotavail" },
 	{ test_reuseaddr_allows_exact_next_to_wildcard, "reuseaddr_allows_exact_next_to_wildcard" },
+	{ test_reuseaddr_binds_next_to_a_connected_pcb, "reuseaddr_binds_next_to_a_connected_pcb" },
 	{ test_reuseport_is_all_or_nothing, "reuseport_is_all_or_nothing" },
 	{ test_ephemeral_ports_are_unique_and_in_range, "ephemeral_ports_are_unique_and_in_range" },
 	{ test_lookup_prefers_connected_then_exact_then_wildcard, "lookup_prefers_connected_then_exact_then_wildcard" },

@@ -35,6 +35,7 @@
 #include "user/nt/ioctl.c"
 #include "user/nt/udp.c"
 #include "user/nt/tcp.c"
+#include "user/nt/tcpsock.c"
 #include "user/nt/tools.c"
 
 #define TIMEOUT_MS 60000
@@ -116,6 +117,18 @@ static const struct test tests[] = {
 	{ t_tcppcblist, "tcppcblist", true },
 	{ t_tcpwaitall, "tcpwaitall", true },
 	{ t_tcplinger, "tcplinger", true },
+	// more TCP over lo0, the em0 address and the e1000 (nt/tcpsock.c)
+	{ t_tcpeof, "tcpeof", true },
+	{ t_tcphalfclose, "tcphalfclose", true },
+	{ t_tcpgwrefused, "tcpgwrefused", true },
+	{ t_tcprecvflags, "tcprecvflags", true },
+	{ t_tcpbadinput, "tcpbadinput", true },
+	{ t_tcplinger0, "tcplinger0", true },
+	{ t_tcpbacklog, "tcpbacklog", true },
+	{ t_tcpsockname, "tcpsockname", true },
+	{ t_tcpreusetw, "tcpreusetw", true },
+	{ t_tcpmany, "tcpmany", true },
+	{ t_tcpmbufs, "tcpmbufs", false },
 	// the tools (nt/tools.c)
 	{ t_toolifconfig, "toolifconfig", true },
 	{ t_toolping, "toolping", true },

@@ -1,0 +1,415 @@
+"""TCP against Linux: the guest's TCP talking to Linux's over the e1000.
+
+Every test boots its own guest in a fresh network namespace (netrig.py):
+on the tap directly, or through the seeded impairment relay (relay.py)
+when the test needs a bad network.  Linux's end is tcppeer.py, run inside
+the namespace; the guest's end is nc, inetd (started by init) and sha256.
+
+Transfers are checked end to end by SHA-256: Linux -> guest (nc -l into a
+file, then sha256 in the guest), guest -> Linux (nc -N from that file into
+Linux's sink), and both at once (Linux sends to inetd's echo and reads the
+echo while it sends).  With the relay: 2% and 5% loss, reordering,
+duplication, and corruption (whose frames the guest's and Linux's
+checksums must drop: the digests would differ if one got through).
+
+Also: 200 sequential and 64 concurrent connections to inetd's echo;
+ECONNREFUSED both ways; ECONNRESET when Linux closes with SO_LINGER 0 in
+the middle of a transfer; ETIMEDOUT when Linux vanishes (the relay drops
+everything): with net.inet.tcp.rexmt_max=4 and rto_max_ms=1000 the guest
+gives up after 5 retransmissions, a few seconds (the test allows 60 s);
+and the same transfer through slirp's hostfwd (restrict=on) to the
+guest's echo and discard.
+
+After each test the guest must be back where it started: no tcpcb but
+the listeners (TIME_WAIT ones expire: net.inet.tcp.msl_ms is set to 250 at
+the start), net.mbuf.inuse and every vm.kmalloc.*.inuse at their values
+after boot, and vm.pages_free too (less the empty slabs kmalloc
+keeps for reuse: SLAB_SLACK pages).
+"""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import hashlib
+import random
+
+import pytest
+
+import netkern
+from grading import graded
+from netrig import netguest, sysctl_int, sysctl_tree
+
+__all__ = ["netguest"]
+
+LAB = "net"
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = sys.executable or "/usr/bin/python3"
+MSL_MS = 250
+
+
+# ---- helpers ---------------------------------------------------------------
+
+def peer_argv(rig, cmd, **kw):
+    argv = [PY, os.path.join(HERE, "tcppeer.py"), cmd]
+    for k, v in kw.items():
+        argv += ["--" + k.replace("_", "-"), str(v)]
+    return rig.ns_argv(argv)
+
+
+def peer(rig, cmd, timeout=120, **kw):
+    """Run tcppeer.py cmd to its end; its JSON result."""
+    kw.setdefault("deadline", timeout - 10)
+    r = subprocess.run(peer_argv(rig, cmd, **kw), capture_output=True,
+                       text=True, timeout=timeout)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+class Bg:
+    """tcppeer.py in the background (a server the guest connects to)."""
+
+    def __init__(self, rig, cmd, timeout=120, **kw):
+        kw.setdefault("deadline", timeout - 10)
+        self.timeout = timeout
+        self.p = subprocess.Popen(peer_argv(rig, cmd, **kw),
+                                  stdout=subprocess.PIPE, text=True)
+        time.sleep(0.3)                  # let it bind and listen
+
+    def result(self):
+        out, _ = self.p.communicate(timeout=self.timeout)
+        return json.loads(out.strip().splitlines()[-1])
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(10)
+
+
+def guest_sha(g, path):
+    out = g.run("sha256 %s" % path, timeout=60)
+    m = re.match(r"([0-9a-f]{64})  \S+  (\d+)", out)
+    assert m, out
+    return m.group(1), int(m.group(2))
+
+
+def pcbs(g):
+    """The guest's TCP connections: list of (local, foreign, state)."""
+    out = g.run("sysctl -n net.inet.tcp.pcblist")
+    return [tuple(ln.split()[:3]) for ln in out.splitlines()
+            if len(ln.split()) >= 10]
+
+
+# kmalloc keeps up to 2 empty slabs (a page each) per size class (8) for
+# reuse: that many pages may stay out of vm.pages_free after a test.
+SLAB_SLACK = 16
+
+
+def resources(g):
+    """What must come back: every net.mbuf.*inuse and vm.kmalloc.*.inuse
+    count, and the free pages."""
+    v = {"pages": sysctl_int(g, "vm.pages_free")}
+    for prefix in ("net.mbuf", "vm.kmalloc"):
+        for k, n in sysctl_tree(g, prefix).items():
+            if k.endswith("inuse"):
+                v[k] = n
+    return v
+
+
+def prepare(g):
+    """Short TIME_WAIT, then the baseline to come back to."""
+    g.run("sysctl net.inet.tcp.msl_ms=%d" % MSL_MS)
+    return resources(g)
+
+
+def settle(g, base, tries=40):
+    """Wait for the connections to go (listeners stay) and the resources
+    to come back to base; assert both."""
+    left = []
+    for _ in range(tries):
+        left = [p for p in pcbs(g) if p[2] != "LISTEN"]
+        if not left:
+            break
+        time.sleep(0.25)
+    assert not left, "tcpcbs left behind: %s" % left
+    now = {}
+    for _ in range(tries):
+        now = resources(g)
+        if all(now[k] <= base[k] for k in base if k != "pages") and \
+                now["pages"] >= base["pages"] - SLAB_SLACK:
+            return
+        time.sleep(0.25)
+    diff = {k: (base.get(k), now[k]) for k in now if now[k] != base.get(k)}
+    raise AssertionError("resources not back to baseline (before, after): "
+                         "%s" % diff)
+
+
+def linux_to_guest(rig, g, port, nbytes, seed, timeout=240):
+    """Linux sends nbytes to the guest's nc -l, which writes /rx; the
+    digests must match.  Returns the digest."""
+    g.sendline("nc -d -l -p %d > /rx" % port)
+    r = peer(rig, "send", port=port, bytes=nbytes, seed=seed,
+             timeout=timeout)
+    assert r.get("sent") == nbytes and r.get("eof"), r
+    g.wait_prompt(timeout=60)
+    sha, n = guest_sha(g, "/rx")
+    assert n == nbytes and sha == r["sent_sha256"], \
+        "guest got %d bytes (sha %s), Linux sent %d (sha %s)" % (
+            n, sha, nbytes, r["sent_sha256"])
+    return sha
+
+
+def guest_to_linux(rig, g, port, nbytes, sha, timeout=240):
+    """The guest's nc -N sends /rx to Linux's sink; the digests match."""
+    sink = Bg(rig, "sink", port=port, timeout=timeout)
+    try:
+        out = g.run("nc -N 10.0.2.2 %d < /rx" % port, timeout=timeout)
+        r = sink.result()
+    finally:
+        sink.kill()
+    assert "nc:" not in out, out
+    c = r["conns"][0]
+    assert c["eof"] and c["bytes"] == nbytes and c["sha256"] == sha, (c, sha)
+
+
+def both_ways(rig, g, nbytes, seed, timeout=240):
+    """Linux sends to inetd's echo and reads the echo at the same time."""
+    r = peer(rig, "send", port=7, bytes=nbytes, seed=seed, timeout=timeout)
+    assert r.get("sent") == nbytes and r.get("eof") and not r.get("error"), r
+    assert r["got"] == nbytes and r["got_sha256"] == r["sent_sha256"], r
+
+
+def transfers(rig, g, nbytes, seed):
+    sha = linux_to_guest(rig, g, 5001, nbytes, seed)
+    guest_to_linux(rig, g, 5002, nbytes, sha)
+    both_ways(rig, g, nbytes, seed + 1)
+
+
+# ---- transfers -------------------------------------------------------------
+
+@graded(5, lab=LAB)
+def test_tcp_transfers_sha256_on_a_clean_link(netguest):
+    "1 MB Linux -> guest, guest -> Linux, and both at once (echo)"
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    transfers(rig, g, 1 << 20, 1)
+    settle(g, base)
+
+
+IMPAIR = {
+    "loss2": {"loss": 0.02},
+    "loss5": {"loss": 0.05},
+    "reorder": {"reorder": 0.05, "reorder_ms": 8, "delay_ms": 1,
+                "jitter_ms": 2},
+    "dup": {"dup": 0.05},
+    "corrupt": {"corrupt": 0.03},
+}
+
+
+@graded(10, lab=LAB)
+@pytest.mark.parametrize("kind", list(IMPAIR), ids=list(IMPAIR))
+def test_tcp_transfers_sha256_through_the_relay(netguest, kind):
+    "256 KB each way and both at once, with the impairment on both directions"
+    p = IMPAIR[kind]
+    rig, g = netguest(cpus=2, relay={"seed": 42, "in": p, "out": p})
+    base = prepare(g)
+    transfers(rig, g, 256 << 10, 7)
+    st = rig.relay_stats()
+    key = {"loss2": "dropped", "loss5": "dropped", "reorder": "reordered",
+           "dup": "duplicated", "corrupt": "corrupted"}[kind]
+    assert st["in"][key] > 0 and st["out"][key] > 0, st
+    if kind == "corrupt":
+        # the guest's checksum dropped what was corrupted on the way in
+        assert sysctl_int(g, "net.inet.tcp.rcvbadsum") > 0
+    settle(g, base)
+
+
+# ---- many connections ------------------------------------------------------
+
+@graded(5, lab=LAB)
+def test_tcp_200_sequential_and_64_concurrent_connections(netguest):
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    r = peer(rig, "conns", port=7, count=200, parallel=1, timeout=240)
+    assert r["ok"] == 200 and r["bad"] == 0, r
+    r = peer(rig, "conns", port=7, count=64, parallel=64, timeout=240)
+    assert r["ok"] == 64 and r["bad"] == 0, r
+    settle(g, base)
+
+
+# ---- errors ----------------------------------------------------------------
+
+@graded(3, lab=LAB)
+def test_tcp_connection_refused_both_ways(netguest):
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    r = peer(rig, "refused", port=4444, timeout=30)
+    assert r["result"] == "refused", r
+    out = g.run("nc -d 10.0.2.2 4444", timeout=30)
+    assert "Connection refused" in out, out
+    settle(g, base)
+
+
+@graded(3, lab=LAB)
+def test_tcp_reset_by_linux_mid_transfer(netguest):
+    """Linux closes with SO_LINGER 0 in the middle of a transfer: the
+    guest's reader gets ECONNRESET (after some of the data); the guest's
+    writer learns it too (the write fails; nc reports the drop's error
+    from SO_ERROR, as a write after a drop is EPIPE in BSD)."""
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    # the guest reads: Linux sends 1 MB and resets before the guest has it
+    rst = Bg(rig, "resetsend", port=5005, bytes=1 << 20, timeout=60)
+    try:
+        out = g.run("nc -d 10.0.2.2 5005 > /part", timeout=60)
+        assert rst.result()["sent"] == 1 << 20
+    finally:
+        rst.kill()
+    assert "nc: read: Connection reset by peer" in out, out
+    assert sysctl_int(g, "net.inet.tcp.rstrcvd") >= 1
+    # the guest writes: Linux reads 64 KB of 512 KB and resets
+    linux_to_guest(rig, g, 5001, 512 << 10, 3)
+    rst = Bg(rig, "reset", port=5003, after=64 << 10, timeout=60)
+    try:
+        out = g.run("nc -N 10.0.2.2 5003 < /rx", timeout=60)
+        assert rst.result()["read"] == 64 << 10
+    finally:
+        rst.kill()
+    assert "Connection reset by peer" in out, out
+    settle(g, base)
+
+
+@graded(3, lab=LAB)
+def test_tcp_timeout_when_linux_vanishes(netguest):
+    """The guest sends to a Linux server that stops answering (the relay
+    drops every frame both ways): the write fails with ETIMEDOUT after
+    rexmt_max retransmissions, bounded by rto_max_ms each."""
+    rig, g = netguest(cpus=2, relay={"seed": 1, "in": {}, "out": {}})
+    base = prepare(g)
+    linux_to_guest(rig, g, 5001, 256 << 10, 4)
+    g.run("sysctl net.inet.tcp.rexmt_max=4")
+    g.run("sysctl net.inet.tcp.rto_max_ms=1000")
+    hole = Bg(rig, "blackhole", port=5004, timeout=90)
+    try:
+        g.sendline("nc -N 10.0.2.2 5004 < /rx")
+        line = hole.p.stdout.readline()        # accepted: now vanish
+        assert "accepted" in line, line
+        rig.set_relay({"seed": 1, "in": {"loss": 1.0}, "out": {"loss": 1.0}})
+        t0 = time.monotonic()
+        out = g.wait_prompt(timeout=60, what="nc to give up")
+        took = time.monotonic() - t0
+    finally:
+        hole.kill()
+    print("ETIMEDOUT after %.1f s" % took)
+    assert "nc: write: Connection timed out" in out, out
+    assert sysctl_int(g, "net.inet.tcp.timeoutdrop") >= 1
+    rig.set_relay({"seed": 1, "in": {}, "out": {}})
+    settle(g, base)
+
+
+# ---- slirp -----------------------------------------------------------------
+
+@graded(3, lab=LAB)
+def test_tcp_through_slirp_hostfwd(boot):
+    """The host connects through slirp's hostfwd (restrict=on) to the
+    guest's echo and discard: 256 KB echoed intact, 256 KB discarded."""
+    port, port2 = netkern.free_port(), netkern.free_port()
+    g = boot(cpus=2, netdev="user,id=net0,restrict=on,"
+                            "hostfwd=tcp:127.0.0.1:%d-:7,"
+                            "hostfwd=tcp:127.0.0.1:%d-:9" % (port, port2))
+    base = prepare(g)
+    d = random.Random(9).randbytes(256 << 10)
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    got = bytearray()
+    off = 0
+    s.setblocking(False)
+    end = time.monotonic() + 120
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+    eof = False
+    while not eof and time.monotonic() < end:
+        for _, ev in sel.select(1.0):
+            if ev & selectors.EVENT_WRITE and off < len(d):
+                try:
+                    off += s.send(d[off:off + 32768])
+                except BlockingIOError:
+                    pass
+                if off == len(d):
+                    s.shutdown(socket.SHUT_WR)
+                    sel.modify(s, selectors.EVENT_READ)
+            if ev & selectors.EVENT_READ:
+                try:
+                    b = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                if not b:
+                    eof = True
+                got += b
+    s.close()
+    assert eof and hashlib.sha256(got).digest() == \
+        hashlib.sha256(d).digest(), (len(got), len(d))
+    with socket.create_connection(("127.0.0.1", port2), timeout=30) as s2:
+        s2.sendall(d)
+        s2.shutdown(socket.SHUT_WR)
+        s2.settimeout(30)
+        assert s2.recv(10) == b""
+    settle(g, base)
+
+
+# ---- the tools -------------------------------------------------------------
+
+def bg(g, cmd):
+    """Start cmd in the background; its pid (the shell prints [pid])."""
+    m = re.search(r"\[(\d+)\]", g.run(cmd + " &"))
+    assert m, cmd
+    return int(m.group(1))
+
+
+@graded(2, lab=LAB)
+def test_tcp_tools_tcpstream_and_netstat(netguest):
+    """tcpstream both directions over lo0 with 2 streams, its report
+    lines; netstat lists inetd's listeners (with -a only) and a live
+    connection both ways with -T's columns."""
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    srv = bg(g, "tcpstream -s > /ts.txt")
+    for _ in range(40):
+        if "tcpstream: server port 5201" in g.read_file("/ts.txt"):
+            break
+        time.sleep(0.25)
+    for rev in ("", "-R "):
+        out = g.run("tcpstream -l 1 -P 2 %s127.0.0.1" % rev, timeout=120)
+        streams = re.findall(r"^stream (\d): ([\d.]+) Mbit/s bytes=(\d+) "
+                             r"ms=(\d+)$", out, re.M)
+        total = re.search(r"^tcpstream: total=([\d.]+) streams=2 "
+                          r"bytes=(\d+)$", out, re.M)
+        assert len(streams) == 2 and total, out
+        assert all(int(b) > 0 for _, _, b, _ in streams), out
+        assert int(total.group(2)) == sum(int(b) for _, _, b, _ in streams)
+        assert out.rstrip().splitlines()[-1].startswith("tcpstream: total=")
+    served = g.read_file("/ts.txt")
+    assert len(re.findall(r"^tcpstream: served recv bytes=\d+", served,
+                          re.M)) == 2, served
+    assert len(re.findall(r"^tcpstream: served send bytes=\d+", served,
+                          re.M)) == 2, served
+    cli = bg(g, "nc -d 127.0.0.1 9")
+    time.sleep(0.5)
+    out = g.run("netstat -aT")
+    assert re.search(r"^Proto Recv-Q Send-Q Local Address +Foreign Address +"
+                     r"State +cwnd +ssthresh +srtt +rto +cpu$", out, re.M), out
+    for port in (7, 9, 13, 19, 5201):
+        assert re.search(r"^tcp +\d+ +\d+ 0\.0\.0\.0:%d +0\.0\.0\.0:0 +LISTEN"
+                         % port, out, re.M), (port, out)
+    est = re.findall(r"^tcp +\d+ +\d+ 127\.0\.0\.1:(\d+) +127\.0\.0\.1:(\d+) "
+                     r"+ESTABLISHED +(\d+) +\d+ +\d+ +\d+ +\d$", out, re.M)
+    assert len(est) == 2 and {est[0][0], est[0][1]} == {est[1][0], est[1][1]} \
+        and "9" in (est[0][0], est[0][1]), out
+    assert all(int(c) > 0 for _, _, c in est), "cwnd 0: %s" % out
+    plain = g.run("netstat")
+    assert "LISTEN" not in plain and plain.count("ESTABLISHED") == 2, plain
+    g.run("kill %d" % cli)
+    g.run("kill %d" % srv)
+    settle(g, base)

@@ -22,7 +22,8 @@ is in bench/results/console.tmp (ignored by git).  bench/results/README.md
 explains every figure.
 
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
-       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp]
+       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp]
+TCP figures: bench/tcpbench.py.
 Testing: tests/netkern.py and tests/netrig.py are the harness this uses.
 """
 
@@ -46,6 +47,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
 RESULTS = ROOT / "bench" / "results"
 
 GUEST_IP = "10.0.2.15"
@@ -191,6 +193,8 @@ def ns_main(argv):
     pu.add_argument("--socks", type=int, default=16)
     pu.add_argument("--size", type=int, default=64)
     pu.add_argument("--iface")
+    if argv[0] in ("ns-tcpsend", "ns-tcpsink"):
+        return tcpbench.ns_main(argv[0], argv[1:])
     a = p.parse_args(argv)
     {"ns-ping": ns_ping, "ns-blast": ns_blast, "ns-udp": ns_udp}[a.cmd](a)
 
@@ -214,6 +218,9 @@ class Bench:
         self.fig = {}          # figure name -> dict of numbers (or error)
         self.notes = []
         self.port = UDP_PORT
+        self.tcp_port = 5200
+        self.script = Path(__file__).resolve()
+        self.results = RESULTS
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "console.tmp").write_text("")
 
@@ -533,6 +540,9 @@ class Bench:
                                       "(no net.inet.udp.fast_demux)")
             if want("blast") and self.rig:
                 self.figure("blast", self.blast)
+            tcp = tcpbench.TcpBench(self)
+            if want("tcp") and self.rig:
+                self.figure("tcp_e1000", tcp.e1000)
             self.meta["udp"] = udp
             try:
                 m = self.counters("net.mbuf")
@@ -543,6 +553,9 @@ class Bench:
             self.g = None
             if want("cpus1"):
                 self.figure("cpus1", self.cpus1)
+            if want("tcp"):
+                self.figure("tcp_lo0", tcp.lo0)
+                self.figure("tcp_icount", tcp.icount)
         finally:
             self.close()
         self.meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -636,6 +649,7 @@ class Bench:
                            u.get("host_sent", u.get("sent", 0)),
                            u["recv_ms"] / 1000.0,
                            u["fullsock"] + u["pcqfull"], u["per_proc"]))
+        tcpbench.table_rows(f, row, err)
         w = max(len(r[0]) for r in rows)
         v = max(len(r[1]) for r in rows)
         lines = ["%-*s  %*s  %s" % (w, a, v, b, c) if b or c else a
@@ -683,7 +697,7 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1")
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp")
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     b = Bench(args)

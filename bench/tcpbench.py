@@ -1,0 +1,242 @@
+"""bench/tcpbench.py: the TCP figures of `make bench` (used by bench/run.py).
+
+Problem: how fast is the guest's TCP, against what the link can carry,
+and what does a byte cost in guest instructions?  Wall-clock rates under
+QEMU's TCG on a shared host move with the load; so each rate is put beside
+a figure from the same run that moves with it, and the cost is measured
+in instructions, which do not move.
+
+Figures:
+  tcp_e1000   goodput Linux -> guest and guest -> Linux over the e1000
+              (tcpstream in the guest, this file's script half as the
+              Linux end, same protocol), each also with 2% of the frames
+              dropped both ways by nftables (numgen random) in the
+              namespace.  The table puts each goodput beside the raw
+              e1000 receive rate of the same run (run.py's blast figure)
+              as the ratio goodput / (frames/s x MSS), MSS = 1460: the
+              share of the link's frame budget that became payload.
+  tcp_lo0     tcpstream over 127.0.0.1, 1 and 4 streams, on fresh slirp
+              guests with CPUS=1 and CPUS=2.
+  tcp_icount  instructions per byte: a CPUS=1 guest under
+              `-icount shift=0,sleep=off` (one instruction = 1 ns of the
+              guest's clock) runs `tcpstream -l 2 127.0.0.1`; its
+              clock-ms are instructions / 10^6, so instructions per byte =
+              ms x 10^6 / bytes.  Sender and receiver both run on the one
+              hart, so the figure is the whole loopback path (send, lo0,
+              IP, TCP input, receive, ACKs) per byte delivered.  Idle time
+              would count too (sleep=off warps the clock over it), but a
+              loopback stream keeps the hart busy.
+
+The Linux end (script half, run in the namespace):
+  ns-tcpsend --dst A --port P --secs S   connect, 'S', send for S s,
+        shutdown, read to the server's close; prints bytes, secs
+  ns-tcpsink --port P                    accept one connection, read its
+        first byte ('S'), read to EOF, close; prints bytes, secs
+"""
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+
+MSS = 1460
+PEER = "10.0.2.2"
+GUEST = "10.0.2.15"
+
+
+# ---- script half -----------------------------------------------------------
+
+def ns_tcpsend(a):
+    s = socket.create_connection((a.dst, a.port), timeout=30)
+    s.sendall(b"S")
+    buf = bytes(65536)
+    n = 0
+    t0 = time.monotonic()
+    end = t0 + a.secs
+    while time.monotonic() < end:
+        n += s.send(buf)
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(60)
+    while s.recv(65536):
+        pass
+    secs = time.monotonic() - t0
+    s.close()
+    print(json.dumps({"bytes": n, "secs": secs}))
+
+
+def ns_tcpsink(a):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((PEER, a.port))
+    ls.listen(4)
+    ls.settimeout(120)
+    c, _ = ls.accept()
+    c.settimeout(120)
+    t0 = time.monotonic()
+    first = c.recv(1)
+    n = 0
+    while True:
+        b = c.recv(1 << 16)
+        if not b:
+            break
+        n += len(b)
+    secs = time.monotonic() - t0
+    c.close()
+    print(json.dumps({"bytes": n, "secs": secs, "first": first.decode()}))
+
+
+def ns_main(cmd, argv):
+    import argparse
+    p = argparse.ArgumentParser()
+    p.add_argument("--dst", default=GUEST)
+    p.add_argument("--port", type=int, default=5201)
+    p.add_argument("--secs", type=float, default=5)
+    a = p.parse_args(argv)
+    {"ns-tcpsend": ns_tcpsend, "ns-tcpsink": ns_tcpsink}[cmd](a)
+
+
+# ---- the figures (host side) -----------------------------------------------
+
+def total_line(out):
+    """tcpstream's last line as a dict (total Mbit/s, streams, bytes)."""
+    m = re.search(r"^tcpstream: total=([\d.]+) streams=(\d+) bytes=(\d+)",
+                  out, re.M)
+    if not m:
+        raise RuntimeError("no tcpstream total line in:\n" + out[-600:])
+    ms = [int(x) for x in re.findall(r"^stream \d+: .* ms=(\d+)", out, re.M)]
+    return {"mbps": float(m.group(1)), "streams": int(m.group(2)),
+            "bytes": int(m.group(3)), "ms": max(ms) if ms else None}
+
+
+class TcpBench:
+    def __init__(self, bench):
+        self.b = bench
+
+    def nft_loss(self, pct):
+        """Drop pct% of the IPv4 packets both ways at the namespace's
+        Linux (0: remove the rule)."""
+        rig = self.b.rig
+        rig.ns_run(["nft", "delete", "table", "inet", "nkbench"], check=False)
+        if not pct:
+            return
+        rules = ("table inet nkbench {\n"
+                 " chain in { type filter hook input priority 0; "
+                 "iifname \"%s\" numgen random mod 100 < %d drop; }\n"
+                 " chain out { type filter hook output priority 0; "
+                 "oifname \"%s\" numgen random mod 100 < %d drop; }\n}\n"
+                 % (rig.tap, pct, rig.tap, pct))
+        p = subprocess.run(rig.ns_argv(["nft", "-f", "-"]), input=rules,
+                           text=True, capture_output=True, timeout=30)
+        if p.returncode != 0:
+            raise RuntimeError("nft: " + p.stderr.strip())
+
+    def directions(self, secs):
+        """Goodput both ways over the e1000 (Mbit/s)."""
+        b, g = self.b, self.b.guest()
+        b.tcp_port += 1
+        g.run("tcpstream -s -p %d > /tcps.txt &" % b.tcp_port)
+        time.sleep(0.5)
+        r = b.ns_script(["ns-tcpsend", "--dst", GUEST, "--port",
+                         str(b.tcp_port), "--secs", str(secs)],
+                        timeout=secs + 120)
+        l2g = r["bytes"] * 8 / r["secs"] / 1e6
+        b.tcp_port += 1
+        sink = subprocess.Popen(
+            b.rig.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
+                           "--port", str(b.tcp_port)]),
+            stdout=subprocess.PIPE, text=True)
+        try:
+            time.sleep(0.5)
+            out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port, PEER),
+                        timeout=secs * 10 + 120)
+            s = json.loads(sink.communicate(timeout=120)[0].splitlines()[-1])
+        finally:
+            if sink.poll() is None:
+                sink.kill()
+        t = total_line(out)
+        return {"l2g_mbps": round(l2g, 2), "l2g_bytes": r["bytes"],
+                "g2l_mbps": t["mbps"], "g2l_bytes": t["bytes"],
+                "g2l_linux_bytes": s["bytes"]}
+
+    def e1000(self):
+        secs = max(2, int(self.b.secs))
+        res = {"clean": self.directions(secs)}
+        try:
+            self.nft_loss(2)
+            res["loss2"] = self.directions(secs)
+        finally:
+            self.nft_loss(0)
+        g = self.b.guest()
+        res["retransmits"] = self.b.nr.sysctl_tree(g, "net.inet.tcp").get(
+            "net.inet.tcp.sndrexmitpack")
+        return res
+
+    def lo0_on(self, cpus, extra=()):
+        b = self.b
+        fs = b.nk.copy_fsimg(b.work, "fs-tcp%d.img" % cpus)
+        g = b.nk.Guest(fs, cpus=cpus, qemu_args=list(extra),
+                       log=b.results / "console.tmp", name="bench-tcp")
+        try:
+            g.boot(timeout=120)
+            g.run("tcpstream -s > /tcps.txt &")
+            time.sleep(0.5)
+            secs = max(2, int(b.secs))
+            return {"P%d" % P: total_line(g.run(
+                "tcpstream -l %d -P %d 127.0.0.1" % (secs, P),
+                timeout=secs * 20 + 120)) for P in (1, 4)}
+        finally:
+            g.close()
+
+    def lo0(self):
+        return {"cpus%d" % c: self.lo0_on(c) for c in (1, 2)}
+
+    def icount(self):
+        b = self.b
+        fs = b.nk.copy_fsimg(b.work, "fs-icount.img")
+        g = b.nk.Guest(fs, cpus=1, qemu_args=["-icount", "shift=0,sleep=off"],
+                       log=b.results / "console.tmp", name="bench-icount")
+        try:
+            g.boot(timeout=300)
+            g.run("tcpstream -s > /tcps.txt &", timeout=120)
+            t = total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
+        finally:
+            g.close()
+        insns = t["ms"] * 1e6
+        return {"bytes": t["bytes"], "guest_ms": t["ms"],
+                "insn_per_byte": round(insns / t["bytes"], 1)
+                if t["bytes"] else None,
+                "command": "qemu ... -smp 1 -icount shift=0,sleep=off; "
+                           "tcpstream -s & tcpstream -l 2 127.0.0.1"}
+
+
+def table_rows(f, row, err):
+    """Rows for run.py's table."""
+    blast = f.get("blast", {})
+    fps = blast.get("recv_fps") if "error" not in blast else None
+    row("5. TCP goodput (Mbit/s)", "", "")
+    if not err("   e1000", "tcp_e1000"):
+        for cond in ("clean", "loss2"):
+            d = f["tcp_e1000"].get(cond)
+            if d is None:
+                continue
+            for k, name in (("l2g", "Linux -> guest"), ("g2l", "guest -> Linux")):
+                mbps = d["%s_mbps" % k]
+                ratio = ("ratio %.2f of %d frames/s x %d" %
+                         (mbps * 1e6 / 8 / (fps * MSS), fps, MSS)) if fps \
+                    else "no raw frame rate in this run"
+                row("   e1000 %s%s" % (name, ", 2% loss" if cond == "loss2"
+                                        else ""), "%.2f" % mbps, ratio)
+    if not err("   lo0", "tcp_lo0"):
+        for c in ("cpus1", "cpus2"):
+            for P in ("P1", "P4"):
+                d = f["tcp_lo0"][c][P]
+                row("   lo0 %s, %s stream%s" % (c.replace("cpus", "CPUS="),
+                                                P[1:], "s" if P == "P4" else ""),
+                    "%.2f" % d["mbps"], "%d bytes" % d["bytes"])
+    if not err("   instructions per byte (lo0)", "tcp_icount"):
+        d = f["tcp_icount"]
+        row("   instructions per byte (lo0)", "%s" % d["insn_per_byte"],
+            "CPUS=1, -icount shift=0: %d bytes in %d guest ms"
+            % (d["bytes"], d["guest_ms"]))

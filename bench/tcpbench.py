@@ -49,7 +49,15 @@ GUEST = "10.0.2.15"
 # ---- script half -----------------------------------------------------------
 
 def ns_tcpsend(a):
-    s = socket.create_connection((a.dst, a.port), timeout=30)
+    end = time.monotonic() + 30
+    while True:                      # the guest's server may be starting
+        try:
+            s = socket.create_connection((a.dst, a.port), timeout=30)
+            break
+        except ConnectionRefusedError:
+            if time.monotonic() > end:
+                raise
+            time.sleep(0.2)
     s.sendall(b"S")
     buf = bytes(65536)
     n = 0
@@ -71,6 +79,7 @@ def ns_tcpsink(a):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((PEER, a.port))
     ls.listen(4)
+    print(json.dumps({"listening": a.port}), flush=True)
     ls.settimeout(120)
     c, _ = ls.accept()
     c.settimeout(120)
@@ -110,6 +119,17 @@ def total_line(out):
             "bytes": int(m.group(3)), "ms": max(ms) if ms else None}
 
 
+def start_server(g, args, timeout=30):
+    """tcpstream -s in the background; returns once it listens."""
+    g.run("tcpstream -s %s > /tcps.txt &" % args, timeout=timeout)
+    for _ in range(100):
+        if "tcpstream: server port" in g.read_file("/tcps.txt",
+                                                   timeout=timeout):
+            return
+        time.sleep(0.2)
+    raise RuntimeError("tcpstream -s did not start")
+
+
 class TcpBench:
     def __init__(self, bench):
         self.b = bench
@@ -136,8 +156,7 @@ class TcpBench:
         """Goodput both ways over the e1000 (Mbit/s)."""
         b, g = self.b, self.b.guest()
         b.tcp_port += 1
-        g.run("tcpstream -s -p %d > /tcps.txt &" % b.tcp_port)
-        time.sleep(0.5)
+        start_server(g, "-p %d" % b.tcp_port)
         r = b.ns_script(["ns-tcpsend", "--dst", GUEST, "--port",
                          str(b.tcp_port), "--secs", str(secs)],
                         timeout=secs + 120)
@@ -148,7 +167,7 @@ class TcpBench:
                            "--port", str(b.tcp_port)]),
             stdout=subprocess.PIPE, text=True)
         try:
-            time.sleep(0.5)
+            sink.stdout.readline()      # listening
             out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port, PEER),
                         timeout=secs * 10 + 120)
             s = json.loads(sink.communicate(timeout=120)[0].splitlines()[-1])
@@ -180,8 +199,7 @@ class TcpBench:
                        log=b.results / "console.tmp", name="bench-tcp")
         try:
             g.boot(timeout=120)
-            g.run("tcpstream -s > /tcps.txt &")
-            time.sleep(0.5)
+            start_server(g, "")
             secs = max(2, int(b.secs))
             return {"P%d" % P: total_line(g.run(
                 "tcpstream -l %d -P %d 127.0.0.1" % (secs, P),
@@ -199,7 +217,7 @@ class TcpBench:
                        log=b.results / "console.tmp", name="bench-icount")
         try:
             g.boot(timeout=300)
-            g.run("tcpstream -s > /tcps.txt &", timeout=120)
+            start_server(g, "", timeout=120)
             t = total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
         finally:
             g.close()

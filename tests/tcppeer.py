@@ -1,6 +1,7 @@
 """tcppeer.py: Linux's end of the TCP tests, run inside the rig's namespace.
 
-Every command prints one JSON line (the last line of its output) and stops
+The servers print {"listening": port} once they listen.  Every command
+prints one JSON line (the last line of its output) and stops
 by itself before its deadline, reporting what it got, so a guest that
 stops answering gives a result rather than a hung test.  Data is a
 deterministic pseudo-random stream (data(seed, n)); digests are SHA-256.
@@ -49,10 +50,13 @@ def data(seed, n):
 
 
 def listener(port, backlog=128):
+    """A listening socket on 10.0.2.2:port; says so on stdout (the test
+    waits for that line before it lets the guest connect)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.bind((PEER_IP, port))
     s.listen(backlog)
+    print(json.dumps({"listening": port}), flush=True)
     return s
 
 

@@ -76,7 +76,8 @@ class Bg:
         self.timeout = timeout
         self.p = subprocess.Popen(peer_argv(rig, cmd, **kw),
                                   stdout=subprocess.PIPE, text=True)
-        time.sleep(0.3)                  # let it bind and listen
+        line = self.p.stdout.readline()  # it listens: the guest may connect
+        assert '"listening"' in line, "%s: %r" % (cmd, line)
 
     def result(self):
         out, _ = self.p.communicate(timeout=self.timeout)

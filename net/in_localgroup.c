@@ -38,8 +38,8 @@
 // beats the wildcard group (laddr 0), as an exact bind beats a wildcard
 // bind in the plain lookup. Connected pcbs are never in a group.
 //
-// Switches: net.inet.udp.reuseport_ext and (once TCP uses the groups)
-// net.inet.tcp.reuseport_ext, default 1. With 0, in_pcblookup skips the
+// Switches: net.inet.udp.reuseport_ext and (once TCP listeners join
+// groups) net.inet.tcp.reuseport_ext, default 1. With 0, in_pcblookup skips the
 // groups and the naive rule applies: the most recently bound socket gets
 // everything (in_pcb.c). Groups are still maintained, so the switch may
 // flip at any time.
@@ -86,9 +86,9 @@ struct inp_localgroup {
 	struct inpcb *il_members[INP_LOCALGROUP_MAX];   // [t]
 };
 
-// [a] Read by nothing yet: TCP (when it lands) passes it to
-// in_pcbinfo_init for its table, as UDP passes udp_reuseport_ext. Until
-// then writing it changes nothing.
+// [a] TCP passes it to in_pcbinfo_init for its table (net/tcp_usrreq.c),
+// as UDP passes udp_reuseport_ext; but TCP listeners join no group yet
+// (a later issue), so for now writing it changes nothing.
 int tcp_reuseport_ext = 1;
 NET_SYSCTL_INT_RANGE(tcp_reuseport_ext, "net.inet.tcp.reuseport_ext", SYSCTL_RW,
 		     &tcp_reuseport_ext, 0, 1, "1: spread connections over a reuseport group");

@@ -262,8 +262,9 @@ int lwkt_domsg(struct lwkt_port *port, struct lwkt_msg *msg)
 		// have to run the handler, so run it now. It normally
 		// replies before returning; if it forwarded the message
 		// instead, wait_done below waits for the real reply.
-		// Indirect call: in this kernel ms_handler is so_pru_dispatch
-		// (net/socket.c, a socket request) or a host test's handler.
+		// Indirect call: for lwkt_domsg in this kernel ms_handler is
+		// so_pru_dispatch (net/socket.c, a socket request) or a host
+		// test's handler.
 		msg->ms_handler(msg);
 	} else {
 		port_enqueue(port, msg, 0);

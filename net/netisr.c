@@ -242,8 +242,10 @@ int netisr_dispatch(struct mbuf *m)
 static void netisr_run(struct netisr *ni, struct lwkt_msg *msg)
 {
 	count(&ni->ni_msgs);
-	// Indirect call: netisr_packet (above) for a received packet, or
-	// so_pru_dispatch (net/socket.c) for a socket request.
+	// Indirect call: netisr_packet (above) for a received packet,
+	// so_pru_dispatch (net/socket.c) for a socket request, or TCP's
+	// tcp_timer_handler / tcp_connmsg_handler (net/tcp_timer.c,
+	// net/tcp_usrreq.c) for a tcpcb's timer or connect message.
 	msg->ms_handler(msg);
 }
 
@@ -261,8 +263,8 @@ static void netisr_thread(void *arg)
 			n++;
 		} while (n < NETISR_BATCH && (msg = lwkt_getport(&ni->ni_port)) != NULL);
 		count(&ni->ni_batches);
-		// Indirect call: the hooks of netisr_register_rollup. None is
-		// registered yet in this kernel; TCP's delayed ACKs will be one.
+		// Indirect call: the hooks of netisr_register_rollup -- in this
+		// kernel tcp_rollup (net/tcp_output.c: TCP's delayed ACKs).
 		for (int i = 0; i < netisr_nrollup; i++)
 			netisr_rollups[i](ni->ni_cpu);
 	}

@@ -1,5 +1,5 @@
 // The protocol switch: what the socket layer (net/socket.c) asks of a
-// protocol (raw IP and UDP; TCP next), and the LWKT message that
+// protocol (raw IP, UDP, TCP), and the LWKT message that
 // carries each request to the netisr thread that owns the protocol control
 // block (pcb).
 //
@@ -26,11 +26,11 @@
 //   request code stays the same.
 //
 // Owning netisr: pr_attach_cpu(so) picks the netisr for a new pcb (raw:
-// 0; UDP: round-robin over the netisrs, udp_attach_cpu, to spread
-// senders -- the addresses are not known yet). A handler of
-// PRU_BIND/PRU_CONNECT may move the pcb to another netisr (UDP connect:
-// the 4-tuple hash); it does so by storing the new cpu in so->so_cpu
-// (atomically) before replying: later requests go there.
+// 0; UDP and TCP: round-robin over the netisrs, to spread senders -- the
+// addresses are not known yet). A handler of PRU_BIND/PRU_CONNECT may
+// move the pcb to another netisr (UDP and TCP connect: the netisr of the
+// 4-tuple's netisr_hash_ipv4); it does so by storing the new cpu in
+// so->so_cpu (atomically) before replying: later requests go there.
 //
 // Lock legend (kernel/lock.h): [i] set at init (the table is const).
 #pragma once

@@ -2,8 +2,10 @@
 // host-order arguments): for many random UDP flows and 1, 2, 4 and 8
 // CPUs, the netisr a received frame is dispatched to (netisr_hash_mbuf on
 // the built Ethernet frame) is the netisr that owns the connected socket
-// of its 4-tuple (so_cpu after connect), and a reuseport group hands the
-// datagram to the member in_localgroup_pick chooses from that same value.
+// of its 4-tuple (so_cpu after connect), a reuseport group hands the
+// datagram to the member in_localgroup_pick chooses from that same value,
+// and a TCP connection is owned (tcp_tuplecpu) by the netisr its
+// segments arrive on.
 // If any layer hashed differently (network order, other argument order),
 // a flow's packets and its socket's requests would run on different
 // netisrs -- which TCP's one-owner rule forbids.
@@ -12,6 +14,7 @@
 #include "net/socket.h"
 #include "net/in_pcb.h"
 #include "net/netisr.h"
+#include "net/tcp_var.h"
 
 #define FLOWS 400   // per CPU count
 
@@ -185,7 +188,34 @@ static void flowhash_reuseport_pick_uses_rx_hash(void)
 	check_reuseport_pick(8);
 }
 
+// TCP: the netisr that owns a connection (tcp_tuplecpu: where connect
+// moves it, and what tcp_input checks a segment against) is the netisr
+// its received segments are dispatched to.
+static void flowhash_tcp_owner_is_rx_netisr(void)
+{
+	uint8 frame[128];
+	setup();
+	for (int ncpu = 1; ncpu <= 8; ncpu *= 2) {
+		host_set_ncpu(ncpu);
+		for (int i = 0; i < FLOWS; i++) {
+			uint32 faddr = rnd_faddr();
+			uint16 fport = rnd_port(), lport = rnd_port();
+			uint8 th[20] = { fport >> 8, fport & 0xff, lport >> 8, lport & 0xff };
+			th[12] = 5 << 4;   // data offset: 20 bytes
+			th[13] = 0x10;     // ACK
+			memcpy(frame, fx_mac, 6);
+			memcpy(frame + 6, gw_mac, 6);
+			frame[12] = ETHERTYPE_IP >> 8, frame[13] = ETHERTYPE_IP & 0xff;
+			int len = ETHER_HDR_LEN + fx_ip(frame + ETHER_HDR_LEN, IPPROTO_TCP, faddr,
+							FX_ADDR, 1, 0, th, sizeof(th));
+			int rx = netisr_hashcpu(rx_hash(frame, len));
+			CHECK(tcp_tuplecpu(FX_ADDR, lport, faddr, fport) == rx);
+		}
+	}
+}
+
 const struct host_test flowhash_tests[] = {
+	{ flowhash_tcp_owner_is_rx_netisr, "flowhash_tcp_owner_is_rx_netisr" },
 	{ flowhash_rx_netisr_is_connected_socket_netisr,
 	  "flowhash_rx_netisr_is_connected_socket_netisr" },
 	{ flowhash_reuseport_pick_uses_rx_hash, "flowhash_reuseport_pick_uses_rx_hash" },

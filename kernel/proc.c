@@ -80,6 +80,8 @@ static struct proc *allocslot(void)
 			p->pid = allocpid();
 			p->state = USED;
 			p->affinity = -1;
+			p->cpu = cpuid();  // p->lock held: interrupts are off
+			p->onrq = false;
 			p->killed = false;
 			p->kthread = false;
 			p->sz = 0;
@@ -186,7 +188,7 @@ void userinit(void)
 	p->trapframe->sp = USERBASE + PGSIZE;
 	strlcpy(p->name, "initcode", sizeof(p->name));
 	p->cwd = NULL;  // set by forkret once the file system is up
-	p->state = RUNNABLE;
+	make_runnable(p);
 	release(&p->lock);
 }
 

@@ -3,8 +3,8 @@
 // A process is a user address space plus one kernel thread; a kernel
 // thread (kthread_create) has no user address space and may be pinned to
 // one CPU, which is how the per-CPU netisr threads are built. Each CPU runs
-// its own scheduler loop (scheduler()) over the process table and never
-// picks a thread pinned to another CPU.
+// its own scheduler loop (scheduler()) over its own run queues; a thread
+// runs on the CPU whose queue it is on (sched.c explains who moves it).
 #pragma once
 #include "kernel/types.h"
 #include "kernel/param.h"
@@ -15,6 +15,13 @@ struct context {
 	uint64 ra;
 	uint64 sp;
 	uint64 s0, s1, s2, s3, s4, s5, s6, s7, s8, s9, s10, s11;
+};
+
+// A run queue: threads ready to run on one CPU, first in first out,
+// linked through p->rq_next. Owned by that CPU's scheduler [c].
+struct runq {
+	struct proc *rq_head, *rq_tail;
+	int rq_len;
 };
 
 // Per-CPU state. Each field is [c] unless tagged.
@@ -28,11 +35,16 @@ struct cpu {
 	uint64 nintr;             // device interrupts taken
 	uint64 ntimer;            // timer interrupts taken
 	uint64 quantum_end;       // time (ms) at which the running proc yields
-	int next_slot;            // where scheduler() resumes its scan
-	bool idle;                // [a] scanning or in wfi: kick to wake
+	struct runq rq_kthread;   // runnable kernel threads: run first
+	struct runq rq_user;      // runnable user processes
+	struct proc *ipiq;        // [a] made runnable for this cpu, not yet on
+	                          //     a run queue (sched.c: "wake-up message")
+	bool idle;                // [a] scheduling or in wfi: kick to wake
+	int want_work;            // [a] idle with empty queues: give me a process
 	bool need_resched;        // [a] a kernel thread waits for this cpu
 	bool kthread_hogged;      // a kernel thread used up its quantum: be fair once
 	uint64 nipi;              // wake-up IPIs received
+	uint64 nmigrate;          // user processes handed to an idle cpu
 };
 
 extern struct cpu cpus[NCPU];
@@ -97,6 +109,10 @@ struct proc {
 	int pid;
 	int affinity;               // CPU this thread must run on, or -1
 	bool timedout;              // sleep_timeout(): the callout woke us
+	int cpu;                    // home CPU: whose run queue it joins
+	bool onrq;                  // on a run queue or a cpu's ipiq
+	struct proc *rq_next;       // link in that queue: set by whoever queues
+	                            // p, then read only by the queue's cpu
 
 	// wait_lock must be held when using this [w]:
 	struct proc *parent;

@@ -1,30 +1,71 @@
-// Scheduling: the per-CPU scheduler loop, context switches, and
-// sleep/wakeup.
+// Scheduling: per-CPU run queues, the per-CPU scheduler loop, context
+// switches, and sleep/wakeup.
 //
-// Each CPU runs scheduler() on its boot stack. It scans the process table
-// (resuming where its last scan stopped, so slots are served round-robin)
-// for a RUNNABLE thread that is free to run here (affinity -1 or this CPU)
-// and swtch()es to it. The thread comes back with sched(), holding its
-// p->lock, which the scheduler releases. p->lock is thus held across
-// swtch() in both directions: that is what makes "mark RUNNABLE, then
-// switch" atomic with respect to other CPUs' schedulers.
+// Problem: a scheduler that scans the whole process table (twice: kernel
+// threads first, then everything) with an acquire/release of every slot
+// costs thousands of instructions per context switch, on every CPU, and
+// makes all CPUs read and write every p->lock.
 //
-// Kernel threads first: the scheduler picks a runnable kernel thread
-// (a netisr, say) before any user process, and a kernel thread made
-// runnable while a user process holds its CPU asks that CPU to reschedule
-// (need_resched + IPI), so packets do not wait out a 10 ms quantum.
+// Idea, after Matt Dillon's LWKT scheduler in DragonFly BSD (sys/kern/
+// lwkt_thread.c; "a thread runs on the CPU it was scheduled on"): each CPU
+// owns two run queues (kernel threads, which run first, and user
+// processes) that only it ever touches, with interrupts off. A thread has
+// a home CPU (p->cpu) and runs only there; it changes home only when it is
+// made runnable (see "Placement") or handed over by a busy CPU ("Work").
+//   - Making a thread runnable (make_runnable: wakeup, fork, kill, a
+//     timeout) never touches another CPU's queues: it pushes the thread
+//     onto the home CPU's ipiq, a lock-free list, and, if that CPU is
+//     idle in wfi, sends it an IPI (ACLINT SSWI). That pair is the wake-up
+//     message of LWKT's lwkt_schedule() of a remote thread (DragonFly
+//     sends an IPI message that runs lwkt_schedule on the owning CPU).
+//     The owning scheduler moves its ipiq onto its queues when it next
+//     picks a thread.
+//   - Pinned kernel threads (netisr) are never moved. A pinned kernel
+//     thread made runnable while a user process holds its CPU asks that
+//     CPU to reschedule (need_resched, plus the IPI if remote), so packets
+//     do not wait out a 10 ms quantum.
+//   - A switch costs a queue pop and one p->lock: no scan.
+// Placement (make_runnable, unpinned threads): stay on the home CPU if it
+// is idle, or if it is this CPU and a kernel thread (a netisr about to
+// block) is the waker; otherwise move to an idle CPU if there is one, else
+// stay home. A new process (fork) counts as woken by its parent, so it
+// starts on an idle CPU when there is one.
+// Work (balancing): a CPU with empty queues sets want_work before it
+// waits; a CPU that picks a thread while user processes still wait in its
+// queue hands the first of them to such a CPU (ipiq + IPI). A CPU-bound
+// process therefore moves at the latest when its CPU's quantum ends
+// (10 ms). Kernel threads are never handed over.
 //
-// Wake-up IPIs: a hart with nothing to run waits in wfi. When a thread
-// becomes runnable (make_runnable), an idle hart allowed to run it is
-// kicked with a supervisor software interrupt (ACLINT SSWI), so it does
-// not sleep until its next timer tick. A hart marks itself idle before it
-// scans the table, so a kick that races with the scan is not lost: the
-// pending SSIP makes the following wfi return at once.
+// p->lock is held across swtch() in both directions, as in xv6: the
+// scheduler takes it before switching to p, the thread drops it once
+// running; a thread gives up the CPU (sched()) holding it, and the
+// scheduler releases it. That is what makes "mark RUNNABLE or SLEEPING,
+// then switch" atomic with respect to wakers on other CPUs.
+//
+// Invariants: p->onrq iff p is on exactly one run queue or ipiq; a thread
+// on CPU c's queues has p->cpu == c and state RUNNABLE; only CPU c links
+// or unlinks its run queues.
+// Races: (1) a wake-up pushed onto an idle CPU's ipiq while that CPU
+// decides to wait: the CPU sets idle (seq_cst) before it empties its
+// ipiq, the waker pushes (seq_cst) before it reads idle, so either the
+// CPU sees the thread or the waker sees idle and sends the IPI, whose
+// pending SSIP ends the wfi at once. (2) a wake-up from an interrupt on
+// the CPU itself: the scheduler looks at its ipiq with interrupts off
+// right before wfi. (3) a second make_runnable of a queued thread cannot
+// happen: only a SLEEPING or new thread is made runnable, and it stays
+// RUNNABLE until its scheduler runs it.
 //
 // sleep(chan, lk) / wakeup(chan): a sleeper holds p->lock from before it
 // releases lk until the scheduler has switched away, and wakeup() takes
 // p->lock of every sleeper, so a wakeup between "release lk" and "sleep"
 // cannot be lost.
+//
+// Testing: usertests (kern.selftest pins a thread to every CPU), tests/
+// test_usertests.py with 1, 2 and 4 CPUs; sysctl kern.ipis and
+// kern.sched_handoffs count the IPIs and hand-overs. gdb: break
+// scheduler, make_runnable, balance.
+// References: Matthew Dillon, "LWKT" design notes and DragonFly BSD
+// sys/kern/lwkt_thread.c (lwkt_schedule, lwkt_switch).
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/riscv.h"
@@ -61,9 +102,116 @@ struct proc *myproc(void)
 	return p;
 }
 
-static bool runs_here(struct proc *p, int cpu)
+// ---- run queues (owned by their CPU, interrupts off) ----------------------
+
+static void rq_append(struct runq *q, struct proc *p)
 {
-	return p->state == RUNNABLE && (p->affinity < 0 || p->affinity == cpu);
+	p->rq_next = NULL;
+	if (q->rq_tail)
+		q->rq_tail->rq_next = p;
+	else
+		q->rq_head = p;
+	q->rq_tail = p;
+	q->rq_len++;
+}
+
+static struct proc *rq_pop(struct runq *q)
+{
+	struct proc *p = q->rq_head;
+	if (p == NULL)
+		return NULL;
+	q->rq_head = p->rq_next;
+	if (q->rq_head == NULL)
+		q->rq_tail = NULL;
+	q->rq_len--;
+	p->rq_next = NULL;
+	return p;
+}
+
+static void rq_add(struct cpu *c, struct proc *p)
+{
+	rq_append(p->kthread ? &c->rq_kthread : &c->rq_user, p);
+}
+
+// Push p onto c's ipiq. Any CPU; caller holds p->lock.
+static void ipiq_push(struct cpu *c, struct proc *p)
+{
+	struct proc *old = __atomic_load_n(&c->ipiq, __ATOMIC_RELAXED);
+	do
+		p->rq_next = old;
+	while (!__atomic_compare_exchange_n(&c->ipiq, &old, p, true, __ATOMIC_SEQ_CST,
+					    __ATOMIC_RELAXED));
+}
+
+// Move everything on this CPU's ipiq onto its run queues, oldest first
+// (the list is newest first). Called by c's scheduler, interrupts off.
+static void ipiq_drain(struct cpu *c)
+{
+	struct proc *p = __atomic_exchange_n(&c->ipiq, NULL, __ATOMIC_SEQ_CST);
+	struct proc *rev = NULL;
+	while (p) {
+		struct proc *next = p->rq_next;
+		p->rq_next = rev;
+		rev = p;
+		p = next;
+	}
+	while (rev) {
+		struct proc *next = rev->rq_next;
+		rq_add(c, rev);
+		rev = next;
+	}
+}
+
+static void send_ipi(int cpu)
+{
+	*(volatile uint32 *)ACLINT_SETSSIP(cpu) = 1;
+}
+
+// The next thread for c: kernel threads first, unless one just used up a
+// whole quantum (a flood), then user processes get one turn.
+static struct proc *pick(struct cpu *c)
+{
+	struct proc *p = NULL;
+	if (!c->kthread_hogged || c->rq_user.rq_head == NULL)
+		p = rq_pop(&c->rq_kthread);
+	c->kthread_hogged = false;
+	if (p == NULL)
+		p = rq_pop(&c->rq_user);
+	if (p == NULL)
+		p = rq_pop(&c->rq_kthread);
+	return p;
+}
+
+// User processes still wait here: hand the first one to a CPU that asked
+// for work. c's scheduler, interrupts off, no lock held.
+static void balance(struct cpu *c)
+{
+	if (c->rq_user.rq_head == NULL)
+		return;
+	for (int i = 0; i < ncpu; i++) {
+		if (i == c->id || !__atomic_load_n(&cpus[i].want_work, __ATOMIC_ACQUIRE))
+			continue;
+		if (!__atomic_exchange_n(&cpus[i].want_work, 0, __ATOMIC_ACQ_REL))
+			continue;  // another CPU answered first
+		struct proc *p = rq_pop(&c->rq_user);
+		acquire(&p->lock);
+		p->cpu = i;
+		ipiq_push(&cpus[i], p);
+		release(&p->lock);
+		c->nmigrate++;
+		send_ipi(i);
+		return;
+	}
+}
+
+// Nothing to run: ask for work and wait for an interrupt, unless a thread
+// arrived on the ipiq meanwhile. Interrupts off; wfi returns on a pending
+// interrupt even so, and the caller turns them on to take it.
+static void idle_wait(struct cpu *c)
+{
+	__atomic_store_n(&c->want_work, 1, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&c->ipiq, __ATOMIC_SEQ_CST) == NULL)
+		asm volatile("wfi");
 }
 
 // Per-CPU scheduler loop; never returns.
@@ -72,37 +220,36 @@ void scheduler(void)
 	struct cpu *c = mycpu();
 	c->proc = NULL;
 	for (;;) {
-		// Interrupts on, so devices (and other CPUs' kicks) can make
-		// something runnable.
+		// Let pending interrupts in (devices and other CPUs' kicks
+		// make threads runnable), then decide with them off.
 		intr_on();
+		intr_off();
 		__atomic_store_n(&c->idle, true, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&c->need_resched, false, __ATOMIC_RELAXED);
-		bool found = false;
-		// Pass 0: kernel threads only; pass 1: everything. After a
-		// kernel thread used up a whole quantum (a flood), skip pass 0
-		// once, so user processes on this CPU are not starved.
-		int start = c->kthread_hogged ? NPROC : 0;
-		c->kthread_hogged = false;
-		for (int i = start; i < 2 * NPROC && !found; i++) {
-			struct proc *p = &proc[(c->next_slot + i) % NPROC];
-			if (i < NPROC && !p->kthread)
-				continue;
-			acquire(&p->lock);
-			if (runs_here(p, c->id)) {
-				__atomic_store_n(&c->idle, false, __ATOMIC_RELAXED);
-				p->state = RUNNING;
-				c->proc = p;
-				c->nswitch++;
-				c->quantum_end = uptime_ms() + QUANTUM_MS;
-				swtch(&c->context, &p->context);
-				c->proc = NULL;
-				c->next_slot = (p - proc + 1) % NPROC;
-				found = true;
-			}
-			release(&p->lock);
+		ipiq_drain(c);
+		struct proc *p = pick(c);
+		if (p == NULL) {
+			idle_wait(c);
+			continue;
 		}
-		if (!found)
-			asm volatile("wfi");
+		__atomic_store_n(&c->idle, false, __ATOMIC_RELAXED);
+		__atomic_store_n(&c->want_work, 0, __ATOMIC_RELAXED);
+		balance(c);
+
+		acquire(&p->lock);
+		KASSERT(p->state == RUNNABLE && p->onrq && p->cpu == c->id);
+		p->onrq = false;
+		p->state = RUNNING;
+		c->proc = p;
+		c->nswitch++;
+		c->quantum_end = uptime_ms() + QUANTUM_MS;
+		swtch(&c->context, &p->context);
+		c->proc = NULL;
+		if (p->state == RUNNABLE) {  // yield(): back of this CPU's queue
+			p->onrq = true;
+			rq_add(c, p);
+		}
+		release(&p->lock);
 	}
 }
 
@@ -135,22 +282,31 @@ void yield(void)
 	release(&p->lock);
 }
 
-// Common part of sleep() and sleep_timeout(): called holding p->lock and
-// not lk (already released); returns holding p->lock.
-static void sleep_locked(struct proc *p, void *chan)
+// First half of sleep() and sleep_timeout(): p sleeps on chan from now
+// on, published under p->lock while lk is still held, then lk is let go.
+// A waker that holds lk (as it must) therefore sees state and chan set,
+// which is what lets wakeup() skip a slot without taking its lock.
+// Returns holding p->lock.
+static void sleep_begin(struct proc *p, void *chan, struct spinlock *lk)
 {
-	p->chan = chan;
-	p->state = SLEEPING;
+	acquire(&p->lock);
+	__atomic_store_n(&p->chan, chan, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->state, SLEEPING, __ATOMIC_RELAXED);
+	release(lk);  // release ordering: the two stores are visible first
+}
+
+// Second half: switch away until woken; returns holding p->lock.
+static void sleep_switch(struct proc *p)
+{
 	sched();
-	p->chan = NULL;
+	__atomic_store_n(&p->chan, NULL, __ATOMIC_RELAXED);
 }
 
 void sleep(void *chan, struct spinlock *lk)
 {
 	struct proc *p = myproc();
-	acquire(&p->lock);
-	release(lk);
-	sleep_locked(p, chan);
+	sleep_begin(p, chan, lk);
+	sleep_switch(p);
 	release(&p->lock);
 	acquire(lk);
 }
@@ -183,11 +339,10 @@ int sleep_timeout(void *chan, struct spinlock *lk, int ms)
 	struct proc *p = myproc();
 	struct callout c;
 	callout_init(&c);
-	acquire(&p->lock);
-	release(lk);
+	sleep_begin(p, chan, lk);
 	p->timedout = false;
 	callout_reset(&c, ms, sleep_timeout_fire, p);
-	sleep_locked(p, chan);
+	sleep_switch(p);
 	bool timedout = p->timedout;
 	release(&p->lock);
 	callout_stop(&c);
@@ -199,28 +354,48 @@ static int kick_enabled = 1;   // int: the knob stores an int
 SYSCTL_INT_RANGE(kern_sched_kick, "kern.sched_kick", SYSCTL_RW, &kick_enabled, 0, 1,
 	   "1: wake idle harts with an IPI when a thread becomes runnable; 0: they notice at their next timer tick");
 
-// Wake one idle hart that may run p (not this one: it will reschedule by
-// itself). Any context.
-static void cpu_kick(struct proc *p)
+static int find_idle_cpu(int me)
 {
+	for (int i = 0; i < ncpu; i++)
+		if (i != me && __atomic_load_n(&cpus[i].idle, __ATOMIC_SEQ_CST))
+			return i;
+	return -1;
+}
+
+// The CPU whose queue p joins (see "Placement" above). Interrupts off.
+static int place(struct proc *p, int me)
+{
+	if (p->affinity >= 0)
+		return p->affinity;
+	int home = p->cpu;
+	if (home != me && __atomic_load_n(&cpus[home].idle, __ATOMIC_SEQ_CST))
+		return home;
+	struct proc *cur = cpus[me].proc;
+	bool fresh = p->state == USED;
+	if (home == me && !fresh && (cur == NULL || cur->kthread))
+		return home;  // this CPU is idle, or a kernel thread wakes p
+	int idle = find_idle_cpu(me);
+	return idle >= 0 ? idle : home;
+}
+
+// Tell CPU target that p is on its ipiq: an IPI if it is idle; a pinned
+// kernel thread also preempts the user process running there.
+static void kick(int target, struct proc *p, int me)
+{
+	struct cpu *t = &cpus[target];
+	bool preempt = p->kthread && p->affinity >= 0;
+	if (target == me) {
+		if (preempt)
+			__atomic_store_n(&t->need_resched, true, __ATOMIC_RELEASE);
+		return;  // our own scheduler drains the ipiq before it picks
+	}
 	if (!kick_enabled)
 		return;
-	int me = cpuid();
-	for (int i = 0; i < ncpu; i++) {
-		if (i == me || (p->affinity >= 0 && p->affinity != i))
-			continue;
-		if (__atomic_load_n(&cpus[i].idle, __ATOMIC_SEQ_CST)) {
-			*(volatile uint32 *)ACLINT_SETSSIP(i) = 1;
-			return;
-		}
-	}
-	// No idle hart: a pinned kernel thread preempts the user process on
-	// its CPU (the flag is read on that CPU's way out of its next trap).
-	if (p->kthread && p->affinity >= 0) {
-		struct cpu *c = &cpus[p->affinity];
-		__atomic_store_n(&c->need_resched, true, __ATOMIC_RELEASE);
-		if (p->affinity != me)
-			*(volatile uint32 *)ACLINT_SETSSIP(p->affinity) = 1;
+	if (__atomic_load_n(&t->idle, __ATOMIC_SEQ_CST)) {
+		send_ipi(target);
+	} else if (preempt) {
+		__atomic_store_n(&t->need_resched, true, __ATOMIC_RELEASE);
+		send_ipi(target);
 	}
 }
 
@@ -234,19 +409,32 @@ void resched_if_needed(void)
 		yield();
 }
 
+// Mark p RUNNABLE and queue it for its CPU. Caller holds p->lock; p is
+// new (USED) or SLEEPING, and on no queue.
 void make_runnable(struct proc *p)
 {
 	KASSERT(holding(&p->lock));
+	KASSERT(!p->onrq && (p->state == SLEEPING || p->state == USED));
+	int me = cpuid();  // interrupts are off: we hold p->lock
+	int target = place(p, me);
 	p->state = RUNNABLE;
-	cpu_kick(p);
+	p->onrq = true;
+	p->cpu = target;
+	ipiq_push(&cpus[target], p);
+	kick(target, p, me);
 }
 
-// Wake every thread sleeping on chan. Caller must not hold any p->lock.
+// Wake every thread sleeping on chan. Caller holds the lock the sleepers
+// passed to sleep() (so a sleeper's state and chan, published before it
+// released that lock, are visible here: sleep_begin), and no p->lock.
+// A slot that does not look like a sleeper on chan is skipped without
+// taking its lock; a candidate is checked again under p->lock.
 void wakeup(void *chan)
 {
 	struct proc *me = myproc();
 	for (struct proc *p = proc; p < &proc[NPROC]; p++) {
-		if (p == me)
+		if (p == me || __atomic_load_n(&p->state, __ATOMIC_RELAXED) != SLEEPING ||
+		    __atomic_load_n(&p->chan, __ATOMIC_RELAXED) != chan)
 			continue;
 		acquire(&p->lock);
 		if (p->state == SLEEPING && p->chan == chan)
@@ -263,3 +451,13 @@ static int sysctl_ipis(struct sysctl_oid *oid, int64 *val, bool write)
 	return 0;
 }
 SYSCTL_PROC(kern_ipis, "kern.ipis", SYSCTL_RD, sysctl_ipis, "wake-up IPIs received, all harts");
+
+static int sysctl_migrations(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	*val = 0;
+	for (int i = 0; i < ncpu; i++)
+		*val += cpus[i].nmigrate;
+	return 0;
+}
+SYSCTL_PROC(kern_sched_handoffs, "kern.sched_handoffs", SYSCTL_RD, sysctl_migrations,
+	    "user processes a busy hart handed to an idle one, all harts");

@@ -104,8 +104,9 @@ static int devintr(uint64 scause)
 		return 1;
 	}
 	if (scause == SCAUSE_SSI) {
-		// A wake-up IPI (sched.c, cpu_kick): its only job was to end
-		// this hart's wfi, so the scheduler looks at the table again.
+		// A wake-up IPI (sched.c, kick): it ends this hart's wfi, so
+		// the scheduler takes the threads on its ipiq, or (need_resched)
+		// makes the user process here yield on its way out.
 		CSR_CLEAR(sip, SIE_SSIE);
 		mycpu()->nipi++;
 		return 1;

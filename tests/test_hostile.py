@@ -164,7 +164,9 @@ def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
           "received, %d held, %d storage bytes held, %d datagrams given up"
           % (held, held * PAGE // 1024, got, ip1["net.inet.ip.reass_frags"],
              ip1["net.inet.ip.reass_mem"], ip1["net.inet.ip.fragtoomany"]))
-    assert got >= 10000, "only %d fragments arrived" % got
+    # A busy host loses some frames on the tap; 2,000 fragments still
+    # pinned ~130 pages before reassembly was bounded (0.066 pages each).
+    assert got >= 2000, "only %d fragments arrived" % got
     # 4 datagrams x 64 fragments x one 256-byte mbuf = 64 KB: 16 pages.
     assert held <= 40, (
         "KERNEL BUG: %d never-completed 8-byte fragments pin %d pages"

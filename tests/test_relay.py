@@ -9,7 +9,7 @@
    namespace plays the guest's end of the relay (a UDP socket where QEMU's
    dgram netdev would be) while Linux's own UDP sockets are the other end.
    Each impairment is seen there: loss, duplication, reordering, delay,
-   and corruption, which the scripted guest finds as frames whose checksum
+   jitter, and corruption, which the scripted guest finds as frames whose checksum
    fails and which Linux drops by checksum (Udp InCsumErrors), never
    delivering a corrupted byte.  Two runs with one seed lose the same
    datagrams.
@@ -176,6 +176,7 @@ def wire(a):
         tap_mac = bytes.fromhex(f.read().strip().replace(":", ""))
     csum0 = udp_in_csum_errors()
     res = {"in_seq": [], "in_bad": 0, "in_iphdr_bad": 0, "in_latency_min": 9,
+           "in_latency_max": 0,
            "out_seq": [], "out_damaged": 0}
     sent_at = {}
     import select
@@ -212,8 +213,9 @@ def wire(a):
         else:
             i = int(data[42 + 4:42 + 10])
             res["in_seq"].append(i)
-            res["in_latency_min"] = min(res["in_latency_min"],
-                                        time.monotonic() - sent_at[i])
+            lat = time.monotonic() - sent_at[i]
+            res["in_latency_min"] = min(res["in_latency_min"], lat)
+            res["in_latency_max"] = max(res["in_latency_max"], lat)
 
     t0 = time.monotonic()
     for i in range(n):
@@ -283,6 +285,20 @@ def test_relay_each_impairment_on_the_wire(wirerig):
     assert len(set(r["out_seq"])) < n
     assert len(r["out_seq"]) > len(set(r["out_seq"]))
     assert out_of_order(r["out_seq"]) > 0
+
+
+def test_relay_jitter_spreads_the_delay(wirerig):
+    "delay 20 ms + jitter 0..30 ms: no frame early, some 10 ms later"
+    rig = wirerig
+    rig.start_relay({"seed": 2, "in": {"delay_ms": 20, "jitter_ms": 30},
+                     "out": {}})
+    r = run_wire(rig, 100, 0.005)
+    assert len(r["in_seq"]) == 100 and r["in_bad"] == 0, r
+    assert r["in_latency_min"] >= 0.020, r["in_latency_min"]
+    assert r["in_latency_max"] >= r["in_latency_min"] + 0.010, \
+        (r["in_latency_min"], r["in_latency_max"])
+    # frames leave in order of their release time: jitter reorders
+    assert out_of_order(r["in_seq"]) > 0
 
 
 def test_relay_same_seed_loses_the_same_frames(wirerig):

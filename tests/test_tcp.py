@@ -89,6 +89,13 @@ class Bg:
             self.p.wait(10)
 
 
+def bg(g, cmd):
+    """Start cmd in the background; its pid (the shell prints [pid])."""
+    m = re.search(r"\[(\d+)\]", g.run(cmd + " &"))
+    assert m, cmd
+    return int(m.group(1))
+
+
 def guest_sha(g, path):
     out = g.run("sha256 %s" % path, timeout=60)
     m = re.match(r"([0-9a-f]{64})  \S+  (\d+)", out)
@@ -227,6 +234,25 @@ def test_tcp_transfers_sha256_through_the_relay(netguest, kind):
     settle(g, base)
 
 
+@graded(2, lab=LAB)
+def test_tcp_nc_keeps_listening(netguest):
+    """nc -l -k takes one connection after the other into one file: the
+    file is both transfers, in order."""
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    pid = bg(g, "nc -d -l -k -p 5007 > /k")
+    a = peer(rig, "send", port=5007, bytes=70000, seed=11)
+    b = peer(rig, "send", port=5007, bytes=50000, seed=12)
+    assert a.get("sent") == 70000 and a["eof"], a
+    assert b.get("sent") == 50000 and b["eof"], b
+    g.run("kill %d" % pid)
+    import tcppeer
+    want = hashlib.sha256(tcppeer.data(11, 70000) +
+                          tcppeer.data(12, 50000)).hexdigest()
+    assert guest_sha(g, "/k") == (want, 120000)
+    settle(g, base)
+
+
 # ---- many connections ------------------------------------------------------
 
 @graded(5, lab=LAB)
@@ -361,13 +387,6 @@ def test_tcp_through_slirp_hostfwd(boot):
 
 
 # ---- the tools -------------------------------------------------------------
-
-def bg(g, cmd):
-    """Start cmd in the background; its pid (the shell prints [pid])."""
-    m = re.search(r"\[(\d+)\]", g.run(cmd + " &"))
-    assert m, cmd
-    return int(m.group(1))
-
 
 @graded(2, lab=LAB)
 def test_tcp_tools_tcpstream_and_netstat(netguest):

@@ -201,6 +201,11 @@ int growproc(long n)
 	if (n > 0) {
 		if ((uint64)n >= TRAPFRAME || sz + n >= TRAPFRAME)
 			return -ENOMEM;
+		// Fail at once when there are not that many free pages, rather
+		// than take (and zero) all of memory first. A hint only: pages
+		// may come and go meanwhile, and uvmalloc still undoes cleanly.
+		if ((PGROUNDUP(sz + n) - PGROUNDUP(sz)) / PGSIZE > kalloc_free_pages())
+			return -ENOMEM;
 		return uvmalloc(p->pagetable, sz, sz + n, PTE_W, &p->sz);
 	}
 	if (n < 0) {

@@ -121,14 +121,37 @@ int mappages(pagetable_t pt, uint64 va, uint64 size, uint64 pa, int perm)
 	return 0;
 }
 
+// The leaf PTE for va if the page-table pages above it exist. If not,
+// NULL, and *span is the size of the aligned region around va that has no
+// page table (2 MiB or 1 GiB), so a caller can step over it at once.
+static pte_t *walk_existing(pagetable_t pt, uint64 va, uint64 *span)
+{
+	for (int level = 2; level > 0; level--) {
+		pte_t *pte = &pt[PX(level, va)];
+		if ((*pte & PTE_V) == 0) {
+			*span = 1UL << (PGSHIFT + 9 * level);
+			return NULL;
+		}
+		pt = (pagetable_t)PTE2PA(*pte);
+	}
+	return &pt[PX(0, va)];
+}
+
 // Remove npages of mappings starting at va (page-aligned). Pages that are
-// not mapped are skipped (a process has holes: page 0, the stack guard).
+// not mapped are skipped (a process has holes: page 0, the stack guard),
+// a whole missing page table at a time: the cost follows what is mapped,
+// not the length of the range (a failed sbrk of 100 GiB undoes quickly).
 void uvmunmap(pagetable_t pt, uint64 va, uint64 npages, bool do_free)
 {
 	KASSERT((va % PGSIZE) == 0);
-	for (uint64 a = va; a < va + npages * PGSIZE; a += PGSIZE) {
-		pte_t *pte = walk(pt, a, 0);
-		if (pte == NULL || (*pte & PTE_V) == 0)
+	uint64 end = va + npages * PGSIZE, span;
+	for (uint64 a = va; a < end && a < MAXVA; a += PGSIZE) {
+		pte_t *pte = walk_existing(pt, a, &span);
+		if (pte == NULL) {
+			a = (a & ~(span - 1)) + span - PGSIZE;   // the loop adds PGSIZE
+			continue;
+		}
+		if ((*pte & PTE_V) == 0)
 			continue;
 		if (PTE_FLAGS(*pte) == PTE_V)
 			panic("uvmunmap: not a leaf");
@@ -150,9 +173,10 @@ pagetable_t uvmcreate(void)
 // user-readable plus xperm. Returns 0, or -ENOMEM with nothing changed.
 int uvmalloc(pagetable_t pt, uint64 oldsz, uint64 newsz, int xperm, uint64 *newszp)
 {
+	uint64 a;
 	if (newsz >= TRAPFRAME)
 		return -ENOMEM;
-	for (uint64 a = PGROUNDUP(oldsz); a < newsz; a += PGSIZE) {
+	for (a = PGROUNDUP(oldsz); a < newsz; a += PGSIZE) {
 		char *mem = kalloc();
 		if (mem == NULL)
 			goto undo;
@@ -166,7 +190,8 @@ int uvmalloc(pagetable_t pt, uint64 oldsz, uint64 newsz, int xperm, uint64 *news
 		*newszp = newsz > oldsz ? newsz : oldsz;
 	return 0;
 undo:
-	uvmdealloc(pt, newsz, oldsz);
+	// Unmap what this call mapped, [oldsz, a): not up to newsz.
+	uvmdealloc(pt, a, oldsz);
 	return -ENOMEM;
 }
 

@@ -63,6 +63,7 @@ static const struct test tests[] = {
 	// memory (ut/mem.c)
 	{ t_sbrkbasic, "sbrkbasic", true },
 	{ t_sbrkhuge, "sbrkhuge", true },
+	{ t_sbrkundo, "sbrkundo", true },
 	{ t_sbrkfork, "sbrkfork", true },
 	{ t_sbrkoom, "sbrkoom", false },
 	{ t_malloc, "malloc", true },

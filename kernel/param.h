@@ -17,6 +17,7 @@
 #define NBUF (MAXOPBLOCKS * 3)    // size of disk block cache
 #define FSSIZE 20000        // size of file system in blocks (20 MiB)
 #define MAXPATH 128         // maximum file path name
+#define PIPE_BUF 2048       // a pipe write of at most this many bytes is atomic (POSIX)
 #define KSTACKPAGES 4       // kernel stack of each process: 16 KiB
 #define USTACKPAGES 8       // user stack: 32 KiB (guard page below it)
 #define HZ 1000             // timer interrupts per second per hart (1 ms)

@@ -12,8 +12,14 @@
 // A reader with nothing to read sleeps on &pi_nread; a writer with no room
 // sleeps on &pi_nwrite; each wakes the other after moving bytes.
 //
-// Invariants: 0 <= pi_nwrite - pi_nread <= PIPESIZE. The page is freed
-// when both ends are closed, and not before.
+// Atomic writes (POSIX write(2)): a write of at most PIPE_BUF bytes is
+// never interleaved with another writer's data. Such a writer waits until
+// the ring has room for all of it and copies it in one go under pi_lock
+// (two copies when it wraps, no sleep between them). Larger writes go in
+// whatever room there is, as before, and may interleave.
+//
+// Invariants: 0 <= pi_nwrite - pi_nread <= PIPESIZE; PIPE_BUF <= PIPESIZE.
+// The page is freed when both ends are closed, and not before.
 //
 // Locking: pi_lock (spinlock) guards everything in struct pipe. Data is
 // copied to and from user memory with pi_lock held (copyin/copyout do not
@@ -31,7 +37,8 @@
 // Life of a byte: sys_write -> filewrite -> pipewrite -> copyin into the
 // ring -> wakeup(&pi_nread) ... sys_read -> fileread -> piperead -> copyout.
 //
-// Testing: usertests pipe tests (EOF, EPIPE, O_NONBLOCK, large transfers);
+// Testing: usertests pipe tests (EOF, EPIPE, O_NONBLOCK, large transfers,
+// pipeatomic: several writers' PIPE_BUF records arrive whole);
 // the shell's "|". gdb: break piperead.
 // References: xv6-riscv pipe.c; POSIX write(2) on pipes.
 #include "kernel/types.h"
@@ -120,16 +127,21 @@ void pipeclose(struct pipe *pi, bool writable)
 }
 
 // Write up to n bytes from user address addr. Blocks while the pipe is full
-// unless nonblock. Returns the count written (possibly short, if the reader
-// went away, the process was killed or the buffer became unreadable), or
-// -EPIPE, -EINTR, -EAGAIN, -EFAULT if nothing was written. Sleeps.
+// (for n <= PIPE_BUF: until there is room for all n, which then go in at
+// once) unless nonblock. Returns the count written (possibly short, if the
+// reader went away, the process was killed or the buffer became
+// unreadable), or -EPIPE, -EINTR, -EAGAIN, -EFAULT if nothing was written.
+// Sleeps.
 long pipewrite(struct pipe *pi, uint64 addr, size_t n, bool nonblock)
 {
 	struct proc *pr = myproc();
 	size_t tot = 0, m;
 	long err = 0;
 	uint64 room, idx;
+	// Room needed before copying: all of a small write, else any.
+	uint64 need = n <= PIPE_BUF ? n : 1;
 
+	_Static_assert(PIPE_BUF <= PIPESIZE, "PIPE_BUF must fit the ring");
 	acquire(&pi->pi_lock);
 	while (tot < n) {
 		if (!pi->pi_readopen) {
@@ -141,7 +153,9 @@ long pipewrite(struct pipe *pi, uint64 addr, size_t n, bool nonblock)
 			break;
 		}
 		room = PIPESIZE - (pi->pi_nwrite - pi->pi_nread);
-		if (room == 0) {
+		// A small write copies only once all of it fits (tot == 0 until
+		// then; after its first copy the rest fits by construction).
+		if (room == 0 || (tot == 0 && room < need)) {
 			if (nonblock) {
 				err = -EAGAIN;
 				break;

@@ -91,6 +91,7 @@ static const struct test tests[] = {
 	{ t_pipeeof, "pipeeof", true },
 	{ t_pipeepipe, "pipeepipe", true },
 	{ t_nonblock, "nonblock", true },
+	{ t_pipeatomic, "pipeatomic", true },
 	{ t_pipestress, "pipestress", false },
 	// files (ut/file.c)
 	{ t_filerw, "filerw", true },

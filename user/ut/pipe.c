@@ -159,6 +159,95 @@ t_nonblock(void)
 	close(p[1]);
 }
 
+// Write one record of writer id, number seq, len bytes (3..PIPE_BUF): two
+// bytes of length, then len-2 copies of (id << 6 | seq % 64).
+static void
+write_record(int fd, int id, int seq, int len)
+{
+	static char rec[PIPE_BUF];
+
+	rec[0] = (char)(len & 0xff);
+	rec[1] = (char)(len >> 8);
+	memset(rec + 2, id << 6 | (seq & 63), len - 2);
+	ssize_t w = write(fd, rec, len);
+	if (w != len)
+		fail("writer %d: write(%d) = %ld (%s)", id, len, (long)w, strerror(errno));
+}
+
+// Read exactly n bytes (reads of odd sizes); false at end of file.
+static bool
+read_full(int fd, char *buf, int n)
+{
+	int got = 0;
+
+	while (got < n) {
+		ssize_t r = read(fd, buf + got, MIN(n - got, 777));
+		if (r <= 0)
+			return false;
+		got += r;
+	}
+	return true;
+}
+
+// POSIX: writes of at most PIPE_BUF bytes are not interleaved with other
+// writers' data. Four writers send records of 3..PIPE_BUF bytes into one
+// pipe while the reader is slower; every record must arrive whole, and
+// each writer's records in order. A full non-blocking pipe refuses a
+// small write with EAGAIN rather than taking part of it.
+static void
+t_pipeatomic(void)
+{
+	enum { WRITERS = 4, RECS = 120 };
+	static char rec[PIPE_BUF];
+	int p[2], next[WRITERS] = { 0 }, nrec = 0;
+
+	CHECK(PIPE_BUF >= 512, "PIPE_BUF %d below POSIX's 512", PIPE_BUF);
+	xpipe(p);
+	for (int id = 0; id < WRITERS; id++) {
+		if (xfork() == 0) {
+			close(p[0]);
+			for (int seq = 0; seq < RECS; seq++)
+				write_record(p[1], id, seq,
+					     3 + (seq * 389 + id * 97) % (PIPE_BUF - 2));
+			exit(0);
+		}
+	}
+	close(p[1]);
+	while (read_full(p[0], rec, 2)) {
+		int len = (unsigned char)rec[0] | (unsigned char)rec[1] << 8;
+		CHECK(len >= 3 && len <= PIPE_BUF, "record %d: length %d", nrec, len);
+		CHECK(read_full(p[0], rec + 2, len - 2), "record %d cut short", nrec);
+		int id = (unsigned char)rec[2] >> 6, seq = rec[2] & 63;
+		for (int i = 3; i < len; i++)
+			CHECK(rec[i] == rec[2], "record %d (writer %d, %d bytes) interleaved at "
+			      "byte %d", nrec, id, len, i);
+		CHECK(id < WRITERS && seq == (next[id] & 63), "record %d: writer %d seq %d, "
+		      "want %d", nrec, id, seq, next[id] & 63);
+		next[id]++;
+		nrec++;
+		if (nrec % 8 == 0)
+			sleep(1);   // let the writers fill the pipe
+	}
+	CHECK(nrec == WRITERS * RECS, "%d records, want %d", nrec, WRITERS * RECS);
+	for (int id = 0; id < WRITERS; id++) {
+		int st;
+		CHECK(wait(&st) > 0 && st == 0, "a writer failed");
+	}
+	close(p[0]);
+
+	// Non-blocking: no room for all of a small write -> EAGAIN, nothing taken.
+	xpipe(p);
+	EXPECT_OK(fcntl(p[1], F_SETFL, O_NONBLOCK));
+	while (write(p[1], "x", 1) == 1)
+		;
+	CHECK(errno == EAGAIN, "filling: %s", strerror(errno));
+	CHECK(read(p[0], rec, 100) == 100, "read 100");
+	EXPECT_ERR(EAGAIN, write(p[1], rec, 101));
+	CHECK(write(p[1], rec, 100) == 100, "100 bytes into 100 bytes of room");
+	close(p[0]);
+	close(p[1]);
+}
+
 // Several pipes streaming at once, each between two children, so that
 // all CPUs move pipe data at the same time.
 static void

@@ -62,6 +62,13 @@ SYSCTL_PROC_RANGE(vm_junk_fill, "vm.junk_fill", SYSCTL_RW, sysctl_junk, 0, 1,
 static uint64 pages_total;    // [i]
 static uint64 alloc_failed;   // [a]
 
+// Pages on all the free lists. Changed by kalloc and kfree_page only, not
+// by steal(): summing the per-CPU nfree counts while a steal moved pages
+// from one list to another could count the moved pages twice (read the
+// victim before its decrement, the thief after its increment), and a
+// usertests run then reported pages "lost" that were never missing.
+static uint64 kalloc_nfree;   // [a]
+
 static void push_page(struct kmem *k, void *pa)
 {
 	struct run *r = pa;
@@ -94,6 +101,7 @@ void kfree_page(void *pa)
 	push_page(k, pa);
 	release(&k->lock);
 	pop_off();
+	__atomic_add_fetch(&kalloc_nfree, 1, __ATOMIC_RELAXED);
 }
 
 // Move half of another CPU's free pages to CPU me. Called with no kmem
@@ -145,6 +153,8 @@ void *kalloc(void)
 			break;
 	}
 	pop_off();
+	if (r != NULL)
+		__atomic_sub_fetch(&kalloc_nfree, 1, __ATOMIC_RELAXED);
 	if (r == NULL && kmalloc_reclaim() > 0)
 		return kalloc();  // pages kmalloc kept in empty slabs
 	if (r == NULL) {
@@ -157,13 +167,14 @@ void *kalloc(void)
 }
 
 // Free pages: on the free lists, and kept by kmalloc in empty slabs
-// (kmalloc_reclaim gives those back when the lists run dry).
+// (kmalloc_reclaim gives those back when the lists run dry). The lists are
+// read first: a reclaimed slab leaves kmalloc's count before it reaches
+// the lists, so in this order it is never counted twice (at worst, for a
+// moment, not at all).
 uint64 kalloc_free_pages(void)
 {
-	uint64 n = kmalloc_empty_pages();
-	for (int i = 0; i < NCPU; i++)
-		n += __atomic_load_n(&kmem[i].nfree, __ATOMIC_RELAXED);
-	return n;
+	uint64 n = __atomic_load_n(&kalloc_nfree, __ATOMIC_SEQ_CST);
+	return n + kmalloc_empty_pages();
 }
 
 static int sysctl_pages_free(struct sysctl_oid *oid, int64 *val, bool write)

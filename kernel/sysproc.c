@@ -64,15 +64,19 @@ long sys_sleep(void)
 	int ms = argint(0);
 	if (ms < 0)
 		return -EINVAL;
-	uint64 until = uptime_ms() + ms;
+	uint64 until = uptime_ms() + ms, now;
 	struct proc *p = myproc();
 	acquire(&sleep_lock);
-	while (uptime_ms() < until) {
+	// Read the clock once per pass: the time left is then >= 1 ms. (Read
+	// twice, the millisecond could turn between the test and the
+	// subtraction, and sleep_timeout(0) means "no timeout": the process
+	// slept for ever.)
+	while ((now = uptime_ms()) < until) {
 		if (killed(p)) {
 			release(&sleep_lock);
 			return -EINTR;
 		}
-		sleep_timeout(&sleep_lock, &sleep_lock, until - uptime_ms());
+		sleep_timeout(&sleep_lock, &sleep_lock, until - now);
 	}
 	release(&sleep_lock);
 	return 0;

@@ -216,6 +216,31 @@ t_killnosuch(void)
 	EXPECT_ERR(ESRCH, kill(-5));
 }
 
+// Many short sleeps at once all end. sleep(1) read the clock twice, and
+// when the millisecond turned between the two reads it asked for a sleep
+// of 0 ms, which meant "no timeout": the process slept for ever (about one
+// sleep(1) in a thousand). A child stuck so makes this test time out, and
+// an orphan stuck so keeps its pages, which the end-of-run memory check
+// then reports as lost.
+static void
+t_sleepshort(void)
+{
+	enum { KIDS = 4, SLEEPS = 2000 };
+
+	for (int i = 0; i < KIDS; i++) {
+		if (xfork() == 0) {
+			for (int j = 0; j < SLEEPS; j++)
+				if (sleep(1) != 0)
+					fail("sleep: %s", strerror(errno));
+			exit(0);
+		}
+	}
+	for (int i = 0; i < KIDS; i++) {
+		int st;
+		CHECK(wait(&st) > 0 && st == 0, "a sleeper failed");
+	}
+}
+
 // sleep(ms) sleeps at least ms milliseconds of uptime().
 static void
 t_sleep(void)

@@ -237,7 +237,7 @@ void tcp_input_listen(struct socket *lso, struct tcp_seg *sg)
 	if (sg->sg_tw_iss != 0 && SEQ_LEQ(tp->iss, sg->sg_tw_iss))
 		tp->iss = sg->sg_tw_iss + (1u << 17);   // RFC 9293 3.6.1 reuse rule (1)
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_recover = tp->iss;
-	tp->snd_wnd = sg->sg_win;
+	tp->snd_wnd = tp->t_maxsndwnd = sg->sg_win;
 	tp->snd_wl1 = sg->sg_seq;
 	tp->snd_wl2 = tp->iss;
 	tp->t_rcvtime = net_now_ms();
@@ -297,7 +297,7 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 	tp->irs = sg->sg_seq;
 	tp->rcv_nxt = tp->rcv_adv = sg->sg_seq + 1;
 	tcp_mss_from_syn(tp, sg);
-	tp->snd_wnd = sg->sg_win;
+	tp->snd_wnd = tp->t_maxsndwnd = sg->sg_win;
 	tp->snd_wl1 = sg->sg_seq;
 	tp->snd_wl2 = sg->sg_ack;
 	tp->t_rcvtime = net_now_ms();

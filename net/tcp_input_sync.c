@@ -176,6 +176,8 @@ static void tcp_input_window(struct tcpcb *tp, const struct tcp_seg *sg)
 		TCPSTAT_INC(tcps_rcvwinupd);
 	bool opened = tp->snd_wnd == 0 && sg->sg_win > 0;
 	tp->snd_wnd = sg->sg_win;
+	if (tp->snd_wnd > tp->t_maxsndwnd)
+		tp->t_maxsndwnd = tp->snd_wnd;
 	tp->snd_wl1 = sg->sg_seq;
 	tp->snd_wl2 = sg->sg_ack;
 	if (opened) {

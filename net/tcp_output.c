@@ -127,8 +127,8 @@ static bool tcp_small_ok(struct tcpcb *tp, uint32 off, uint32 len, uint32 sbcc)
 	if ((idle || (tp->t_flags & TF_NODELAY)) && off + len >= sbcc)
 		return true;
 	// "(c) at least a fraction Fs of the maximum window can be sent"
-	// (Fs = 1/2), RFC 1122 4.2.3.4.
-	if (tp->snd_wnd > 0 && len >= tp->snd_wnd / 2)
+	// (Fs = 1/2), RFC 1122 4.2.3.4: the largest window the peer offered.
+	if (tp->t_maxsndwnd > 0 && len >= tp->t_maxsndwnd / 2)
 		return true;
 	return SEQ_LT(tp->snd_nxt, tp->snd_max);   // a retransmission
 }
@@ -175,10 +175,11 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 			return true;
 		}
 	}
-	// Data waits behind a zero window with nothing in flight: probe it
-	// (RFC 9293 3.8.6.1) -- the persist timer, unless it or the
-	// retransmission timer already runs.
-	if (sbcc > off && tp->snd_wnd == 0 && TCPS_HAVEESTABLISHED(tp->t_state) &&
+	// Data waits with nothing in flight: behind a zero window (probe it,
+	// RFC 9293 3.8.6.1), or held back by sender SWS avoidance (RFC 1122
+	// 4.2.3.4: "a timeout ... to force transmission"). Both are the
+	// persist timer's job, unless it or the retransmission timer runs.
+	if (sbcc > off && TCPS_HAVEESTABLISHED(tp->t_state) &&
 	    !tcp_timer_active(tp, TCPT_REXMT) && !tcp_timer_active(tp, TCPT_PERSIST)) {
 		tp->t_persist_shift = 0;
 		tcp_timer_set(tp, TCPT_PERSIST, tcp_rexmt_ms(tp));
@@ -267,7 +268,13 @@ static int tcp_output_send(struct tcpcb *tp, const struct tcp_outseg *os)
 	}
 	if (os->os_flags & TH_FIN)
 		tp->t_flags |= TF_SENTFIN;
-	// I4 (RFC 6298 5.1): "start the timer if it is not running".
+	// I4 (RFC 6298 5.1): "start the timer if it is not running". A
+	// segment sent in the ordinary way ends persisting; a zero-window
+	// probe is covered by the persist timer instead.
+	if (adv > 0 && !(tp->t_flags & TF_FORCEDATA)) {
+		tcp_timer_set(tp, TCPT_PERSIST, 0);
+		tp->t_persist_shift = 0;
+	}
 	if (adv > 0 && !tcp_timer_active(tp, TCPT_PERSIST))
 		tcp_rexmt_arm(tp);
 	if (os->os_flags & TH_ACK) {

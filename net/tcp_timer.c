@@ -232,12 +232,14 @@ static struct tcpcb *tcp_timer_rexmt(struct tcpcb *tp)
 static struct tcpcb *tcp_timer_persist(struct tcpcb *tp)
 {
 	TCPSTAT_INC(tcps_persisttimeo);
-	if (tp->t_persist_shift < 12)
-		tp->t_persist_shift++;
-	int base = tp->t_rto << tp->t_persist_shift;
-	int hi = tcp_knob(&tcp_rto_max_ms);
-	tcp_timer_set(tp, TCPT_PERSIST, base > hi || base <= 0 ? hi : base);
-	tp->snd_nxt = tp->snd_una;
+	if (tp->snd_wnd == 0) {   // a probe; else: force a small segment (SWS)
+		if (tp->t_persist_shift < 12)
+			tp->t_persist_shift++;
+		int base = tp->t_rto << tp->t_persist_shift;
+		int hi = tcp_knob(&tcp_rto_max_ms);
+		tcp_timer_set(tp, TCPT_PERSIST, base > hi || base <= 0 ? hi : base);
+	}
+	tp->snd_nxt = tp->snd_una;   // nothing is in flight but a probe byte
 	tp->t_flags |= TF_FORCEDATA;
 	tcp_output(tp);
 	tp->t_flags &= ~TF_FORCEDATA;

@@ -149,6 +149,7 @@ struct tcpcb {
 	tcp_seq snd_nxt;              // [o] next to send
 	tcp_seq snd_max;              // [o] highest sent + 1 (snd_nxt may back up)
 	uint32 snd_wnd;               // [o] peer's window
+	uint32 t_maxsndwnd;           // [o] largest window the peer offered (sender SWS)
 	tcp_seq snd_wl1, snd_wl2;     // [o] seq/ack of the last window update
 	uint32 t_maxseg;              // [r] MSS we send with (peer's, our MTU)
 

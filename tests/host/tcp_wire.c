@@ -289,3 +289,24 @@ int tw_count(uint16 sport, uint8 flags, bool data)
 	}
 	return n;
 }
+
+void tw_forge_syn(uint16 sport, uint16 dport, uint32 seq, uint16 mss)
+{
+	uint32 lo = IPV4(127, 0, 0, 1);
+	int hlen = mss ? 24 : 20;
+	struct mbuf *m = m_getspace(hlen, 64);
+	CHECK(m != NULL);
+	uint8 *t = mtod(m, uint8 *);
+	memset(t, 0, hlen);
+	t[0] = sport >> 8, t[1] = sport & 0xff, t[2] = dport >> 8, t[3] = dport & 0xff;
+	t[4] = seq >> 24, t[5] = seq >> 16, t[6] = seq >> 8, t[7] = seq;
+	t[12] = (uint8)((hlen / 4) << 4);
+	t[13] = TH_SYN;
+	t[14] = 0x40;   // window 16384
+	if (mss) {
+		t[20] = TCPOPT_MSS, t[21] = 4, t[22] = mss >> 8, t[23] = mss & 0xff;
+	}
+	uint16 sum = tcp_cksum(m, 0, hlen, lo, lo);
+	memcpy(t + 16, &sum, 2);
+	CHECK(ip_output(m, lo, lo, IPPROTO_TCP, 0, 0) == 0);
+}

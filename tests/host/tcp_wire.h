@@ -68,6 +68,9 @@ struct tcpcb *tw_tp(struct socket *so);
 enum tcp_state tw_state(struct socket *so);
 // Send a forged segment from 127.0.0.1:sport to 127.0.0.1:dport.
 void tw_forge(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flags);
+// Send a forged SYN from 127.0.0.1:sport to 127.0.0.1:dport with an MSS
+// option of mss (0: none).
+void tw_forge_syn(uint16 sport, uint16 dport, uint32 seq, uint16 mss);
 // Set an int socket option.
 void tw_setopt(struct socket *so, int level, int name, int v);
 // Count logged segments matching (sport, any flag of flags, data or not).

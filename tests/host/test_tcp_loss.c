@@ -281,8 +281,12 @@ static void tcp_zero_window_persist(void)
 	CHECK(soaccept(l, true, &s) == 0);
 	soclose(l);
 	send_pattern(c, N);
+	// Two full segments, then (sender SWS) the last 1176 bytes of the
+	// window only when the persist timer forces them (200 ms).
 	wire_run(100);
 	struct tcpcb *tp = tw_tp(c);
+	CHECK(tp->snd_wnd == 4096 - 2 * 1460 && s->so_rcv.sb_cc == 2 * 1460);
+	wire_run(200);
 	CHECK(tp->snd_wnd == 0);
 	CHECK(s->so_rcv.sb_cc == 4096);
 	wire_log_clear();

@@ -291,6 +291,91 @@ static void tcp_pcblist_format(void)
 	clean(s0, m0);
 }
 
+
+// RFC 9293 3.7.1: our SYN carries the MSS of the interface (MTU 1500:
+// 1460); a peer's MSS option is honoured; without one, 536.
+static void tcp_mss_option(void)
+{
+	BEGIN();
+	struct socket *l = tw_listen(5211, 5);
+	static const uint16 offer[2] = { 0, 1000 };
+	for (int i = 0; i < 2; i++) {
+		wire_log_clear();
+		uint16 peer = (uint16)(6211 + i);
+		tw_forge_syn(peer, 5211, 1000, offer[i]);
+		wire_settle();
+		// our SYN,ACK offers 1460 (answered by a RST from nobody at 6211+i)
+		CHECK(wire_nlog >= 2 && wire_log[1].ws_flags == (TH_SYN | TH_ACK));
+		CHECK(wire_log[1].ws_has_mss && wire_log[1].ws_mss == 1460);
+	}
+	CHECK(tcpstat.tcps_conndrops == 2);   // both children went with the RSTs
+	// A real peer with a small MSS: the child sends segments of that size.
+	tw_setopt(l, SOL_SOCKET, SO_RCVBUF, 65535);
+	struct socket *c = tw_connect(5211, 0), *s;
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	tw_tp(s)->t_maxseg = 536;   // as if the peer's SYN had said 536
+	static uint8 big[3000];
+	CHECK(tw_send(s, big, sizeof(big)) == (long)sizeof(big));
+	wire_run(500);
+	CHECK(tw_count(port_of(s), 0, true) == 6);   // 5 x 536 + 320
+	for (int i = 0; i < wire_nlog; i++)
+		CHECK(wire_log[i].ws_len <= 536);
+	soclose(c);
+	soclose(s);
+	soclose(l);
+	clean(s0, m0);
+}
+
+// RFC 6528: ISN = M + F(4-tuple, key); M counts 4 us ticks.
+static void tcp_isn_rfc6528(void)
+{
+	BEGIN();
+	uint32 lo = IPV4(127, 0, 0, 1);
+	tcp_seq a = tcp_new_isn(lo, 1000, lo, 2000);
+	tcp_seq b = tcp_new_isn(lo, 1001, lo, 2000);
+	host_clock_advance(1000);
+	tcp_seq a2 = tcp_new_isn(lo, 1000, lo, 2000);
+	CHECK(a2 - a == 250000);           // one second of 4 us ticks
+	CHECK(a != b && (uint32)(a - b) > 65536 && (uint32)(b - a) > 65536);
+	CHECK(tcp_new_isn(lo, 1000, lo, 2000) == a2);   // a function of the tuple
+	clean(s0, m0);
+}
+
+// Silly-window avoidance. Receiver (RFC 1122 4.2.3.3): from a full
+// buffer, reading a little does not move the window's right edge;
+// reading half does, at once. Sender (4.2.3.4): no small segment into a
+// small window while data is queued.
+static void tcp_sws_receiver(void)
+{
+	BEGIN();
+	struct socket *l = tw_listen(5212, 5);
+	tw_setopt(l, SOL_SOCKET, SO_RCVBUF, 8192);
+	struct socket *c = tw_connect(5212, 0), *s;
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	soclose(l);
+	static uint8 big[20000], in[8192];
+	CHECK(tw_send(c, big, sizeof(big)) == (long)sizeof(big));
+	wire_run(100);
+	// Five full segments fit. The 892 bytes left stay offered (a window
+	// is never shrunk), but the sender does not fill them with a small
+	// segment (sender SWS: less than half the largest window seen).
+	CHECK(s->so_rcv.sb_cc == 5 * 1460 && tw_tp(c)->snd_wnd == 892);
+	CHECK(tw_count(port_of(c), 0, true) == 5);
+	uint64 upd = tcpstat.tcps_sndwinup;
+	CHECK(tw_recv(s, in, 500, 0) == 500);
+	wire_settle();
+	CHECK(tcpstat.tcps_sndwinup == upd && tw_tp(c)->snd_wnd == 892);
+	CHECK(tw_recv(s, in, 4000, 0) == 4000);
+	wire_settle();
+	CHECK(tcpstat.tcps_sndwinup == upd + 1);
+	CHECK(tcpstat.tcps_persisttimeo == 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_state_tests[] = {
 	{ tcp_time_wait_reuse, "tcp_time_wait_reuse" },
 	{ tcp_rst_in_window, "tcp_rst_in_window" },
@@ -303,5 +388,8 @@ const struct host_test tcp_state_tests[] = {
 	{ tcp_close_unread_rst, "tcp_close_unread_rst" },
 	{ tcp_poll_eof, "tcp_poll_eof" },
 	{ tcp_pcblist_format, "tcp_pcblist_format" },
+	{ tcp_mss_option, "tcp_mss_option" },
+	{ tcp_isn_rfc6528, "tcp_isn_rfc6528" },
+	{ tcp_sws_receiver, "tcp_sws_receiver" },
 	{ NULL, NULL },
 };

@@ -38,8 +38,24 @@
 // beats the wildcard group (laddr 0), as an exact bind beats a wildcard
 // bind in the plain lookup. Connected pcbs are never in a group.
 //
-// Switches: net.inet.udp.reuseport_ext and (once TCP listeners join
-// groups) net.inet.tcp.reuseport_ext, default 1. With 0, in_pcblookup skips the
+// TCP (listeners): a socket joins at listen(2), not at bind -- only a
+// listener can take a SYN -- and leaves FIRST when it closes, before its
+// accept queue is torn down, so from then on every SYN of the port picks
+// a sibling. What was already queued on the closing listener (handshake
+// done or running, not accepted) is reset: each peer gets a RST, so its
+// client sees ECONNRESET instead of a connection nobody will ever read.
+// Why reset and not hand the queue to a sibling: a child in the middle of
+// its handshake finds its listener through so_head from another netisr
+// (soqcomplete); moving it between two listeners' queues opens a window
+// where it belongs to neither and is silently lost -- exactly what must
+// not happen. A RST is what the client can act on (it reconnects, and the
+// hash then picks a live member). Linux does the same by default.
+// A SYN that picked the closing listener just before it left: sonewconn
+// sees SS_ACCEPTCONN cleared and drops the SYN; the client retransmits it
+// and the lookup then picks a sibling. Nothing is lost silently.
+//
+// Switches: net.inet.udp.reuseport_ext and net.inet.tcp.reuseport_ext,
+// default 1. With 0, in_pcblookup skips the
 // groups and the naive rule applies: the most recently bound socket gets
 // everything (in_pcb.c). Groups are still maintained, so the switch may
 // flip at any time.
@@ -65,9 +81,15 @@
 //
 // Life of a packet: udp_input -> in_pcblookup (no connected match) ->
 // in_localgroup_lookup -> in_localgroup_pick(hash, n) -> member's PCQ.
+// A SYN: tcp_input_demux (hash = netisr_hash_ipv4 of the 4-tuple, host
+// order, the value that picked this netisr) -> in_pcblookup -> the same
+// pick -> tcp_input_listen on the member -> its accept queue.
 //
 // Testing: make hosttest (test_localgroup_*: fairness within bounds,
-// stability of a 4-tuple, exact beats wildcard, leave keeps the rest);
+// stability of a 4-tuple, exact beats wildcard, leave keeps the rest;
+// tcp_reuseport_*: listeners share SYNs, switch off = one listener,
+// closing a member resets its queue and the rest keep theirs);
+// reuseport -T and nettests tcpreuseport; test_tcp.py's reuseport test;
 // user program reuseport (-n 4) and nettests udpreuseport; the Linux-peer
 // rig sends from 1000 source ports. gdb: break in_localgroup_pick.
 //
@@ -87,8 +109,7 @@ struct inp_localgroup {
 };
 
 // [a] TCP passes it to in_pcbinfo_init for its table (net/tcp_usrreq.c),
-// as UDP passes udp_reuseport_ext; but TCP listeners join no group yet
-// (a later issue), so for now writing it changes nothing.
+// as UDP passes udp_reuseport_ext: in_pcblookup reads it for each SYN.
 int tcp_reuseport_ext = 1;
 NET_SYSCTL_INT_RANGE(tcp_reuseport_ext, "net.inet.tcp.reuseport_ext", SYSCTL_RW,
 		     &tcp_reuseport_ext, 0, 1, "1: spread connections over a reuseport group");
@@ -150,6 +171,28 @@ void in_localgroup_leave(struct inpcbinfo *info, struct inpcb *inp)
 		;
 	*pp = g->il_next;   // I1: no empty group
 	net_free(g);
+}
+
+int in_pcblistengroup(struct inpcb *inp)
+{
+	struct inpcbinfo *info = inp->inp_info;
+	int err = 0;
+	net_lock_acquire(&info->ipi_lock);
+	uint32 opts = __atomic_load_n(&inp->inp_socket->so_options, __ATOMIC_RELAXED);
+	if ((opts & SO_OPT_REUSEPORT) && !(inp->inp_flags & INP_INGROUP) &&
+	    inp->inp_lport != 0 && inp->inp_faddr == INADDR_ANY)
+		err = in_localgroup_join(info, inp);
+	net_lock_release(&info->ipi_lock);
+	return err;
+}
+
+void in_pcbleavegroup(struct inpcb *inp)
+{
+	struct inpcbinfo *info = inp->inp_info;
+	net_lock_acquire(&info->ipi_lock);
+	if (inp->inp_flags & INP_INGROUP)
+		in_localgroup_leave(info, inp);
+	net_lock_release(&info->ipi_lock);
 }
 
 struct inpcb *in_localgroup_lookup(struct inpcbinfo *info, uint32 laddr,

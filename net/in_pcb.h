@@ -110,6 +110,13 @@ struct inpcb *in_localgroup_lookup(struct inpcbinfo *info, uint32 laddr,
 				   uint16 lport, uint32 hash);
 // Which of n members hash picks (hash-threshold, RFC 2992). Pure.
 uint32 in_localgroup_pick(uint32 hash, uint32 n);
+// TCP listen(2): join inp's group if its socket has SO_REUSEPORT and it
+// is bound and unconnected (no-op otherwise, or if it is in already).
+// Takes ipi_lock. 0, -ENOBUFS, -ENOSPC.
+int in_pcblistengroup(struct inpcb *inp);
+// Leave inp's group if it is in one (a listener about to close). Takes
+// ipi_lock.
+void in_pcbleavegroup(struct inpcb *inp);
 // Members of the group (laddr, lport) exactly; 0 if none. Caller holds
 // ipi_lock.
 int in_localgroup_count(struct inpcbinfo *info, uint32 laddr, uint16 lport);

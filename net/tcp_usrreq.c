@@ -64,7 +64,7 @@
 #include "net/netisr.h"
 #include "net/byteorder.h"
 
-extern int tcp_reuseport_ext;       // [a] net/in_localgroup.c (listener groups: a later issue)
+extern int tcp_reuseport_ext;       // [a] net/in_localgroup.c (listener groups)
 static int tcp_next_cpu;            // [a] round-robin for new sockets
 
 int tcp_init(void)
@@ -141,6 +141,9 @@ static int tcp_usr_detach(struct socket *so)
 	tp->t_flags |= TF_NOFDREF;   // I2
 	uint32 opts = __atomic_load_n(&so->so_options, __ATOMIC_RELAXED);
 	if (tp->t_state == TCPS_LISTEN) {
+		// Leave the reuseport group first: later SYNs pick a sibling;
+		// the queue is then reset (net/in_localgroup.c says why).
+		in_pcbleavegroup(tp->t_inp);
 		solisten_close(so);
 		tcp_close(tp);
 	} else if (tp->t_state < TCPS_SYN_RECEIVED) {
@@ -182,7 +185,12 @@ static int tcp_usr_listen(struct socket *so, int backlog)
 		return err;
 	tcp_setstate(tp, TCPS_LISTEN);   // RFC 9293 3.10.1: passive OPEN
 	solisten_proto(so, backlog);
-	return 0;
+	// SO_REUSEPORT listeners of one address:port share its SYNs
+	// (net/in_localgroup.c). Join only now that we accept: a SYN that
+	// picked us earlier would find nobody listening and get a RST. If
+	// the join fails (a full group, no memory) we stay a listener that
+	// only the naive lookup finds, and listen(2) says why.
+	return in_pcblistengroup(tp->t_inp);
 }
 
 // Send the SYN (RFC 9293 3.10.1: "Send a SYN segment of the form

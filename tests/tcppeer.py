@@ -20,6 +20,10 @@ deterministic pseudo-random stream (data(seed, n)); digests are SHA-256.
           N connections to an echo server, K at a time (all K connected
           and their messages sent before any echo is read; each is
           closed once its echo is in); reports how many echoed
+  opens   --dst A --port P --count N [--parallel K]
+          N connections, K open at a time, each sending one byte and
+          closing (the guest's `reuseport -T` reads each to EOF and
+          counts it); reports how many connected and their source ports
   refused --dst A --port P          a connect that must be refused
   reset   --port P --after N        accept one connection, read N bytes,
           then close with SO_LINGER 0 (a RST); reports bytes read
@@ -186,6 +190,27 @@ def cmd_conns(a, end):
     return {"ok": ok, "bad": bad, "errors": errors[:5]}
 
 
+def cmd_opens(a, end):
+    ok, errors, ports = 0, [], []
+    i = 0
+    while i < a.count and time.monotonic() < end and len(errors) <= 5:
+        socks = []
+        try:
+            for _ in range(min(a.parallel, a.count - i)):
+                socks.append(connect(a.dst, a.port, end))
+            for s in socks:
+                s.sendall(b"x")
+                ports.append(s.getsockname()[1])
+                ok += 1
+        except OSError as e:
+            errors.append("conn %d: %s" % (i, e))
+        finally:
+            for s in socks:
+                s.close()
+        i += max(1, len(socks))
+    return {"ok": ok, "errors": errors[:5], "ports": ports}
+
+
 def cmd_refused(a, end):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(10)
@@ -252,7 +277,7 @@ def main(argv):
     a = p.parse_args(argv)
     end = time.monotonic() + a.deadline
     fn = {"sink": cmd_sink, "source": cmd_source, "send": cmd_send,
-          "conns": cmd_conns, "refused": cmd_refused, "reset": cmd_reset,
+          "conns": cmd_conns, "opens": cmd_opens, "refused": cmd_refused, "reset": cmd_reset,
           "resetsend": cmd_resetsend,
           "blackhole": cmd_blackhole}[a.cmd]
     try:

@@ -36,6 +36,7 @@
 #include "user/nt/udp.c"
 #include "user/nt/tcp.c"
 #include "user/nt/tcpsock.c"
+#include "user/nt/tcpmech.c"
 #include "user/nt/tools.c"
 
 #define TIMEOUT_MS 60000
@@ -128,6 +129,7 @@ static const struct test tests[] = {
 	{ t_tcpsockname, "tcpsockname", true },
 	{ t_tcpreusetw, "tcpreusetw", true },
 	{ t_tcpmany, "tcpmany", true },
+	{ t_tcpreuseport, "tcpreuseport", true },
 	{ t_tcpmbufs, "tcpmbufs", false },
 	// the tools (nt/tools.c)
 	{ t_toolifconfig, "toolifconfig", true },

@@ -1,10 +1,16 @@
-// reuseport: N processes share one UDP port with SO_REUSEPORT (seed 004)
-// and count who gets what.
-// Usage: reuseport [-n N] [-p port] [-t seconds] [-c count] [-e]
+// reuseport: N processes share one UDP port (or, with -T, one TCP
+// listening port) with SO_REUSEPORT (seed 004) and count who gets what.
+// Usage: reuseport [-T] [-n N] [-p port] [-t seconds] [-c count] [-e]
+//   -T TCP: each process listens, accepts, reads each connection to EOF
 //   -n processes (default 4, at most 16)     -p port (default 9000)
 //   -t stop after this many seconds (default 10)
-//   -c stop after this many datagrams in all (default: no limit)
-//   -e also echo every datagram back to its sender
+//   -c stop after this many datagrams (connections) in all (default: no limit)
+//   -e also echo every datagram back to its sender (UDP only)
+//
+// TCP: the lines are the same with "connections" for "datagrams" and the
+// client's port for the source port, and the last line is
+//   reuseport: tcp accepted=12,9,11,8                   (one count per proc)
+// A child reports a connection once it has read it to EOF (and closed it).
 //
 // Each child makes a socket, sets SO_REUSEPORT, binds 0.0.0.0:port and
 // receives; per datagram it tells the parent its source port through a
@@ -53,6 +59,37 @@ child(int i, int port, int wfd, bool echo)
 }
 
 static void
+child_tcp(int i, int port, int wfd)
+{
+	int s, one = 1;
+	struct sockaddr_in me, from;
+	socklen_t fl;
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		die("reuseport: socket: %s", strerror(errno));
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		die("reuseport: setsockopt: %s", strerror(errno));
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	me.sin_port = htons(port);
+	if (bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die("reuseport: proc %d: bind: %s", i, strerror(errno));
+	if (listen(s, 128) < 0)   // joins the group (net/in_localgroup.c)
+		die("reuseport: proc %d: listen: %s", i, strerror(errno));
+	write(wfd, "b", 1);   // listening
+	for (;;) {
+		fl = sizeof(from);
+		int c = accept(s, (struct sockaddr *)&from, &fl);
+		if (c < 0)
+			continue;
+		while (read(c, dgram, sizeof(dgram)) > 0)
+			;   // to EOF (or a reset)
+		close(c);
+		uint16 sp = ntohs(from.sin_port);
+		write(wfd, &sp, 2);
+	}
+}
+
+static void
 tally(int i, uint16 sp)
 {
 	counts[i]++;
@@ -67,12 +104,14 @@ main(int argc, char *argv[])
 {
 	int n = 4, port = 9000, secs = 10, fds[MAXPROCS], pids[MAXPROCS], p[2];
 	long count = -1, total = 0;
-	bool echo = false;
+	bool echo = false, tcp = false;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-e") == 0)
 			echo = true;
+		else if (strcmp(argv[i], "-T") == 0)
+			tcp = true;
 		else if (i + 1 >= argc)
-			die("usage: reuseport [-n N] [-p port] [-t seconds] [-c count] [-e]");
+			die("usage: reuseport [-T] [-n N] [-p port] [-t seconds] [-c count] [-e]");
 		else if (strcmp(argv[i], "-n") == 0)
 			n = atoi(argv[++i]);
 		else if (strcmp(argv[i], "-p") == 0)
@@ -82,10 +121,10 @@ main(int argc, char *argv[])
 		else if (strcmp(argv[i], "-c") == 0)
 			count = atoi(argv[++i]);
 		else
-			die("usage: reuseport [-n N] [-p port] [-t seconds] [-c count] [-e]");
+			die("usage: reuseport [-T] [-n N] [-p port] [-t seconds] [-c count] [-e]");
 	}
 	if (n < 1 || n > MAXPROCS || port <= 0 || port > 65535 || secs <= 0)
-		die("usage: reuseport [-n 1..%d] [-p port] [-t seconds] [-c count] [-e]", MAXPROCS);
+		die("usage: reuseport [-T] [-n 1..%d] [-p port] [-t seconds] [-c count] [-e]", MAXPROCS);
 	for (int i = 0; i < n; i++) {
 		if (pipe(p) < 0)
 			die("reuseport: pipe: %s", strerror(errno));
@@ -93,6 +132,8 @@ main(int argc, char *argv[])
 			die("reuseport: fork: %s", strerror(errno));
 		if (pids[i] == 0) {
 			close(p[0]);
+			if (tcp)
+				child_tcp(i, port, p[1]);
 			child(i, port, p[1], echo);
 		}
 		close(p[1]);
@@ -103,7 +144,7 @@ main(int argc, char *argv[])
 			die("reuseport: proc %d did not bind", i);
 	}
 	int64 ext = -1;
-	sysctl_getint("net.inet.udp.reuseport_ext", &ext);
+	sysctl_getint(tcp ? "net.inet.tcp.reuseport_ext" : "net.inet.udp.reuseport_ext", &ext);
 	printf("reuseport: ready n=%d port=%d reuseport_ext=%d\n", n, port, (int)ext);
 	long deadline = uptime() + secs * 1000L;
 	while ((count < 0 || total < count) && uptime() < deadline) {
@@ -137,8 +178,9 @@ main(int argc, char *argv[])
 	for (int i = 0; i < n; i++)
 		wait(0);
 	long ports = 0, split = 0;
+	const char *what = tcp ? "connections" : "datagrams";
 	for (int i = 0; i < n; i++)
-		printf("proc %d: %ld datagrams\n", i, counts[i]);
+		printf("proc %d: %ld %s\n", i, counts[i], what);
 	for (int i = 0; i < n; i++) {
 		char line[512];
 		int off = snprintf(line, sizeof(line), "proc %d ports:", i);
@@ -157,6 +199,13 @@ main(int argc, char *argv[])
 		ports += owner[sp] != 0;
 		split += owner[sp] == 255;
 	}
-	printf("total: %ld datagrams, %ld ports, %ld split\n", total, ports, split);
+	printf("total: %ld %s, %ld ports, %ld split\n", total, what, ports, split);
+	if (tcp) {
+		char line[16 * 12 + 32];
+		int off = snprintf(line, sizeof(line), "reuseport: tcp accepted=");
+		for (int i = 0; i < n; i++)
+			off += snprintf(line + off, sizeof(line) - off, "%s%ld", i ? "," : "", counts[i]);
+		printf("%s\n", line);
+	}
 	return 0;
 }

@@ -1,0 +1,87 @@
+"""The TCP mechanisms of issue 11, in a guest.
+
+SO_REUSEPORT for TCP listeners (net/in_localgroup.c): `nettests
+tcpreuseport` inside the guest (share, reset of a closed member's queue,
+the switch off), and Linux opening 400 connections through the tap to
+`reuseport -T -n 4`, four processes listening on one port: every process
+gets some (within 1/2..2x of its share), the per-process counts add up,
+and with net.inet.tcp.reuseport_ext=0 only the last to listen gets any.
+Linux's end is tcppeer.py `opens` (one byte per connection, then close).
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from grading import graded
+from netrig import netguest, sysctl_int
+
+__all__ = ["netguest"]
+
+LAB = "net"
+HERE = os.path.dirname(os.path.abspath(__file__))
+PY = sys.executable or "/usr/bin/python3"
+SLIRP = "user,id=net0,restrict=on"
+
+
+def opens(rig, port, count, parallel=8, timeout=240):
+    argv = rig.ns_argv([PY, os.path.join(HERE, "tcppeer.py"), "opens",
+                        "--port", str(port), "--count", str(count),
+                        "--parallel", str(parallel),
+                        "--deadline", str(timeout - 20)])
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def reuseport_tcp(rig, g, n, port, count, ext):
+    """Run `reuseport -T` in the foreground, open count connections from
+    Linux, return (per-proc counts, Linux's result, the report)."""
+    g.sendline("reuseport -T -n %d -p %d -t 200 -c %d" % (n, port, count))
+    g.expect(r"reuseport: ready n=%d port=%d reuseport_ext=%d" % (n, port, ext),
+             30, "reuseport's ready line")
+    s = opens(rig, port, count)
+    out = g.wait_prompt(260, "reuseport's report")
+    m = re.search(r"^reuseport: tcp accepted=([\d,]+)$", out, re.M)
+    assert m, "no accepted line:\n" + out[-2000:]
+    counts = [int(x) for x in m.group(1).split(",")]
+    per = {int(i): int(c) for i, c in
+           re.findall(r"^proc (\d+): (\d+) connections$", out, re.M)}
+    assert [per[i] for i in range(n)] == counts, out[-2000:]
+    return counts, s, out
+
+
+@graded(3, lab=LAB)
+def test_nettests_tcpreuseport(boot):
+    "in the guest: 4 reuseport listeners share 40 connections; closing one resets its queue"
+    g = boot(cpus=2, netdev=SLIRP)
+    out = g.run("nettests tcpreuseport", timeout=180)
+    assert "tcpreuseport: OK" in out and ": FAIL" not in out, out[-2000:]
+
+
+@graded(5, lab=LAB)
+def test_reuseport_tcp_spreads_400_connections(netguest):
+    "400 connections from Linux to 4 reuseport -T listeners: each gets 1/2..2x its share"
+    rig, g = netguest(cpus=2)
+    counts, s, out = reuseport_tcp(rig, g, 4, 9100, 400, 1)
+    assert s["ok"] == 400 and not s["errors"], s
+    assert sum(counts) == 400, "accepted %s of 400" % counts
+    for i, c in enumerate(counts):
+        assert 50 <= c <= 200, "proc %d got %d of 400: %s" % (i, c, counts)
+    m = re.search(r"^total: (\d+) connections, (\d+) ports, (\d+) split$", out, re.M)
+    assert m and int(m.group(3)) == 0, out[-1000:]
+    print("tcp reuseport share over 4 listeners: %s" % counts)
+
+
+@graded(3, lab=LAB)
+def test_reuseport_tcp_ext_off_one_listener(netguest):
+    "with net.inet.tcp.reuseport_ext=0 only the last of 4 listeners gets connections"
+    rig, g = netguest(cpus=2)
+    g.run("sysctl net.inet.tcp.reuseport_ext=0")
+    assert sysctl_int(g, "net.inet.tcp.reuseport_ext") == 0
+    counts, s, _ = reuseport_tcp(rig, g, 4, 9101, 100, 0)
+    assert s["ok"] == 100, s
+    assert counts == [0, 0, 0, 100], counts

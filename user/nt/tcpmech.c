@@ -1,0 +1,176 @@
+// nettests: the TCP mechanisms -- SO_REUSEPORT listeners
+// (net/in_localgroup.c). Over lo0.
+//   tcpreuseport: 4 listeners on one port with SO_REUSEPORT, 40
+//     connections from fixed ports: each reaches the listener its hash
+//     picks (computed here as the kernel does), every listener gets some; closing one listener with
+//     connections still queued resets those (the clients read
+//     ECONNRESET) and leaves the others' connections alone; with
+//     net.inet.tcp.reuseport_ext=0 the last listener gets them all.
+// Part of nettests (#included by user/nettests.c).
+#include "user/nt/nt.h"
+
+#define RP_NL 4
+#define RP_NC 12            // 4 listeners + 12 + 12 ends < NOFILE (32)
+#define RP_TCP_PORT 7301
+#define RP_CPORT 7450       // clients bind 7450..: repeatable, 2+ per listener
+
+// The kernel's flow hash (net/netisr.c, netisr_hash_ipv4, host order) and
+// the hash-threshold pick (net/in_localgroup.c), written again here so the
+// test can say which listener each connection must reach.
+static uint32
+rp_fmix32(uint32 h)
+{
+	h ^= h >> 16;
+	h *= 0x85ebca6bu;
+	h ^= h >> 13;
+	h *= 0xc2b2ae35u;
+	h ^= h >> 16;
+	return h;
+}
+
+static int
+rp_member(uint16 cport, uint16 lport, int n)
+{
+	uint32 lo = 0x7f000001u;
+	uint32 a = (lo ^ lo) * 0x9e3779b1u + (lo + lo);
+	uint32 p = (uint32)(cport ^ lport) | ((uint32)(uint16)(cport + lport) << 16);
+	uint32 h = rp_fmix32(a ^ rp_fmix32(p ^ 6));
+	return (int)(((uint64)h * (uint32)n) >> 32);
+}
+
+static int
+rp_listener(int port)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a = sin_of("127.0.0.1");
+	CHECK(l >= 0, "socket: %s", strerror(errno));
+	a.sin_port = htons(port);
+	EXPECT_OK(setsockopt(l, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)));
+	EXPECT_OK(bind(l, (struct sockaddr *)&a, sizeof(a)));
+	EXPECT_OK(listen(l, 64));
+	EXPECT_OK(fcntl(l, F_SETFL, O_NONBLOCK));
+	return l;
+}
+
+static int
+rp_connect(int port, int cport)
+{
+	int c = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a = sin_of("127.0.0.1");
+	CHECK(c >= 0, "socket: %s", strerror(errno));
+	EXPECT_OK(setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+	a.sin_port = htons(cport);
+	EXPECT_OK(bind(c, (struct sockaddr *)&a, sizeof(a)));
+	a.sin_port = htons(port);
+	EXPECT_OK(connect(c, (struct sockaddr *)&a, sizeof(a)));
+	return c;
+}
+
+// Accept from every listener in l[0..nl) that may (take[i]) until want
+// connections came in all; acc[] gets the server ends. port: the
+// listeners' port; 0 = do not check that the hash picked the listener.
+static void
+rp_accept_all(int *l, int nl, const bool *take, int want, int *got, int *acc, int *nacc,
+	      int port)
+{
+	for (int tries = 0; *nacc < want && tries < 100; tries++) {
+		struct pollfd pf[RP_NL];
+		for (int i = 0; i < nl; i++)
+			pf[i] = (struct pollfd){ l[i], take[i] ? POLLIN : 0, 0 };
+		poll(pf, nl, 100);
+		for (int i = 0; i < nl; i++) {
+			int s;
+			struct sockaddr_in from;
+			socklen_t fl = sizeof(from);
+			while (take[i] && (s = accept(l[i], (struct sockaddr *)&from, &fl)) >= 0) {
+				int want = port ? rp_member(ntohs(from.sin_port), port, nl) : i;
+				CHECK(want == i, "client port %d reached listener %d, its hash picks %d",
+				      ntohs(from.sin_port), i, want);
+				acc[(*nacc)++] = s;
+				got[i]++;
+				fl = sizeof(from);
+			}
+		}
+	}
+}
+
+static void
+t_tcpreuseport(void)
+{
+	int l[RP_NL], c[RP_NC], acc[RP_NC], got[RP_NL] = { 0 }, nacc = 0;
+	bool take[RP_NL] = { false, true, true, true };
+	int64 one = 1, zero = 0;
+	for (int i = 0; i < RP_NL; i++)
+		l[i] = rp_listener(RP_TCP_PORT);
+	int queued0 = 0;
+	for (int k = 0; k < RP_NC; k++) {
+		c[k] = rp_connect(RP_TCP_PORT, RP_CPORT + k);
+		queued0 += rp_member(RP_CPORT + k, RP_TCP_PORT, RP_NL) == 0;
+	}
+	// Everything but listener 0's share: listeners 1..3 each got some,
+	// each connection the listener its hash picks.
+	rp_accept_all(l, RP_NL, take, RP_NC - queued0, got, acc, &nacc, RP_TCP_PORT);
+	for (int i = 1; i < RP_NL; i++)
+		CHECK(got[i] > 0, "listener %d got nothing (%d %d %d)", i, got[1], got[2], got[3]);
+	CHECK(nacc == RP_NC - queued0, "accepted %d, want %d", nacc, RP_NC - queued0);
+	// Listener 0 has its connections still queued: close it.
+	CHECK(queued0 > 0, "listener 0's hash share is empty: change RP_CPORT");
+	close(l[0]);
+	int reset = 0;
+	bool done[RP_NC] = { false };
+	for (int round = 0; round < 30 && reset < queued0; round++) {
+		struct pollfd pf[RP_NC];
+		for (int k = 0; k < RP_NC; k++)
+			pf[k] = (struct pollfd){ c[k], done[k] ? 0 : POLLIN, 0 };
+		if (poll(pf, RP_NC, 100) <= 0)
+			continue;
+		for (int k = 0; k < RP_NC; k++) {
+			char b;
+			if (done[k] || !(pf[k].revents & (POLLIN | POLLERR | POLLHUP)))
+				continue;
+			ssize_t r = read(c[k], &b, 1);
+			CHECK(r < 0 && errno == ECONNRESET, "client %d: read %d (%s), want ECONNRESET",
+			      k, (int)r, strerror(errno));
+			done[k] = true;
+			reset++;
+		}
+	}
+	CHECK(reset == queued0, "%d connections reset, %d were queued on the closed listener",
+	      reset, queued0);
+	// The survivors' connections still work: a byte from each server end
+	// reaches a client that was not reset.
+	for (int k = 0; k < nacc; k++)
+		CHECK(write(acc[k], "x", 1) == 1, "write on accepted %d: %s", k, strerror(errno));
+	int heard = 0;
+	for (int k = 0; k < RP_NC; k++) {
+		char b;
+		if (!done[k] && read(c[k], &b, 1) == 1 && b == 'x')
+			heard++;
+	}
+	CHECK(heard == nacc, "%d of %d surviving clients got their byte", heard, nacc);
+	for (int k = 0; k < nacc; k++)
+		close(acc[k]);
+	for (int k = 0; k < RP_NC; k++)
+		close(c[k]);
+	for (int i = 1; i < RP_NL; i++)
+		close(l[i]);
+	// Switch off: the naive rule, one listener (the last bound) gets all.
+	EXPECT_OK(sysctl("net.inet.tcp.reuseport_ext", 0, 0, &zero, sizeof(zero)));
+	int l2[RP_NL], got2[RP_NL] = { 0 };
+	bool all[RP_NL] = { true, true, true, true };
+	nacc = 0;
+	for (int i = 0; i < RP_NL; i++)
+		l2[i] = rp_listener(RP_TCP_PORT + 1);
+	for (int k = 0; k < 8; k++)
+		c[k] = rp_connect(RP_TCP_PORT + 1, RP_CPORT + 20 + k);
+	rp_accept_all(l2, RP_NL, all, 8, got2, acc, &nacc, 0);
+	EXPECT_OK(sysctl("net.inet.tcp.reuseport_ext", 0, 0, &one, sizeof(one)));
+	CHECK(got2[RP_NL - 1] == 8, "with reuseport_ext=0: %d %d %d %d, want 0 0 0 8", got2[0],
+	      got2[1], got2[2], got2[3]);
+	for (int k = 0; k < nacc; k++)
+		close(acc[k]);
+	for (int k = 0; k < 8; k++)
+		close(c[k]);
+	for (int i = 0; i < RP_NL; i++)
+		close(l2[i]);
+}

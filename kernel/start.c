@@ -7,7 +7,9 @@
 //   - physical memory protection opened for everything;
 //   - the Sstc extension enabled (menvcfg.STCE) and the time CSR readable
 //     (mcounteren.TM), so S-mode programs its own timer through stimecmp
-//     and no M-mode timer vector is needed;
+//     and no M-mode timer vector is needed; the cycle and instret
+//     counters readable too (mcounteren.CY, IR), which S-mode passes on
+//     to user programs (trap.c, trapinithart);
 //   - the hart id in tp, where cpuid() finds it.
 #include "kernel/types.h"
 #include "kernel/param.h"
@@ -43,7 +45,7 @@ void start(uint64 hartid, uint64 dtb)
 
 	// Timer: S-mode may use stimecmp and read time.
 	CSR_SET(menvcfg, MENVCFG_STCE);
-	CSR_SET(mcounteren, 2);
+	CSR_SET(mcounteren, 7);    // CY | TM | IR
 	CSR_WRITE(stimecmp, ~0UL);  // no timer interrupt until timer_arm()
 
 	w_tp(CSR_READ(mhartid));

@@ -37,10 +37,13 @@ void trapinit(void)
 {
 }
 
-// Take kernel traps on this hart.
+// Take kernel traps on this hart. User programs may read the time and
+// instret counters with rdtime / rdinstret (scounteren.TM, IR): that is
+// user space's clock, no system call needed (docs/kernel.md, "Clocks").
 void trapinithart(void)
 {
 	CSR_WRITE(stvec, (uint64)kernelvec);
+	CSR_WRITE(scounteren, 0x6);   // TM (bit 1) | IR (bit 2); not CY (bit 0): host ticks under TCG
 }
 
 // Program this hart's next timer interrupt, 1/HZ seconds from now.

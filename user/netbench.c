@@ -8,8 +8,7 @@
 //       milliseconds; the replies are not waited for.
 //   netbench rtt [-n N] [host]
 //       N echo round trips one after the other (send, wait for the reply,
-//       send the next); the average comes from the total time, so it has
-//       microsecond resolution although the clock ticks in milliseconds.
+//       send the next), each timed in microseconds.
 //   netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port
 //       P processes each send N datagrams of size bytes to host:port,
 //       spread round robin over socks sockets (default 8: 8 source ports,
@@ -23,11 +22,12 @@
 //       127.0.0.1:port: two (or R + 1) processes talking over lo0.
 //
 // Output (bench/run.py parses it; one "netbench:" line per result, all
-// figures integers, times in ms from uptime()):
+// figures integers; times measured in microseconds with clock_us(), the
+// time CSR, and also given in ms):
 //   netbench: ready recv P=4 port=9000
-//   netbench: send kind=icmp P=2 n=20000 ok=39990 errors=10 ms=1234 pps=32406
-//   netbench: recv P=4 got=9000 ms=2000 pps=4500 per=2250,2250,2250,2250
-//   netbench: rtt n=1000 lost=0 ms=300 avg_us=300 min_ms=0 max_ms=1
+//   netbench: send kind=icmp P=2 n=20000 ok=39990 errors=10 us=1234000 ms=1234 pps=32406
+//   netbench: recv P=4 got=9000 us=2000000 ms=2000 pps=4500 per=2250,2250,2250,2250
+//   netbench: rtt n=1000 lost=0 us=300000 ms=300 avg_us=300 min_us=250 max_us=1200
 // pps for a sender counts the packets sendto() accepted (ok); errors are
 // sendto() failures (ENOBUFS when an interface queue is full). A receiver's
 // ms runs from the first batch it saw to the last one.
@@ -47,8 +47,8 @@
 struct result {      // child -> parent, through the result pipe
 	long r_ok;       // packets sent / datagrams received
 	long r_err;      // sendto failures
-	long r_first;    // uptime of the first received batch (receivers)
-	long r_last;     // uptime of the last one
+	long r_first;    // clock_us() of the first received batch (receivers)
+	long r_last;     // clock_us() of the last one
 };
 
 static char buf[65536];
@@ -127,8 +127,8 @@ sender(const struct sendspec *sp, int startfd, int resfd)
 	if (!sp->ss_icmp)
 		memset(buf, 'u', len);
 	read(startfd, &c, 1);   // returns 0 when the parent closes its end
-	long end = uptime() + sp->ss_ms;
-	for (long i = 0; sp->ss_ms ? (i % 16 != 0 || uptime() < end) : i < sp->ss_n; i++) {
+	long end = clock_us() + sp->ss_ms * 1000;
+	for (long i = 0; sp->ss_ms ? (i % 16 != 0 || (long)clock_us() < end) : i < sp->ss_n; i++) {
 		if (sendto(socks[i % ns], buf, len, 0, (struct sockaddr *)&sp->ss_to,
 			   sizeof(sp->ss_to)) == (ssize_t)len)
 			r.r_ok++;
@@ -161,7 +161,7 @@ run_senders(const char *kind, const struct sendspec *sp, int P)
 	close(start[0]);
 	close(res[1]);
 	sleep(100);             // let every child reach its read()
-	long t0 = uptime();
+	long t0 = clock_us();
 	close(start[1]);
 	for (int i = 0; i < P; i++) {
 		if (read(res[0], &r, sizeof(r)) != sizeof(r))
@@ -169,15 +169,15 @@ run_senders(const char *kind, const struct sendspec *sp, int P)
 		tot.r_ok += r.r_ok;
 		tot.r_err += r.r_err;
 	}
-	long ms = uptime() - t0;
+	long us = clock_us() - t0;
 	for (int i = 0; i < P; i++)
 		wait(NULL);
 	close(res[0]);
-	if (ms < 1)
-		ms = 1;
-	printf("netbench: send kind=%s P=%d n=%ld ok=%ld errors=%ld ms=%ld pps=%ld\n",
-	       kind, P, tot.r_ok + tot.r_err, tot.r_ok, tot.r_err, ms,
-	       tot.r_ok * 1000 / ms);
+	if (us < 1)
+		us = 1;
+	printf("netbench: send kind=%s P=%d n=%ld ok=%ld errors=%ld us=%ld ms=%ld pps=%ld\n",
+	       kind, P, tot.r_ok + tot.r_err, tot.r_ok, tot.r_err, us, us / 1000,
+	       tot.r_ok * 1000000 / us);
 }
 
 // ---- receivers -------------------------------------------------------------
@@ -195,7 +195,7 @@ receiver(const struct recvspec *rp, int readyfd, int resfd)
 	struct result r = { 0, 0, 0, 0 };
 	struct sockaddr_in me = addr_of("0.0.0.0", rp->rs_port);
 	int s, one = 1, big = 256 * 1024;
-	long start = uptime();
+	long start = clock_us();
 
 	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
 		die("netbench: socket: %s", strerror(errno));
@@ -207,13 +207,13 @@ receiver(const struct recvspec *rp, int readyfd, int resfd)
 	write(readyfd, "b", 1);
 	for (;;) {
 		struct pollfd pf = { .fd = s, .events = POLLIN };
-		long now = uptime();
-		long until = start + rp->rs_deadline_ms;
-		if (r.r_ok && r.r_last + rp->rs_idle_ms < until)
-			until = r.r_last + rp->rs_idle_ms;
+		long now = clock_us();
+		long until = start + rp->rs_deadline_ms * 1000;
+		if (r.r_ok && r.r_last + rp->rs_idle_ms * 1000 < until)
+			until = r.r_last + rp->rs_idle_ms * 1000;
 		if (now >= until)
 			break;
-		if (poll(&pf, 1, (int)(until - now)) <= 0)
+		if (poll(&pf, 1, (int)((until - now + 999) / 1000)) <= 0)
 			continue;
 		// Drain without blocking; the clock is read once per batch (a
 		// batch ends at EAGAIN or after 64 datagrams).
@@ -225,7 +225,7 @@ receiver(const struct recvspec *rp, int readyfd, int resfd)
 		if (got == 0)
 			continue;
 		r.r_ok += got;
-		r.r_last = uptime();
+		r.r_last = clock_us();
 	}
 	write(resfd, &r, sizeof(r));
 	exit(0);
@@ -285,9 +285,9 @@ collect_receivers(int P, int resfd)
 	for (int i = 0; i < P; i++)
 		off += snprintf(list + off, sizeof(list) - off, "%s%ld",
 				i ? "," : "", per[i]);
-	long ms = got ? last - first : 0;
-	printf("netbench: recv P=%d got=%ld ms=%ld pps=%ld per=%s\n", P, got, ms,
-	       got * 1000 / (ms < 1 ? 1 : ms), list);
+	long us = got ? last - first : 0;
+	printf("netbench: recv P=%d got=%ld us=%ld ms=%ld pps=%ld per=%s\n", P, got, us,
+	       us / 1000, got * 1000000 / (us < 1 ? 1 : us), list);
 }
 
 // ---- rtt -------------------------------------------------------------------
@@ -302,10 +302,10 @@ run_rtt(long n, const char *host)
 
 	if ((s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)) < 0)
 		die("netbench: socket: %s", strerror(errno));
-	long t0 = uptime();
+	long t0 = clock_us();
 	for (long i = 0; i < n; i++) {
 		size_t len = echo_req(id, (uint16)i);
-		long ts = uptime();
+		long ts = clock_us();
 		bool got = false;
 
 		if (sendto(s, buf, len, 0, (struct sockaddr *)&to, sizeof(to)) < 0) {
@@ -315,8 +315,8 @@ run_rtt(long n, const char *host)
 		// Our own request comes back to us too (127.0.0.1): skip it.
 		while (!got) {
 			struct pollfd pf = { .fd = s, .events = POLLIN };
-			long left = ts + 1000 - uptime();
-			if (left <= 0 || poll(&pf, 1, (int)left) <= 0)
+			long left = ts + 1000000 - (long)clock_us();
+			if (left <= 0 || poll(&pf, 1, (int)((left + 999) / 1000)) <= 0)
 				break;
 			ssize_t m = recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL);
 			if (m < 20)
@@ -329,16 +329,16 @@ run_rtt(long n, const char *host)
 			lost++;
 			continue;
 		}
-		long rtt = uptime() - ts;
+		long rtt = clock_us() - ts;
 		if (tmin < 0 || rtt < tmin)
 			tmin = rtt;
 		if (rtt > tmax)
 			tmax = rtt;
 	}
-	long ms = uptime() - t0;
+	long us = clock_us() - t0;
 	close(s);
-	printf("netbench: rtt n=%ld lost=%ld ms=%ld avg_us=%ld min_ms=%ld max_ms=%ld\n",
-	       n, lost, ms, n > lost ? ms * 1000 / (n - lost) : 0, tmin, tmax);
+	printf("netbench: rtt n=%ld lost=%ld us=%ld ms=%ld avg_us=%ld min_us=%ld max_us=%ld\n",
+	       n, lost, us, us / 1000, n > lost ? us / (n - lost) : 0, tmin, tmax);
 }
 
 // ---- main ------------------------------------------------------------------

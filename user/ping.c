@@ -12,8 +12,9 @@
 //
 // How it works: a raw ICMP socket (socket(AF_INET, SOCK_RAW,
 // IPPROTO_ICMP)). We build each ICMP echo request ourselves -- type 8,
-// identifier = our pid, sequence number, the send time (uptime in ms, an
-// int64) in the first 8 data bytes and a byte pattern after it -- and
+// identifier = our pid, sequence number, the send time (clock_us(), an
+// int64 of microseconds) in the first 8 data bytes and a byte pattern
+// after it -- and
 // compute its checksum; the kernel adds the IP header. Every ICMP packet
 // the host receives is copied to every raw ICMP socket, IP header
 // included, so we skip the header (IHL * 4 bytes) and keep only echo
@@ -23,12 +24,12 @@
 //
 // Output, as Linux/BSD ping:
 //   PING 10.0.2.2 (10.0.2.2): 56 data bytes
-//   64 bytes from 10.0.2.2: icmp_seq=0 ttl=255 time=1 ms
+//   64 bytes from 10.0.2.2: icmp_seq=0 ttl=255 time=0.843 ms
 //   --- 10.0.2.2 ping statistics ---
 //   3 packets transmitted, 3 received, 0% packet loss
-//   rtt min/avg/max = 0.000/0.333/1.000 ms
-// Times are in whole milliseconds (the finest clock user space has);
-// the average keeps three decimals. Exit status 0 if any reply came
+//   rtt min/avg/max = 0.611/0.702/0.843 ms
+// Times are in milliseconds with three decimals, measured in microseconds
+// with the time CSR (user/lib/clock.c). Exit status 0 if any reply came
 // back, 1 otherwise or on error.
 #include "user/user.h"
 
@@ -44,7 +45,7 @@ static uint16 ident;
 static int datalen = DEFDATALEN;
 static uint8 *outpack, *inpack;
 static long ntransmitted, nreceived, nrepeats;
-static long tmin = -1, tmax, tsum, ntimed;
+static long tmin = -1, tmax, tsum, ntimed;   // round trips, microseconds
 static long lastsend;          // uptime of the last request
 static uint8 seen[SEQWIN / 8];   // bit per sequence number: reply seen
 
@@ -95,10 +96,10 @@ pinger(void)
 {
 	struct icmp_hdr *icp = (struct icmp_hdr *)outpack;
 	size_t len = sizeof(*icp) + datalen;
-	int64 now = uptime();
+	int64 now = clock_us();
 	ssize_t r;
 
-	lastsend = now;
+	lastsend = uptime();
 
 	icp->icmp_type = ICMP_ECHO;
 	icp->icmp_code = 0;
@@ -190,7 +191,7 @@ handle(uint8 *pkt, size_t n)
 		int64 sent;
 
 		memcpy(&sent, icp + 1, TSLEN);
-		rtt = uptime() - sent;
+		rtt = clock_us() - sent;
 		if (rtt < 0)
 			rtt = 0;
 		if (!dup) {
@@ -205,7 +206,7 @@ handle(uint8 *pkt, size_t n)
 	printf("%lu bytes from %s: icmp_seq=%d ttl=%d", (unsigned long)len,
 	       inet_ntoa(from), seq, ip->ip_ttl);
 	if (rtt >= 0)
-		printf(" time=%ld ms", rtt);
+		printf(" time=%ld.%03ld ms", rtt / 1000, rtt % 1000);
 	if (dup)
 		printf(" (DUP!)");
 	if (len != sizeof(*icp) + datalen)
@@ -262,10 +263,11 @@ summary(void)
 	       ntransmitted ? (ntransmitted - nreceived) * 100 / ntransmitted
 			    : 0);
 	if (ntimed > 0) {
-		long avg1000 = (tsum * 1000 + ntimed / 2) / ntimed;
+		long avg = (tsum + ntimed / 2) / ntimed;
 
-		printf("rtt min/avg/max = %ld.000/%ld.%03ld/%ld.000 ms\n", tmin,
-		       avg1000 / 1000, avg1000 % 1000, tmax);
+		printf("rtt min/avg/max = %ld.%03ld/%ld.%03ld/%ld.%03ld ms\n",
+		       tmin / 1000, tmin % 1000, avg / 1000, avg % 1000,
+		       tmax / 1000, tmax % 1000);
 	}
 }
 

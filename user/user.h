@@ -56,6 +56,10 @@ int sysctl(const char *name, void *old, size_t *oldlen, const void *new,
 int sysctlnext(const char *name, char *next, size_t len);
 // Type, flags and declared range of a knob (kernel/sysctl.h).
 int sysctlinfo(const char *name, struct sysctl_info *info);
+// Clocks read from the hart's counters, no system call (user/lib/clock.c):
+uint64 clock_us(void);      // microseconds since boot (time CSR)
+uint64 clock_ticks(void);   // time CSR ticks since boot (TIMEBASE per second)
+uint64 insn_count(void);    // instret: guest instructions under qemu -icount
 // Read an integer knob: 0, or -1 with errno (user/lib/sysctl.c).
 int sysctl_getint(const char *name, int64 *v);
 int halt(int code);                     // 0 powers off, else QEMU exits with code

@@ -54,6 +54,7 @@ static const struct test tests[] = {
 	{ t_killnosuch, "killnosuch", true },
 	{ t_sleep, "sleep", true },
 	{ t_sleepshort, "sleepshort", true },
+	{ t_clock, "clock", true },
 	// exec (ut/exec.c)
 	{ t_execnoent, "execnoent", true },
 	{ t_execfault, "execfault", true },

@@ -241,6 +241,31 @@ t_sleepshort(void)
 	}
 }
 
+// The user clocks (user/lib/clock.c): rdtime and rdinstret work in user
+// mode (a process without the kernel's permission dies of an illegal
+// instruction), clock_us() never goes back, agrees with uptime() (same
+// counter), and covers a sleep; instret grows while we compute.
+static void
+t_clock(void)
+{
+	uint64 prev = clock_us(), n0 = insn_count();
+	volatile long x = 0;
+
+	for (int i = 0; i < 1000; i++) {
+		uint64 t = clock_us();
+		CHECK(t >= prev, "clock_us went back: %lu after %lu", t, prev);
+		prev = t;
+		x += i;
+	}
+	CHECK(insn_count() > n0, "instret did not grow over a loop");
+	long ms = uptime();
+	uint64 us = clock_us();
+	CHECK(us / 1000 + 1 >= (uint64)ms && us / 1000 <= (uint64)ms + 1000,
+	      "clock_us %lu us, uptime %ld ms", us, ms);
+	EXPECT_OK(sleep(20));
+	CHECK(clock_us() - us >= 20000, "sleep(20) took %lu us", clock_us() - us);
+}
+
 // sleep(ms) sleeps at least ms milliseconds of uptime().
 static void
 t_sleep(void)

@@ -9,6 +9,7 @@
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/lock.h"
+#include "kernel/riscv.h"
 
 // Callee-saved registers for kernel context switches (swtch.S).
 struct context {
@@ -136,9 +137,35 @@ extern struct proc proc[NPROC];
 
 void procinit(void);
 void userinit(void);
-int cpuid(void);
-struct cpu *mycpu(void);
-struct proc *myproc(void);
+
+// Hart id of this CPU (kept in tp). Interrupts must be off, or the
+// thread may move to another CPU under the caller's feet. Inline: the
+// lock code asks several times per acquire/release.
+static inline int cpuid(void)
+{
+	return r_tp();
+}
+
+// This CPU's struct cpu. Caller must have interrupts off.
+static inline struct cpu *mycpu(void)
+{
+	return &cpus[r_tp()];
+}
+
+// The thread running on this CPU, or NULL in the scheduler. Interrupts
+// are off only for the two loads (csrrc reads and clears SIE in one
+// instruction; a thread that moved CPUs in between would read another
+// CPU's proc), then back as they were: no push_off bookkeeping.
+static inline struct proc *myproc(void)
+{
+	uint64 sstatus;
+	asm volatile("csrrc %0, sstatus, %1" : "=r"(sstatus) : "r"(SSTATUS_SIE) : "memory");
+	struct proc *p = cpus[r_tp()].proc;
+	if (sstatus & SSTATUS_SIE)
+		asm volatile("csrs sstatus, %0" ::"r"(SSTATUS_SIE) : "memory");
+	return p;
+}
+
 void scheduler(void) __attribute__((noreturn));
 void sched(void);
 void yield(void);

@@ -82,26 +82,6 @@ int ncpu = 1;
 
 void swtch(struct context *old, struct context *new);
 
-// Hart id of this CPU. Interrupts must be off, or the thread may move.
-int cpuid(void)
-{
-	return r_tp();
-}
-
-// Caller must have interrupts off.
-struct cpu *mycpu(void)
-{
-	return &cpus[cpuid()];
-}
-
-struct proc *myproc(void)
-{
-	push_off();
-	struct proc *p = mycpu()->proc;
-	pop_off();
-	return p;
-}
-
 // ---- run queues (owned by their CPU, interrupts off) ----------------------
 
 static void rq_append(struct runq *q, struct proc *p)
@@ -282,6 +262,18 @@ void yield(void)
 	release(&p->lock);
 }
 
+// Threads asleep on a channel that hashes to each bucket: wakeup() of a
+// channel whose bucket is 0 has nobody to wake and returns at once (most
+// wakeups: a socket buffer's, say, when the reader sleeps in poll).
+#define NSLEEPQ 64
+static int nsleepers[NSLEEPQ];  // [a]
+
+static int *sleepers_of(void *chan)
+{
+	uint64 a = (uint64)chan;
+	return &nsleepers[((a >> 3) ^ (a >> 9)) % NSLEEPQ];
+}
+
 // First half of sleep() and sleep_timeout(): p sleeps on chan from now
 // on, published under p->lock while lk is still held, then lk is let go.
 // A waker that holds lk (as it must) therefore sees state and chan set,
@@ -292,14 +284,17 @@ static void sleep_begin(struct proc *p, void *chan, struct spinlock *lk)
 	acquire(&p->lock);
 	__atomic_store_n(&p->chan, chan, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->state, SLEEPING, __ATOMIC_RELAXED);
-	release(lk);  // release ordering: the two stores are visible first
+	__atomic_add_fetch(sleepers_of(chan), 1, __ATOMIC_RELAXED);
+	release(lk);  // release ordering: the stores above are visible first
 }
 
 // Second half: switch away until woken; returns holding p->lock.
 static void sleep_switch(struct proc *p)
 {
+	void *chan = p->chan;
 	sched();
 	__atomic_store_n(&p->chan, NULL, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(sleepers_of(chan), 1, __ATOMIC_RELAXED);
 }
 
 void sleep(void *chan, struct spinlock *lk)
@@ -431,6 +426,8 @@ void make_runnable(struct proc *p)
 // taking its lock; a candidate is checked again under p->lock.
 void wakeup(void *chan)
 {
+	if (__atomic_load_n(sleepers_of(chan), __ATOMIC_RELAXED) == 0)
+		return;  // the count, too, was raised before lk was released
 	struct proc *me = myproc();
 	for (struct proc *p = proc; p < &proc[NPROC]; p++) {
 		if (p == me || __atomic_load_n(&p->state, __ATOMIC_RELAXED) != SLEEPING ||

@@ -317,7 +317,9 @@ void sbappendstream(struct sockbuf *sb, struct mbuf *m)
 	while (m->m_next != NULL)
 		m = m->m_next;
 	sb->sb_mbtail = m;
-	sbwakeup(sb);
+	// No wakeup here: TCP wakes the reader once per netisr batch
+	// (tcp_rollup), not once per segment; appending to so_snd frees no
+	// room for a writer.
 }
 
 int sbfirstreclen(struct sockbuf *sb)

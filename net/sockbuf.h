@@ -92,7 +92,8 @@ void sbpcqwakeup(struct sockbuf *sb);
 // be gone already (the protocol unlinked the pcb). Takes sb_lock.
 struct pcq *sbpcqdetach(struct sockbuf *sb, struct mbuf **recs);
 // Append chain m to a stream buffer, whatever the space (the protocol
-// checks its window). Consumes m. Caller holds sb_lock; wakes readers.
+// checks its window). Consumes m. Caller holds sb_lock. Wakes nobody: the
+// caller calls sbwakeup when it is time (TCP: at the end of a batch).
 void sbappendstream(struct sockbuf *sb, struct mbuf *m);
 
 // Records: the first record's data length, or -1 if there is none.

@@ -195,7 +195,7 @@ static struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *s
 	}
 	so->so_pcb = inp;
 	soref(so);   // the pcb's reference
-	sbsetlowat(&so->so_snd, 2048);   // as tcp_usr_attach
+	sbsetlowat(&so->so_snd, so->so_snd.sb_hiwat / 4);   // as tcp_usr_attach
 	if (in_pcbinstall(inp, sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport) < 0) {
 		tcp_close(tp);   // also takes the child off the queue
 		return NULL;

@@ -62,8 +62,10 @@ void tcp_deliver(struct tcpcb *tp, struct mbuf *m)
 	TCPSTAT_INC(tcps_rcvpack);
 	TCPSTAT_ADD(tcps_rcvbyte, m_length(m));
 	net_lock_acquire(&sb->sb_lock);
-	sbappendstream(sb, m);   // wakes the reader
+	sbappendstream(sb, m);
 	net_lock_release(&sb->sb_lock);
+	tp->t_flags |= TF_WAKEREADER;   // the reader wakes at the end of the batch
+	tcp_rollup_add(tp);
 }
 
 // Segment length in sequence space (data + SYN + FIN).
@@ -218,7 +220,8 @@ static void tcp_input_newack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
 	tp->t_rxtshift = 0;
 	net_lock_acquire(&so->so_snd.sb_lock);
 	sbdrop(&so->so_snd, MIN(data, so->so_snd.sb_cc));   // I2
-	sbwakeup(&so->so_snd);   // a writer may have room now
+	if (sbspace(&so->so_snd) >= so->so_snd.sb_lowat)
+		sbwakeup(&so->so_snd);   // a writer has room now
 	net_lock_release(&so->so_snd.sb_lock);
 	tp->snd_una = ack;
 	if (SEQ_LT(tp->snd_nxt, tp->snd_una))

@@ -312,14 +312,19 @@ void tcp_rexmt_arm(struct tcpcb *tp)
 
 // ---- the end-of-batch ACK (rollup) -------------------------------------------------
 
-void tcp_ack_later(struct tcpcb *tp)
+void tcp_rollup_add(struct tcpcb *tp)
 {
-	tp->t_flags |= TF_ACKNOW;
 	if (tp->t_flags & TF_ONROLLUP)
 		return;
 	tp->t_flags |= TF_ONROLLUP;
 	tp->t_rollnext = tcp_rollup_head[tp->t_cpu];
 	tcp_rollup_head[tp->t_cpu] = tp;
+}
+
+void tcp_ack_later(struct tcpcb *tp)
+{
+	tp->t_flags |= TF_ACKNOW;
+	tcp_rollup_add(tp);
 }
 
 void tcp_rollup(int cpu)
@@ -329,7 +334,16 @@ void tcp_rollup(int cpu)
 		tcp_rollup_head[cpu] = tp->t_rollnext;
 		tp->t_rollnext = NULL;
 		tp->t_flags &= ~TF_ONROLLUP;
-		tcp_output(tp);
+		if (tp->t_flags & TF_WAKEREADER) {
+			// One wakeup per batch for all the data it delivered.
+			struct sockbuf *sb = &tp->t_socket->so_rcv;
+			tp->t_flags &= ~TF_WAKEREADER;
+			net_lock_acquire(&sb->sb_lock);
+			sbwakeup(sb);
+			net_lock_release(&sb->sb_lock);
+		}
+		if (tp->t_flags & TF_ACKNOW)
+			tcp_output(tp);
 	}
 }
 

@@ -96,9 +96,9 @@ static int tcp_usr_attach(struct socket *so, int proto)
 	}
 	so->so_pcb = inp;
 	soref(so);   // the pcb's reference (socket.c I3), dropped by tcp_close
-	// A writer waits for 2 KB of room, not one byte (BSD's send low
-	// water mark): fewer, larger PRU_SENDs.
-	sbsetlowat(&so->so_snd, 2048);
+	// A writer waits for a quarter of the buffer, not one byte: fewer
+	// wakeups, fewer and larger PRU_SENDs.
+	sbsetlowat(&so->so_snd, so->so_snd.sb_hiwat / 4);
 	return 0;
 }
 

@@ -124,6 +124,7 @@ enum tcp_timer_kind {
 #define TF_FORCEDATA  0x0100  // persist probe: send one byte past the window
 #define TF_NOFDREF    0x0200  // the socket's file is closed
 #define TF_RCVD_MSS   0x0400  // the peer's SYN carried an MSS option
+#define TF_WAKEREADER 0x0800  // data was delivered: wake the reader at the rollup
 
 struct tcp_reass_ent;   // net/tcp_reass.c
 
@@ -314,8 +315,10 @@ int tcp_output(struct tcpcb *tp);
 // Queue tp for an ACK at the end of this netisr's input batch (the
 // rollup), so several segments of one batch get one ACK.
 void tcp_ack_later(struct tcpcb *tp);
-// The rollup hook (netisr_register_rollup): output for every tcpcb queued
-// by tcp_ack_later on this cpu.
+// Queue tp for the rollup without asking for an ACK (a reader to wake).
+void tcp_rollup_add(struct tcpcb *tp);
+// The rollup hook (netisr_register_rollup): for every tcpcb queued on
+// this cpu, wake its reader (TF_WAKEREADER) and send what it owes.
 void tcp_rollup(int cpu);
 // Unlink tp from its netisr's rollup list (before freeing it).
 void tcp_rollup_remove(struct tcpcb *tp);

@@ -1,4 +1,5 @@
-// Listening sockets and the accept queue.
+// Connection-oriented sockets: listening and the accept queue; connect's
+// wait; close's linger. (The generic socket calls are in net/socket.c.)
 //
 // Problem: a listening TCP socket belongs to the netisr it was created
 // on, but each SYN for it arrives on the netisr its new connection's
@@ -38,6 +39,13 @@
 //     sleeps under so_qlock; soqcomplete links and wakes under it.
 //   - "accept vs listener close": accept wakes, sees SS_ACCEPTCONN gone,
 //     returns -ECONNABORTED.
+//
+// connect(2) (soconnect) sends PRU_CONNECT and, unless nonblocking,
+// sleeps on so_snd until SS_ISCONNECTED or an error (soconnect_wait);
+// close(2) with SO_LINGER > 0 shuts the sending side and sleeps until
+// SS_SNDDONE or the time is up (solinger_wait). Both re-test under
+// so_snd.sb_lock after each wakeup (race "state change vs sleeper" of
+// net/socket.c).
 //
 // Life of a connection: netisr X: tcp_input -> tcp_input_listen ->
 // sonewconn (so_incq) ... handshake ... tcp_established -> soisconnected
@@ -270,4 +278,71 @@ bool soqready(struct socket *head)
 	bool r = head->so_comp != NULL;
 	net_lock_release(&head->so_qlock);
 	return r;
+}
+
+// ---- connect and linger (streams) ------------------------------------------
+
+// A stream's connect: wait until established, refused or failed.
+// Caller's thread; sleeps.
+static int soconnect_wait(struct socket *so)
+{
+	struct sockbuf *sb = &so->so_snd;
+	int err;
+	net_lock_acquire(&sb->sb_lock);
+	for (;;) {
+		uint32 st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
+		if (st & SS_ISCONNECTED) {
+			err = 0;
+			break;
+		}
+		if ((err = so_takeerror(so)) < 0)
+			break;
+		if (!(st & SS_ISCONNECTING)) {
+			err = -ECONNABORTED;   // ended without saying why
+			break;
+		}
+		if ((err = sbwait(sb)) < 0)
+			break;
+	}
+	net_lock_release(&sb->sb_lock);
+	return err;
+}
+
+int soconnect(struct socket *so, const struct sockaddr_in *sin, bool nonblock)
+{
+	struct netmsg_pru nm = { .nm_sin = (struct sockaddr_in *)sin };
+	int err = so_pru_request(so, &nm, PRU_CONNECT);
+	if (err < 0 || !(so->so_proto->pr_flags & PR_CONNREQUIRED))
+		return err;
+	if (nonblock)
+		return (__atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE) & SS_ISCONNECTED) ? 0 : -EINPROGRESS;
+	return soconnect_wait(so);
+}
+
+// SO_LINGER with a positive time on a connected stream: send our FIN now
+// and wait until everything we sent is acknowledged (the protocol sets
+// SS_SNDDONE), the connection ends, or the time runs out (then the close
+// goes on in the background, as BSD does). Thread; sleeps.
+void solinger_wait(struct socket *so)
+{
+	uint32 st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
+	int secs = __atomic_load_n(&so->so_linger, __ATOMIC_RELAXED);
+	if (!(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_LINGER) ||
+	    secs <= 0 || !(st & SS_ISCONNECTED))
+		return;
+	if (soshutdown(so, SHUT_WR) < 0)
+		return;
+	uint64 end = net_now_ms() + (uint64)secs * 1000;
+	struct sockbuf *sb = &so->so_snd;
+	net_lock_acquire(&sb->sb_lock);
+	for (;;) {
+		st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
+		uint64 now = net_now_ms();
+		if ((st & SS_SNDDONE) || !(st & (SS_ISCONNECTED | SS_ISDISCONNECTING)) ||
+		    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0 || now >= end ||
+		    net_curthread_killed())
+			break;
+		net_sleep_timeout(sb, &sb->sb_lock, (int)MIN(end - now, (uint64)1000));
+	}
+	net_lock_release(&sb->sb_lock);
 }

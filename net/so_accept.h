@@ -1,4 +1,6 @@
-// Listening sockets and the accept queue: listen(2)'s backlog, the
+// Connection-oriented sockets (net/so_accept.c): soconnect's wait and
+// SO_LINGER's (declared in net/socket.h and below), and listening
+// sockets and the accept queue: listen(2)'s backlog, the
 // children a protocol creates for arriving connections (sonewconn), and
 // accept(2). Design: the header of net/so_accept.c.
 //
@@ -35,3 +37,8 @@ void solisten_close(struct socket *head);
 int soaccept(struct socket *head, bool nonblock, struct socket **sop);
 // poll: is a completed child waiting?
 bool soqready(struct socket *head);
+// close(2) of a connected stream with SO_LINGER > 0: send the FIN and wait
+// until everything sent is acknowledged (SS_SNDDONE), the connection
+// ends, or the linger time runs out (then the close goes on in the
+// background). Thread; sleeps.
+void solinger_wait(struct socket *so);

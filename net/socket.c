@@ -275,34 +275,6 @@ int socreate(int type, int protocol, struct socket **sop)
 	return 0;
 }
 
-// SO_LINGER with a positive time on a connected stream: send our FIN now
-// and wait until everything we sent is acknowledged (the protocol sets
-// SS_SNDDONE), the connection ends, or the time runs out (then the close
-// goes on in the background, as BSD does). Thread; sleeps.
-static void solinger_wait(struct socket *so)
-{
-	uint32 st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
-	int secs = __atomic_load_n(&so->so_linger, __ATOMIC_RELAXED);
-	if (!(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_LINGER) ||
-	    secs <= 0 || !(st & SS_ISCONNECTED))
-		return;
-	if (soshutdown(so, SHUT_WR) < 0)
-		return;
-	uint64 end = net_now_ms() + (uint64)secs * 1000;
-	struct sockbuf *sb = &so->so_snd;
-	net_lock_acquire(&sb->sb_lock);
-	for (;;) {
-		st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
-		uint64 now = net_now_ms();
-		if ((st & SS_SNDDONE) || !(st & (SS_ISCONNECTED | SS_ISDISCONNECTING)) ||
-		    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0 || now >= end ||
-		    net_curthread_killed())
-			break;
-		net_sleep_timeout(sb, &sb->sb_lock, (int)MIN(end - now, (uint64)1000));
-	}
-	net_lock_release(&sb->sb_lock);
-}
-
 void soclose(struct socket *so)
 {
 	bool stream = so->so_proto->pr_flags & PR_CONNREQUIRED;
@@ -324,42 +296,6 @@ void soclose(struct socket *so)
 int sobind(struct socket *so, const struct sockaddr_in *sin)
 {
 	return so_pru_addr(so, PRU_BIND, (struct sockaddr_in *)sin);
-}
-
-// A stream's connect: wait until established, refused or failed.
-// Caller's thread; sleeps.
-static int soconnect_wait(struct socket *so)
-{
-	struct sockbuf *sb = &so->so_snd;
-	int err;
-	net_lock_acquire(&sb->sb_lock);
-	for (;;) {
-		uint32 st = __atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE);
-		if (st & SS_ISCONNECTED) {
-			err = 0;
-			break;
-		}
-		if ((err = so_takeerror(so)) < 0)
-			break;
-		if (!(st & SS_ISCONNECTING)) {
-			err = -ECONNABORTED;   // ended without saying why
-			break;
-		}
-		if ((err = sbwait(sb)) < 0)
-			break;
-	}
-	net_lock_release(&sb->sb_lock);
-	return err;
-}
-
-int soconnect(struct socket *so, const struct sockaddr_in *sin, bool nonblock)
-{
-	int err = so_pru_addr(so, PRU_CONNECT, (struct sockaddr_in *)sin);
-	if (err < 0 || !(so->so_proto->pr_flags & PR_CONNREQUIRED))
-		return err;
-	if (nonblock)
-		return (__atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE) & SS_ISCONNECTED) ? 0 : -EINPROGRESS;
-	return soconnect_wait(so);
 }
 
 int solisten(struct socket *so, int backlog)

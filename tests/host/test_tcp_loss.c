@@ -308,6 +308,64 @@ static void tcp_zero_window_persist(void)
 	clean(s0, m0);
 }
 
+
+static enum wire_verdict drop_syn(const struct wire_seg *ws)
+{
+	return (ws->ws_flags & TH_SYN) ? WIRE_DROP : WIRE_PASS;
+}
+
+// A SYN nobody answers is retransmitted with backoff (1, 2, 4 s ...),
+// then connect fails with ETIMEDOUT.
+static void tcp_syn_rexmt_etimedout(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(host_sysctl_write("net.inet.tcp.syn_rexmt_max", 2) == 0);
+	wire_filter = drop_syn;
+	struct socket *c = tw_connect(5107, 0);
+	wire_run(1000 + 2000 + 4000 + 100);
+	CHECK(tw_state(c) == TCPS_CLOSED && so_takeerror(c) == -ETIMEDOUT);
+	CHECK(wire_nlog == 3);   // the SYN and two retransmissions
+	CHECK(wire_log[1].ws_time - wire_log[0].ws_time == 1000);
+	CHECK(wire_log[2].ws_time - wire_log[1].ws_time == 2000);
+	CHECK(tcpstat.tcps_timeoutdrop == 1 && tcpstat.tcps_conndrops == 1);
+	soclose(c);
+	clean(s0, m0);
+}
+
+static int fin_drops;
+static enum wire_verdict drop_fin_once(const struct wire_seg *ws)
+{
+	if ((ws->ws_flags & TH_FIN) && fin_drops == 0) {
+		fin_drops++;
+		return WIRE_DROP;
+	}
+	return WIRE_PASS;
+}
+
+// A lost FIN is retransmitted by the retransmission timer; the close
+// completes.
+static void tcp_fin_retransmitted(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *c, *s;
+	tw_pair(5108, &c, &s);
+	fin_drops = 0;
+	wire_filter = drop_fin_once;
+	CHECK(soshutdown(c, SHUT_WR) == 0);
+	wire_settle();
+	CHECK(tw_state(c) == TCPS_FIN_WAIT_1 && tw_state(s) == TCPS_ESTABLISHED);
+	wire_run(300);
+	CHECK(tw_state(c) == TCPS_FIN_WAIT_2 && tw_state(s) == TCPS_CLOSE_WAIT);
+	CHECK(fin_drops == 1 && tcpstat.tcps_rexmttimeo == 1);
+	soclose(s);
+	soclose(c);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_loss_tests[] = {
 	{ tcp_rto_backoff_karn, "tcp_rto_backoff_karn" },
 	{ tcp_rexmt_limit_etimedout, "tcp_rexmt_limit_etimedout" },
@@ -316,5 +374,7 @@ const struct host_test tcp_loss_tests[] = {
 	{ tcp_reass_fills_hole, "tcp_reass_fills_hole" },
 	{ tcp_reass_overlap, "tcp_reass_overlap" },
 	{ tcp_zero_window_persist, "tcp_zero_window_persist" },
+	{ tcp_syn_rexmt_etimedout, "tcp_syn_rexmt_etimedout" },
+	{ tcp_fin_retransmitted, "tcp_fin_retransmitted" },
 	{ NULL, NULL },
 };

@@ -4,6 +4,7 @@
 #   make qemu-gdb   boot halted, waiting for gdb-multiarch (see .gdbinit)
 #   make test       host unit tests + QEMU integration tests (pytest)
 #   make grade LAB=name   run one lab's graded tests and print the score
+#   make profile CMD='...'  instruction profile of a guest command (docs/profiling.md)
 #   make clean
 # Variables: CPUS=N (harts, 1..8, default 2); NETDEV=... (QEMU -netdev
 # argument, id must be net0).
@@ -172,6 +173,16 @@ BENCHFLAGS ?=
 bench: $(K)/kernel fs.img
 	$(PYTHON) bench/run.py --cpus $(CPUS) $(BENCHFLAGS)
 
+# make profile CMD='ping -c 20 127.0.0.1': run CMD in the guest under
+# -icount with the machine-mode sampler (kernel/prof.c) and print the top
+# kernel functions by instructions; prof/profile.folded and prof/profile.svg
+# (a flame graph). PROFFLAGS go to tools/profile.py (--cpus 2, --period N).
+# docs/profiling.md shows how to read it.
+CMD ?= ping -c 20 127.0.0.1
+PROFFLAGS ?=
+profile: $(K)/kernel fs.img
+	$(PYTHON) tools/profile.py $(PROFFLAGS) "$(CMD)"
+
 print-%:
 	@echo $($*)
 
@@ -183,4 +194,4 @@ clean:
 
 -include $(K)/*.d $(D)/*.d net/*.d $(U)/*.d $(U)/lib/*.d
 
-.PHONY: all qemu qemu-gdb test hosttest grade bench clean
+.PHONY: all qemu qemu-gdb test hosttest grade bench profile clean

@@ -37,6 +37,9 @@
 #define ACLINT_SSWI 0x2F00000L
 #define ACLINT_SSWI_SIZE 0x4000
 #define ACLINT_SETSSIP(hart) (ACLINT_SSWI + 4 * (hart))
+// ACLINT machine timer: mtimecmp per hart, mtime (the profiler, prof.c).
+#define ACLINT_MTIMER 0x2004000L
+#define ACLINT_MTIMER_SIZE 0x8000
 
 #define UART0 0x10000000L
 #define UART0_IRQ 10

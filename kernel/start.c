@@ -10,10 +10,12 @@
 //     and no M-mode timer vector is needed; the cycle and instret
 //     counters readable too (mcounteren.CY, IR), which S-mode passes on
 //     to user programs (trap.c, trapinithart);
-//   - the hart id in tp, where cpuid() finds it.
+//   - the hart id in tp, where cpuid() finds it;
+//   - machine mode keeps one job: the profiler's timer (kernel/prof.c).
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/riscv.h"
+#include "kernel/prof.h"
 
 void main(void);
 
@@ -47,6 +49,10 @@ void start(uint64 hartid, uint64 dtb)
 	CSR_SET(menvcfg, MENVCFG_STCE);
 	CSR_SET(mcounteren, 7);    // CY | TM | IR
 	CSR_WRITE(stimecmp, ~0UL);  // no timer interrupt until timer_arm()
+
+	// The profiler's M-mode timer vector (kernel/prof.c); idle until
+	// kern.prof.period is set.
+	prof_mstart(hartid);
 
 	w_tp(CSR_READ(mhartid));
 	asm volatile("mret");

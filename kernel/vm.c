@@ -39,6 +39,7 @@ static pagetable_t kvmmake(void)
 
 	kvmmap(kpgtbl, SIFIVE_TEST, SIFIVE_TEST, PGSIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, ACLINT_SSWI, ACLINT_SSWI, ACLINT_SSWI_SIZE, PTE_R | PTE_W);
+	kvmmap(kpgtbl, ACLINT_MTIMER, ACLINT_MTIMER, ACLINT_MTIMER_SIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, UART0, UART0, PGSIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, VIRTIO0, VIRTIO0, PGSIZE, PTE_R | PTE_W);
 	kvmmap(kpgtbl, PLIC, PLIC, 0x400000, PTE_R | PTE_W);

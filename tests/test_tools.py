@@ -131,3 +131,27 @@ def test_make_qemu_reads_input_piped_before_boot(boot, fsimg):
     assert re.search(r"^(\$ )?piped$", console, re.M), (
         "the output of 'echo piped' is missing:\n" + console[-1500:])
     assert status == 0, "make qemu did not exit 0 after halt"
+
+
+def test_make_profile_names_the_icmp_path(tmp_path):
+    """tools/profile.py (make profile): the machine-mode sampler under
+    -icount profiles 60 loopback pings; the folded stacks reach icmp_input
+    through ip_input and the netisr thread, the report gives shares, and
+    the flame graph is an SVG."""
+    out = tmp_path / "prof"
+    r = subprocess.run(
+        [netkern.make_var("PYTHON"), str(netkern.ROOT / "tools" / "profile.py"),
+         "--out", str(out), "ping -c 60 -i 0.01 127.0.0.1"],
+        cwd=netkern.ROOT, capture_output=True, text=True,
+        timeout=600 * netkern.SCALE, env=netkern.host_env())
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "60 packets transmitted, 60 received" in r.stdout, r.stdout[-2000:]
+    folded = (out / "profile.folded").read_text()
+    m = re.search(r"^(\S*;)?netisr_\w+;(\S*;)?ip_input;(\S*;)?icmp_input(;\S*)? \d+$",
+                  folded, re.M)
+    assert m, "no netisr -> ip_input -> icmp_input stack:\n" + folded[:3000]
+    report = (out / "profile.txt").read_text()
+    shares = [float(x) for x in re.findall(r"^\s*([\d.]+)% ", report, re.M)]
+    assert shares and 0 < max(shares) <= 100, report
+    assert re.search(r"^(\d+) samples", report.splitlines()[1]), report
+    assert (out / "profile.svg").read_text().startswith("<?xml"), "no SVG"

@@ -37,15 +37,9 @@ range_of(const char *name)
 static int
 knob_type(const char *name)
 {
-	char cur[NAMEMAX] = "", next[NAMEMAX];
-	int type;
+	struct sysctl_info si;
 
-	while ((type = sysctlnext(cur, next, sizeof(next))) > 0) {
-		if (strcmp(next, name) == 0)
-			return type;
-		strcpy(cur, next);
-	}
-	return 0;
+	return sysctlinfo(name, &si) == 0 ? si.si_type : 0;
 }
 
 // Format the value of knob name (of the given type) into a malloc'ed

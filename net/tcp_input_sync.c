@@ -104,7 +104,7 @@ static bool tcp_input_rst(struct tcpcb *tp, struct tcp_seg *sg)
 		// the current receive window, TCP endpoints MUST send an
 		// acknowledgment (challenge ACK)".
 		TCPSTAT_INC(tcps_rstchallenge);
-		tcp_ack_later(tp);
+		tcp_ack_invalid(tp);
 		return false;
 	}
 	TCPSTAT_INC(tcps_rstrcvd);
@@ -142,7 +142,7 @@ static bool tcp_input_syn(struct tcpcb *tp, struct tcp_seg *sg)
 		tcp_output(tp);
 		return false;
 	}
-	tcp_ack_later(tp);
+	tcp_ack_invalid(tp);
 	return false;
 }
 
@@ -283,7 +283,7 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 		// "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
 		// then send an ACK, drop the segment, and return."
 		TCPSTAT_INC(tcps_rcvacktoomuch);
-		tcp_ack_later(tp);
+		tcp_ack_invalid(tp);
 		m_freem(sg->sg_m);
 		return false;
 	}
@@ -465,7 +465,7 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 			TCPSTAT_INC(tcps_rstignored);
 		} else {
 			TCPSTAT_INC(tcps_drop_badseq);
-			tcp_ack_later(tp);
+			tcp_ack_invalid(tp);
 		}
 		m_freem(sg->sg_m);
 		return;

@@ -321,6 +321,24 @@ void tcp_rollup_add(struct tcpcb *tp)
 	tcp_rollup_head[tp->t_cpu] = tp;
 }
 
+int tcp_invalid_ratelimit_ms = 500;   // Linux's tcp_invalid_ratelimit
+NET_SYSCTL_INT_RANGE(tcp_invalid_ratelimit_ms, "net.inet.tcp.invalid_ratelimit_ms", SYSCTL_RW,
+		     &tcp_invalid_ratelimit_ms, 0, 10000,
+		     "ms between ACKs answering unacceptable segments (0: no limit)");
+
+void tcp_ack_invalid(struct tcpcb *tp)
+{
+	uint64 now = net_now_ms();
+	int lim = __atomic_load_n(&tcp_invalid_ratelimit_ms, __ATOMIC_RELAXED);
+	// Two ends that disagree (a blind injection desynchronized them)
+	// would answer each other's ACKs for ever: an ACK storm.
+	// t_badack_time holds the time + 1 (0: never).
+	if (tp->t_badack_time != 0 && now - (tp->t_badack_time - 1) < (uint64)lim)
+		return;
+	tp->t_badack_time = now + 1;
+	tcp_ack_later(tp);
+}
+
 void tcp_ack_later(struct tcpcb *tp)
 {
 	tp->t_flags |= TF_ACKNOW;

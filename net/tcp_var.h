@@ -192,6 +192,7 @@ struct tcpcb {
 	struct tcp_reass t_reass;     // [o] out-of-order data
 	struct tcpcb *t_rollnext;     // [o] netisr's rollup list (TF_ONROLLUP)
 	tcp_seq t_last_rcvnxt;        // [o] TIME_WAIT reuse: final rcv_nxt
+	uint64 t_badack_time;         // [o] last ACK sent for an unacceptable segment
 };
 
 #define intotcpcb(inp) ((struct tcpcb *)(inp)->inp_ppcb)
@@ -270,6 +271,7 @@ extern int tcp_keepidle_ms, tcp_keepintvl_ms, tcp_keepcnt, tcp_keepinit_ms;
 extern int tcp_delack_ms;
 extern int tcp_fin_wait_2_ms;     // orphaned FIN_WAIT_2 idle limit
 extern int tcp_iw_segs;           // initial window in segments (RFC 6928)
+extern int tcp_invalid_ratelimit_ms; // ACKs answering unacceptable segments: at most 1 per
 
 // ---- tcp_subr.c ------------------------------------------------------------------
 // A new tcpcb for socket so (pcb inp), state CLOSED, on netisr cpu.
@@ -315,6 +317,10 @@ int tcp_output(struct tcpcb *tp);
 // Queue tp for an ACK at the end of this netisr's input batch (the
 // rollup), so several segments of one batch get one ACK.
 void tcp_ack_later(struct tcpcb *tp);
+// An ACK answering an unacceptable segment (out of window, acking the
+// future, challenge ACKs): sent at most once per tcp_invalid_ratelimit_ms,
+// so two ends that disagree cannot ACK each other for ever.
+void tcp_ack_invalid(struct tcpcb *tp);
 // Queue tp for the rollup without asking for an ACK (a reader to wake).
 void tcp_rollup_add(struct tcpcb *tp);
 // The rollup hook (netisr_register_rollup): for every tcpcb queued on

@@ -161,6 +161,16 @@ void wire_settle(void)
 			return;
 		}
 	}
+	for (int i = wire_nlog > 12 ? wire_nlog - 12 : 0; i < wire_nlog; i++)
+		fprintf(stderr, "wire: %u->%u seq %u ack %u flags %#x len %u win %u\n",
+			wire_log[i].ws_sport, wire_log[i].ws_dport, wire_log[i].ws_seq,
+			wire_log[i].ws_ack, wire_log[i].ws_flags, wire_log[i].ws_len,
+			wire_log[i].ws_win);
+	fprintf(stderr, "badseq %lu toomuch %lu dupack %lu winup %lu sndacks %lu rstchal %lu badsyn %lu noack %lu\n",
+		(unsigned long)tcpstat.tcps_drop_badseq, (unsigned long)tcpstat.tcps_rcvacktoomuch,
+		(unsigned long)tcpstat.tcps_rcvdupack, (unsigned long)tcpstat.tcps_sndwinup,
+		(unsigned long)tcpstat.tcps_sndacks, (unsigned long)tcpstat.tcps_rstchallenge,
+		(unsigned long)tcpstat.tcps_drop_badsyn, (unsigned long)tcpstat.tcps_drop_noack);
 	CHECK(!"wire never settles");
 }
 
@@ -308,5 +318,31 @@ void tw_forge_syn(uint16 sport, uint16 dport, uint32 seq, uint16 mss)
 	}
 	uint16 sum = tcp_cksum(m, 0, hlen, lo, lo);
 	memcpy(t + 16, &sum, 2);
+	CHECK(ip_output(m, lo, lo, IPPROTO_TCP, 0, 0) == 0);
+}
+
+void tw_forge_raw(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flags,
+		  uint16 win, const uint8 *opts, int optlen, int datalen)
+{
+	uint32 lo = IPV4(127, 0, 0, 1);
+	int hlen = 20 + optlen, len = hlen + datalen;
+	struct mbuf *m = m_getspace(len, 64);
+	CHECK(m != NULL && optlen % 4 == 0 && optlen <= 40);
+	uint8 t[60];
+	memset(t, 0, sizeof(t));
+	t[0] = sport >> 8, t[1] = sport & 0xff, t[2] = dport >> 8, t[3] = dport & 0xff;
+	t[4] = seq >> 24, t[5] = seq >> 16, t[6] = seq >> 8, t[7] = seq;
+	t[8] = ack >> 24, t[9] = ack >> 16, t[10] = ack >> 8, t[11] = ack;
+	t[12] = (uint8)((hlen / 4) << 4);
+	t[13] = flags;
+	t[14] = win >> 8, t[15] = win & 0xff;
+	memcpy(t + 20, opts, optlen);
+	CHECK(m_copyback(m, 0, hlen, t) == 0);
+	for (int i = hlen; i < len; i++) {
+		uint8 b = (uint8)i;
+		CHECK(m_copyback(m, i, 1, &b) == 0);
+	}
+	uint16 sum = tcp_cksum(m, 0, len, lo, lo);
+	CHECK(m_copyback(m, 16, 2, &sum) == 0);
 	CHECK(ip_output(m, lo, lo, IPPROTO_TCP, 0, 0) == 0);
 }

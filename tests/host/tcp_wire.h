@@ -71,6 +71,10 @@ void tw_forge(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flags);
 // Send a forged SYN from 127.0.0.1:sport to 127.0.0.1:dport with an MSS
 // option of mss (0: none).
 void tw_forge_syn(uint16 sport, uint16 dport, uint32 seq, uint16 mss);
+// Send any segment: flags, window, options (optlen bytes, a multiple of
+// 4 up to 40) and datalen bytes of data, from 127.0.0.1:sport.
+void tw_forge_raw(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flags,
+		  uint16 win, const uint8 *opts, int optlen, int datalen);
 // Set an int socket option.
 void tw_setopt(struct socket *so, int level, int name, int v);
 // Count logged segments matching (sport, any flag of flags, data or not).

@@ -138,6 +138,7 @@ struct socket *so_alloc(const struct protosw *pr)
 	so->so_refs = 1;
 	sbinit(&so->so_rcv, pr->pr_flags & PR_ATOMIC, pr->pr_recvspace, "so_rcv");
 	sbinit(&so->so_snd, pr->pr_flags & PR_ATOMIC, pr->pr_sendspace, "so_snd");
+	so_rcvd_init(so);
 	net_lock_init(&so->so_qlock, "so_qlock");
 	__atomic_add_fetch(&so_live, 1, __ATOMIC_RELAXED);
 	return so;
@@ -551,19 +552,13 @@ out_unlock:
 	return n;
 }
 
-// The reader freed receive-buffer space: tell the protocol (TCP may send
-// a window update). Called only when the read started from a buffer at
-// least half full: otherwise the last window we advertised was more
-// than half the buffer, and the ACKs of arriving data carry the rest.
-// The ONE place PRU_RCVD is sent from: today a
-// synchronous message (lwkt_domsg); the asynchronous version (DragonFly
-// commit 96c6eb29, "tcp: Implement asynchronized pru_rcvd") replaces this
-// function's body. Caller's thread, no lock held; sleeps.
-static void so_rcvd(struct socket *so)
-{
-	struct netmsg_pru nm = { 0 };
-	so_pru_request(so, &nm, PRU_RCVD);
-}
+// so_rcvd (net/tcp_rcvd_async.c) tells the protocol that the reader freed
+// receive-buffer space (TCP may send a window update): the ONE place
+// PRU_RCVD is sent from, asynchronously (DragonFly commit 96c6eb29) or,
+// with net.inet.tcp.async_rcvd=0, as a synchronous request. Called only
+// when the read started from a buffer at least half full: otherwise the
+// last window we advertised was more than half the buffer, and the ACKs
+// of arriving data carry the rest.
 
 // The stream receive path, in one function so that a replacement
 // (soreceive_stream after Oppermann's proposal, freebsd-current, 2 March

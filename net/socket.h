@@ -6,7 +6,7 @@
 // Lock legend (kernel/lock.h): [i] set before the socket is published (to
 // a descriptor or a pcb list), read-only after; [a] atomic; [o] owned by
 // the netisr of so_cpu (protocol state); [r] so_rcv.sb_lock, [t]
-// so_snd.sb_lock.
+// so_snd.sb_lock; [k] so_rcvdlock (net/tcp_rcvd_async.c).
 #pragma once
 #include "net/shim.h"
 #include "net/sockbuf.h"
@@ -60,6 +60,10 @@ struct socket {
 	struct socket *so_qnext;          // [q] next on so_incq / so_comp
 	bool so_oncomp;                   // [q] on so_comp (else on so_incq)
 	struct netmsg_pru so_abortmsg;    // [q] listener close -> child's netisr
+	// Asynchronous PRU_RCVD (net/tcp_rcvd_async.c): one embedded message,
+	// sent by the reader, replied by the netisr, ordered by so_rcvdlock.
+	struct net_lock so_rcvdlock;
+	struct netmsg_pru so_rcvdmsg;     // [k] so_rcvdlock decides send vs reply
 };
 
 // Boot: initialise every protocol of the table (net_init). 0 or -Exxx.
@@ -98,6 +102,12 @@ long sosend(struct socket *so, struct uio *uio, const struct sockaddr_in *to,
 // the count (0: end of file) or -Exxx (-EAGAIN, -EINTR, -EFAULT, so_error).
 long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 	       int flags, bool nonblock);
+
+// PRU_RCVD (net/tcp_rcvd_async.c): so_rcvd_init at allocation (the
+// message DONE); so_rcvd after a read freed room -- asynchronous unless
+// net.inet.tcp.async_rcvd is 0. Caller's thread, no lock held.
+void so_rcvd_init(struct socket *so);
+void so_rcvd(struct socket *so);
 
 // Socket options, on a kernel copy of the value. SOL_SOCKET is handled
 // here; other levels go to the protocol (PRU_CTLOUTPUT).

@@ -85,3 +85,25 @@ def test_reuseport_tcp_ext_off_one_listener(netguest):
     counts, s, _ = reuseport_tcp(rig, g, 4, 9101, 100, 0)
     assert s["ok"] == 100, s
     assert counts == [0, 0, 0, 100], counts
+
+
+def rcvdrace(g, late):
+    out = g.run("rcvdrace -l %d -i 4 -H 100" % late, timeout=240)
+    m = re.search(r"^rcvdrace: late=%d hold=100 rounds=4 lost=(\d+)$" % late, out, re.M)
+    assert m, out[-2000:]
+    return int(m.group(1)), out
+
+
+@graded(4, lab=LAB)
+def test_rcvdrace_late_reply_loses_window_updates(boot):
+    "asynchronous PRU_RCVD: reply before tcp_output loses no window update; the late reply does"
+    g = boot(cpus=2, netdev=SLIRP)
+    early, out0 = rcvdrace(g, 0)
+    late, out1 = rcvdrace(g, 1)
+    print(out0, out1)
+    # The reply-first rule is not timing-dependent: no update may be lost.
+    assert early == 0, out0
+    # The late reply loses the update whenever the second read lands in
+    # the handler's 100 ms hold (it sleeps 50 ms into it): nearly always.
+    assert late >= 1, out1
+    assert sysctl_int(g, "net.inet.tcp.async_rcvd_reply_late") == 0

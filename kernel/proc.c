@@ -347,7 +347,7 @@ int kill(int pid)
 			if (p->kthread || p == initproc) {
 				r = -EPERM;
 			} else {
-				p->killed = true;
+				__atomic_store_n(&p->killed, true, __ATOMIC_RELEASE);
 				if (p->state == SLEEPING)
 					make_runnable(p);  // wake it so it notices
 			}
@@ -362,16 +362,16 @@ int kill(int pid)
 void setkilled(struct proc *p)
 {
 	acquire(&p->lock);
-	p->killed = true;
+	__atomic_store_n(&p->killed, true, __ATOMIC_RELEASE);
 	release(&p->lock);
 }
 
+// Has p been killed? One atomic load: the flag only ever goes from false
+// to true while p lives (set under p->lock, so kill() can wake p in the
+// same step), and a caller that just missed it finds it at its next check.
 bool killed(struct proc *p)
 {
-	acquire(&p->lock);
-	bool k = p->killed;
-	release(&p->lock);
-	return k;
+	return __atomic_load_n(&p->killed, __ATOMIC_ACQUIRE);
 }
 
 // Start fn(arg) in a new kernel thread, pinned to cpu (or anywhere if

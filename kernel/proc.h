@@ -105,7 +105,8 @@ struct proc {
 	// p->lock must be held when using these [p]:
 	enum procstate state;
 	void *chan;                 // if SLEEPING, sleeping on chan
-	bool killed;                // kill() was called
+	bool killed;                // kill() was called (written under p->lock,
+	                            // read atomically: killed())
 	int xstate;                 // exit status for the parent's wait()
 	int pid;
 	int affinity;               // CPU this thread must run on, or -1

@@ -262,16 +262,18 @@ void yield(void)
 	release(&p->lock);
 }
 
-// Threads asleep on a channel that hashes to each bucket: wakeup() of a
-// channel whose bucket is 0 has nobody to wake and returns at once (most
-// wakeups: a socket buffer's, say, when the reader sleeps in poll).
+// Sleepers by channel: bit i of sleepers[b] is set while proc[i] sleeps
+// on a channel that hashes to bucket b. wakeup() looks only at those
+// slots, and returns at once when the bucket is empty (most wakeups: a
+// socket buffer's, say, when the reader waits in poll). NPROC <= 64.
 #define NSLEEPQ 64
-static int nsleepers[NSLEEPQ];  // [a]
+static uint64 sleepers[NSLEEPQ];  // [a]
+_Static_assert(NPROC <= 64, "sleepers[] has one bit per process slot");
 
-static int *sleepers_of(void *chan)
+static uint64 *sleepers_of(void *chan)
 {
 	uint64 a = (uint64)chan;
-	return &nsleepers[((a >> 3) ^ (a >> 9)) % NSLEEPQ];
+	return &sleepers[((a >> 3) ^ (a >> 9)) % NSLEEPQ];
 }
 
 // First half of sleep() and sleep_timeout(): p sleeps on chan from now
@@ -284,7 +286,7 @@ static void sleep_begin(struct proc *p, void *chan, struct spinlock *lk)
 	acquire(&p->lock);
 	__atomic_store_n(&p->chan, chan, __ATOMIC_RELAXED);
 	__atomic_store_n(&p->state, SLEEPING, __ATOMIC_RELAXED);
-	__atomic_add_fetch(sleepers_of(chan), 1, __ATOMIC_RELAXED);
+	__atomic_or_fetch(sleepers_of(chan), 1UL << (p - proc), __ATOMIC_RELAXED);
 	release(lk);  // release ordering: the stores above are visible first
 }
 
@@ -294,7 +296,7 @@ static void sleep_switch(struct proc *p)
 	void *chan = p->chan;
 	sched();
 	__atomic_store_n(&p->chan, NULL, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(sleepers_of(chan), 1, __ATOMIC_RELAXED);
+	__atomic_and_fetch(sleepers_of(chan), ~(1UL << (p - proc)), __ATOMIC_RELAXED);
 }
 
 void sleep(void *chan, struct spinlock *lk)
@@ -394,13 +396,16 @@ static void kick(int target, struct proc *p, int me)
 	}
 }
 
+// On the way out of a trap: a user process yields if a kernel thread is
+// waiting for this CPU. The flag is read without turning interrupts off:
+// a thread that moved CPUs meanwhile reads the old CPU's flag, which
+// costs at most one needless yield or one tick's delay.
 void resched_if_needed(void)
 {
 	struct proc *p = myproc();
-	push_off();
-	bool want = __atomic_load_n(&mycpu()->need_resched, __ATOMIC_ACQUIRE);
-	pop_off();
-	if (want && p != NULL && !p->kthread)
+	if (p == NULL || p->kthread)
+		return;
+	if (__atomic_load_n(&cpus[r_tp()].need_resched, __ATOMIC_ACQUIRE))
 		yield();
 }
 
@@ -420,17 +425,19 @@ void make_runnable(struct proc *p)
 }
 
 // Wake every thread sleeping on chan. Caller holds the lock the sleepers
-// passed to sleep() (so a sleeper's state and chan, published before it
-// released that lock, are visible here: sleep_begin), and no p->lock.
-// A slot that does not look like a sleeper on chan is skipped without
-// taking its lock; a candidate is checked again under p->lock.
+// passed to sleep() (a sleeper's state, chan and sleepers[] bit were
+// published before it released that lock: sleep_begin), and no p->lock.
+// Only the slots of chan's bucket are looked at; a candidate is checked
+// again under its p->lock.
 void wakeup(void *chan)
 {
-	if (__atomic_load_n(sleepers_of(chan), __ATOMIC_RELAXED) == 0)
-		return;  // the count, too, was raised before lk was released
+	uint64 mask = __atomic_load_n(sleepers_of(chan), __ATOMIC_RELAXED);
+	if (mask == 0)
+		return;
 	struct proc *me = myproc();
-	for (struct proc *p = proc; p < &proc[NPROC]; p++) {
-		if (p == me || __atomic_load_n(&p->state, __ATOMIC_RELAXED) != SLEEPING ||
+	for (int i = 0; mask != 0; i++, mask >>= 1) {
+		struct proc *p = &proc[i];
+		if ((mask & 1) == 0 || p == me ||
 		    __atomic_load_n(&p->chan, __ATOMIC_RELAXED) != chan)
 			continue;
 		acquire(&p->lock);

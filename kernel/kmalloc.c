@@ -60,7 +60,7 @@ static struct kclass {
 
 static uint64 kmalloc_failed;  // [a]
 
-static size_t class_size(int c) { return (size_t)32 << c; }
+static inline size_t class_size(int c) { return (size_t)32 << c; }
 
 static struct slabinfo *page_info(void *p)
 {
@@ -129,12 +129,14 @@ static void *slab_release(struct kclass *k, struct slabinfo *si)
 	return info_page(si);
 }
 
+// The smallest class that holds n bytes: 32 << c >= n, i.e. c is the
+// bit length of (n - 1) / 32 (count-leading-zeros, no loop).
 static int size_class(size_t n)
 {
-	for (int c = 0; c < NCLASS; c++)
-		if (n <= class_size(c))
-			return c;
-	return CLASS_PAGE;
+	if (n <= 32)
+		return 0;
+	int c = 64 - __builtin_clzl((n - 1) >> 5);
+	return c < NCLASS ? c : CLASS_PAGE;
 }
 
 // Allocate n bytes (n <= PGSIZE). Returns NULL if n is too large or

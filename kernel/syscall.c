@@ -30,16 +30,10 @@ int fetchstr(uint64 addr, char *buf, int max)
 
 long argraw(int n)
 {
-	struct trapframe *tf = myproc()->trapframe;
-	switch (n) {
-	case 0: return tf->a0;
-	case 1: return tf->a1;
-	case 2: return tf->a2;
-	case 3: return tf->a3;
-	case 4: return tf->a4;
-	case 5: return tf->a5;
-	}
-	panic("argraw: %d", n);
+	if (n < 0 || n > 5)
+		panic("argraw: %d", n);
+	// a0..a5 are consecutive in struct trapframe (offsets 112..152).
+	return (&myproc()->trapframe->a0)[n];
 }
 
 int argint(int n)

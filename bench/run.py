@@ -23,7 +23,11 @@ explains every figure.
 
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
        bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp]
+                    [--lockcheck]
 TCP figures: bench/tcpbench.py.
+The guest boots with "lockcheck=0" (QEMU -append): the lock-order checker
+(kernel/lockcheck.c) is for tests, and its bookkeeping would be measured
+as part of every lock; --lockcheck keeps it on, to see what it costs.
 Testing: tests/netkern.py and tests/netrig.py are the harness this uses.
 """
 
@@ -211,6 +215,8 @@ class Bench:
         self.args = args
         self.cpus = args.cpus
         self.secs = args.secs
+        # Boot arguments: the lock-order checker off unless --lockcheck.
+        self.qargs = [] if args.lockcheck else ["-append", "lockcheck=0"]
         self.work = Path(tempfile.mkdtemp(prefix="nkbench-"))
         self.rig = None
         self.g = None
@@ -248,10 +254,12 @@ class Bench:
         self.boots += 1
         if self.rig:
             argv = self.rig.ns_argv(self.nk.qemu_argv(fs, self.cpus,
-                                                      self.rig.netdev()))
+                                                      self.rig.netdev(),
+                                                      self.qargs))
         else:
             argv = None
         self.g = self.nk.Guest(fs, cpus=self.cpus, argv=argv,
+                               qemu_args=self.qargs,
                                log=RESULTS / "console.tmp", name="bench")
         self.g.boot(timeout=60)
         # Page junk-fill (vm.junk_fill) is on by default and in make
@@ -482,7 +490,7 @@ class Bench:
         one hart no wakeup has to cross to another CPU."""
         fs = self.nk.copy_fsimg(self.work, "fs-cpus1.img")
         g = self.nk.Guest(fs, cpus=1, log=RESULTS / "console.tmp",
-                          name="bench-cpus1")
+                          qemu_args=self.qargs, name="bench-cpus1")
         try:
             g.boot(timeout=60)
             g.run("sysctl vm.junk_fill=0")
@@ -518,6 +526,7 @@ class Bench:
         try:
             self.guest()
             self.meta["boot_s"] = round(self.g.boot_time, 2)
+            self.meta["lockcheck"] = self.g.run("sysctl -n kern.lockcheck").strip()
             if want("ping"):
                 if self.rig:
                     self.figure("ping_e1000", self.ping_e1000)
@@ -698,6 +707,8 @@ def main(argv):
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
     p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp")
+    p.add_argument("--lockcheck", action="store_true",
+                   help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)
     signal.signal(signal.SIGTERM, _sigterm)
     b = Bench(args)

@@ -195,7 +195,7 @@ class TcpBench:
     def lo0_on(self, cpus, extra=()):
         b = self.b
         fs = b.nk.copy_fsimg(b.work, "fs-tcp%d.img" % cpus)
-        g = b.nk.Guest(fs, cpus=cpus, qemu_args=list(extra),
+        g = b.nk.Guest(fs, cpus=cpus, qemu_args=list(extra) + b.qargs,
                        log=b.results / "console.tmp", name="bench-tcp")
         try:
             g.boot(timeout=120)
@@ -213,7 +213,8 @@ class TcpBench:
     def icount(self):
         b = self.b
         fs = b.nk.copy_fsimg(b.work, "fs-icount.img")
-        g = b.nk.Guest(fs, cpus=1, qemu_args=["-icount", "shift=0,sleep=off"],
+        g = b.nk.Guest(fs, cpus=1,
+                       qemu_args=["-icount", "shift=0,sleep=off"] + b.qargs,
                        log=b.results / "console.tmp", name="bench-icount")
         try:
             g.boot(timeout=300)

@@ -1,4 +1,5 @@
-// Just enough of a flattened-device-tree reader to count the harts.
+// Just enough of a flattened-device-tree reader to count the harts and
+// find the boot arguments (QEMU -append puts them in /chosen/bootargs).
 //
 // QEMU's reset code passes the address of the device tree in a1 to every
 // hart (start.c saves it). The tree's structure block is a stream of
@@ -57,4 +58,42 @@ int fdt_count_cpus(void)
 		}
 	}
 	return n;
+}
+
+// The /chosen/bootargs string (QEMU -append), or "" if there is none.
+const char *fdt_bootargs(void)
+{
+	const uint8 *fdt = (const uint8 *)fdt_addr;
+	if (fdt == NULL || be32(fdt) != FDT_MAGIC)
+		return "";
+	const uint8 *p = fdt + be32(fdt + 8);          // off_dt_struct
+	const char *strs = (const char *)fdt + be32(fdt + 12);  // off_dt_strings
+	const uint8 *lim = fdt + be32(fdt + 4);
+	int depth = 0, chosen_depth = -1;
+	while (p < lim) {
+		uint32 tok = be32(p);
+		p += 4;
+		if (tok == FDT_BEGIN_NODE) {
+			const char *name = (const char *)p;
+			depth++;
+			if (depth == 2 && strcmp(name, "chosen") == 0)
+				chosen_depth = depth;
+			p += (strlen(name) + 1 + 3) & ~3UL;
+		} else if (tok == FDT_END_NODE) {
+			if (depth == chosen_depth)
+				chosen_depth = -1;
+			depth--;
+		} else if (tok == FDT_PROP) {
+			uint32 len = be32(p);
+			const char *pname = strs + be32(p + 4);
+			if (depth == chosen_depth && len > 0 && strcmp(pname, "bootargs") == 0)
+				return (const char *)p + 8;
+			p += 8 + ((len + 3) & ~3UL);
+		} else if (tok == FDT_NOP) {
+			continue;
+		} else {
+			break;
+		}
+	}
+	return "";
 }

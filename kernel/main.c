@@ -20,12 +20,14 @@
 #include "drivers/pci.h"
 
 int fdt_count_cpus(void);
+const char *fdt_bootargs(void);
 void net_init(void) __attribute__((weak));  // the network stack, when linked
 
 static volatile bool started = false;
 
 static void boot_hart0(void)
 {
+	lockcheck_init(fdt_bootargs());  // before any other hart takes a lock
 	int n = fdt_count_cpus();
 	ncpu = (n >= 1 && n <= NCPU) ? n : 1;
 	consoleinit();

@@ -4,6 +4,8 @@
 // different harts do not interleave. panic() prints, walks the frame
 // pointers of the current kernel stack, and freezes every hart (the
 // others notice `panicked` in their timer interrupt or their next printf).
+// After the backtrace it lists the locks this hart and thread hold
+// (kernel/lockcheck.c).
 #include <stdarg.h>
 #include "kernel/types.h"
 #include "kernel/param.h"
@@ -150,26 +152,47 @@ int snprintf(char *buf, size_t n, const char *fmt, ...)
 // Walk the frame-pointer chain of the current kernel stack. With
 // -fno-omit-frame-pointer each frame keeps the return address at fp-8
 // and the caller's fp at fp-16. Stops when fp leaves the stack it started
-// on. Turn addresses into lines with:
-//   riscv64-unknown-elf-addr2line -e kernel/kernel ADDR...
-void backtrace(void)
+// on. Fills pc[0..n-1] with call sites (innermost first), skipping the
+// first `skip` frames (0: the caller of stack_pcs); returns how many.
+static __attribute__((noinline)) int walk_frames(uint64 fp, uint64 *pc, int n, int skip)
 {
-	uint64 fp = r_fp();
 	uint64 lo = PGROUNDDOWN(fp) - (KSTACK_SIZE - PGSIZE);
 	uint64 hi = PGROUNDUP(fp) + KSTACK_SIZE;
-	printf("backtrace:\n");
-	for (int depth = 0; depth < 32; depth++) {
+	int k = 0;
+	for (int depth = 0; depth < 64 && k < n; depth++) {
 		if (fp < lo || fp > hi || (fp & 7) != 0)
 			break;
 		uint64 ra = *(uint64 *)(fp - 8);
 		uint64 prev = *(uint64 *)(fp - 16);
 		if (ra < KERNBASE || ra >= (uint64)etext)
 			break;
-		printf("  %p\n", (void *)(ra - 4));  // the call instruction, not the return point
+		if (depth >= skip)
+			pc[k++] = ra - 4;  // the call instruction, not the return point
 		if (prev <= fp)
 			break;
 		fp = prev;
 	}
+	return k;
+}
+
+// Not a leaf (it calls walk_frames), so its own frame has ra at fp-8; a
+// leaf function's frame does not.
+int stack_pcs(uint64 *pc, int n, int skip)
+{
+	int k = walk_frames(r_fp(), pc, n, skip);
+	asm volatile("" ::: "memory");  // no tail call: keep this frame
+	return k;
+}
+
+// Print the current kernel stack's call sites. Turn addresses into lines
+// with: riscv64-unknown-elf-addr2line -e kernel/kernel ADDR...
+void backtrace(void)
+{
+	uint64 pc[32];
+	int n = stack_pcs(pc, 32, 1);
+	printf("backtrace:\n");
+	for (int i = 0; i < n; i++)
+		printf("  %p\n", (void *)pc[i]);
 }
 
 void panic(const char *fmt, ...)
@@ -184,6 +207,7 @@ void panic(const char *fmt, ...)
 	printf("\n");
 	printf("hart %d, pid %d\n", (int)r_tp(), cpus[r_tp()].proc ? cpus[r_tp()].proc->pid : 0);
 	backtrace();
+	lockcheck_panic_report();  // the locks held, and where they were taken
 	panicked = 1;  // freeze the other harts' consoles and timers
 	for (;;)
 		asm volatile("wfi");

@@ -7,6 +7,9 @@ int snprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(pr
 void panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 void printfinit(void);
 void backtrace(void);
+// Call sites of the current kernel stack, innermost first, skipping the
+// first skip frames (0: stack_pcs's caller). Returns how many it filled.
+int stack_pcs(uint64 *pc, int n, int skip);
 extern volatile int panicked;  // [a] set once by panic(): other harts freeze
 
 // KASSERT: a kernel invariant. Never use it for something a user or a

@@ -8,8 +8,8 @@
 // memory; a kernel thread has none of these and never leaves the kernel.
 //
 // Locking: p->lock protects the scheduling fields [p]; wait_lock protects
-// every p->parent [w] and is taken before any p->lock. pid_lock protects
-// nextpid.
+// every p->parent [w] and is taken before any p->lock (and after any
+// subsystem lock: kernel/lock.h). pid_lock protects nextpid.
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/memlayout.h"
@@ -99,6 +99,9 @@ static struct proc *allocslot(void)
 static void freeproc(struct proc *p)
 {
 	KASSERT(holding(&p->lock));
+	if (lockcheck_on && p->lc_sleep.n > 0)
+		panic("lockcheck: pid %d exited holding sleeplock %s", p->pid,
+		      ((const struct sleeplock *)p->lc_sleep.h[0].lk)->name);
 	if (p->trapframe)
 		kfree_page(p->trapframe);
 	p->trapframe = NULL;
@@ -113,6 +116,7 @@ static void freeproc(struct proc *p)
 	p->killed = false;
 	p->xstate = 0;
 	p->kfn = NULL;
+	p->lc_expect = false;
 	p->state = UNUSED;
 }
 
@@ -225,7 +229,13 @@ int fork(void)
 	struct proc *np = allocproc(&err);
 	if (np == NULL)
 		return err;
+	// np is USED: no scheduler runs it and no wait() sees it until the
+	// end, so the fields copied below need no lock; and holding np->lock
+	// here would put the file and inode table locks under p->lock,
+	// against the order in kernel/lock.h.
+	release(&np->lock);
 	if (uvmcopy(p->pagetable, np->pagetable, p->sz) != 0) {
+		acquire(&np->lock);
 		freeproc(np);
 		release(&np->lock);
 		return -ENOMEM;
@@ -240,7 +250,6 @@ int fork(void)
 	np->cwd = idup(p->cwd);
 	strlcpy(np->name, p->name, sizeof(np->name));
 	int pid = np->pid;
-	release(&np->lock);
 
 	acquire(&wait_lock);
 	np->parent = p;

@@ -46,6 +46,7 @@ struct cpu {
 	bool kthread_hogged;      // a kernel thread used up its quantum: be fair once
 	uint64 nipi;              // wake-up IPIs received
 	uint64 nmigrate;          // user processes handed to an idle cpu
+	struct lc_stack lc;       // spinlocks held, for kernel/lockcheck.c
 };
 
 extern struct cpu cpus[NCPU];
@@ -132,6 +133,8 @@ struct proc {
 	uint64 heap_base;           // sbrk may not shrink below this
 	void (*kfn)(void *);        // kernel thread: function and argument
 	void *karg;
+	struct lc_stack lc_sleep;   // sleeplocks held (kernel/lockcheck.c)
+	bool lc_expect;             // lockcheck reports instead of panicking
 };
 
 extern struct proc proc[NPROC];

@@ -10,11 +10,14 @@ void initsleeplock(struct sleeplock *lk, const char *name)
 	lk->name = name;
 	lk->locked = 0;
 	lk->pid = 0;
+	lk->cls = 0;
 }
 
 // May sleep: process or kernel-thread context only.
 void acquiresleep(struct sleeplock *lk)
 {
+	if (__builtin_expect(lockcheck_on, 0))
+		lockcheck_acquiresleep(lk);
 	acquire(&lk->lk);
 	while (lk->locked)
 		sleep(lk, &lk->lk);
@@ -25,6 +28,8 @@ void acquiresleep(struct sleeplock *lk)
 
 void releasesleep(struct sleeplock *lk)
 {
+	if (__builtin_expect(lockcheck_on, 0))
+		lockcheck_releasesleep(lk);
 	acquire(&lk->lk);
 	lk->locked = 0;
 	lk->pid = 0;

@@ -2,6 +2,9 @@
 // held so an interrupt handler on this hart cannot deadlock on a lock its
 // own hart holds.
 //
+// The lock-order checker (kernel/lockcheck.c) hooks in here and in
+// kernel/sleeplock.c only: one load and branch on lockcheck_on each.
+//
 // push_off/pop_off nest: interrupts are turned back on only when the
 // outermost pop_off runs, and only if they were on at the first push_off.
 #include "kernel/types.h"
@@ -15,6 +18,7 @@ void initlock(struct spinlock *lk, const char *name)
 	lk->name = name;
 	lk->locked = 0;
 	lk->cpu = NULL;
+	lk->cls = 0;
 }
 
 // Spin until the lock is ours. Any thread, any CPU; never sleeps.
@@ -23,6 +27,8 @@ void acquire(struct spinlock *lk)
 	push_off();
 	if (holding(lk))
 		panic("acquire: %s already held by this cpu", lk->name);
+	if (__builtin_expect(lockcheck_on, 0))
+		lockcheck_acquire(lk, false);  // before spinning: report, not hang
 
 	// amoswap.w.aq: the acquire ordering keeps the critical section's
 	// loads and stores after the lock is taken.
@@ -31,10 +37,27 @@ void acquire(struct spinlock *lk)
 	lk->cpu = mycpu();
 }
 
+bool tryacquire(struct spinlock *lk)
+{
+	push_off();
+	if (holding(lk))
+		panic("tryacquire: %s already held by this cpu", lk->name);
+	if (__atomic_exchange_n(&lk->locked, 1, __ATOMIC_ACQUIRE) != 0) {
+		pop_off();
+		return false;
+	}
+	lk->cpu = mycpu();
+	if (__builtin_expect(lockcheck_on, 0))
+		lockcheck_acquire(lk, true);
+	return true;
+}
+
 void release(struct spinlock *lk)
 {
 	if (!holding(lk))
 		panic("release: %s not held", lk->name);
+	if (__builtin_expect(lockcheck_on, 0))
+		lockcheck_release(lk);
 	lk->cpu = NULL;
 	// Release ordering: the critical section's stores are visible before
 	// another hart can see the lock free.

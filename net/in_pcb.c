@@ -98,7 +98,7 @@ static uint32 inp_connhash(uint32 laddr, uint16 lport, uint32 faddr, uint16 fpor
 void in_pcbinfo_init(struct inpcbinfo *info, const char *name, int *reuseport_ext)
 {
 	memset(info, 0, sizeof(*info));
-	net_lock_init(&info->ipi_lock, name);
+	net_lock_init(&info->ipi_lock, "inpcbinfo");  // one lock class, all tables
 	info->ipi_name = name;
 	info->ipi_reuseport_ext = reuseport_ext;
 }

@@ -43,8 +43,11 @@
 //   message under one of the small array of sync_locks (chosen by the
 //   message's address); lwkt_replymsg sets DONE under the same lock, so
 //   the wakeup cannot fall between the waiter's test and its sleep.
-//   Lock order: a port lock and a sync lock are never held together;
-//   net_wakeup is called after the port lock is released.
+//   Lock order (kernel/lock.h): a port lock and a sync lock are never
+//   held together, and nothing else is taken under either but the
+//   p->lock that net_sleep takes (the waiter's own). net_wakeup is called
+//   after the port lock is released, so a sender never takes other
+//   threads' p->locks under it.
 //
 // Races (named), and where each is handled
 //   "lost port wakeup": the owner finds the queue empty and is about to
@@ -133,7 +136,7 @@ static void flags_clear(struct lwkt_msg *msg, uint32 f)
 void lwkt_initport(struct lwkt_port *port, const char *name)
 {
 	sync_locks_init();
-	net_lock_init(&port->mp_lock, name);
+	net_lock_init(&port->mp_lock, "lwkt_port");  // one class for all ports
 	port->mp_head = port->mp_tail = NULL;
 	port->mp_waiting = false;
 	port->mp_owner = NULL;
@@ -191,7 +194,8 @@ static void port_enqueue(struct lwkt_port *port, struct lwkt_msg *msg,
 	// Race "lost port wakeup": the owner set mp_waiting and went to sleep
 	// under mp_lock, so it is asleep (or about to be, holding its own
 	// scheduler lock) by the time we get here; waking after the release
-	// keeps the port lock out of the scheduler's lock order.
+	// keeps the sender's time under the port lock short (wakeup scans
+	// every p->lock).
 	if (wake)
 		net_wakeup(port);
 }

@@ -21,9 +21,11 @@
 // followed by poll_notify(). I2 a poller sleeps only if poll_gen still
 // equals the value read before its scan.
 //
-// Locking: poll_gen and poll_waiters [a]; poll_lock (leaf spinlock) only
-// orders the sleep against the wakeup. poll_notify may be called holding
-// any other spinlock (pipe, console, sockbuf) and from interrupts.
+// Locking: poll_gen and poll_waiters [a]; poll_lock only orders the sleep
+// against the wakeup. It is not a leaf: wakeup() takes p->lock under it,
+// so it is the last lock before p->lock (kernel/lock.h). poll_notify may
+// be called holding any lock that comes before it (pipe, console,
+// sockbuf), and from interrupts, but never holding a p->lock.
 //
 // Races:
 //   - "change during the scan": the change bumps poll_gen after it

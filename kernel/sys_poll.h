@@ -4,5 +4,6 @@
 #include "kernel/types.h"
 
 // Something a poller may wait for has changed (pipe, console, socket).
-// Call after the change. Any context; takes only poll's leaf lock.
+// Call after the change. Any context and any lock held except a p->lock
+// or a leaf (kernel/lock.h): it takes poll_lock, then p->locks.
 void poll_notify(void);

@@ -25,7 +25,9 @@
 // Locking: all table state is [s] arp_lock, a spinlock, not netisr
 // ownership: ARP input runs on netisr 0 (non-IPv4 frames hash to 0), but
 // arp_resolve runs on whichever netisr sends the packet and arp_tick on the
-// timer thread. Lock order: arp_lock is a leaf (nothing is taken inside).
+// timer thread. Lock order (kernel/lock.h): arp_lock is a leaf of the
+// network stack: no other lock is taken while it is held (I2; arp_dump
+// copies an entry out before printing it).
 //
 // Races:
 //   "reply while resolving on another CPU": arp_input sets RESOLVED and
@@ -430,19 +432,20 @@ void arp_dump(void)
 {
 	static const char *states[] = { "free", "incomplete", "resolved", "down" };
 	uint64 now = net_now_ms();
-	// Printing under a spinlock is fine here: a debugging aid, rarely used.
-	net_lock_acquire(&arp_lock);
+	// One entry at a time, copied under arp_lock and printed after it is
+	// released: printf takes the console's lock, and arp_lock is a leaf.
 	for (int i = 0; i < ARP_NENTRIES; i++) {
-		struct arp_entry *e = &arp_table[i];
-		if (e->la_state == ARP_FREE)
+		net_lock_acquire(&arp_lock);
+		struct arp_entry e = arp_table[i];
+		net_lock_release(&arp_lock);
+		if (e.la_state == ARP_FREE)
 			continue;
-		uint8 *a = e->la_mac;
+		uint8 *a = e.la_mac;
 		printf("arp: %d.%d.%d.%d at %02x:%02x:%02x:%02x:%02x:%02x on %s %s, %d s left\n",
-		       IPV4_PRINT(e->la_addr), a[0], a[1], a[2], a[3], a[4], a[5],
-		       e->la_ifp ? e->la_ifp->if_name : "?", states[e->la_state],
-		       e->la_expire > now ? (int)((e->la_expire - now) / 1000) : 0);
+		       IPV4_PRINT(e.la_addr), a[0], a[1], a[2], a[3], a[4], a[5],
+		       e.la_ifp ? e.la_ifp->if_name : "?", states[e.la_state],
+		       e.la_expire > now ? (int)((e.la_expire - now) / 1000) : 0);
 	}
-	net_lock_release(&arp_lock);
 }
 
 void arp_flush(void)

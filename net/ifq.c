@@ -36,8 +36,10 @@
 //   ifq_running are atomics [a] (sequentially consistent, which I2 and
 //   I3 rely on). ifq_start_lock is held around every run of the start
 //   routine in both modes; in serializer mode only the owner takes it, so
-//   it is uncontended there. Lock order: ifq_start_lock -> ifq_lock ->
-//   the driver's own locks. The start routine may call ifq_dequeue.
+//   it is uncontended there. Lock order (kernel/lock.h): ifq_start_lock ->
+//   the driver's lock (e1000: sc_tx_lock) -> ifq_lock: the start routine
+//   runs under ifq_start_lock and calls ifq_dequeue, which takes ifq_lock,
+//   under its own lock.
 //
 // Races (named), and where each is handled
 //   "lost restart": CPU B enqueues while CPU A is about to leave the start

@@ -10,7 +10,8 @@
 // read-only after; [t] written under ipi_lock by the pcb's owning netisr,
 // read under ipi_lock by any netisr (the owner may read without it);
 // [a] atomic.
-// Lock order: ipi_lock -> so_rcv.sb_lock -> poll's leaf lock.
+// Lock order (kernel/lock.h): ipi_lock -> so_rcv.sb_lock -> poll_lock ->
+// p->lock.
 #pragma once
 #include "net/shim.h"
 

@@ -55,6 +55,8 @@ void net_free(void *p);
 // ---- locks ----------------------------------------------------------------
 // A spinlock in the kernel: interrupts are off on this CPU while it is
 // held, and it must not be held across net_sleep (except the one passed).
+// The name given to net_lock_init is the lock's class: its place in the
+// one lock order (LOCK_ORDER in kernel/lock.h), which the kernel checks.
 void net_lock_init(struct net_lock *lk, const char *name);
 void net_lock_acquire(struct net_lock *lk);
 void net_lock_release(struct net_lock *lk);
@@ -118,7 +120,8 @@ int net_uiomove_in(void *dst, size_t n, struct uio *uio);
 bool net_curthread_killed(void);
 // Something a poll(2) may be waiting for changed (data arrived, room
 // appeared, a socket closed): kernel/sys_poll.c poll_notify(). Any context,
-// any lock held (it only takes a leaf lock). Host: a counter.
+// any net lock held except the leaves (arp, ipq, icmp): it takes poll_lock
+// and p->locks, which come after every other net lock. Host: a counter.
 void net_poll_notify(void);
 
 // ---- sysctl knobs created at run time ---------------------------------------

@@ -9,8 +9,10 @@
 //   stream (TCP): sb_mb is one chain of data mbufs (m_next), no records.
 //
 // Lock legend (kernel/lock.h): [s] sb_lock of this sockbuf; [a] atomic.
-// Lock order: protocol list locks (raw_lock, later the pcb tables) ->
-// sb_lock -> poll's leaf lock. so_rcv and so_snd are never held together.
+// Lock order (kernel/lock.h): protocol table locks (rip_lock, ipi_lock) ->
+// sb_lock -> poll_lock -> p->lock (sbwakeup and poll_notify wake under
+// it). so_rcv and so_snd, and two sockets' buffers, are never held
+// together.
 #pragma once
 #include "net/shim.h"
 #include "net/mbuf.h"

@@ -3,11 +3,17 @@
 // global mutex + condition variable and a wakeup generation per channel
 // bucket; the clock is virtual (tests move it with host_clock_advance);
 // "CPUs" are a thread-local number set by net_kthread_create or the test.
+// Lock order: each thread keeps the net_locks it holds, and taking one is
+// checked against kernel/lock.h's LOCK_ORDER as the kernel's checker does
+// (kernel/lockcheck.c), for the classes the table declares: levels must
+// increase, two locks of one class only for LKC_NEST classes. A violation
+// panics naming both locks and where each was taken.
 #include <stdarg.h>
 #include <sched.h>
 #include <time.h>
 #include <errno.h>
 #include "net/shim.h"
+#include "kernel/lock.h"   // LOCK_ORDER
 
 void host_panic(const char *file, int line, const char *fmt, ...)
 {
@@ -34,17 +40,72 @@ void net_free(void *p)
 
 // ---- locks ----------------------------------------------------------------
 
+struct lock_level {
+	const char *name;
+	int level, flags;
+};
+#define HOST_LEVEL(nm, lv, fl, wh) { nm, lv, fl },
+static const struct lock_level lock_levels[] = { LOCK_ORDER(HOST_LEVEL) };
+
+// The net_locks this thread holds, outermost first (level 0: undeclared).
+#define HOST_MAXHELD 16
+static __thread struct {
+	struct net_lock *lk;
+	int level, flags;
+	void *pc;
+} held[HOST_MAXHELD];
+static __thread int nheld;
+
+static void order_check(struct net_lock *lk, void *pc)
+{
+	for (int i = 0; i < nheld; i++) {
+		struct net_lock *h = held[i].lk;
+		bool same = strcmp(h->nl_name, lk->nl_name) == 0;
+		if ((same && !(lk->nl_flags & LKC_NEST)) ||
+		    (!same && held[i].level && lk->nl_level &&
+		     lk->nl_level <= held[i].level))
+			panic("lock order: taking %s (level %d) at %p while holding "
+			      "%s (level %d), taken at %p (kernel/lock.h)",
+			      lk->nl_name, lk->nl_level, pc, h->nl_name, held[i].level,
+			      held[i].pc);
+	}
+	if (nheld == HOST_MAXHELD)
+		panic("lock order: more than %d net_locks held", HOST_MAXHELD);
+	held[nheld].lk = lk;
+	held[nheld].level = lk->nl_level;
+	held[nheld].pc = pc;
+	nheld++;
+}
+
+static void order_pop(struct net_lock *lk)
+{
+	for (int i = nheld - 1; i >= 0; i--)
+		if (held[i].lk == lk) {
+			for (; i + 1 < nheld; i++)
+				held[i] = held[i + 1];
+			nheld--;
+			return;
+		}
+}
+
 void net_lock_init(struct net_lock *lk, const char *name)
 {
 	pthread_mutex_init(&lk->nl_mu, NULL);
 	lk->nl_held = 0;
 	lk->nl_name = name;
+	lk->nl_level = lk->nl_flags = 0;
+	for (size_t i = 0; i < sizeof(lock_levels) / sizeof(lock_levels[0]); i++)
+		if (strcmp(lock_levels[i].name, name) == 0) {
+			lk->nl_level = lock_levels[i].level;
+			lk->nl_flags = lock_levels[i].flags;
+		}
 }
 
 void net_lock_acquire(struct net_lock *lk)
 {
 	if (net_lock_held(lk))
 		panic("acquire: %s already held by this thread", lk->nl_name);
+	order_check(lk, __builtin_return_address(0));
 	pthread_mutex_lock(&lk->nl_mu);
 	lk->nl_owner = pthread_self();
 	__atomic_store_n(&lk->nl_held, 1, __ATOMIC_RELEASE);
@@ -54,6 +115,7 @@ void net_lock_release(struct net_lock *lk)
 {
 	if (!net_lock_held(lk))
 		panic("release: %s not held", lk->nl_name);
+	order_pop(lk);
 	__atomic_store_n(&lk->nl_held, 0, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&lk->nl_mu);
 }

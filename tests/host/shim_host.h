@@ -14,6 +14,7 @@ struct net_lock {
 	pthread_t nl_owner;      // valid while nl_held
 	int nl_held;             // [a]
 	const char *nl_name;
+	int nl_level, nl_flags;  // [i] from kernel/lock.h LOCK_ORDER (0: not there)
 };
 
 enum host_sysctl_kind { HOST_SYSCTL_INT, HOST_SYSCTL_UINT32, HOST_SYSCTL_UINT64 };

@@ -45,7 +45,8 @@
 //     other.
 //   - the send queue (sc_ifq, net/ifq.c) has its own lock; start takes it
 //     (ifq_dequeue) inside sc_tx_lock. sc_stat_lock: the accumulated
-//     hardware statistics. Order: sc_tx_lock -> ifq_lock.
+//     hardware statistics. Order (kernel/lock.h): ifq_start_lock (the
+//     serializer's, around start) -> sc_tx_lock -> ifq_lock.
 //   - the ring memory is shared with the device: a fence orders our
 //     descriptor writes before the tail write that hands them over, and
 //     our read of DD before our reads of the rest of the descriptor.

@@ -48,8 +48,8 @@ struct e1000_knob {
 // Lock legend: kernel/lock.h. [rx] = owned by the interrupt handler: the
 // PLIC never delivers a claimed line to two harts at once, so the RX ring
 // has one owner at a time and needs no lock. [tx] = sc_tx_lock.
-// [st] = sc_stat_lock. Lock order: sc_tx_lock -> ifq_lock (ifq_dequeue
-// inside start); sc_stat_lock alone.
+// [st] = sc_stat_lock. Lock order (kernel/lock.h): ifq_start_lock ->
+// sc_tx_lock -> ifq_lock (ifq_dequeue inside start); sc_stat_lock alone.
 struct e1000_softc {
 	int sc_unit;                      // [i]
 	volatile uint32 *sc_regs;         // [i] BAR0, mapped by kernel/vm.c

@@ -158,10 +158,17 @@ void lockcheck_acquire(struct spinlock *lk, bool try);
 void lockcheck_release(struct spinlock *lk);
 void lockcheck_acquiresleep(struct sleeplock *lk);
 void lockcheck_releasesleep(struct sleeplock *lk);
+// Panic if the thread about to return to user space holds any lock (a
+// system call's error path that forgot a release), naming where it was
+// taken. Called from usertrapret.
+void lockcheck_user_return(void);
 // panic() calls this after its backtrace: the pending order violation's
 // earlier acquisition points and the locks this CPU and thread hold.
 void lockcheck_panic_report(void);
 // Test mode for kern.selftest: violations by the current thread are
 // printed and counted instead of panicking. Returns the count so far.
 void lockcheck_expect(bool on);
+// Booted with "lockcheck_provoke": kern.lockcheck_provoke may panic the
+// kernel on purpose (tests of the panic path; never set otherwise).
+extern bool lockcheck_provoke_ok;
 int lockcheck_caught(void);

@@ -401,6 +401,21 @@ void lockcheck_releasesleep(struct sleeplock *lk)
 		pop(&p->lc_sleep, lk, lk->name);
 }
 
+void lockcheck_user_return(void)
+{
+	push_off();
+	struct cpu *c = mycpu();
+	struct lc_stack *ss = c->proc ? &c->proc->lc_sleep : NULL;
+	// push_off itself holds no lock; a spinlock held here is a leak.
+	if (c->lc.n > 0)
+		panic("lockcheck: returning to user space holding spinlock %s",
+		      classes[c->lc.h[c->lc.n - 1].cls].name);
+	if (ss != NULL && ss->n > 0)
+		panic("lockcheck: returning to user space holding sleeplock %s",
+		      classes[ss->h[ss->n - 1].cls].name);
+	pop_off();
+}
+
 void lockcheck_panic_report(void)
 {
 	if (!lockcheck_on)
@@ -424,13 +439,27 @@ int lockcheck_caught(void)
 	return __atomic_load_n(&caught, __ATOMIC_RELAXED);
 }
 
-// "lockcheck=0" anywhere in the boot arguments turns checking off. Runs
-// on hart 0 before the other harts start.
+bool lockcheck_provoke_ok;
+
+// Is word (followed by a space or the end) in the boot arguments?
+static bool bootarg(const char *args, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *s = args; s && *s; s++)
+		if ((s == args || s[-1] == ' ') && strncmp(s, word, n) == 0 &&
+		    (s[n] == 0 || s[n] == ' '))
+			return true;
+	return false;
+}
+
+// "lockcheck=0" in the boot arguments turns checking off;
+// "lockcheck_provoke" arms kern.lockcheck_provoke (kernel/selftest.c).
+// Runs on hart 0 before the other harts start.
 void lockcheck_init(const char *bootargs)
 {
-	for (const char *s = bootargs; s && *s; s++)
-		if (strncmp(s, "lockcheck=0", 11) == 0 && (s == bootargs || s[-1] == ' '))
-			lockcheck_on = 0;
+	if (bootarg(bootargs, "lockcheck=0"))
+		lockcheck_on = 0;
+	lockcheck_provoke_ok = bootarg(bootargs, "lockcheck_provoke");
 }
 
 static int sysctl_lockcheck(struct sysctl_oid *oid, int64 *val, bool write)

@@ -246,6 +246,36 @@ static void test_lockcheck(void)
 	CAUGHT(1, { acquire(&lo1); acquiresleep(&sx); releasesleep(&sx); release(&lo1); });
 }
 
+// kern.lockcheck_provoke: the checker's real panic path, for a test that
+// boots a kernel expecting it to panic. Write 1: an inversion (hi, then
+// lo); 2: return to user space still holding lo. Only when booted with
+// "lockcheck_provoke" (else -EPERM): nothing a user does may panic an
+// ordinary kernel.
+static int sysctl_lockcheck_provoke(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	if (!write) {
+		*val = 0;
+		return 0;
+	}
+	if (!lockcheck_provoke_ok || !lockcheck_on)
+		return -EPERM;
+	if (*val == 1) {
+		acquire(&hi);
+		acquire(&lo1);   // panics: selftest_lo comes before selftest_hi
+		release(&lo1);
+		release(&hi);
+		return 0;
+	}
+	if (*val == 2) {
+		acquire(&lo1);   // never released: usertrapret panics
+		return 0;
+	}
+	return -EINVAL;
+}
+SYSCTL_PROC(kern_lockcheck_provoke, "kern.lockcheck_provoke", SYSCTL_RW,
+	    sysctl_lockcheck_provoke,
+	    "write 1: a lock-order inversion, 2: a leaked lock; panics on purpose (boot arg lockcheck_provoke only)");
+
 static int sysctl_selftest(struct sysctl_oid *oid, int64 *val, bool write)
 {
 	if (!write) {

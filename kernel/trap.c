@@ -160,6 +160,8 @@ void usertrap(void)
 void usertrapret(void)
 {
 	struct proc *p = myproc();
+	if (__builtin_expect(lockcheck_on, 0))
+		lockcheck_user_return();  // a lock left held by a system call
 	// Interrupts off until sret: a trap now would find stvec pointing
 	// at uservec while we are still in the kernel.
 	intr_off();

@@ -44,10 +44,10 @@
 //   message's address); lwkt_replymsg sets DONE under the same lock, so
 //   the wakeup cannot fall between the waiter's test and its sleep.
 //   Lock order (kernel/lock.h): a port lock and a sync lock are never
-//   held together, and nothing else is taken under either but the
-//   p->lock that net_sleep takes (the waiter's own). net_wakeup is called
-//   after the port lock is released, so a sender never takes other
-//   threads' p->locks under it.
+//   held together, and no other net lock is taken under either. Under a
+//   port lock only its owner's own p->lock is taken (net_sleep); senders
+//   call net_wakeup after releasing it. Under a sync lock, lwkt_replymsg's
+//   net_wakeup takes the waiters' p->locks.
 //
 // Races (named), and where each is handled
 //   "lost port wakeup": the owner finds the queue empty and is about to

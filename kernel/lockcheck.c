@@ -468,15 +468,12 @@ static int sysctl_lockcheck(struct sysctl_oid *oid, int64 *val, bool write)
 		*val = lockcheck_on;
 		return 0;
 	}
-	if (*val == lockcheck_on)
-		return 0;
-	if (*val != 0)
-		return -EINVAL;  // records would be stale: boot with it on instead
+	// Only 0 (the range): turning it back on would find stale records.
 	lockcheck_on = 0;
 	return 0;
 }
-SYSCTL_PROC(kern_lockcheck, "kern.lockcheck", SYSCTL_RW, sysctl_lockcheck,
-	    "1: lock-order checking (boot arg lockcheck=0 turns it off); write 0: off until reboot");
+SYSCTL_PROC_RANGE(kern_lockcheck, "kern.lockcheck", SYSCTL_RW | SYSCTL_ACT, sysctl_lockcheck,
+		  0, 0, "1: lock-order checking on (boot arg lockcheck=0: off); write 0: off until reboot");
 
 static int sysctl_lockcheck_pairs(struct sysctl_oid *oid, int64 *val, bool write)
 {
@@ -505,5 +502,6 @@ static int sysctl_lockcheck_dump(struct sysctl_oid *oid, int64 *val, bool write)
 	}
 	return 0;
 }
-SYSCTL_PROC(kern_lockcheck_dump, "kern.lockcheck_dump", SYSCTL_RW, sysctl_lockcheck_dump,
-	    "write 1: print each lock class and the classes taken while it was held");
+SYSCTL_PROC_RANGE(kern_lockcheck_dump, "kern.lockcheck_dump", SYSCTL_RW | SYSCTL_ACT,
+		  sysctl_lockcheck_dump, 1, 1,
+		  "write 1: print each lock class and the classes taken while it was held");

@@ -270,10 +270,10 @@ static int sysctl_lockcheck_provoke(struct sysctl_oid *oid, int64 *val, bool wri
 		acquire(&lo1);   // never released: usertrapret panics
 		return 0;
 	}
-	return -EINVAL;
+	return -EINVAL;   // not reached: the range is [1, 2]
 }
-SYSCTL_PROC(kern_lockcheck_provoke, "kern.lockcheck_provoke", SYSCTL_RW,
-	    sysctl_lockcheck_provoke,
+SYSCTL_PROC_RANGE(kern_lockcheck_provoke, "kern.lockcheck_provoke", SYSCTL_RW | SYSCTL_ACT,
+	    sysctl_lockcheck_provoke, 1, 2,
 	    "write 1: a lock-order inversion, 2: a leaked lock; panics on purpose (boot arg lockcheck_provoke only)");
 
 static int sysctl_selftest(struct sysctl_oid *oid, int64 *val, bool write)

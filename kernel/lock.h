@@ -75,6 +75,7 @@
 	X("inpcbinfo", 255, 0, "pcb tables; delivers to so_rcv under it") \
 	X("so_rcv", 260, 0, "sockbuf; wakes readers and poll under it") \
 	X("so_snd", 260, 0, "sockbuf; never held with so_rcv") \
+	X("so_qlock", 265, 0, "listen queue; wakes accept and poll under it; never with a pcb table") \
 	X("lwkt_port", 270, 0, "message port; its owner sleeps on it; senders wake after release") \
 	X("lwkt_sync", 270, 0, "synchronous reply; wakes under it; never with a port") \
 	X("arp", 280, 0, "ARP table; nothing inside (sends after release)") \

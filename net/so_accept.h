@@ -5,8 +5,9 @@
 // accept(2). Design: the header of net/so_accept.c.
 //
 // Lock legend (kernel/lock.h): [q] so_qlock of the listening socket.
-// Lock order: tcbinfo.ipi_lock is never held with so_qlock; so_qlock ->
-// poll's leaf lock. so_qlock is a leaf otherwise (no sockbuf lock under it).
+// Lock order (kernel/lock.h): tcbinfo.ipi_lock is never held with
+// so_qlock, and no sockbuf lock is taken under it; accept sleeps and
+// sonewconn/soabort wake under it, so so_qlock -> poll_lock -> p->lock.
 #pragma once
 #include "net/socket.h"
 

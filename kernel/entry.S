@@ -6,7 +6,7 @@
         .global _entry
 _entry:
         la sp, stack0
-        li t0, 16384            # BOOTSTACK in start.c
+        li t0, 16384            # BOOTSTACK in memlayout.h
         csrr t1, mhartid
         addi t1, t1, 1
         mul t0, t0, t1

@@ -46,8 +46,13 @@
 // spinlock) is a violation.
 //
 // Cost: off (boot with lockcheck=0, as make bench does, or sysctl
-// kern.lockcheck=0): one load and one branch per acquire and release.
-// On: a walk of the few held locks and of 5 frames per acquisition.
+// kern.lockcheck=0): one load and one branch per acquire and release
+// (auipc, lw, bnez). On: about 250 guest instructions per acquire/release
+// pair, half of it the 5-frame walk, on top of the ~220 the pair costs
+// at -Og; a UDP echo round trip over lo0 on one hart (about 835 lock
+// acquisitions, most of them the scheduler's and wakeup's scans of every
+// p->lock) takes 285 instead of 141 thousand instructions (netbench rtt
+// under -icount shift=0). This file is compiled -O2 for that reason.
 //
 // Testing: kern.selftest (kernel/selftest.c) provokes each kind of
 // violation in expect mode and checks it is caught once, and that legal
@@ -57,6 +62,9 @@
 //
 // References: FreeBSD witness(4) and kern/subr_witness.c (the idea of
 // classes and a learned order); Linux Documentation/locking/lockdep-design.rst.
+// Compiled -O2, unlike the rest of the kernel (-Og): it runs on every
+// acquire and release while checking is on, and nobody steps through it.
+#pragma GCC optimize("O2")
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/riscv.h"
@@ -66,8 +74,16 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/sysctl.h"
+#include "kernel/memlayout.h"
 
 int lockcheck_on = 1;
+
+// This CPU (interrupts are off): mycpu() without its two calls, which
+// would cost as much as the rest of a check.
+static inline struct cpu *this_cpu(void)
+{
+	return &cpus[r_tp()];
+}
 
 #define LC_MAXCLASS 64   // classes (bits of after[])
 #define LC_MAXPAIRS 256  // learned pairs with their acquisition points
@@ -307,11 +323,13 @@ static void learn(const struct lc_held *held, const struct lc_held *want)
 	mu_unlock(&lc_mu);
 }
 
-// Check want against every lock on s (outermost first).
+// Check want, already pushed as the top of s, against every lock under
+// it (outermost first). Pushed first so that a report printed in expect
+// mode (printf takes a lock) stacks above it instead of reusing its slot.
 static void check_order(struct lc_stack *s, const struct lc_held *want)
 {
 	struct lc_class *wc = &classes[want->cls];
-	for (int i = 0; i < s->n; i++) {
+	for (int i = 0; &s->h[i] != want; i++) {
 		struct lc_held *h = &s->h[i];
 		struct lc_class *hc = &classes[h->cls];
 		if (h->cls == want->cls) {
@@ -330,14 +348,48 @@ static void check_order(struct lc_stack *s, const struct lc_held *want)
 	}
 }
 
-static void push(struct lc_stack *s, const struct lc_held *want)
+extern char etext[];  // kernel.ld
+
+// pc[] <- the call site recorded in frame fp (the return address of the
+// function that owns it) and those of the frames outside it, innermost
+// first, zero-filled. Never leaves fp's stack (the outermost frame of a
+// system call holds the user's s0): see stack_pcs in kernel/printf.c.
+static void frame_pcs(uint64 fp, uint64 *pc)
+{
+	uint64 top = stack_top(fp);
+	int k = 0;
+	while (k < LC_DEPTH && top != 0) {
+		uint64 ra = ((uint64 *)fp)[-1];
+		if (ra < KERNBASE || ra >= (uint64)etext)
+			break;
+		pc[k++] = ra - 4;
+		uint64 prev = ((uint64 *)fp)[-2];
+		if (prev <= fp || prev > top || (prev & 7) != 0)
+			break;
+		fp = prev;
+	}
+	for (; k < LC_DEPTH; k++)
+		pc[k] = 0;
+}
+
+// The frame of our caller (acquire, tryacquire or acquiresleep), whose
+// return address is the call site that took the lock.
+#define LOCKER_FRAME() (((uint64 *)__builtin_frame_address(0))[-2])
+
+// The next free slot of s, filled in for lock lk of class cls taken at
+// the call site in frame fp: pushed by n++, then checked.
+static struct lc_held *slot(struct lc_stack *s, const void *lk, uint16 cls, uint64 fp)
 {
 	if (s->n == LC_MAXHELD) {
 		lockcheck_on = 0;
 		panic("lockcheck: more than %d locks held (taking %s)", LC_MAXHELD,
-		      classes[want->cls].name);
+		      classes[cls].name);
 	}
-	s->h[s->n++] = *want;
+	struct lc_held *h = &s->h[s->n];
+	h->lk = lk;
+	h->cls = cls;
+	frame_pcs(fp, h->pc);
+	return h;
 }
 
 static void pop(struct lc_stack *s, const void *lk, const char *name)
@@ -358,18 +410,16 @@ static void pop(struct lc_stack *s, const void *lk, const char *name)
 // (acquire) or after taking the lock (try: exempt from the order).
 void lockcheck_acquire(struct spinlock *lk, bool try)
 {
-	struct lc_held want = { .lk = lk };
-	want.cls = class_of(&lk->cls, lk->name);
-	stack_pcs(want.pc, LC_DEPTH, 2);  // from acquire()'s caller
-	struct lc_stack *s = &mycpu()->lc;
+	struct lc_stack *s = &this_cpu()->lc;
+	struct lc_held *want = slot(s, lk, class_of(&lk->cls, lk->name), LOCKER_FRAME());
+	s->n++;
 	if (!try)
-		check_order(s, &want);
-	push(s, &want);
+		check_order(s, want);
 }
 
 void lockcheck_release(struct spinlock *lk)
 {
-	pop(&mycpu()->lc, lk, lk->name);
+	pop(&this_cpu()->lc, lk, lk->name);
 }
 
 // Called from acquiresleep() before it takes anything.
@@ -377,7 +427,8 @@ void lockcheck_acquiresleep(struct sleeplock *lk)
 {
 	struct lc_held want = { .lk = lk };
 	want.cls = class_of(&lk->cls, lk->name);
-	stack_pcs(want.pc, LC_DEPTH, 2);
+	uint64 fp = LOCKER_FRAME();
+	frame_pcs(fp, want.pc);
 	bool ion = intr_get();   // on: no spinlock held, not in a handler
 	push_off();
 	if (!ion) {
@@ -390,8 +441,10 @@ void lockcheck_acquiresleep(struct sleeplock *lk)
 	pop_off();
 	if (p == NULL)
 		return;
-	check_order(&p->lc_sleep, &want);
-	push(&p->lc_sleep, &want);
+	struct lc_stack *s = &p->lc_sleep;
+	struct lc_held *h = slot(s, lk, want.cls, fp);   // the thread's own stack
+	s->n++;
+	check_order(s, h);
 }
 
 void lockcheck_releasesleep(struct sleeplock *lk)
@@ -424,7 +477,8 @@ void lockcheck_panic_report(void)
 		print_pending();
 	struct cpu *c = mycpu();
 	printf("lockcheck: hart %d holds %d spinlock%s\n", c->id, c->lc.n, c->lc.n == 1 ? "" : "s");
-	print_stack("spinlocks held by this hart, outermost first", &c->lc);
+	print_stack(pend_set ? "spinlocks held by this hart, outermost first (after a violation, the last is the one being taken)"
+			     : "spinlocks held by this hart, outermost first", &c->lc);
 	if (c->proc)
 		print_stack("sleeplocks held by this thread", &c->proc->lc_sleep);
 }

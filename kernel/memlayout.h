@@ -79,6 +79,9 @@
 // (below) by an unmapped guard page so an overflow faults instead of
 // silently corrupting a neighbour.
 #define KSTACK_SIZE (KSTACKPAGES * PGSIZE)
+// Each hart's boot stack (stack0 in start.c; entry.S has the number too),
+// where it runs main() and then its scheduler.
+#define BOOTSTACK 16384
 #define KSTACK(i) (TRAMPOLINE - ((i) + 1) * (KSTACK_SIZE + PGSIZE))
 
 #define USERBASE 0x1000L    // lowest user address that exec maps

@@ -151,24 +151,44 @@ int snprintf(char *buf, size_t n, const char *fmt, ...)
 
 // Walk the frame-pointer chain of the current kernel stack. With
 // -fno-omit-frame-pointer each frame keeps the return address at fp-8
-// and the caller's fp at fp-16. Stops when fp leaves the stack it started
-// on. Fills pc[0..n-1] with call sites (innermost first), skipping the
-// first `skip` frames (0: the caller of stack_pcs); returns how many.
+// and the caller's fp at fp-16. Fills pc[0..n-1] with call sites
+// (innermost first), skipping the first `skip` frames (0: the caller of
+// stack_pcs); returns how many.
+//
+// The walk never leaves the stack it started on (a process slot's kernel
+// stack or a hart's boot stack): each caller's frame must lie above the
+// current one and at or below the stack's top. The outermost frame of a
+// system call saved the user's s0, which a user can set to anything, so
+// without this bound a lock acquisition could be made to read a guard
+// page.
+extern char stack0[];   // start.c: the harts' boot stacks
+
+// The top of the kernel stack that holds fp (frame pointers on it are at
+// most this), or 0 if fp is on none.
+uint64 stack_top(uint64 fp)
+{
+	uint64 boot = (uint64)stack0;
+	if (fp > boot && fp <= boot + BOOTSTACK * NCPU)
+		return boot + ((fp - boot - 1) / BOOTSTACK + 1) * BOOTSTACK;
+	if (fp > KSTACK(NPROC - 1) && fp < TRAMPOLINE) {
+		uint64 i = (TRAMPOLINE - fp) / (KSTACK_SIZE + PGSIZE);
+		return KSTACK(i) + KSTACK_SIZE;
+	}
+	return 0;
+}
+
 static __attribute__((noinline)) int walk_frames(uint64 fp, uint64 *pc, int n, int skip)
 {
-	uint64 lo = PGROUNDDOWN(fp) - (KSTACK_SIZE - PGSIZE);
-	uint64 hi = PGROUNDUP(fp) + KSTACK_SIZE;
+	uint64 top = stack_top(fp);
 	int k = 0;
-	for (int depth = 0; depth < 64 && k < n; depth++) {
-		if (fp < lo || fp > hi || (fp & 7) != 0)
-			break;
-		uint64 ra = *(uint64 *)(fp - 8);
-		uint64 prev = *(uint64 *)(fp - 16);
+	for (int depth = 0; k < n && top != 0; depth++) {
+		uint64 ra = ((uint64 *)fp)[-1];
+		uint64 prev = ((uint64 *)fp)[-2];
 		if (ra < KERNBASE || ra >= (uint64)etext)
 			break;
 		if (depth >= skip)
 			pc[k++] = ra - 4;  // the call instruction, not the return point
-		if (prev <= fp)
+		if (prev <= fp || prev > top || (prev & 7) != 0)
 			break;
 		fp = prev;
 	}

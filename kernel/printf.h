@@ -10,6 +10,9 @@ void backtrace(void);
 // Call sites of the current kernel stack, innermost first, skipping the
 // first skip frames (0: stack_pcs's caller). Returns how many it filled.
 int stack_pcs(uint64 *pc, int n, int skip);
+// The top of the kernel stack holding frame pointer fp (process slot or
+// boot stack), 0 if none: a frame walk must stay in (fp, top].
+uint64 stack_top(uint64 fp);
 extern volatile int panicked;  // [a] set once by panic(): other harts freeze
 
 // KASSERT: a kernel invariant. Never use it for something a user or a

@@ -16,10 +16,11 @@
 #include "kernel/param.h"
 #include "kernel/riscv.h"
 #include "kernel/prof.h"
+#include "kernel/memlayout.h"
 
 void main(void);
 
-#define BOOTSTACK 16384  // per-hart boot stack; entry.S uses the same value
+// BOOTSTACK (memlayout.h): per-hart boot stack; entry.S uses the same value
 __attribute__((aligned(16))) char stack0[BOOTSTACK * NCPU];
 
 extern uint64 fdt_addr;

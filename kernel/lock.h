@@ -23,8 +23,8 @@
 // lock it already holds. Equal levels mean "never held together". The
 // table is read top to bottom, outermost first:
 //   sleeplocks (levels < 100) come before every spinlock: a sleeplock may
-//     not be taken while a spinlock is held (its holder could sleep), nor
-//     in an interrupt handler.
+//     not be taken while a spinlock is held (its holder could sleep; the
+//     checker catches it), nor in an interrupt handler.
 //   Subsystem spinlocks (100-399) are held while their holder wakes or
 //     tests a process: wakeup() and killed() take p->lock under them, and
 //     so does sleep(chan, lk) before it lets lk go.

@@ -76,6 +76,7 @@
 	X("so_rcv", 260, 0, "sockbuf; wakes readers and poll under it") \
 	X("so_snd", 260, 0, "sockbuf; never held with so_rcv") \
 	X("so_qlock", 265, 0, "listen queue; wakes accept and poll under it; never with a pcb table") \
+	X("so_rcvd", 267, 0, "async PRU_RCVD message: sends/replies it (port, sync) under it") \
 	X("lwkt_port", 270, 0, "message port; its owner sleeps on it; senders wake after release") \
 	X("lwkt_sync", 270, 0, "synchronous reply; wakes under it; never with a port") \
 	X("arp", 280, 0, "ARP table; nothing inside (sends after release)") \

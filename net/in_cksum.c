@@ -3,8 +3,10 @@
 // The one's-complement sum of 16-bit big-endian words, folded, inverted.
 // Odd-length mbufs in the middle of a chain are handled by carrying the
 // odd byte over to the next mbuf (the "swapped" case of RFC 1071 2(B) is
-// avoided by summing bytes at their position). Simple rather than fast:
-// the byte loop is easy to step through in gdb.
+// avoided by summing bytes at their position). The bulk of each mbuf is
+// summed a 32-bit word at a time (cksum_add says how): TCP checksums every
+// byte it sends and receives, and the byte loop cost 3/4 of a bulk
+// transfer's instructions (make profile, tcpstream over lo0).
 //
 // Used by ip (header), icmp (whole message), udp (pseudo header +
 // datagram), later tcp. Invariants: the chain is only read, never
@@ -14,22 +16,60 @@
 // vectors). References: RFC 1071 1, 2; RFC 791 3.1 "Header Checksum".
 #include "net/ip.h"
 
-// Add len bytes at p to the running sum; *odd says whether the next byte
-// is the low half of a 16-bit word.
-static uint32 cksum_add(uint32 sum, const uint8 *p, int len, bool *odd)
+// The byte-at-a-time rule: add byte b at its place in a big-endian
+// 16-bit word; *odd says whether it is the low half.
+static uint64 cksum_byte(uint64 sum, uint8 b, bool *odd)
 {
-	for (int i = 0; i < len; i++) {
-		sum += *odd ? p[i] : (uint32)p[i] << 8;
-		*odd = !*odd;
-	}
+	sum += *odd ? b : (uint64)b << 8;
+	*odd = !*odd;
 	return sum;
 }
 
-static uint16 cksum_fold(uint32 sum)
+// Fold a 64-bit sum of 16-bit words to 16 bits (one's complement).
+static uint32 cksum_fold64(uint64 s)
 {
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	uint16 v = ~sum & 0xffff;
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint32)s;
+}
+
+static uint32 cksum_swap16(uint32 v)
+{
+	return ((v & 0xff) << 8) | (v >> 8);
+}
+
+// Add len bytes at p to the running sum; *odd says whether the next byte
+// is the low half of a 16-bit word. The bulk is summed as aligned 32-bit
+// words in the machine's (little-endian) order: by RFC 1071 2(B) ("byte
+// order independence") that sum, byte-swapped, is the big-endian sum --
+// and if the bulk starts at an odd place in the stream, the unswapped
+// sum is. Bytes before the first 4-aligned address and after the last
+// are added one at a time.
+static uint64 cksum_add(uint64 sum, const uint8 *p, int len, bool *odd)
+{
+	while (len > 0 && ((unsigned long)p & 3) != 0) {
+		sum = cksum_byte(sum, *p++, odd);
+		len--;
+	}
+	uint64 acc = 0;
+	const uint32 *w = (const uint32 *)p;
+	int n = len / 4;
+	for (int i = 0; i + 4 <= n; i += 4)
+		acc += (uint64)w[i] + w[i + 1] + w[i + 2] + w[i + 3];
+	for (int i = n & ~3; i < n; i++)
+		acc += w[i];
+	uint32 le = cksum_fold64(acc);
+	sum += *odd ? le : cksum_swap16(le);   // a multiple of 4 bytes: parity kept
+	p += 4 * n;
+	len -= 4 * n;
+	while (len-- > 0)
+		sum = cksum_byte(sum, *p++, odd);
+	return sum;
+}
+
+static uint16 cksum_fold(uint64 sum)
+{
+	uint16 v = ~cksum_fold64(sum) & 0xffff;
 	// Stored in network order: high byte first in memory.
 	uint8 b[2] = { v >> 8, v & 0xff };
 	uint16 out;
@@ -39,7 +79,7 @@ static uint16 cksum_fold(uint32 sum)
 
 uint16 in_cksum(struct mbuf *m, int off, int len)
 {
-	uint32 sum = 0;
+	uint64 sum = 0;
 	bool odd = false;
 	for (; m && len > 0; m = m->m_next) {
 		if (off >= m->m_len) {
@@ -48,8 +88,6 @@ uint16 in_cksum(struct mbuf *m, int off, int len)
 		}
 		int n = m->m_len - off < len ? m->m_len - off : len;
 		sum = cksum_add(sum, (const uint8 *)m->m_data + off, n, &odd);
-		// Fold now and then so 32 bits never overflow (64 KiB max anyway).
-		sum = (sum & 0xffff) + (sum >> 16);
 		len -= n;
 		off = 0;
 	}

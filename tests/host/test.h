@@ -40,6 +40,7 @@ extern const struct host_test sysctl_tests[];
 extern const struct host_test tcp_tests[];
 extern const struct host_test tcp_loss_tests[];
 extern const struct host_test tcp_state_tests[];
+extern const struct host_test cksum_tests[];
 extern const struct host_test tcp_reuseport_tests[];
 extern const struct host_test tcp_rcvd_async_tests[];
 extern const struct host_test lockorder_tests[];

@@ -372,6 +372,55 @@ void sbdrop(struct sockbuf *sb, uint32 len)
 		sb->sb_mbtail = NULL;
 }
 
+struct mbuf *sbcut(struct sockbuf *sb, uint32 len, uint32 *lenp)
+{
+	struct mbuf *top = NULL, **np = &top;
+	uint32 took = 0;
+	KASSERT(net_lock_held(&sb->sb_lock));
+	KASSERT(!sb->sb_atomic && len <= sb->sb_cc);
+	while (took < len && sb->sb_mb != NULL) {
+		struct mbuf *m = sb->sb_mb;
+		uint32 want = len - took;
+		if ((uint32)m->m_len <= want) {   // the whole mbuf moves
+			sb->sb_mb = m->m_next;
+			m->m_next = NULL;
+			sb_count(sb, -(uint32)m->m_len, -sb_msize(m));
+			took += m->m_len;
+		} else {                          // a copy of its head (clusters are shared)
+			if ((m = m_copym(sb->sb_mb, 0, (int)want)) == NULL)
+				break;
+			sb->sb_mb->m_data += want;
+			sb->sb_mb->m_len -= want;
+			sb_count(sb, -want, 0);
+			took += want;
+		}
+		*np = m;
+		np = &m->m_next;
+	}
+	if (sb->sb_mb == NULL)
+		sb->sb_mbtail = NULL;
+	*lenp = took;
+	return top;
+}
+
+void sbprepend(struct sockbuf *sb, struct mbuf *m)
+{
+	uint32 len;
+	KASSERT(net_lock_held(&sb->sb_lock));
+	KASSERT(!sb->sb_atomic);
+	if (m == NULL)
+		return;
+	sb_count(sb, 0, sb_chainsize(m, &len));
+	sb_count(sb, len, 0);
+	struct mbuf *last = m;
+	while (last->m_next != NULL)
+		last = last->m_next;
+	last->m_next = sb->sb_mb;
+	if (sb->sb_mb == NULL)
+		sb->sb_mbtail = last;
+	sb->sb_mb = m;
+}
+
 void sbflush(struct sockbuf *sb)
 {
 	net_lock_acquire(&sb->sb_lock);
@@ -379,6 +428,7 @@ void sbflush(struct sockbuf *sb)
 	sb->sb_mb = sb->sb_lastrecord = sb->sb_mbtail = NULL;
 	sb_count(sb, -sb->sb_cc, -sb->sb_mbcnt);
 	sb->sb_nrecords = 0;
+	sb->sb_flushes++;
 	net_lock_release(&sb->sb_lock);
 	while (m != NULL) {   // records (m_nextpkt) or one stream chain
 		struct mbuf *next = m->m_nextpkt;

@@ -45,6 +45,10 @@ struct sockbuf {
 	uint64 sb_pcqcharge;        // [a] what sits in sb_pcq: storage bytes
 	                            //     << 32 | data bytes (sbpcqcharge)
 	uint32 sb_sleepers;         // [a] readers in sbwait (PCQ wakeups)
+	// Stream readers that copy out of the lock (net/soreceive_stream.c):
+	bool sb_rcvout;             // [s] a reader has data cut out of sb_mb
+	bool sb_rcvwant;            // [s] a reader waits for sb_rcvout to clear
+	uint32 sb_flushes;          // [s] sbflush calls (put-back after a flush: no)
 };
 
 void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name);
@@ -109,6 +113,13 @@ struct mbuf *sbunlinkrecord(struct sockbuf *sb);
 void sbdrop(struct sockbuf *sb, uint32 len);
 // Free everything queued. Takes sb_lock itself.
 void sbflush(struct sockbuf *sb);
+// Stream: cut up to len bytes off the front of sb_mb as a chain of their
+// own (*lenp: bytes cut; fewer only if an mbuf copy failed). The caller
+// owns the chain. Caller holds sb_lock.
+struct mbuf *sbcut(struct sockbuf *sb, uint32 len, uint32 *lenp);
+// Stream: put chain m back at the FRONT of sb_mb (data a reader cut and
+// could not copy out). Caller holds sb_lock.
+void sbprepend(struct sockbuf *sb, struct mbuf *m);
 
 // Copy up to n bytes of chain m starting at byte off into the uio.
 // Returns the count moved or -EFAULT (if nothing moved). Borrows m.

@@ -509,10 +509,9 @@ long sosend(struct socket *so, struct uio *uio, const struct sockaddr_in *to,
 
 // ---- receive ----------------------------------------------------------------
 
-// Nothing (enough) to read: decide. Returns 1 at end of file, 0 after a
-// wakeup (test again), or -Exxx: so_error (taken only if take_error),
-// -EAGAIN, -EINTR. Caller holds so_rcv.sb_lock.
-static int so_rcvwait(struct socket *so, bool nonblock, bool take_error)
+// Nothing (enough) to read: decide (declared in net/socket.h for
+// net/soreceive_stream.c). Caller holds so_rcv.sb_lock.
+int so_rcvwait(struct socket *so, bool nonblock, bool take_error)
 {
 	if (__atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0)
 		return take_error ? so_takeerror(so) : 1;
@@ -560,10 +559,13 @@ out_unlock:
 // last window we advertised was more than half the buffer, and the ACKs
 // of arriving data carry the rest.
 
-// The stream receive path, in one function so that a replacement
-// (soreceive_stream after Oppermann's proposal, freebsd-current, 2 March
-// 2007) can take its place. Caller's thread; sleeps unless nonblock.
-static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblock)
+// The generic stream receive path: copies out under so_rcv's lock. Its
+// replacement for TCP, soreceive_stream (net/soreceive_stream.c, after
+// Oppermann's proposal, freebsd-current, 2 March 2007), copies out of the
+// lock; net.inet.tcp.soreceive_stream chooses. Caller's thread; sleeps
+// unless nonblock.
+static long soreceive_generic_stream(struct socket *so, struct uio *uio, int flags,
+				     bool nonblock)
 {
 	struct sockbuf *sb = &so->so_rcv;
 	bool peek = flags & MSG_PEEK;
@@ -598,6 +600,11 @@ static long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool
 		// The sender can be short of window only if the buffer was at
 		// least half full when we last advertised; then a read that
 		// starts at half full or more must tell the protocol.
+		if (sb->sb_rcvout) {   // a reader of the other path has data out
+			if ((err = sbwait_rcvout(sb)) < 0)
+				break;
+			continue;
+		}
 		if (sb->sb_cc >= sb->sb_hiwat / 2)
 			full = true;
 		long n = sbcopyout(sb->sb_mb, 0, uio->uio_resid, uio);
@@ -632,7 +639,9 @@ long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 		return -ENOTCONN;
 	if (from != NULL)
 		sogetpeername(so, from);
-	return soreceive_stream(so, uio, flags, nonblock);
+	if (soreceive_stream_on(so, flags))
+		return soreceive_stream(so, uio, flags, nonblock);
+	return soreceive_generic_stream(so, uio, flags, nonblock);
 }
 
 // ---- poll -------------------------------------------------------------------

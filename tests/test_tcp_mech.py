@@ -107,3 +107,28 @@ def test_rcvdrace_late_reply_loses_window_updates(boot):
     # the handler's 100 ms hold (it sleeps 50 ms into it): nearly always.
     assert late >= 1, out1
     assert sysctl_int(g, "net.inet.tcp.async_rcvd_reply_late") == 0
+
+
+TCP_LIST = ("tcpecho tcpechoem0 tcprefused tcpnonblock tcpnbrefused tcpepipe "
+            "tcpaddrinuse tcpnodelay tcppcblist tcpwaitall tcplinger tcpeof "
+            "tcphalfclose tcpgwrefused tcprecvflags tcpbadinput tcplinger0 "
+            "tcpbacklog tcpsockname tcpreusetw tcpmany tcpefaultmid tcpmbufs")
+
+
+@graded(5, lab=LAB)
+@pytest.mark.parametrize("on", [1, 0], ids=lambda v: "soreceive_stream=%d" % v)
+def test_nettests_tcp_list_with_soreceive_stream(boot, on):
+    "nettests' TCP list passes with net.inet.tcp.soreceive_stream on and off (same semantics)"
+    g = boot(cpus=2, netdev=SLIRP)
+    g.run("sysctl net.inet.tcp.soreceive_stream=%d" % on)
+    assert sysctl_int(g, "net.inet.tcp.soreceive_stream") == on
+    put0 = sysctl_int(g, "net.inet.tcp.soreceive_stream_putback")
+    names = TCP_LIST.split()
+    for part in (names[:12], names[12:]):   # short lines: the console keeps up
+        out = g.run("nettests " + " ".join(part), timeout=300)
+        failed = [l for l in out.splitlines() if ": FAIL" in l]
+        assert not failed and "ALL TESTS PASSED" in out, out[-3000:]
+    put = sysctl_int(g, "net.inet.tcp.soreceive_stream_putback") - put0
+    # tcpefaultmid's read across an unmapped page puts data back (only on
+    # this path); tcpbadinput's and tcprecvflags' bad pointers may too.
+    assert (put > 0) if on else (put == 0), "put-backs: %d" % put

@@ -130,6 +130,7 @@ static const struct test tests[] = {
 	{ t_tcpreusetw, "tcpreusetw", true },
 	{ t_tcpmany, "tcpmany", true },
 	{ t_tcpreuseport, "tcpreuseport", true },
+	{ t_tcpefaultmid, "tcpefaultmid", true },
 	{ t_tcpmbufs, "tcpmbufs", false },
 	// the tools (nt/tools.c)
 	{ t_toolifconfig, "toolifconfig", true },

@@ -366,9 +366,16 @@ void host_sysctl_foreach(void (*fn)(const struct host_sysctl *hs, void *arg), vo
 // ---- user memory, signals, poll (net/shim.h) ---------------------------------
 // On the host every uio address is a plain pointer in this process.
 
+// A test may make one user address "bad": a copy that would touch it
+// fails with -EFAULT and moves nothing, as the kernel's copyout does.
+uint64 host_uio_fault_addr;
+
 int net_uiomove_out(const void *src, size_t n, struct uio *uio)
 {
 	KASSERT(n <= uio->uio_resid);
+	if (host_uio_fault_addr != 0 && uio->uio_addr <= host_uio_fault_addr &&
+	    host_uio_fault_addr < uio->uio_addr + n)
+		return -EFAULT;
 	memcpy((void *)(unsigned long)uio->uio_addr, src, n);
 	uio->uio_addr += n;
 	uio->uio_resid -= n;

@@ -89,6 +89,9 @@ void host_set_cpuid(int cpu);              // fake CPU of this thread
 // Write a registered knob: 0, -ENOENT, -EPERM (read-only) or -EINVAL
 // (outside its declared range), as sysctl(2) in the kernel.
 int host_sysctl_write(const char *name, int64 val);
+// net_uiomove_out fails with -EFAULT on a copy that touches this address
+// (0: never).
+extern uint64 host_uio_fault_addr;
 // Call fn on every registered knob (static and run-time ones).
 void host_sysctl_foreach(void (*fn)(const struct host_sysctl *hs, void *arg), void *arg);
 extern uint64 host_poll_notifies;          // net_poll_notify() calls so far

@@ -6,7 +6,12 @@
 //     connections still queued resets those (the clients read
 //     ECONNRESET) and leaves the others' connections alone; with
 //     net.inet.tcp.reuseport_ext=0 the last listener gets them all.
-// Part of nettests (#included by user/nettests.c).
+//   tcpefaultmid: a read whose buffer runs into an unmapped page half
+//     way returns the bytes before it; the rest is still queued, in
+//     order (with net.inet.tcp.soreceive_stream=1 it was cut out of the
+//     buffer and put back: net/soreceive_stream.c).
+// Part of nettests (#included by user/nettests.c, after nt/tcpsock.c,
+// whose helpers it uses).
 #include "user/nt/nt.h"
 
 #define RP_NL 4
@@ -173,4 +178,36 @@ t_tcpreuseport(void)
 		close(c[k]);
 	for (int i = 0; i < RP_NL; i++)
 		close(l2[i]);
+}
+
+// A page-aligned end of the heap: [end - PGSIZE, end) is mapped, end is not.
+static char *
+em_heap_end(void)
+{
+	uint64 cur = (uint64)sbrk(0);
+	uint64 pad = (PGSIZE - cur % PGSIZE) % PGSIZE;
+	char *p = sbrk(pad + PGSIZE);
+	CHECK(p != (char *)-1, "sbrk: %s", strerror(errno));
+	return (char *)(cur + pad + PGSIZE);
+}
+
+static void
+t_tcpefaultmid(void)
+{
+	enum { N = 10000 };
+	int c, s;
+	ts_pair(LOOP_ADDR, &c, &s);
+	for (long i = 0; i < N; i++)
+		ts_tbuf[i] = ts_pat(i);
+	EXPECT_OK(write(c, ts_tbuf, N));
+	CHECK(recv(s, ts_rbuf, N, MSG_PEEK | MSG_WAITALL) == N, "peek: not all arrived");
+	char *end = em_heap_end();
+	long n = read(s, end - 3000, 6000);
+	CHECK(n > 0 && n <= 3000, "read across the unmapped page: %ld (%s)", n, strerror(errno));
+	CHECK(memcmp(end - 3000, ts_tbuf, n) == 0, "the bytes before the fault differ");
+	CHECK(recv(s, ts_rbuf, N - n, MSG_WAITALL) == N - n, "the rest is not there");
+	CHECK(memcmp(ts_rbuf, ts_tbuf + n, N - n) == 0, "the rest is out of order");
+	sbrk(-(long)PGSIZE);
+	close(c);
+	close(s);
 }

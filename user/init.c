@@ -34,17 +34,26 @@ open_console(void)
 	dup2(0, 2);
 }
 
-// inetd forks itself into the background; the parent exits at once and is
-// reaped by the loop in main, like any other orphan.
+// inetd binds its services, then forks itself into the background and
+// the first process exits. init waits for that exit before it starts the
+// shell, so the services accept connections as soon as the prompt is up
+// (a peer that connects right after boot is not refused). The daemon
+// child is an orphan that the loop in main reaps if it ever exits.
 static void
 start_inetd(void)
 {
 	int pid = fork();
 
+	if (pid < 0)
+		return;
 	if (pid == 0) {
 		exec("/inetd", inetd_argv);
 		exit(1);   // quietly: a file system without inetd is allowed
 	}
+	int w;
+	do
+		w = wait(NULL);
+	while (w != pid && w >= 0);
 }
 
 static int

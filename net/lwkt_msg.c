@@ -189,7 +189,13 @@ static void port_enqueue(struct lwkt_port *port, struct lwkt_msg *msg,
 		port->mp_tail = msg;
 	}
 	port->mp_nqueued++;
+	// Only the first sender after the owner went to sleep wakes it: it
+	// clears mp_waiting, so the senders that follow (a driver handing up
+	// a burst of frames before the owner gets to run) find it clear and
+	// skip net_wakeup, which scans every process slot. The owner, once
+	// running, sees all their messages before it sleeps again.
 	bool wake = port->mp_waiting;
+	port->mp_waiting = false;
 	net_lock_release(&port->mp_lock);
 	// Race "lost port wakeup": the owner set mp_waiting and went to sleep
 	// under mp_lock, so it is asleep (or about to be, holding its own

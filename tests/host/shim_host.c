@@ -180,8 +180,11 @@ int net_sleep_timeout(void *chan, struct net_lock *lk, int ms)
 	return sleep_common(chan, lk, ms);
 }
 
+uint64 host_wakeups;   // [a] net_wakeup calls, for tests
+
 void net_wakeup(void *chan)
 {
+	__atomic_add_fetch(&host_wakeups, 1, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&sleep_mu);
 	sleep_gen[bucket(chan)]++;
 	pthread_cond_broadcast(&sleep_cv);

@@ -97,6 +97,26 @@ static void lwkt_fifo_order(void)
 	CHECK(lwkt_getport(&p) == NULL);
 }
 
+// A burst of sends to a port whose owner sleeps costs one wakeup: the
+// first sender clears mp_waiting, the others see the owner woken already.
+static void lwkt_burst_to_sleeping_owner_wakes_once(void)
+{
+	struct lwkt_port p;
+	struct tmsg t[50];
+	lwkt_initport(&p, "burst");
+	lwkt_port_setowner(&p);
+	p.mp_waiting = true;   // as lwkt_waitport leaves it when it sleeps
+	uint64 before = __atomic_load_n(&host_wakeups, __ATOMIC_RELAXED);
+	for (int i = 0; i < 50; i++) {
+		lwkt_initmsg(&t[i].msg, NULL, reply_handler, 0);
+		lwkt_sendmsg(&p, &t[i].msg);
+	}
+	CHECK(__atomic_load_n(&host_wakeups, __ATOMIC_RELAXED) - before == 1);
+	for (int i = 0; i < 50; i++)
+		CHECK(lwkt_getport(&p) == &t[i].msg);
+	CHECK(lwkt_getport(&p) == NULL);
+}
+
 static void lwkt_priority_goes_to_head(void)
 {
 	struct lwkt_port p;
@@ -303,6 +323,7 @@ static void lwkt_many_senders_fifo_per_sender(void)
 }
 
 const struct host_test lwkt_tests[] = {
+	{ lwkt_burst_to_sleeping_owner_wakes_once, "lwkt_burst_to_sleeping_owner_wakes_once" },
 	{ lwkt_ping_pong_between_two_threads, "lwkt_ping_pong_between_two_threads" },
 	{ lwkt_fifo_order, "lwkt_fifo_order" },
 	{ lwkt_priority_goes_to_head, "lwkt_priority_goes_to_head" },

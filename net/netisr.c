@@ -121,10 +121,21 @@ static uint16 be16(const uint8 *p)
 	return (uint16)(p[0] << 8 | p[1]);
 }
 
+// The n bytes at offset off of m: in place when the first mbuf holds
+// them (a received frame always does: it is one cluster), else copied
+// into buf. NULL if the packet is shorter. Borrows m.
+static const uint8 *hdr_bytes(struct mbuf *m, int off, int n, uint8 *buf)
+{
+	if (m->m_len >= off + n)
+		return mtod(m, const uint8 *) + off;
+	return m_copydata(m, off, n, buf) < 0 ? NULL : buf;
+}
+
 uint32 netisr_hash_mbuf(struct mbuf *m, int off)
 {
-	uint8 ip[20], ports[4] = { 0 };
-	if (m_copydata(m, off, sizeof(ip), ip) < 0 || (ip[0] >> 4) != 4)
+	uint8 ipbuf[20], portbuf[4];
+	const uint8 *ip = hdr_bytes(m, off, sizeof(ipbuf), ipbuf), *ports = NULL;
+	if (ip == NULL || (ip[0] >> 4) != 4)
 		return 0;   // not IPv4 (or too short): CPU 0
 	int hlen = (ip[0] & 0xf) * 4;
 	uint8 proto = ip[9];
@@ -132,12 +143,11 @@ uint32 netisr_hash_mbuf(struct mbuf *m, int off)
 	// RFC 791: fragments carry no ports after the first; hash them (and
 	// every non-TCP/UDP packet) on the addresses only.
 	if ((proto == 6 || proto == 17) && !fragment && hlen >= 20)
-		if (m_copydata(m, off + hlen, 4, ports) < 0)
-			memset(ports, 0, sizeof(ports));
+		ports = hdr_bytes(m, off + hlen, sizeof(portbuf), portbuf);
 	if (fragment)
 		proto = 0;
 	return netisr_hash_ipv4(be32(ip + 12), be32(ip + 16), proto,
-				be16(ports), be16(ports + 2));
+				ports ? be16(ports) : 0, ports ? be16(ports + 2) : 0);
 }
 
 int netisr_hashcpu(uint32 hash)
@@ -227,9 +237,10 @@ int netisr_dispatch_proto(enum netisr_proto proto, struct mbuf *m)
 // check the type here, which we do so an ARP payload is never mistaken.
 int netisr_dispatch(struct mbuf *m)
 {
-	uint8 type[2];
+	uint8 buf[2];
+	const uint8 *type;
 	if ((m->m_pkthdr.ph_flags & PH_HASHVALID) == 0 &&
-	    (m_copydata(m, 12, 2, type) < 0 || be16(type) != 0x0800)) {
+	    ((type = hdr_bytes(m, 12, 2, buf)) == NULL || be16(type) != 0x0800)) {
 		m->m_pkthdr.ph_flowhash = 0;
 		m->m_pkthdr.ph_flags |= PH_HASHVALID;
 	}

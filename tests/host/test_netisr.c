@@ -45,6 +45,37 @@ static struct mbuf *frame(int f, int seq)
 	return m;
 }
 
+// The hash is read from the headers in place when the first mbuf holds
+// them, and copied out when they straddle mbufs: the same value either
+// way, and the value netisr_hash_ipv4 gives the host-order 4-tuple.
+static void netisr_hash_mbuf_same_in_place_and_split(void)
+{
+	struct mbuf *m = frame(5, 0);
+	int len = m->m_len;
+	uint32 want = netisr_hash_ipv4(0x0a000002, 0x0a000063, 17, 0x4005, 7);
+	CHECK(netisr_hash_mbuf(m, 14) == want);
+	uint8 pkt[64];
+	CHECK(m_copydata(m, 0, len, pkt) == 0);
+	// Splits inside the IP header, between header and ports, in the ports.
+	int cuts[] = { 1, 20, 27, 34, 35, 36, 40 };
+	for (unsigned c = 0; c < sizeof(cuts) / sizeof(cuts[0]); c++) {
+		struct mbuf *a = m_gethdr(), *b = m_get();
+		CHECK(a != NULL && b != NULL);
+		memcpy(a->m_data, pkt, cuts[c]);
+		a->m_len = cuts[c];
+		memcpy(b->m_data, pkt + cuts[c], len - cuts[c]);
+		b->m_len = len - cuts[c];
+		a->m_next = b;
+		a->m_pkthdr.ph_len = len;
+		CHECK(netisr_hash_mbuf(a, 14) == want);
+		m_freem(a);
+	}
+	// Too short for an IPv4 header: 0, read in place or not.
+	m->m_len = m->m_pkthdr.ph_len = 14 + 19;
+	CHECK(netisr_hash_mbuf(m, 14) == 0);
+	m_freem(m);
+}
+
 static int got_count;                 // [a]
 static int got_cpu[NFLOW];            // cpu that saw flow f, -1 none
 static int got_last[NFLOW];           // last seq per flow
@@ -206,6 +237,8 @@ static void shim_virtual_clock_advances(void)
 const struct host_test netisr_tests[] = {
 	{ netisr_hash_same_flow_same_cpu_both_directions,
 	  "netisr_hash_same_flow_same_cpu_both_directions" },
+	{ netisr_hash_mbuf_same_in_place_and_split,
+	  "netisr_hash_mbuf_same_in_place_and_split" },
 	{ netisr_dispatch_delivers_in_order_on_flow_cpu,
 	  "netisr_dispatch_delivers_in_order_on_flow_cpu" },
 	{ netisr_non_ip_goes_to_cpu0, "netisr_non_ip_goes_to_cpu0" },

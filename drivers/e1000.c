@@ -11,9 +11,10 @@
 //       has written a frame into a buffer it sets DD in the descriptor and
 //       moves RDH on. We take every descriptor with DD from sc_rx_next on,
 //       hand the frame up, clear the descriptor and give it back by moving
-//       RDT. The buffers never leave the ring: the frame is copied into an
-//       mbuf when handed up, so running out of memory drops one frame
-//       (counted) but never empties the ring.
+//       RDT. Each buffer is an mbuf cluster, and a frame is handed up
+//       without a copy: its mbuf goes to the stack and a fresh cluster
+//       takes its place in the descriptor. If none can be had, the frame
+//       is dropped (counted) and its buffer stays: the ring never empties.
 //   TX: we fill descriptors at TDT and move TDT on; the device sends from
 //       TDH and, because every frame's last descriptor has RS, writes DD
 //       back when done. [sc_tx_clean, sc_tx_tail) is in flight; reclaim
@@ -27,7 +28,8 @@
 // Invariants:
 //   - RX: descriptors sc_rx_next .. RDT-1 (mod N) belong to the device, and
 //     RDT is always one behind sc_rx_next: RDT == sc_rx_next - 1 (mod N)
-//     between interrupts. Every descriptor always has its buffer.
+//     between interrupts. Every descriptor always has its buffer:
+//     rd_addr == sc_rx_mbuf[i]->m_data, a cluster the stack never sees.
 //   - TX: slots [sc_tx_clean, sc_tx_tail) are in flight; sc_tx_tail == TDT;
 //     sc_tx_mbuf[i] != NULL exactly for in-flight EOP slots (the packet's
 //     whole chain is freed when its EOP descriptor is done).
@@ -68,9 +70,11 @@
 //     delivers at once: the first reply is not 0.85 s late.
 //
 // Life of a packet:
-//   receive: wire -> device DMA into sc_rx_buf[i], DD -> PLIC 33 ->
-//     e1000_intr -> e1000_rxeof -> e1000_input (m_devget: copy into an
-//     mbuf -> netisr_dispatch -> ether_input on the flow's netisr) -> RDT.
+//   receive: wire -> device DMA into sc_rx_mbuf[i]'s cluster, DD -> PLIC
+//     33 -> e1000_intr -> e1000_rxeof -> e1000_input (a fresh cluster
+//     into the descriptor; the filled mbuf -> netisr_dispatch, hash read
+//     from the headers in place -> ether_input on the flow's netisr)
+//     -> RDT every E1000_RX_REFILL descriptors.
 //   send: ip_output -> ifq_enqueue + ifq_start -> (serializer)
 //     e1000_start -> ifq_dequeue -> e1000_encap (a descriptor per mbuf)
 //     -> fence, TDT -> device DMA, DD -> TXDW -> e1000_intr ->
@@ -202,9 +206,9 @@ static int e1000_read_mac(struct e1000_softc *sc)
 static void e1000_free_rings(struct e1000_softc *sc)
 {
 	for (int i = 0; i < E1000_NRXDESC; i++) {
-		if (sc->sc_rx_buf[i])
-			kfree(sc->sc_rx_buf[i]);
-		sc->sc_rx_buf[i] = NULL;
+		if (sc->sc_rx_mbuf[i])
+			m_freem(sc->sc_rx_mbuf[i]);
+		sc->sc_rx_mbuf[i] = NULL;
 	}
 	if (sc->sc_rx_ring)
 		kfree_page(sc->sc_rx_ring);
@@ -214,20 +218,36 @@ static void e1000_free_rings(struct e1000_softc *sc)
 	sc->sc_tx_ring = NULL;
 }
 
+// A fresh receive buffer: a packet-header mbuf with a 2 KiB cluster whose
+// data starts E1000_RX_ALIGN bytes in, so the IP header that follows the
+// 14-byte Ethernet header is 4-aligned. A cluster is kmalloc(2048):
+// 2048-aligned inside one page, so physically contiguous (kernel virtual
+// = physical) and one DMA segment. The device may write up to 2046 bytes
+// there: RCTL.LPE is off, so it discards frames longer than 1522 bytes
+// [E1000 13.4.22]. NULL when memory ran out. Any context.
+static struct mbuf *e1000_newbuf(void)
+{
+	struct mbuf *m = m_getcl(M_PKTHDR);
+	if (m == NULL)
+		return NULL;
+	m->m_data += E1000_RX_ALIGN;
+	return m;
+}
+
 // Receive initialization [E1000 14.4]: ring, buffers, then RCTL.
 static int e1000_rx_init(struct e1000_softc *sc)
 {
 	_Static_assert(E1000_NRXDESC * sizeof(struct e1000_rx_desc) == PGSIZE,
 		       "the RX ring is one page");
+	_Static_assert(E1000_RXBUFSZ == MCLBYTES, "RCTL.BSIZE is the cluster size");
+	_Static_assert(E1000_RX_ALIGN + 1522 <= MCLBYTES, "a frame fits a cluster");
 	if ((sc->sc_rx_ring = kalloc()) == NULL)
 		return -ENOMEM;
 	memset(sc->sc_rx_ring, 0, PGSIZE);
 	for (int i = 0; i < E1000_NRXDESC; i++) {
-		// kmalloc(2048) is 2048-aligned inside one page: physically
-		// contiguous, since kernel virtual = physical.
-		if ((sc->sc_rx_buf[i] = kmalloc(E1000_RXBUFSZ)) == NULL)
+		if ((sc->sc_rx_mbuf[i] = e1000_newbuf()) == NULL)
 			return -ENOMEM;
-		sc->sc_rx_ring[i].rd_addr = (uint64)sc->sc_rx_buf[i];
+		sc->sc_rx_ring[i].rd_addr = (uint64)sc->sc_rx_mbuf[i]->m_data;
 	}
 	// [E1000 14.4]: multicast table zeroed, receive address set (done).
 	for (int i = 0; i < E1000_MTA_N; i++)
@@ -307,32 +327,58 @@ static void e1000_link_update(struct e1000_softc *sc, bool verbose)
 
 // ---- receive ------------------------------------------------------------------
 
-// Hand one good frame up: copy it into an mbuf (m_devget) and send it to
-// the netisr that owns its flow, which runs ether_input. Runs in the
-// interrupt handler; borrows frame (it stays in the ring).
-static void e1000_input(struct e1000_softc *sc, const uint8 *frame, int len)
+// Hand the good frame in descriptor i up without copying it: its mbuf
+// goes to the netisr that owns its flow (which runs ether_input), and a
+// fresh cluster takes its place in the ring. If none can be allocated the
+// frame is dropped (rx_drops) and its buffer stays: the ring never runs
+// short of buffers. Interrupt handler only ([rx]); does not write RDT.
+static void e1000_input(struct e1000_softc *sc, int i, int len)
 {
+	struct mbuf *m = sc->sc_rx_mbuf[i];
 	sc->sc_rx_packets++;
 	sc->sc_rx_bytes += len;
-	e1000_test_rx(sc, frame, len);
-	struct mbuf *m = m_devget(frame, len, &sc->sc_if);
-	if (m == NULL) {
+	e1000_test_rx(sc, mtod(m, uint8 *), len);
+	struct mbuf *fresh = e1000_newbuf();
+	if (fresh == NULL) {
 		sc->sc_rx_drops++;
 		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
 		return;
 	}
+	sc->sc_rx_mbuf[i] = fresh;
+	sc->sc_rx_ring[i].rd_addr = (uint64)fresh->m_data;
+	m->m_len = m->m_pkthdr.ph_len = len;
+	m->m_pkthdr.ph_rcvif = &sc->sc_if;
 	if (netisr_dispatch(m) < 0)   // consumes m; fails before net_init or
 				      // when that netisr's queue is full
 		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
 }
 
-// Drain every finished RX descriptor, then give them all back with one
-// RDT write [E1000 3.2.6]. Interrupt handler only ([rx]).
+// Give the device back every descriptor before sc_rx_next: RDT = the last
+// one taken [E1000 3.2.6]. [rx].
+static void e1000_rx_refill(struct e1000_softc *sc)
+{
+	e1000_barrier();  // written descriptors before the tail moves over them
+	e1000_wr(sc, E1000_RDT, (sc->sc_rx_next + E1000_NRXDESC - 1) % E1000_NRXDESC);
+}
+
+// Drain the finished RX descriptors, at most one ring's worth. The tail
+// moves every E1000_RX_REFILL descriptors, not only at the end, so that
+// under load the device goes on filling buffers while a long batch is
+// handed up. Because it does, the ring may never run dry under a flood:
+// the bound keeps one interrupt from running forever (netisrs and
+// processes on this hart get their turn), and if frames are left, a
+// self-posted RXT0 (ICS) brings us back after the ITR gap.
+// Interrupt handler only ([rx]).
 static void e1000_rxeof(struct e1000_softc *sc)
 {
-	int n = 0, last = -1;
+	int n = 0;
+	uint64 t0 = r_time();
 
 	for (;;) {
+		if (n == E1000_NRXDESC) {
+			e1000_wr(sc, E1000_ICS, E1000_ICR_RXT0);  // come back for the rest
+			break;
+		}
 		int i = sc->sc_rx_next;
 		struct e1000_rx_desc *d = &sc->sc_rx_ring[i];
 		if (!(__atomic_load_n(&d->rd_status, __ATOMIC_RELAXED) & E1000_RXD_STAT_DD))
@@ -351,19 +397,20 @@ static void e1000_rxeof(struct e1000_softc *sc)
 		} else if ((errors & E1000_RXD_ERR_FRAME) || len < 14 || len > E1000_MAXFRAME) {
 			sc->sc_rx_errors++;
 		} else {
-			e1000_input(sc, sc->sc_rx_buf[i], len);
+			e1000_input(sc, i, len);
 		}
 		d->rd_status = 0;  // ours until RDT passes it back
-		last = i;
 		sc->sc_rx_next = (i + 1) % E1000_NRXDESC;
-		n++;
+		if (++n % E1000_RX_REFILL == 0)
+			e1000_rx_refill(sc);
 	}
-	if (last < 0)
+	if (n == 0)
 		return;
-	e1000_barrier();  // cleared descriptors before the tail moves over them
-	e1000_wr(sc, E1000_RDT, last);
+	if (n % E1000_RX_REFILL != 0)
+		e1000_rx_refill(sc);
 	if (n > sc->sc_rx_max_batch)
 		sc->sc_rx_max_batch = n;
+	sc->sc_rx_ticks += r_time() - t0;
 }
 
 // ---- transmit -------------------------------------------------------------------

@@ -22,7 +22,9 @@
 // waiting for reclaim. Both must be multiples of 8 [E1000 3.2.6].
 #define E1000_NRXDESC 256
 #define E1000_NTXDESC 256
-#define E1000_RXBUFSZ 2048   // RCTL.BSIZE = 2048, one kmalloc class
+#define E1000_RXBUFSZ 2048   // RCTL.BSIZE = 2048 = MCLBYTES, an mbuf cluster
+#define E1000_RX_ALIGN 2     // frame starts 2 bytes into its cluster
+#define E1000_RX_REFILL 32   // RX descriptors handed back per RDT write
 #define E1000_MAXFRAME 1518  // without CRC: 1514; RCTL.LPE is off
 #define E1000_MAXUNITS 2
 #define E1000_IFQ_MAXLEN 256 // interface send queue (net/ifq) bound
@@ -36,7 +38,7 @@
 // Hardware statistics the driver accumulates (e1000.c: e1000_hwstats[]).
 #define E1000_NHWSTAT 16
 // Run-time sysctl knobs per unit (dev.e1000.N.*).
-#define E1000_NKNOB 32
+#define E1000_NKNOB 40
 
 struct e1000_knob {
 	struct sysctl_oid k_oid;          // [i] on sysctl's dynamic list
@@ -59,7 +61,8 @@ struct e1000_softc {
 
 	// Receive ring: the device owns descriptors [RDH, RDT), we own the rest.
 	struct e1000_rx_desc *sc_rx_ring; // [rx] one page, kalloc
-	uint8 *sc_rx_buf[E1000_NRXDESC];  // [rx] 2 KiB buffer per descriptor
+	struct mbuf *sc_rx_mbuf[E1000_NRXDESC]; // [rx] the mbuf+cluster the
+	                                  //   descriptor's buffer belongs to
 	int sc_rx_next;                   // [rx] next descriptor to look at
 	bool sc_rx_discard;               // [rx] dropping the rest of a bad frame
 	uint64 sc_rx_live_at;             // [i] time CSR when QEMU will deliver
@@ -88,6 +91,7 @@ struct e1000_softc {
                                   //   (queue-full drops: net.ifq.e1000.N)
 	uint64 sc_intr;                   // [rx] interrupts handled
 	uint64 sc_rx_max_batch;           // [rx] most frames drained by one interrupt
+	uint64 sc_rx_ticks;               // [rx] time CSR ticks spent draining RX
 	uint64 sc_link_changes;           // [rx] LSC interrupts
 	int sc_link_up;                   // [a] STATUS.LU as last seen
 	int sc_itr_rate;                  // [a] interrupts/s limit, 0 = none

@@ -107,6 +107,13 @@ static int e1000_sysctl_hw(struct sysctl_oid *oid, int64 *val, bool write)
 	return 0;
 }
 
+static int e1000_sysctl_rxtime(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	struct e1000_knob *k = container_of(oid, struct e1000_knob, k_oid);
+	*val = __atomic_load_n(&k->k_sc->sc_rx_ticks, __ATOMIC_RELAXED) / (TIMEBASE / 1000000);
+	return 0;
+}
+
 static int e1000_sysctl_itr(struct sysctl_oid *oid, int64 *val, bool write)
 {
 	struct e1000_knob *k = container_of(oid, struct e1000_knob, k_oid);
@@ -232,6 +239,9 @@ void e1000_sysctl_attach(struct e1000_softc *sc)
 	E1000_SWKNOB(sc_intr, "intr", "interrupts handled");
 	E1000_SWKNOB(sc_rx_max_batch, "rx_max_batch", "most frames drained by one interrupt");
 	E1000_SWKNOB(sc_link_changes, "link_changes", "link status change interrupts");
+	e1000_knob(sc, &n, "rx_time_us", SYSCTL_K_PROC, SYSCTL_RD, NULL, e1000_sysctl_rxtime, 0,
+		   0, 0, "microseconds spent draining the RX ring (under -icount shift=0: "
+		   "thousands of guest instructions)");
 	for (int i = 0; i < E1000_NHWSTAT; i++) {
 		snprintf(hwname, sizeof(hwname), "hw.%s", e1000_hwstats[i].name);
 		e1000_knob(sc, &n, hwname, SYSCTL_K_PROC, SYSCTL_RD, NULL, e1000_sysctl_hw, i,

@@ -21,7 +21,7 @@
 // returns -ENETDOWN and frees the packet (counted).
 //
 // Life of a packet:
-//   receive: e1000_intr -> m_devget -> netisr_dispatch -> (netisr N)
+//   receive: e1000_intr -> e1000_input -> netisr_dispatch -> (netisr N)
 //     ether_input -> arp_input | ip_input.
 //   send: ip_output -> ifp->if_output = ether_output -> arp_resolve ->
 //     ether_send -> ifq_enqueue + ifq_start -> e1000_start.

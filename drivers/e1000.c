@@ -13,8 +13,10 @@
 //       hand the frame up, clear the descriptor and give it back by moving
 //       RDT. Each buffer is an mbuf cluster, and a frame is handed up
 //       without a copy: its mbuf goes to the stack and a fresh cluster
-//       takes its place in the descriptor. If none can be had, the frame
-//       is dropped (counted) and its buffer stays: the ring never empties.
+//       takes its place in the descriptor -- except a frame of at most
+//       E1000_RX_COPYBREAK bytes, which is cheaper to copy into a small
+//       mbuf. If no memory can be had, the frame is dropped (counted) and
+//       its buffer stays: the ring never empties.
 //   TX: we fill descriptors at TDT and move TDT on; the device sends from
 //       TDH and, because every frame's last descriptor has RS, writes DD
 //       back when done. [sc_tx_clean, sc_tx_tail) is in flight; reclaim
@@ -327,25 +329,47 @@ static void e1000_link_update(struct e1000_softc *sc, bool verbose)
 
 // ---- receive ------------------------------------------------------------------
 
-// Hand the good frame in descriptor i up without copying it: its mbuf
-// goes to the netisr that owns its flow (which runs ether_input), and a
-// fresh cluster takes its place in the ring. If none can be allocated the
-// frame is dropped (rx_drops) and its buffer stays: the ring never runs
-// short of buffers. Interrupt handler only ([rx]); does not write RDT.
-static void e1000_input(struct e1000_softc *sc, int i, int len)
+// The mbuf that carries the frame in descriptor i up. A small frame (an
+// ARP packet, a TCP ACK) is copied into an mbuf of its own and the
+// cluster stays in the ring: one allocation and a copy of a few words
+// cost less than a fresh mbuf and cluster, and the frame then holds 256
+// bytes of a socket buffer, not 2304 (sb_mbcnt). Any other frame goes up
+// in its cluster without a copy and a fresh cluster takes its place.
+// NULL if memory ran out: the frame is dropped and descriptor i keeps its
+// buffer, so the ring never runs short. [rx].
+static struct mbuf *e1000_rx_take(struct e1000_softc *sc, int i, int len)
 {
 	struct mbuf *m = sc->sc_rx_mbuf[i];
+	if (len <= E1000_RX_COPYBREAK) {
+		struct mbuf *n = m_gethdr();
+		if (n == NULL)
+			return NULL;
+		n->m_data += E1000_RX_ALIGN;
+		memcpy(n->m_data, m->m_data, len);
+		return n;
+	}
+	struct mbuf *fresh = e1000_newbuf();
+	if (fresh == NULL)
+		return NULL;
+	sc->sc_rx_mbuf[i] = fresh;
+	sc->sc_rx_ring[i].rd_addr = (uint64)fresh->m_data;
+	return m;
+}
+
+// Hand the good frame in descriptor i up to the netisr that owns its
+// flow (which runs ether_input). Interrupt handler only ([rx]); does not
+// write RDT.
+static void e1000_input(struct e1000_softc *sc, int i, int len)
+{
 	sc->sc_rx_packets++;
 	sc->sc_rx_bytes += len;
-	e1000_test_rx(sc, mtod(m, uint8 *), len);
-	struct mbuf *fresh = e1000_newbuf();
-	if (fresh == NULL) {
+	e1000_test_rx(sc, mtod(sc->sc_rx_mbuf[i], uint8 *), len);
+	struct mbuf *m = e1000_rx_take(sc, i, len);
+	if (m == NULL) {
 		sc->sc_rx_drops++;
 		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
 		return;
 	}
-	sc->sc_rx_mbuf[i] = fresh;
-	sc->sc_rx_ring[i].rd_addr = (uint64)fresh->m_data;
 	m->m_len = m->m_pkthdr.ph_len = len;
 	m->m_pkthdr.ph_rcvif = &sc->sc_if;
 	if (netisr_dispatch(m) < 0)   // consumes m; fails before net_init or

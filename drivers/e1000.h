@@ -25,6 +25,8 @@
 #define E1000_RXBUFSZ 2048   // RCTL.BSIZE = 2048 = MCLBYTES, an mbuf cluster
 #define E1000_RX_ALIGN 2     // frame starts 2 bytes into its cluster
 #define E1000_RX_REFILL 32   // RX descriptors handed back per RDT write
+// Frames up to this long are copied into a small mbuf (e1000_rx_take).
+#define E1000_RX_COPYBREAK (MHLEN - E1000_RX_ALIGN)
 #define E1000_MAXFRAME 1518  // without CRC: 1514; RCTL.LPE is off
 #define E1000_MAXUNITS 2
 #define E1000_IFQ_MAXLEN 256 // interface send queue (net/ifq) bound

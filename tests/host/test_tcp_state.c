@@ -430,6 +430,67 @@ static void tcp_input_survives_garbage(void)
 	clean(s0, m0);
 }
 
+
+// MSG_PEEK leaves the data; SO_RCVLOWAT holds poll and read back until
+// that many bytes are there.
+static void tcp_peek_and_rcvlowat(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5214, &c, &s);
+	char buf[200];
+	CHECK(tw_send(c, "0123456789", 10) == 10);
+	wire_run(300);
+	CHECK(tw_recv(s, buf, 4, MSG_PEEK) == 4 && memcmp(buf, "0123", 4) == 0);
+	CHECK(s->so_rcv.sb_cc == 10);
+	CHECK(tw_recv(s, buf, sizeof(buf), 0) == 10 && memcmp(buf, "0123456789", 10) == 0);
+	tw_setopt(s, SOL_SOCKET, SO_RCVLOWAT, 100);
+	static char fifty[110];
+	CHECK(tw_send(c, fifty, 50) == 50);
+	wire_run(300);
+	CHECK(s->so_rcv.sb_cc == 50);
+	CHECK(!(sopoll(s, POLLIN) & POLLIN));
+	CHECK(tw_recv(s, buf, sizeof(buf), 0) == -EAGAIN);
+	CHECK(tw_send(c, fifty, 60) == 60);
+	wire_run(300);
+	CHECK(sopoll(s, POLLIN) & POLLIN);
+	CHECK(tw_recv(s, buf, sizeof(buf), 0) == 110);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// RFC 5681 3.1: slow start grows cwnd by one MSS per ACK (at most the
+// bytes it acks); above ssthresh, congestion avoidance by about one MSS
+// per window.
+static void tcp_cwnd_slow_start_then_avoidance(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5215, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	static uint8 big[60000], in[65536];
+	uint32 cw0 = tp->snd_cwnd;
+	CHECK(tw_send(c, big, 30000) == 30000);
+	wire_run(300);
+	CHECK(tw_recv(s, in, sizeof(in), 0) == 30000);
+	// Slow start: + min(N, SMSS) per ACK; an ACK every second segment:
+	// about 10 ACKs for 30000 bytes.
+	CHECK(tp->snd_cwnd >= cw0 + 9 * 1460 && tp->snd_cwnd <= cw0 + 30000);
+	tp->snd_ssthresh = 2 * 1460;          // as if a loss had happened
+	tp->snd_cwnd = 4 * 1460;
+	uint32 cw1 = tp->snd_cwnd;
+	for (int i = 0; i < 4; i++) {         // four windows of data, one MSS each
+		CHECK(tw_send(c, big, 4 * 1460) == 4 * 1460);
+		wire_run(300);
+		CHECK(tw_recv(s, in, sizeof(in), 0) > 0);
+	}
+	CHECK(tp->snd_cwnd > cw1 && tp->snd_cwnd <= cw1 + 4 * 1460);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_state_tests[] = {
 	{ tcp_time_wait_reuse, "tcp_time_wait_reuse" },
 	{ tcp_rst_in_window, "tcp_rst_in_window" },
@@ -446,5 +507,7 @@ const struct host_test tcp_state_tests[] = {
 	{ tcp_isn_rfc6528, "tcp_isn_rfc6528" },
 	{ tcp_sws_receiver, "tcp_sws_receiver" },
 	{ tcp_input_survives_garbage, "tcp_input_survives_garbage" },
+	{ tcp_peek_and_rcvlowat, "tcp_peek_and_rcvlowat" },
+	{ tcp_cwnd_slow_start_then_avoidance, "tcp_cwnd_slow_start_then_avoidance" },
 	{ NULL, NULL },
 };

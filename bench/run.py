@@ -24,7 +24,9 @@ explains every figure.
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
        bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp]
                     [--lockcheck]
-TCP figures: bench/tcpbench.py.
+TCP figures: bench/tcpbench.py. Instructions per operation (lo0 ICMP and
+UDP round trips, e1000 frame received, each with its mechanism switched off
+beside it): bench/icount.py.
 The guest boots with "lockcheck=0" (QEMU -append): the lock-order checker
 (kernel/lockcheck.c) is for tests, and its bookkeeping would be measured
 as part of every lock; --lockcheck keeps it on, to see what it costs.
@@ -52,6 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
+import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 RESULTS = ROOT / "bench" / "results"
 
 GUEST_IP = "10.0.2.15"
@@ -565,6 +568,11 @@ class Bench:
             if want("tcp"):
                 self.figure("tcp_lo0", tcp.lo0)
                 self.figure("tcp_icount", tcp.icount)
+            ic = icount.IcountBench(self)
+            if want("icount"):
+                self.figure("icount_lo0", ic.lo0)
+                if self.rig:
+                    self.figure("icount_e1000", ic.e1000)
         finally:
             self.close()
         self.meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -659,6 +667,7 @@ class Bench:
                            u["recv_ms"] / 1000.0,
                            u["fullsock"] + u["pcqfull"], u["per_proc"]))
         tcpbench.table_rows(f, row, err)
+        icount.table_rows(f, row, err)
         w = max(len(r[0]) for r in rows)
         v = max(len(r[1]) for r in rows)
         lines = ["%-*s  %*s  %s" % (w, a, v, b, c) if b or c else a
@@ -706,7 +715,7 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp")
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,icount")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

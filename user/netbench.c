@@ -9,6 +9,18 @@
 //   netbench rtt [-n N] [host]
 //       N echo round trips one after the other (send, wait for the reply,
 //       send the next), each timed in microseconds.
+//   netbench udprtt [-n N] [-k servers] [-p port]
+//       N UDP request/response exchanges over lo0 with an echo server
+//       (servers processes bound to 127.0.0.1:port with SO_REUSEPORT).
+//   netbench rxcount [-n frames] [-d ms]
+//       Count the instructions executed while the e1000 receives: from
+//       the first frame until `frames` more arrived (or ms milliseconds);
+//       without -n, over ms milliseconds of whatever comes (the idle
+//       baseline). make bench blasts frames from the host meanwhile.
+// rtt and udprtt also report insns= (guest instructions over the
+// measured exchanges, from instret: exact under qemu -icount, all harts
+// together) and insn_per= per exchange; the first 10 exchanges warm up
+// and are not counted.
 //   netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port
 //       P processes each send N datagrams of size bytes to host:port,
 //       spread round robin over socks sockets (default 8: 8 source ports,
@@ -27,7 +39,12 @@
 //   netbench: ready recv P=4 port=9000
 //   netbench: send kind=icmp P=2 n=20000 ok=39990 errors=10 us=1234000 ms=1234 pps=32406
 //   netbench: recv P=4 got=9000 us=2000000 ms=2000 pps=4500 per=2250,2250,2250,2250
-//   netbench: rtt n=1000 lost=0 us=300000 ms=300 avg_us=300 min_us=250 max_us=1200
+//   netbench: rtt n=1000 lost=0 us=300000 ms=300 avg_us=300 min_us=250 max_us=1200 insns=25000000 insn_per=25000
+//   netbench: udprtt n=1000 k=1 lost=0 us=300000 avg_us=300 insns=30000000 insn_per=30000
+//   netbench: rxcount us=2000000 frames=30000 insns=600000000 idle_us=1200
+// Under -icount sleep=off instret also counts the time a hart idles (the
+// clock jumps over it): rxcount reports kern.idle_us so make bench can
+// subtract it (exact with one hart).
 // pps for a sender counts the packets sendto() accepted (ok); errors are
 // sendto() failures (ENOBUFS when an interface queue is full). A receiver's
 // ms runs from the first batch it saw to the last one.
@@ -42,6 +59,7 @@
 #include "user/user.h"
 
 #define MAXP 16
+#define WARMUP 10          // rtt, udprtt: exchanges not counted
 #define LOOP "127.0.0.1"
 
 struct result {      // child -> parent, through the result pipe
@@ -58,6 +76,8 @@ usage(void)
 {
 	die("usage: netbench icmp [-n N | -d ms] [-P P] [host]\n"
 	    "       netbench rtt [-n N] [host]\n"
+	    "       netbench udprtt [-n N] [-k servers] [-p port]\n"
+	    "       netbench rxcount [-n frames] [-d ms]\n"
 	    "       netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port\n"
 	    "       netbench udp-recv [-P P] [-p port] [-t secs] [-i idle_ms]\n"
 	    "       netbench udp-lo [-n N | -d ms] [-R R] [-s size] [-p port] [-i idle_ms]");
@@ -91,6 +111,25 @@ echo_req(uint16 id, uint16 seq)
 	icp->icmp_seq = htons(seq);
 	icp->icmp_cksum = in_cksum(buf, len);
 	return len;
+}
+
+// Microseconds all harts have idled (kern.idle_us).
+static int64
+idle_us(void)
+{
+	int64 v = 0;
+	sysctl_getint("kern.idle_us", &v);
+	return v;
+}
+
+// Instructions executed, from an instret delta and the idle time in it:
+// under -icount sleep=off instret follows the guest's clock, which also
+// jumps over the time a lone hart idles. Exact with one hart.
+static uint64
+busy_insns(uint64 insns, int64 idle)
+{
+	uint64 idle_ns = (uint64)idle * 1000;
+	return insns > idle_ns ? insns - idle_ns : 0;
 }
 
 // ---- senders ---------------------------------------------------------------
@@ -303,7 +342,15 @@ run_rtt(long n, const char *host)
 	if ((s = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)) < 0)
 		die("netbench: socket: %s", strerror(errno));
 	long t0 = clock_us();
-	for (long i = 0; i < n; i++) {
+	uint64 i0 = insn_count(), i1;
+	int64 idle0 = 0;
+	for (long i = 0; i < n + WARMUP; i++) {
+		if (i == WARMUP) {
+			t0 = clock_us();
+			idle0 = idle_us();
+			i0 = insn_count();
+			lost = 0, tmin = -1, tmax = 0;
+		}
 		size_t len = echo_req(id, (uint16)i);
 		long ts = clock_us();
 		bool got = false;
@@ -335,10 +382,125 @@ run_rtt(long n, const char *host)
 		if (rtt > tmax)
 			tmax = rtt;
 	}
+	i1 = insn_count();
 	long us = clock_us() - t0;
+	uint64 busy = busy_insns(i1 - i0, idle_us() - idle0);
 	close(s);
-	printf("netbench: rtt n=%ld lost=%ld us=%ld ms=%ld avg_us=%ld min_us=%ld max_us=%ld\n",
-	       n, lost, us, us / 1000, n > lost ? us / (n - lost) : 0, tmin, tmax);
+	printf("netbench: rtt n=%ld lost=%ld us=%ld ms=%ld avg_us=%ld min_us=%ld max_us=%ld "
+	       "insns=%lu insn_per=%lu\n", n, lost, us, us / 1000,
+	       n > lost ? us / (n - lost) : 0, tmin, tmax, busy,
+	       n > lost ? busy / (n - lost) : 0);
+}
+
+// ---- udprtt, rxcount ------------------------------------------------------------
+
+// Child: echo every datagram on 127.0.0.1:port back to its sender, until
+// killed. Says "b" on readyfd once bound.
+static void
+udp_echo_server(int port, bool reuse, int readyfd)
+{
+	struct sockaddr_in me = addr_of(LOOP, port), from;
+	socklen_t fl;
+	int s = socket(AF_INET, SOCK_DGRAM, 0), one = 1;
+
+	if (s < 0 || (reuse && setsockopt(s, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) ||
+	    bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
+		die("netbench: echo server: %s", strerror(errno));
+	write(readyfd, "b", 1);
+	for (;;) {
+		fl = sizeof(from);
+		ssize_t m = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (m >= 0)
+			sendto(s, buf, m, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+static void
+run_udprtt(long n, int k, int port)
+{
+	struct sockaddr_in to = addr_of(LOOP, port);
+	int ready[2], pids[MAXP], s;
+	long lost = 0;
+	char c;
+
+	if (pipe(ready) < 0)
+		die("netbench: pipe: %s", strerror(errno));
+	for (int i = 0; i < k; i++) {
+		if ((pids[i] = fork()) < 0)
+			die("netbench: fork: %s", strerror(errno));
+		if (pids[i] == 0) {
+			close(ready[0]);
+			udp_echo_server(port, k > 1, ready[1]);
+		}
+	}
+	close(ready[1]);
+	for (int i = 0; i < k; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("netbench: an echo server died");
+	close(ready[0]);
+	if ((s = socket(AF_INET, SOCK_DGRAM, 0)) < 0)
+		die("netbench: socket: %s", strerror(errno));
+	long t0 = clock_us();
+	uint64 i0 = insn_count(), i1;
+	int64 idle0 = 0;
+	for (long i = 0; i < n + WARMUP; i++) {
+		if (i == WARMUP) {
+			t0 = clock_us();
+			idle0 = idle_us();
+			i0 = insn_count();
+			lost = 0;
+		}
+		memset(buf, (int)i, 32);
+		struct pollfd pf = { .fd = s, .events = POLLIN };
+		if (sendto(s, buf, 32, 0, (struct sockaddr *)&to, sizeof(to)) != 32 ||
+		    poll(&pf, 1, 1000) <= 0 ||
+		    recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL) != 32)
+			lost++;
+	}
+	i1 = insn_count();
+	long us = clock_us() - t0;
+	uint64 busy = busy_insns(i1 - i0, idle_us() - idle0);
+	close(s);
+	for (int i = 0; i < k; i++)
+		kill(pids[i]);
+	for (int i = 0; i < k; i++)
+		wait(NULL);
+	printf("netbench: udprtt n=%ld k=%d lost=%ld us=%ld avg_us=%ld insns=%lu insn_per=%lu\n",
+	       n, k, lost, us, n > lost ? us / (n - lost) : 0, busy,
+	       n > lost ? busy / (n - lost) : 0);
+}
+
+static int64
+rx_frames(void)
+{
+	int64 f = 0;
+	sysctl_getint("dev.e1000.0.rx_packets", &f);
+	return f;
+}
+
+// n == 0: count instructions over ms with whatever arrives (the idle
+// baseline). Else: from the first new frame, until n more frames or ms
+// milliseconds. The loop looks once a millisecond; its own cost is in the
+// baseline too.
+static void
+run_rxcount(long n, long ms)
+{
+	int64 f0 = rx_frames(), f;
+	printf("netbench: rxwait\n");
+	if (n > 0) {
+		while ((f = rx_frames()) == f0)
+			sleep(1);
+		f0 = f;
+	}
+	int64 idle0 = idle_us();
+	uint64 i0 = insn_count();
+	long t0 = clock_us();
+	while ((f = rx_frames()) - f0 < (n ? n : 1L << 40) && (long)clock_us() - t0 < ms * 1000)
+		sleep(1);
+	uint64 i1 = insn_count();
+	long us = clock_us() - t0;
+	printf("netbench: rxcount us=%ld frames=%ld insns=%lu idle_us=%ld\n", us,
+	       (long)(f - f0), i1 - i0, (long)(idle_us() - idle0));
 }
 
 // ---- main ------------------------------------------------------------------
@@ -405,6 +567,10 @@ main(int argc, char *argv[])
 		run_senders("icmp", &sp, v['P']);
 	} else if (strcmp(cmd, "rtt") == 0) {
 		run_rtt(v['n'], np > 0 ? pos[0] : LOOP);
+	} else if (strcmp(cmd, "udprtt") == 0) {
+		run_udprtt(v['n'], v['k'] == 8 ? 1 : v['k'], v['p']);
+	} else if (strcmp(cmd, "rxcount") == 0) {
+		run_rxcount(v['n'] == 10000 ? 0 : v['n'], v['d'] ? v['d'] : 2000);
 	} else if (strcmp(cmd, "udp") == 0) {
 		if (np != 2)
 			usage();

@@ -27,6 +27,8 @@ Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
 TCP figures: bench/tcpbench.py. Instructions per operation (lo0 ICMP and
 UDP round trips, e1000 frame received, each with its mechanism switched off
 beside it): bench/icount.py.
+e1000 receive cost per frame size and rate, and ifq on e1000:
+bench/rxbench.py.
 The guest boots with "lockcheck=0" (QEMU -append): the lock-order checker
 (kernel/lockcheck.c) is for tests, and its bookkeeping would be measured
 as part of every lock; --lockcheck keeps it on, to see what it costs.
@@ -55,6 +57,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
+import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
 RESULTS = ROOT / "bench" / "results"
 
 GUEST_IP = "10.0.2.15"
@@ -200,6 +203,8 @@ def ns_main(argv):
     pu.add_argument("--socks", type=int, default=16)
     pu.add_argument("--size", type=int, default=64)
     pu.add_argument("--iface")
+    if argv[0] == "ns-pace":
+        return rxbench.ns_main(argv[1:])
     if argv[0] in ("ns-tcpsend", "ns-tcpsink"):
         return tcpbench.ns_main(argv[0], argv[1:])
     a = p.parse_args(argv)
@@ -552,6 +557,9 @@ class Bench:
                                       "(no net.inet.udp.fast_demux)")
             if want("blast") and self.rig:
                 self.figure("blast", self.blast)
+            rx = rxbench.RxBench(self)
+            if want("ifq") and self.rig:
+                self.figure("ifq_e1000", rx.ifq_e1000)
             tcp = tcpbench.TcpBench(self)
             if want("tcp") and self.rig:
                 self.figure("tcp_e1000", tcp.e1000)
@@ -565,6 +573,8 @@ class Bench:
             self.g = None
             if want("cpus1"):
                 self.figure("cpus1", self.cpus1)
+            if want("blast") and self.rig:
+                self.figure("rx_icount", rx.icount)
             if want("tcp"):
                 self.figure("tcp_lo0", tcp.lo0)
                 self.figure("tcp_icount", tcp.icount)
@@ -668,6 +678,7 @@ class Bench:
                            u["fullsock"] + u["pcqfull"], u["per_proc"]))
         tcpbench.table_rows(f, row, err)
         icount.table_rows(f, row, err)
+        rxbench.table_rows(f, row, err)
         w = max(len(r[0]) for r in rows)
         v = max(len(r[1]) for r in rows)
         lines = ["%-*s  %*s  %s" % (w, a, v, b, c) if b or c else a

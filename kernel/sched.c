@@ -31,8 +31,10 @@
 // stay home. A new process (fork) counts as woken by its parent, so it
 // starts on an idle CPU when there is one.
 // Work (balancing): a CPU with empty queues sets want_work before it
-// waits; a CPU that picks a thread while user processes still wait in its
-// queue hands the first of them to such a CPU (ipiq + IPI). A CPU-bound
+// waits; a CPU that picks a user process while others still wait in its
+// queue hands the first of them to such a CPU (ipiq + IPI). (Not when it
+// picks a kernel thread: the user process that waits is usually the one
+// that just yielded to it, and runs again as soon as it blocks.) A CPU-bound
 // process therefore moves at the latest when its CPU's quantum ends
 // (10 ms). Kernel threads are never handed over.
 //
@@ -220,7 +222,8 @@ void scheduler(void)
 		}
 		__atomic_store_n(&c->idle, false, __ATOMIC_RELAXED);
 		__atomic_store_n(&c->want_work, 0, __ATOMIC_RELAXED);
-		balance(c);
+		if (!p->kthread)
+			balance(c);  // two user processes compete for this CPU
 
 		acquire(&p->lock);
 		KASSERT(p->state == RUNNABLE && p->onrq && p->cpu == c->id);

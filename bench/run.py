@@ -22,11 +22,11 @@ is in bench/results/console.tmp (ignored by git).  bench/results/README.md
 explains every figure.
 
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
-       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp]
+       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,mech]
                     [--lockcheck]
-TCP figures: bench/tcpbench.py. Instructions per operation (lo0 ICMP and
-UDP round trips, e1000 frame received, each with its mechanism switched off
-beside it): bench/icount.py.
+TCP figures: bench/tcpbench.py; the TCP mechanisms: bench/mechbench.py.
+Instructions per operation (lo0 ICMP and UDP round trips, e1000 frame
+received, each with its mechanism switched off beside it): bench/icount.py.
 e1000 receive cost per frame size and rate, and ifq on e1000:
 bench/rxbench.py.
 The guest boots with "lockcheck=0" (QEMU -append): the lock-order checker
@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
+import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
 RESULTS = ROOT / "bench" / "results"
 
 GUEST_IP = "10.0.2.15"
@@ -563,6 +564,9 @@ class Bench:
             tcp = tcpbench.TcpBench(self)
             if want("tcp") and self.rig:
                 self.figure("tcp_e1000", tcp.e1000)
+            mech = mechbench.MechBench(self)
+            if want("mech") and self.rig:
+                self.figure("mech_reuseport", mech.reuseport)
             self.meta["udp"] = udp
             try:
                 m = self.counters("net.mbuf")
@@ -583,6 +587,9 @@ class Bench:
                 self.figure("icount_lo0", ic.lo0)
                 if self.rig:
                     self.figure("icount_e1000", ic.e1000)
+            if want("mech"):
+                self.figure("mech_rcvd", mech.rcvd)
+                self.figure("mech_srs", mech.srs)
         finally:
             self.close()
         self.meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -679,6 +686,7 @@ class Bench:
         tcpbench.table_rows(f, row, err)
         icount.table_rows(f, row, err)
         rxbench.table_rows(f, row, err)
+        mechbench.table_rows(f, row, err)
         w = max(len(r[0]) for r in rows)
         v = max(len(r[1]) for r in rows)
         lines = ["%-*s  %*s  %s" % (w, a, v, b, c) if b or c else a
@@ -726,7 +734,7 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,icount")
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,icount,mech")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

@@ -218,6 +218,7 @@ is_setting(const char *leaf)
 		"gateway", "test_ping", "errppslimit", "dump", "fast_demux",
 		"reuseport_ext", "entries", "checksum", "pcq_maxlen",
 		"iw_segs", "rexmt_max", "syn_rexmt_max", "keepcnt",
+		"async_rcvd", "async_rcvd_reply_late", "soreceive_stream",
 	};
 	size_t n = strlen(leaf);
 

@@ -80,9 +80,9 @@
 	X("lwkt_port", 270, 0, "message port; its owner sleeps on it; senders wake after release") \
 	X("lwkt_sync", 270, 0, "synchronous reply; wakes under it; never with a port") \
 	X("arp", 280, 0, "ARP table; nothing inside (sends after release)") \
-	X("ipq", 280, 0, "reassembly queue; nothing inside") \
+	X("ipq", 280, 0, "reassembly queue; only the allocator inside (frees fragments)") \
 	X("icmp", 280, 0, "ICMP rate limiter; nothing inside") \
-	X("nettimer", 280, 0, "net timer list; handlers run after release") \
+	X("nettimer", 280, 0, "net timer list; its thread sleeps on it; handlers run after release") \
 	/* kernel subsystems */                                              \
 	X("ftable", 300, 0, "file table; nothing inside") \
 	X("itable", 300, 0, "inode table; nothing inside") \

@@ -24,7 +24,9 @@ Options: --cpus N (default 1), --period N instructions (default 20000,
 the least that works: with shorter periods QEMU 7.2 under -icount takes
 the M-mode timer interrupt back to back at one pc),
 --top N, --out DIR, --junk (keep vm.junk_fill on; off by default, as in
-make bench). Needs only the Debian packages of the build (QEMU 7.2 has no
+make bench), --lockcheck (keep the lock-order checker on; booted with
+lockcheck=0 otherwise, as make bench does). Needs only the Debian packages
+of the build (QEMU 7.2 has no
 plugin headers; see docs/profiling.md for why the sampler is in the
 guest).
 """
@@ -214,7 +216,8 @@ def run(args):
         g = netkern.Guest(fs, cpus=args.cpus, log=out / "console.txt",
                           name="profile",
                           qemu_args=["-icount", "shift=0,sleep=off",
-                                     "-monitor", "unix:%s,server,nowait" % mon])
+                                     "-monitor", "unix:%s,server,nowait" % mon]
+                          + ([] if args.lockcheck else ["-append", "lockcheck=0"]))
         with g:
             g.boot(timeout=300)
             if not args.junk:
@@ -271,6 +274,9 @@ def main(argv):
     ap.add_argument("--timeout", type=float, default=600)
     ap.add_argument("--junk", action="store_true",
                     help="keep page junk-fill on (vm.junk_fill=1)")
+    ap.add_argument("--lockcheck", action="store_true",
+                    help="keep the lock-order checker on (boot arg lockcheck=0 "
+                         "otherwise, as in make bench)")
     args = ap.parse_args(argv)
     if args.period < 20000:
         # Shorter periods make QEMU 7.2 (-icount) deliver the M-mode timer

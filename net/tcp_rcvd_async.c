@@ -89,8 +89,10 @@
 // Testing: make hosttest (tcp_rcvd_async_*: the lost window update with
 // the late reply stalls the transfer until persist, the early reply does
 // not; close while the message is in flight frees the socket only after
-// the handler ran); nettests tcprcvdasync (a transfer with the switch on
-// and off and flipped in the middle). gdb: break tcp_rcvd_async_handler.
+// the handler ran); in the guest: rcvdrace (user/rcvdrace.c: with the
+// late reply the window updates are lost, with the rule none is) and
+// nettests tcprcvdclose (close right after the message was sent, 30
+// times). gdb: break tcp_rcvd_async_handler.
 //
 // References: DragonFly BSD commit 96c6eb29 (2012), sys/kern/uipc_msg.c
 // so_pru_rcvd_async and netinet/tcp_usrreq.c tcp_usr_rcvd (the reply

@@ -112,7 +112,7 @@ def test_rcvdrace_late_reply_loses_window_updates(boot):
 TCP_LIST = ("tcpecho tcpechoem0 tcprefused tcpnonblock tcpnbrefused tcpepipe "
             "tcpaddrinuse tcpnodelay tcppcblist tcpwaitall tcplinger tcpeof "
             "tcphalfclose tcpgwrefused tcprecvflags tcpbadinput tcplinger0 "
-            "tcpbacklog tcpsockname tcpreusetw tcpmany tcpefaultmid tcpmbufs")
+            "tcpbacklog tcpsockname tcpreusetw tcpmany tcpefaultmid tcprcvdclose tcpmbufs")
 
 
 @graded(5, lab=LAB)

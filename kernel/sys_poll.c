@@ -14,8 +14,10 @@
 // ready sleeps until the generation differs from the one it read, or the
 // timeout. Every change wakes every poller, which re-checks: a thundering
 // herd, but simple and correct -- poll is for a handful of programs here.
-// Per-object wait queues (BSD selinfo, Linux wait queues) are the fix if
-// it ever matters.
+// One filter keeps the herd small: a socket notifies only once poll has
+// looked at it (sb_polled, net/sockbuf.c sbpollnotify), so a ping-pong on
+// sockets nobody polls does not wake inetd on every packet. Per-object
+// wait queues (BSD selinfo, Linux wait queues) are the full fix.
 //
 // Invariants: I1 every state change that can make a descriptor ready is
 // followed by poll_notify(). I2 a poller sleeps only if poll_gen still

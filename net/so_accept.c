@@ -154,7 +154,7 @@ void soqcomplete(struct socket *so)
 		head->so_comptail = so;
 		head->so_qlen++;
 		net_wakeup(&head->so_comp);
-		net_poll_notify();
+		sbpollnotify(&head->so_rcv);   // sopoll marks a listener there
 	}
 	net_lock_release(&head->so_qlock);
 }

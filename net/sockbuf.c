@@ -281,7 +281,7 @@ void sbpcqwakeup(struct sockbuf *sb)
 		sbwakeup(sb);
 		net_lock_release(&sb->sb_lock);
 	} else {
-		net_poll_notify();   // a poller is not a sleeper on sb
+		sbpollnotify(sb);   // a poller is not a sleeper on sb
 	}
 }
 
@@ -453,11 +453,24 @@ long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio)
 	return done;
 }
 
+// Race "poller marks vs notifier skips" (a Dekker pair, like sb_sleepers
+// above): sopoll stores sb_polled and then reads the socket's state; we
+// changed the state and then read sb_polled, with a full fence between.
+// Either we see the mark and notify, or the poller's scan sees the change
+// and does not sleep. The mark is never cleared: a socket polled once
+// keeps notifying (simple, and the cost is only that of the old rule).
+void sbpollnotify(struct sockbuf *sb)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&sb->sb_polled, __ATOMIC_RELAXED))
+		net_poll_notify();
+}
+
 void sbwakeup(struct sockbuf *sb)
 {
 	KASSERT(net_lock_held(&sb->sb_lock));
 	net_wakeup(sb);
-	net_poll_notify();
+	sbpollnotify(sb);
 }
 
 int sbwait(struct sockbuf *sb)

@@ -45,6 +45,8 @@ struct sockbuf {
 	uint64 sb_pcqcharge;        // [a] what sits in sb_pcq: storage bytes
 	                            //     << 32 | data bytes (sbpcqcharge)
 	uint32 sb_sleepers;         // [a] readers in sbwait (PCQ wakeups)
+	bool sb_polled;             // [a] poll(2) has looked at this socket:
+	                            //     changes notify pollers (sbpollnotify)
 	// Stream readers that copy out of the lock (net/soreceive_stream.c):
 	bool sb_rcvout;             // [s] a reader has data cut out of sb_mb
 	bool sb_rcvwant;            // [s] a reader waits for sb_rcvout to clear
@@ -126,6 +128,11 @@ void sbprepend(struct sockbuf *sb, struct mbuf *m);
 // Caller holds the lock that keeps m alive.
 long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio);
 
+// Tell poll(2) that sb changed, if a poller has ever looked at its
+// socket (sb_polled); otherwise do nothing, so traffic on sockets nobody
+// polls does not wake every poller in the system (inetd, say). Call after
+// the change. Any thread; any lock that may precede poll's.
+void sbpollnotify(struct sockbuf *sb);
 // Wake whoever waits on sb (readers or writers) and poll(2).
 // Caller holds sb_lock.
 void sbwakeup(struct sockbuf *sb);

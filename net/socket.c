@@ -649,6 +649,10 @@ long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 int sopoll(struct socket *so, int events)
 {
 	int rev = 0;
+	// Ask for notifications before looking (sbpollnotify's race).
+	__atomic_store_n(&so->so_rcv.sb_polled, true, __ATOMIC_RELAXED);
+	__atomic_store_n(&so->so_snd.sb_polled, true, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	uint32 st = so_getstate(so);
 	bool err = __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
 	bool rd, wr;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include "tests/host/test.h"
 #include "net/socket.h"
+#include "kernel/poll.h"
 
 static const struct protosw fake_dgram = {
 	.pr_type = SOCK_DGRAM, .pr_flags = PR_ATOMIC | PR_ADDR,
@@ -220,12 +221,29 @@ static void test_blocking_receive_is_woken_by_append(void)
 	CHECK(pthread_create(&t, NULL, late_writer, so) == 0);
 	struct uio uio = { (uint64)(unsigned long)buf, sizeof(buf), false };
 	CHECK(soreceive(so, &uio, NULL, 0, false) == 4);   // sleeps until the append
-	CHECK(buf[0] == 'w' && host_poll_notifies > notes);
+	CHECK(buf[0] == 'w');
+	// Nobody polled this socket: its traffic must not wake pollers.
+	CHECK(host_poll_notifies == notes);
 	pthread_join(t, NULL);
 	sorele(so);
 }
 
+// sbpollnotify: a socket notifies poll(2) once sopoll has looked at it,
+// and not before (so a ping-pong on unpolled sockets does not wake inetd).
+static void test_poll_notify_only_after_poll(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	uint64 notes = host_poll_notifies;
+	CHECK(put_dgram(so, 4, 'a', 1) == 0);
+	CHECK(host_poll_notifies == notes);
+	CHECK(sopoll(so, POLLIN) & POLLIN);
+	CHECK(put_dgram(so, 4, 'b', 2) == 0);
+	CHECK(host_poll_notifies > notes);
+	sorele(so);
+}
+
 const struct host_test sockbuf_tests[] = {
+	{ test_poll_notify_only_after_poll, "sockbuf_poll_notify_only_after_poll" },
 	{ test_records_keep_boundaries_and_senders, "sockbuf_records_keep_boundaries_and_senders" },
 	{ test_full_buffer_drops_and_counts, "sockbuf_full_buffer_drops_and_counts" },
 	{ test_storage_bound_limits_tiny_datagrams, "sockbuf_storage_bound_limits_tiny_datagrams" },

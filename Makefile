@@ -33,7 +33,7 @@ HOSTCC = gcc
 PYTHON = /usr/bin/python3
 
 CPUS ?= 2
-# -Og keeps every variable visible in gdb (CONVENTIONS.md rule 12);
+# -Og keeps every variable visible in gdb (docs/conventions.md rule 12);
 # frame pointers make panic()'s backtrace possible.
 CFLAGS = -Wall -Werror -Og -ggdb -fno-omit-frame-pointer
 CFLAGS += -march=rv64gc -mabi=lp64d -mcmodel=medany -mno-relax
@@ -143,7 +143,7 @@ test: $(K)/kernel fs.img
 	$(PYTEST) -v $(TESTFLAGS) tests/
 
 # make hosttest: net/ built for Linux against the host shim
-# (tests/host/shim_host.c) and its unit tests run (DESIGN.md 3, 8 tier 1).
+# (tests/host/shim_host.c) and its unit tests run (docs/design.md 3, 8 tier 1).
 # One test: tests/host/nettest name; list: tests/host/nettest -l.
 HOSTNETSRCS = $(filter-out net/shim_kernel.c,$(wildcard net/*.c))
 HOSTTESTSRCS = $(wildcard tests/host/*.c)
@@ -164,7 +164,7 @@ hosttest: tests/host/nettest
 grade: $(if $(LAB),$(K)/kernel fs.img)
 	$(PYTHON) tests/grade.py $(LAB) $(if $(LAB),$(TESTFLAGS))
 
-# make bench: the network figures (DESIGN.md 8 tier 5; bench/run.py),
+# make bench: the network figures (docs/design.md 8 tier 5; bench/run.py),
 # measured and reported, never asserted. Needs root for the namespace and
 # tap (without it only the lo0 figures run). Prints a table and writes
 # bench/results/latest.txt, latest.json and a dated JSON copy.

@@ -1,5 +1,5 @@
 """bench/run.py: `make bench` -- netkern's network figures, measured and
-reported, never asserted (DESIGN.md section 8, tier 5).
+reported, never asserted (docs/design.md section 8, tier 5).
 
 Problem: the figures of issues 3 and 4 (ping RTT over the e1000 and lo0,
 the e1000's raw receive rate under QEMU, ifq serializer versus a plain

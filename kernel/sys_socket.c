@@ -3,7 +3,7 @@
 //
 // Problem: every socket call takes user pointers (addresses, lengths,
 // buffers, option values) and descriptors that may be bad, closed, or not
-// sockets; none of that may panic the kernel (DESIGN.md 7).
+// sockets; none of that may panic the kernel (docs/design.md 7).
 //
 // Idea: each sys_* fetches its arguments with argint/argaddr, checks the
 // descriptor (argsock: -EBADF, -ENOTSOCK), copies sockaddrs and option

@@ -1,5 +1,5 @@
-// ifq: the interface send queue and the start-routine serializer (seed
-// 003: OpenBSD's MP-safe if_start, David Gwynne 2015), written anew.
+// ifq: the interface send queue and the start-routine serializer (after
+// OpenBSD's MP-safe if_start, David Gwynne 2015), written anew.
 //
 // Problem
 //   Any CPU may transmit: netisr threads on every CPU run ip_output, and
@@ -78,8 +78,9 @@
 //   sysctl net.ifq. gdb: break ifq_start if ifq->ifq_serializer > 1.
 //
 // References
-//   seed 003 (../shared/seeds/003_86e9afb23d4b5f30.txt): OpenBSD
-//   if_start_mpsafe / ifq_serialize / if_start_barrier (2015).
+//   David Gwynne's OpenBSD diff serialising if_start and adding
+//   if_start_barrier (tech@ mailing-list thread, 30 Nov - 2 Dec 2015);
+//   OpenBSD if_start_mpsafe / ifq_serialize / if_start_barrier.
 #include "net/ifq.h"
 
 int ifq_serializer_enabled = 1;
@@ -248,7 +249,8 @@ static void plain_start(struct ifqueue *ifq)
 	net_lock_release(&ifq->ifq_start_lock);
 }
 
-// Seed 003's serializer. See the file header for I1, I2 and the races.
+// The serializer (after OpenBSD's if_start, Gwynne 2015). See the file
+// header for I1, I2 and the races.
 static void serializer_start(struct ifqueue *ifq)
 {
 	if (__atomic_fetch_add(&ifq->ifq_serializer, 1, __ATOMIC_SEQ_CST) != 0) {

@@ -1,5 +1,5 @@
 // ifq: an interface's send queue and the serializer that runs the
-// driver's start routine on one CPU at a time (seed 003, OpenBSD 2015).
+// driver's start routine on one CPU at a time (OpenBSD, David Gwynne, 2015).
 // The design essay (problem, races, life of a packet) is at the top of
 // net/ifq.c; the student guide is docs/ifq.md.
 //

@@ -1,5 +1,6 @@
 // Reuseport groups: spread the datagrams (UDP) or connections (TCP) of one
-// address:port over every socket bound to it with SO_REUSEPORT (seed 004).
+// address:port over every socket bound to it with SO_REUSEPORT (DragonFly
+// commit 740d1d9f).
 //
 // Problem: a server that wants N processes (one per CPU) to share the
 // work of one UDP port can bind N sockets with SO_REUSEPORT, but classic
@@ -93,7 +94,8 @@
 // user program reuseport (-n 4) and nettests udpreuseport; the Linux-peer
 // rig sends from 1000 source ports. gdb: break in_localgroup_pick.
 //
-// References: seed 004 (DragonFly commit 740d1d9f, 2013); RFC 2992
+// References: DragonFly BSD commit 740d1d9f "socket: Extend SO_REUSEPORT to
+// distribute workload to available sockets" (Sepherosa Ziehau, 2013); RFC 2992
 // (hash-threshold vs modulo-N); https://lwn.net/Articles/542629/.
 #include "net/in_pcb.h"
 #include "net/socket.h"

@@ -75,7 +75,7 @@
 //
 // References: RFC 6335 6 (port ranges); McKusick et al., FreeBSD design,
 // 13.4 (UDP) and in_pcb.c; Stevens, UNP vol. 1, 7.5 (SO_REUSEADDR and
-// SO_REUSEPORT); seed 004.
+// SO_REUSEPORT); DragonFly commit 740d1d9f (2013).
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/ip.h"

@@ -100,7 +100,7 @@ struct inpcb *in_pcbportchain(struct inpcbinfo *info, uint16 lport);
 // there is no route.
 uint32 in_pcbsrcaddr(uint32 dst);
 
-// ---- reuseport groups (net/in_localgroup.c, seed 004) -------------------
+// ---- reuseport groups (net/in_localgroup.c) -----------------------------
 // Join inp's (laddr, lport) group / leave it. -ENOSPC when the group is
 // full (256), -ENOBUFS. Caller holds ipi_lock.
 int in_localgroup_join(struct inpcbinfo *info, struct inpcb *inp);

@@ -3,7 +3,7 @@
 //
 // Problem
 //   Protocol state (a TCP connection, say) is owned by exactly one netisr
-//   thread (DESIGN.md 4). Everyone else -- the e1000 interrupt, a user
+//   thread (docs/design.md 4). Everyone else -- the e1000 interrupt, a user
 //   thread in a system call, a callout -- must ask that thread to do the
 //   work instead of taking a lock. They need a way to hand over a request
 //   without allocating (packets arrive in interrupts), to wait for an
@@ -65,7 +65,7 @@
 //      there: exactly one wins (lwkt_dropmsg returns false if the owner
 //      won, and the originator must then wait for the reply).
 //   "reuse before reply": the originator resends an embedded message
-//      that is still in flight (seed 000's pru_rcvd). The DONE assertion
+//      that is still in flight (the asynchronous pru_rcvd). The DONE assertion
 //      in lwkt_sendmsg catches it; callers test lwkt_msg_done() under
 //      their own lock first.
 //
@@ -82,7 +82,7 @@
 //   message embedded in the mbuf's packet header; the handler consumes the
 //   mbuf and never replies (there is nobody to reply to).
 //
-// Message types (CONVENTIONS rule 11) are documented where they are
+// Message types (docs/conventions.md rule 11) are documented where they are
 // defined: the packet message in net/netisr.h, later ones in their files.
 //
 // Testing
@@ -94,7 +94,8 @@
 // References
 //   DragonFly BSD sys/kern/lwkt_msgport.c and sys/sys/msgport.h (the
 //   model: MSGF_DONE/QUEUED/REPLY/SYNC, lwkt_domsg, lwkt_dropmsg);
-//   seed 000 (DragonFly 2012, asynchronous pru_rcvd by an embedded message).
+//   DragonFly commit 96c6eb29 "tcp: Implement asynchronized pru_rcvd"
+//   (2012: asynchronous pru_rcvd by an embedded message).
 #include "net/lwkt_msg.h"
 
 // lwkt_domsg waiters and reply_sync meet under one of these.
@@ -243,7 +244,8 @@ void lwkt_replymsg(struct lwkt_msg *msg, int error)
 		// I2: back to the originator through its reply port.
 		port_enqueue(msg->ms_reply_port, msg, MSGF_DONE | MSGF_REPLIED);
 	} else {
-		// No reply port: the originator polls DONE (seed 000 style).
+		// No reply port: the originator polls DONE (as the
+		// asynchronous pru_rcvd does).
 		flags_set(msg, MSGF_DONE | MSGF_REPLIED);
 	}
 }

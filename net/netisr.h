@@ -2,7 +2,7 @@
 // requests are sent to the thread that owns the flow. Design essay at the
 // top of net/netisr.c; student guide docs/netisr.md.
 //
-// Message types carried here (CONVENTIONS rule 11):
+// Message types carried here (docs/conventions.md rule 11):
 //   packet message (m->m_pkthdr.ph_msg, set up by netisr_dispatch)
 //     sender: the driver's RX path (interrupt) or loopback output;
 //     target: netisr of CPU netisr_hash(m) % ncpu; reply port: none;

@@ -1,4 +1,4 @@
-// PCQ: a lock-free multi-producer, single-consumer queue (seed 002).
+// PCQ: a lock-free multi-producer, single-consumer queue (NetBSD fast demux).
 //
 // Problem: UDP input runs in every netisr at once (a socket bound to a
 // port receives flows that hash to any CPU). If each of them had to take
@@ -98,7 +98,8 @@
 // nettests udpfastdemux. gdb: break pcq_put if the queue is full:
 //   break pcq_put if ((q->pcq_pc >> 32) + 1) % q->pcq_nslots == (uint32)q->pcq_pc
 //
-// References: seed 002 (NetBSD "Fast protocol and port demultiplexing");
+// References: NetBSD project proposal "Fast protocol and port
+// demultiplexing" (SMP networking, 2011);
 // NetBSD pcq(9); C11 7.17 (atomics), GCC __atomic builtins.
 #include "net/pcq.h"
 

@@ -1,7 +1,7 @@
 // PCQ: a lock-free multi-producer, single-consumer queue of pointers on
-// one atomic word (seed 002). Design essay, the states of a slot and the
-// memory-ordering argument: the header of net/pcq.c; lab handout:
-// docs/pcq.md.
+// one atomic word (NetBSD fast demux). Design essay, the states of a
+// slot and the memory-ordering argument: the header of net/pcq.c; lab
+// handout: docs/pcq.md.
 //
 // Contract:
 //   - Any number of threads may call pcq_put at once, from any context

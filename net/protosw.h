@@ -3,7 +3,7 @@
 // carries each request to the netisr thread that owns the protocol control
 // block (pcb).
 //
-// Why messages: a pcb belongs to exactly one netisr (DESIGN.md 4), so its
+// Why messages: a pcb belongs to exactly one netisr (docs/design.md 4), so its
 // protocol state needs no lock. A system call never calls a pru_* function
 // itself; it fills a struct netmsg_pru on its own stack and sends it with
 // lwkt_domsg to so->so_port (net/socket.c so_pru_*()). The netisr runs
@@ -11,7 +11,7 @@
 // with its result. The pru_* functions therefore always run in the owning
 // netisr thread and may touch the pcb freely.
 //
-// Message type (CONVENTIONS rule 11):
+// Message type (docs/conventions.md rule 11):
 //   struct netmsg_pru
 //     sender: a user thread in a socket system call (net/socket.c
 //       so_pru_*), via lwkt_domsg (it waits for the answer);
@@ -21,7 +21,7 @@
 //     freed by: nobody -- it lives in the sender's stack frame, which
 //       outlives the reply. PRU_SEND carries an mbuf chain that the
 //       handler consumes on every path.
-//   Later (TCP, seed 000): PRU_RCVD becomes an asynchronous message
+//   Later (TCP, DragonFly 96c6eb29): PRU_RCVD becomes an asynchronous message
 //   embedded in the socket (lwkt_sendmsg, its own in-flight flag); the
 //   request code stays the same.
 //

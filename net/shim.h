@@ -1,7 +1,7 @@
 // The shim: the few kernel services the network stack uses, behind one
 // interface, so that net/ compiles both into the kernel and on the host.
 //
-// Problem: TCP and the seed mechanisms need fast, deterministic unit tests
+// Problem: TCP and the five mechanisms need fast, deterministic unit tests
 // (and fuzzing) on Linux, yet the same source must run in the kernel. An
 // #ifdef in every function would make both versions hard to read.
 //
@@ -13,7 +13,7 @@
 //           virtual clock the tests advance, a fake interface)
 // The choice is made once, below, by __STDC_HOSTED__ (the kernel is built
 // -ffreestanding, like kernel/types.h). No #if appears anywhere else in
-// net/ (CONVENTIONS rule 8).
+// net/ (docs/conventions.md rule 8).
 //
 // What each platform header must provide (types and macros):
 //   struct net_lock       a spinlock (kernel) / mutex (host)

@@ -43,7 +43,8 @@
 // lock) for its check of I5. The appender (netisr)
 // and the reader (user thread) both take sb_lock; data is copied out to
 // user memory while it is held (copyout never sleeps), as pipes do. The
-// FreeBSD "copy without the lock" variant is seed 001's job (TCP).
+// FreeBSD "copy without the lock" variant is net/soreceive_stream.c's job (TCP;
+// Oppermann, freebsd-current, 2 March 2007).
 //
 // Races:
 //   - "lost wakeup": the reader tests for data and sleeps under sb_lock
@@ -74,7 +75,9 @@
 // drop). gdb: break sbappendaddr.
 //
 // References: McKusick et al., The Design and Implementation of the
-// FreeBSD Operating System, 12.3 "Socket Data Buffering"; seed 001.
+// FreeBSD Operating System, 12.3 "Socket Data Buffering"; Andre Oppermann,
+// "New optimized soreceive_stream() for TCP sockets, proof of concept",
+// freebsd-current, 2 March 2007.
 #include "net/sockbuf.h"
 #include "net/pcq.h"
 
@@ -223,7 +226,7 @@ int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf
 	return err;
 }
 
-// ---- the PCQ in front of a record buffer (UDP fast demux, seed 002) ----------
+// ---- the PCQ in front of a record buffer (UDP fast demux) ------------------
 
 static uint64 sb_charge_of(struct mbuf *rec)
 {

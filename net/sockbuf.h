@@ -75,7 +75,7 @@ struct mbuf *sbmkrecord(const struct sockaddr_in *from, struct mbuf *m);
 // (full, counted in sb_drops; rec untouched). Caller holds sb_lock.
 int sbappendrecord(struct sockbuf *sb, struct mbuf *rec);
 
-// The PCQ in front of a record buffer (UDP fast demux, seed 002). The
+// The PCQ in front of a record buffer (UDP fast demux, NetBSD 2011). The
 // holder of sb_lock is the PCQ's single consumer. What sits in the PCQ
 // counts against the same limits as sb_mb (I2, I5 in sockbuf.c).
 // Producer, before pcq_put of record rec (from sbmkrecord): charge it to

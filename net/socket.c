@@ -2,7 +2,7 @@
 // generic send and receive paths over the socket buffers.
 //
 // Problem: a user thread on any CPU calls read/sendto/connect on a socket
-// whose protocol state (pcb) belongs to one netisr thread (DESIGN.md 4).
+// whose protocol state (pcb) belongs to one netisr thread (docs/design.md 4).
 // It must never touch that state itself, must be able to sleep until data
 // or room arrives (and give up on MSG_DONTWAIT / O_NONBLOCK, or when
 // killed), and must never panic on what it is passed.

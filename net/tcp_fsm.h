@@ -1,7 +1,7 @@
 // The TCP connection states of RFC 9293 3.3.2 (Figure 5) and what each
 // state may do.
 //
-// The enum order is BSD's and code relies on it (CONVENTIONS rule 10):
+// The enum order is BSD's and code relies on it (docs/conventions.md rule 10):
 //   state <  TCPS_ESTABLISHED   not yet synchronized (no data accepted)
 //   state >= TCPS_ESTABLISHED   synchronized (TCPS_HAVEESTABLISHED)
 //   state >  TCPS_CLOSE_WAIT    we have sent (or must send) our FIN

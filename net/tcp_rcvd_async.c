@@ -42,7 +42,7 @@
 // puts the reply after tcp_output, to make the race visible (tests, the
 // lab); never use it otherwise.
 //
-// Message type (CONVENTIONS rule 11): so_rcvdmsg (a struct netmsg_pru)
+// Message type (docs/conventions.md rule 11): so_rcvdmsg (a struct netmsg_pru)
 //   sender: so_rcvd (the reading thread, after a read);
 //   target: the netisr of so_cpu; handler tcp_rcvd_async_handler;
 //   reply port: none (the reply only sets DONE, which the next sender

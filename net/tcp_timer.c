@@ -16,7 +16,7 @@
 // replies first (the message is the callout's to send again), then runs
 // every expired timer, then re-arms.
 //
-// Message type (CONVENTIONS rule 11): t_timermsg
+// Message type (docs/conventions.md rule 11): t_timermsg
 //   sender: tcp_timer_callout (callout, interrupt context, owner's CPU);
 //   target: the netisr of t_cpu; reply port: none (reply marks it DONE);
 //   freed by: nobody -- embedded in the tcpcb, which tcp_close frees only

@@ -17,7 +17,7 @@
 // the tcpcb lives on (TF_NOFDREF) holding its socket reference until
 // the FIN exchange and TIME_WAIT end it (tcp_close).
 //
-// Message type (CONVENTIONS rule 11): t_connmsg
+// Message type (docs/conventions.md rule 11): t_connmsg
 //   sender: tcp_usr_connect in the old owner netisr; target: the netisr
 //   of the connection's 4-tuple; reply port: none (the handler replies to
 //   mark it DONE); freed by: nobody (embedded in the tcpcb; the old

@@ -1,5 +1,5 @@
-// UDP (RFC 768): datagram sockets, with the fast demux of seed 002 and
-// reuseport groups of seed 004.
+// UDP (RFC 768): datagram sockets, with NetBSD's fast demux into a PCQ and
+// DragonFly's SO_REUSEPORT groups.
 //
 // Problem: datagrams for one port arrive on every netisr (the flow hash
 // spreads them), possibly many per millisecond, while the socket's reader
@@ -12,7 +12,7 @@
 //   Input: validate (length: RFC 768 and RFC 1122 4.1.3.4; checksum over
 //   the pseudo-header, 0 = none: RFC 768, RFC 1122 4.1.3.4), then under
 //   the pcb table lock look the pcb up (net/in_pcb.c, groups in
-//   net/in_localgroup.c) and -- the fast demux, seed 002 -- put the
+//   net/in_localgroup.c) and -- the fast demux -- put the
 //   datagram, as a ready record (sender address mbuf + data), on the
 //   socket's lock-free PCQ (net/pcq.c) without taking the socket-buffer
 //   lock, then wake the reader only if one sleeps (sbpcqwakeup). What
@@ -70,8 +70,9 @@
 // port -> ICMP); nettests udp*; programs udpecho, nc -u, reuseport;
 // sysctl net.inet.udp. gdb: break udp_input, udp_deliver, udp_output.
 //
-// References: RFC 768; RFC 1122 4.1; seed 002 (NetBSD fast demux), seed
-// 004 (DragonFly SO_REUSEPORT); McKusick et al., FreeBSD design, 13.4.
+// References: RFC 768; RFC 1122 4.1; NetBSD project proposal
+// "Fast protocol and port demultiplexing" (2011); DragonFly commit
+// 740d1d9f (SO_REUSEPORT groups, 2013); McKusick et al., FreeBSD design, 13.4.
 #include "net/socket.h"
 #include "net/in_pcb.h"
 #include "net/pcq.h"

@@ -140,7 +140,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 
 def pytest_unconfigure(config):
-    """The closing line DESIGN.md section 8 asks of `make test`."""
+    """The closing line docs/design.md section 8 asks of `make test`."""
     stats = getattr(config, "_netkern_stats", None)
     if stats is None or config.option.collectonly:
         return

@@ -1,4 +1,4 @@
-"""Tier 1 (DESIGN.md section 8): the host unit tests of net/, built for
+"""Tier 1 (docs/design.md section 8): the host unit tests of net/, built for
 Linux against the shim in tests/host/ (`make hosttest` runs them all).
 
 Each unit test becomes one pytest case, test_host_unit[name], so that

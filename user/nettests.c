@@ -19,7 +19,7 @@
 // The last line is "ALL TESTS PASSED" or "SOME TESTS FAILED (n)", and the
 // exit status 0 or 1.
 //
-// The tests expect the standard setup (DESIGN.md 9): em0 10.0.2.15/24,
+// The tests expect the standard setup (docs/design.md 9): em0 10.0.2.15/24,
 // gateway 10.0.2.2 answering ICMP echo (slirp, or the Linux peer of the
 // tap rig), lo0 127.0.0.1/8.
 //

@@ -1,5 +1,6 @@
 // reuseport: N processes share one UDP port (or, with -T, one TCP
-// listening port) with SO_REUSEPORT (seed 004) and count who gets what.
+// listening port) with SO_REUSEPORT (DragonFly
+// 740d1d9f) and count who gets what.
 // Usage: reuseport [-T] [-n N] [-p port] [-t seconds] [-c count] [-e]
 //   -T TCP: each process listens, accepts, reads each connection to EOF
 //   -n processes (default 4, at most 16)     -p port (default 9000)

@@ -1,4 +1,4 @@
-// Host tests of net/ifq.c (seed 003) against a fake interface whose start
+// Host tests of net/ifq.c (the serializer) against a fake interface whose start
 // routine checks the serializer's promises: never two runs at once (an
 // atomic in-flag), FIFO per producer, every packet exactly once, nothing
 // stranded, nothing after ifq_barrier. Run in both modes.

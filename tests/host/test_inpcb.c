@@ -1,5 +1,5 @@
 // Host tests of the pcb tables (net/in_pcb.c) and reuseport groups
-// (net/in_localgroup.c, seed 004): the bind rules (EADDRINUSE, SO_REUSEADDR,
+// (net/in_localgroup.c): the bind rules (EADDRINUSE, SO_REUSEADDR,
 // SO_REUSEPORT all-or-nothing, foreign address), unique ephemeral ports,
 // lookup preference, and the group's fairness and stability. UDP sockets
 // are made with the real protocol, its requests called directly (as the

@@ -1,4 +1,4 @@
-// Host tests of the lock-free MPSC queue (net/pcq.c, seed 002): several
+// Host tests of the lock-free MPSC queue (net/pcq.c): several
 // producer threads tag items (producer, seq); the single consumer must see
 // every item exactly once and each producer's items in order; a queue
 // refuses the put past its capacity; the "reserved, not yet published"

@@ -11,7 +11,7 @@
 #pragma once
 #include "user/ut/ut.h"
 
-#define GUEST_ADDR "10.0.2.15"   // em0 (DESIGN.md 9)
+#define GUEST_ADDR "10.0.2.15"   // em0 (docs/design.md 9)
 #define GATEWAY_ADDR "10.0.2.2"  // slirp's gateway, or the Linux peer
 #define LOOP_ADDR "127.0.0.1"
 

@@ -1,5 +1,5 @@
-// nettests: UDP sockets (net/udp.c, net/in_pcb.c, the PCQ fast demux of
-// seed 002 and reuseport groups of seed 004), all over lo0 so they need
+// nettests: UDP sockets (net/udp.c, net/in_pcb.c, the PCQ fast demux and
+// the reuseport groups), all over lo0 so they need
 // no peer: bad input returns errors; echo between two processes;
 // datagram boundaries; MSG_PEEK; MSG_DONTWAIT and O_NONBLOCK; connect;
 // getsockname after an ephemeral bind; EADDRINUSE; a reuseport group of 4;

@@ -1,4 +1,5 @@
-// The test driver shared by usertests and nettests (CONVENTIONS rule 13).
+// The test driver shared by usertests and nettests (docs/conventions.md
+// rule 13).
 //
 // A suite is a table of {fn, "name", quick}. Each test runs in a forked
 // child while the parent waits, with a watchdog child that sleeps for the

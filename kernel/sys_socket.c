@@ -90,18 +90,13 @@ static int sockaddr_in_store(uint64 uaddr, uint64 ulenp, socklen_t len,
 	return copyout(pt, ulenp, &len, sizeof(len));
 }
 
-long sys_socket(void)
+// A descriptor for socket so, new or accepted (its reference passes to
+// the file). fd or -Exxx (so closed then).
+static int sock_fdalloc(struct socket *so)
 {
-	int domain = argint(0), type = argint(1), protocol = argint(2);
-	struct socket *so;
-	struct file *f;
-	int fd, err;
-
-	if (domain != AF_INET)
-		return -EAFNOSUPPORT;
-	if ((err = socreate(type, protocol, &so)) < 0)
-		return err;
-	if ((f = filealloc()) == NULL) {
+	struct file *f = filealloc();
+	int fd;
+	if (f == NULL) {
 		soclose(so);
 		return -ENFILE;
 	}
@@ -112,6 +107,19 @@ long sys_socket(void)
 	if ((fd = fdalloc(f)) < 0)
 		fileclose(f);   // soclose through sockfile_close
 	return fd;
+}
+
+long sys_socket(void)
+{
+	int domain = argint(0), type = argint(1), protocol = argint(2);
+	struct socket *so;
+	int err;
+
+	if (domain != AF_INET)
+		return -EAFNOSUPPORT;
+	if ((err = socreate(type, protocol, &so)) < 0)
+		return err;
+	return sock_fdalloc(so);
 }
 
 // bind and connect: (s, addr, len).
@@ -154,25 +162,6 @@ long sys_listen(void)
 	if (err < 0)
 		return err;
 	return solisten(so, argint(1));
-}
-
-// A descriptor for the accepted socket so (its reference passes to the
-// file). fd or -Exxx (so closed then).
-static int sock_fdalloc(struct socket *so)
-{
-	struct file *f = filealloc();
-	int fd;
-	if (f == NULL) {
-		soclose(so);
-		return -ENFILE;
-	}
-	f->f_type = FD_SOCKET;
-	f->f_readable = true;
-	f->f_writable = true;
-	f->f_socket = so;
-	if ((fd = fdalloc(f)) < 0)
-		fileclose(f);   // soclose through sockfile_close
-	return fd;
 }
 
 // accept(s, addr, alenp): the oldest established connection of a

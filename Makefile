@@ -4,6 +4,8 @@
 #   make qemu-gdb   boot halted, waiting for gdb-multiarch (see .gdbinit)
 #   make test       host unit tests + QEMU integration tests (pytest)
 #   make grade LAB=name   run one lab's graded tests and print the score
+#   make handin     a tarball of your commits and answers files for grading
+#   make lab-tree LAB=name DEST=dir   a lab's starter tree (docs/labs/README.md)
 #   make profile CMD='...'  instruction profile of a guest command (docs/profiling.md)
 #   make clean
 # Variables: CPUS=N (harts, 1..8, default 2); NETDEV=... (QEMU -netdev
@@ -160,9 +162,23 @@ tests/host/nettest: $(HOSTNETSRCS) $(HOSTTESTSRCS) $(wildcard net/*.h tests/host
 hosttest: tests/host/nettest
 	tests/host/nettest
 
-# make grade lists the labs; make grade LAB=name runs one (tests/grade.py).
+# make grade lists the labs with their points; make grade LAB=name runs
+# one lab (tests/grade.py; GRADEFLAGS e.g. '--json out.json' or
+# '--time-scale 3', TESTFLAGS e.g. '-k ring' go along).
+GRADEFLAGS ?=
 grade: $(if $(LAB),$(K)/kernel fs.img)
-	$(PYTHON) tests/grade.py $(LAB) $(if $(LAB),$(TESTFLAGS))
+	$(PYTHON) tests/grade.py $(LAB) $(GRADEFLAGS) $(if $(LAB),$(TESTFLAGS))
+
+# make handin: a tarball with a git bundle of your commits and the
+# docs/labs/answers-*.txt files; prints its path (tests/grade.py --handin).
+handin:
+	$(PYTHON) tests/grade.py --handin $(LAB)
+
+# make lab-tree LAB=x DEST=dir: the starter tree of lab x (tools/labgen.py;
+# markers explained in docs/labs/README.md).
+lab-tree:
+	@test -n "$(LAB)" -a -n "$(DEST)" || { echo "usage: make lab-tree LAB=name DEST=dir" >&2; exit 2; }
+	$(PYTHON) tools/labgen.py tree $(LAB) $(DEST)
 
 # make bench: the network figures (docs/design.md 8 tier 5; bench/run.py),
 # measured and reported, never asserted. Needs root for the namespace and
@@ -194,4 +210,4 @@ clean:
 
 -include $(K)/*.d $(D)/*.d net/*.d $(U)/*.d $(U)/lib/*.d
 
-.PHONY: all qemu qemu-gdb test hosttest grade bench profile clean
+.PHONY: all qemu qemu-gdb test hosttest grade handin lab-tree bench profile clean

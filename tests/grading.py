@@ -15,30 +15,54 @@ runs only the tests of that lab and prints each with its points, then
 pass.  A parametrized test earns its points once per case.  The first line
 of the docstring is the title shown in the grade table.
 
-To add a lab: put its name and a one-line description in LABS below, and
-mark its tests with @graded(points, lab="name").  The tests reuse the
-fixtures of conftest.py (boot, guest, fsimg) and netkern.Guest.
+Rules for a graded test (docs/labs/README.md):
+  - it runs as an ordinary user: QEMU user networking (slirp with
+    restrict=on) or a QEMU socket/dgram netdev to a peer process the test
+    starts; never a tap or a network namespace (those tests stay in
+    `make test`, ungraded);
+  - it has a time limit: `limit` seconds (default 300), multiplied by the
+    grader's time scale (NETKERN_TIMEOUT_SCALE or grade.py --time-scale)
+    on a slow machine;
+  - it belongs to exactly one lab of labs/labs.txt, and passes on the
+    starter tree of every later lab (the stubs of later labs must not
+    touch what it checks).
+
+To add a lab: add a line to labs/labs.txt, write docs/labs/<lab>.md, and
+mark its tests with @graded(points, lab="name").
 """
+
+from pathlib import Path
 
 import pytest
 
-# Lab name -> what it covers.  `make grade` with no LAB lists these.
-LABS = {
-    "kernel": "boot, shell, pipes and redirection, file system persistence "
-              "and crash recovery, usertests, gdb, make qemu",
-    "net": "e1000, ARP, IPv4 and ICMP against a real Linux peer over a tap "
-           "in a network namespace (tests/test_net.py, tests/netrig.py)",
-}
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_LIMIT = 300
 
 
-def graded(points, lab="kernel"):
-    """Decorator: this test is worth `points` in lab `lab`."""
+def _read_labs():
+    labs = {}
+    for line in (ROOT / "labs" / "labs.txt").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            name, _, desc = line.partition(" ")
+            labs[name] = desc.strip()
+    return labs
+
+
+# Lab name -> what it covers, in course order (labs/labs.txt).
+LABS = _read_labs()
+
+
+def graded(points, lab="kernel", limit=DEFAULT_LIMIT):
+    """Decorator: this test is worth `points` in lab `lab` and must finish
+    within `limit` seconds (times the grader's time scale)."""
     if lab not in LABS:
-        raise ValueError("unknown lab %r: add it to LABS in tests/grading.py"
-                         % lab)
+        raise ValueError("unknown lab %r: add it to labs/labs.txt" % lab)
     if not (isinstance(points, int) and points > 0):
         raise ValueError("points must be a positive integer")
-    return pytest.mark.grade(points=points, lab=lab)
+    if not (isinstance(limit, (int, float)) and limit > 0):
+        raise ValueError("limit must be a positive number of seconds")
+    return pytest.mark.grade(points=points, lab=lab, limit=limit)
 
 
 def grade_of(item):
@@ -49,10 +73,61 @@ def grade_of(item):
     return m.kwargs["points"], m.kwargs["lab"]
 
 
+def limit_of(item):
+    """The test's time limit in seconds, before scaling."""
+    m = item.get_closest_marker("grade")
+    return m.kwargs.get("limit", DEFAULT_LIMIT) if m else DEFAULT_LIMIT
+
+
 def title_of(item):
-    """First docstring line of the test function, else its name."""
+    """First docstring line of the test function, else its name made
+    readable (test_ and underscores dropped)."""
     doc = getattr(getattr(item, "function", None), "__doc__", None)
-    title = doc.strip().splitlines()[0] if doc and doc.strip() else item.name
+    if doc and doc.strip():
+        title = doc.strip().splitlines()[0].strip()
+    else:
+        name = getattr(item, "originalname", None) or item.name
+        title = name[5:] if name.startswith("test_") else name
+        title = title.replace("_", " ")
     if getattr(item, "callspec", None) is not None:
         title += " [%s]" % item.callspec.id
     return title
+
+
+ANSWER_MIN_WORDS = 15
+
+
+def check_answers(lab, questions, root=ROOT):
+    """Problems with docs/labs/answers-<lab>.txt ([] when it is done): it
+    must hold questions Q1..Q<questions>, each a paragraph starting
+    "Qn." and ending at a blank line, and under each an answer of at least
+    ANSWER_MIN_WORDS words.  Lines starting with '#' and the placeholder
+    "(your answer here)" do not count."""
+    import re
+    path = root / "docs" / "labs" / ("answers-%s.txt" % lab)
+    if not path.exists():
+        return ["%s is missing" % path.relative_to(root)]
+    found, cur, in_q = {}, None, False
+    for line in path.read_text().splitlines():
+        m = re.match(r"^Q(\d+)\.", line)
+        if m:
+            cur, in_q = int(m.group(1)), True
+            found[cur] = []
+            continue
+        if in_q:
+            in_q = bool(line.strip())
+            continue
+        if cur is None or line.lstrip().startswith("#"):
+            continue
+        found[cur].append(line.replace("(your answer here)", ""))
+    problems = []
+    for q in range(1, questions + 1):
+        if q not in found:
+            problems.append("Q%d is missing from %s" % (q, path.name))
+            continue
+        words = len(" ".join(found[q]).split())
+        if words < ANSWER_MIN_WORDS:
+            problems.append("Q%d: the answer has %d words; write a few "
+                            "sentences (at least %d words)"
+                            % (q, words, ANSWER_MIN_WORDS))
+    return problems

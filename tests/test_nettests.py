@@ -9,7 +9,6 @@ import re
 
 import pytest
 
-from grading import graded
 
 NETDEV = "user,id=net0,restrict=on"
 
@@ -21,20 +20,17 @@ def check_all_ok(out):
     assert re.search(r"^mbufs: OK", out, re.M), out[-2000:]
 
 
-@graded(10, lab="net")
 def test_nettests_all_pass_with_2_cpus(boot):
     g = boot(cpus=2, netdev=NETDEV)
     check_all_ok(g.run("nettests", timeout=300))
 
 
-@graded(5, lab="net")
 @pytest.mark.parametrize("cpus", [1, 4], ids=lambda c: "cpus=%d" % c)
 def test_nettests_quick_passes(boot, cpus):
     g = boot(cpus=cpus, netdev=NETDEV)
     check_all_ok(g.run("nettests -q", timeout=300))
 
 
-@graded(3, lab="net")
 def test_ping_tool_reaches_gateway_loopback_and_self(boot):
     g = boot(cpus=2, netdev=NETDEV)
     for addr in ("10.0.2.2", "127.0.0.1", "10.0.2.15"):
@@ -43,7 +39,6 @@ def test_ping_tool_reaches_gateway_loopback_and_self(boot):
         assert re.search(r"rtt min/avg/max = [\d.]+/[\d.]+/[\d.]+ ms", out), out
 
 
-@graded(3, lab="net")
 @pytest.mark.parametrize("cpus", [2, 4], ids=lambda c: "cpus=%d" % c)
 def test_ifflap_two_togglers_and_a_sender_no_panic(boot, cpus):
     "two processes toggle em0 up/down while a third sends: no panic, em0 sane"

@@ -36,8 +36,9 @@
 // tcp_fast_retransmit_3dupacks). gdb: break tcp_input_ack.
 //
 // References: RFC 9293 3.10.7.4 (every step), 3.4 (acceptability test,
-// Table 6), 3.8.6 (window updates: SND.WL1/WL2); RFC 5961 3.2 and 4
-// (challenge ACK for an in-window RST and for a SYN); RFC 1122 4.2.3.2
+// Table 6), 3.8.6 (window updates: SND.WL1/WL2); RFC 5961 3.2, 4.2 and
+// 5.2 (challenge ACKs for an in-window RST, a SYN, an unacceptable ACK:
+// net/tcp_challenge.c); RFC 1122 4.2.3.2
 // (delayed ACK), 4.2.2.13 (data after close: RST); RFC 5681 2 (the
 // duplicate-ACK definition), 4.2 (immediate ACKs for out-of-order data).
 #include "net/tcp_var.h"
@@ -104,7 +105,7 @@ static bool tcp_input_rst(struct tcpcb *tp, struct tcp_seg *sg)
 		// the current receive window, TCP endpoints MUST send an
 		// acknowledgment (challenge ACK)".
 		TCPSTAT_INC(tcps_rstchallenge);
-		tcp_ack_invalid(tp);
+		tcp_challenge_ack(tp);
 		return false;
 	}
 	TCPSTAT_INC(tcps_rstrcvd);
@@ -130,9 +131,13 @@ static bool tcp_input_rst(struct tcpcb *tp, struct tcp_seg *sg)
 	return false;
 }
 
-// "fourth, check the SYN bit" in a synchronized state: RFC 5961 4, a
-// challenge ACK "irrespective of the sequence number". SYN_RECEIVED: a
-// retransmitted SYN gets our SYN,ACK again. Consumes; returns false.
+// "fourth, check the SYN bit" in a synchronized state -- checked before
+// the sequence number, as RFC 5961 4.2 asks: "If the SYN bit is set,
+// irrespective of the sequence number, TCP MUST send an ACK (also
+// referred to as challenge ACK) to the remote peer". A peer that really
+// restarted answers it with a RST at exactly RCV.NXT (3.2), which ends
+// us. Exception: in SYN_RECEIVED, the peer's SYN again (its SYN,ACK was
+// lost) gets our SYN,ACK again. Consumes; returns false.
 static bool tcp_input_syn(struct tcpcb *tp, struct tcp_seg *sg)
 {
 	m_freem(sg->sg_m);
@@ -142,7 +147,8 @@ static bool tcp_input_syn(struct tcpcb *tp, struct tcp_seg *sg)
 		tcp_output(tp);
 		return false;
 	}
-	tcp_ack_invalid(tp);
+	TCPSTAT_INC(tcps_synchallenge);
+	tcp_challenge_ack(tp);
 	return false;
 }
 
@@ -283,7 +289,18 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 		// "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
 		// then send an ACK, drop the segment, and return."
 		TCPSTAT_INC(tcps_rcvacktoomuch);
-		tcp_ack_invalid(tp);
+		tcp_challenge_ack(tp);
+		m_freem(sg->sg_m);
+		return false;
+	}
+	if (SEQ_LT(ack, tp->snd_una - tp->t_maxsndwnd)) {
+		// RFC 5961 5.2: "The ACK value is considered acceptable only
+		// if it is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK
+		// =< SND.NXT). All incoming segments whose ACK value doesn't
+		// satisfy the above condition MUST be discarded and an ACK
+		// sent back." Blindly injected data must now guess the ACK too.
+		TCPSTAT_INC(tcps_rcvackold);
+		tcp_challenge_ack(tp);
 		m_freem(sg->sg_m);
 		return false;
 	}
@@ -457,6 +474,10 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 		sg->sg_flags &= ~TH_SYN;
 		sg->sg_seq++;
 	}
+	if ((sg->sg_flags & TH_SYN) && !(sg->sg_flags & TH_RST)) {
+		tcp_input_syn(tp, sg);   // RFC 5961 4.2: before the sequence check
+		return;
+	}
 	if (!tcp_seq_acceptable(tp, sg)) {
 		// "If an incoming segment is not acceptable, an acknowledgment
 		// should be sent in reply (unless the RST bit is set, if so
@@ -472,10 +493,6 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 	}
 	if (sg->sg_flags & TH_RST) {
 		tcp_input_rst(tp, sg);
-		return;
-	}
-	if (sg->sg_flags & TH_SYN) {
-		tcp_input_syn(tp, sg);
 		return;
 	}
 	if (!tcp_input_ack(tp, sg, &output))

@@ -328,15 +328,11 @@ NET_SYSCTL_INT_RANGE(tcp_invalid_ratelimit_ms, "net.inet.tcp.invalid_ratelimit_m
 
 void tcp_ack_invalid(struct tcpcb *tp)
 {
-	uint64 now = net_now_ms();
-	int lim = __atomic_load_n(&tcp_invalid_ratelimit_ms, __ATOMIC_RELAXED);
 	// Two ends that disagree (a blind injection desynchronized them)
-	// would answer each other's ACKs for ever: an ACK storm.
-	// t_badack_time holds the time + 1 (0: never).
-	if (tp->t_badack_time != 0 && now - (tp->t_badack_time - 1) < (uint64)lim)
-		return;
-	tp->t_badack_time = now + 1;
-	tcp_ack_later(tp);
+	// would answer each other's ACKs for ever: an ACK storm. The
+	// per-connection limit is net/tcp_challenge.c's.
+	if (!tcp_invalid_limited(tp))
+		tcp_ack_later(tp);
 }
 
 void tcp_ack_later(struct tcpcb *tp)

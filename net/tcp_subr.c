@@ -100,7 +100,11 @@ TCPSTAT_OID(delack, tcps_delack, "delayed ACKs sent");
 TCPSTAT_OID(rstsent, tcps_rstsent, "resets sent");
 TCPSTAT_OID(rstrcvd, tcps_rstrcvd, "resets received and accepted");
 TCPSTAT_OID(rstignored, tcps_rstignored, "resets outside the window ignored");
-TCPSTAT_OID(rstchallenge, tcps_rstchallenge, "in-window resets answered by an ACK");
+TCPSTAT_OID(rstchallenge, tcps_rstchallenge, "in-window resets not at RCV.NXT (RFC 5961 3.2)");
+TCPSTAT_OID(synchallenge, tcps_synchallenge, "SYNs on a synchronized connection (RFC 5961 4.2)");
+TCPSTAT_OID(rcvackold, tcps_rcvackold, "ACKs below SND.UNA - MAX.SND.WND, dropped (RFC 5961 5.2)");
+TCPSTAT_OID(challenge_sent, tcps_challenge_sent, "challenge ACKs sent (RFC 5961)");
+TCPSTAT_OID(challenge_limited, tcps_challenge_limited, "challenge ACKs not sent: rate limit");
 TCPSTAT_OID(fastrexmt, tcps_fastrexmt, "fast retransmits");
 TCPSTAT_OID(newreno_partial, tcps_newreno_partial, "NewReno partial ACKs");
 TCPSTAT_OID(recovery, tcps_recovery, "fast recovery episodes");
@@ -132,13 +136,13 @@ static void sipround(uint64 v[4])
 	v[2] += v[1], v[1] = rotl(v[1], 17), v[1] ^= v[2], v[2] = rotl(v[2], 32);
 }
 
-// SipHash-2-4 of two 64-bit words (a 16-byte message) under tcp_isn_key.
-static uint64 siphash_2w(uint64 m0, uint64 m1)
+// SipHash-2-4 of two 64-bit words (a 16-byte message) under key.
+uint64 tcp_siphash(const uint64 key[2], uint64 m0, uint64 m1)
 {
-	uint64 v[4] = { tcp_isn_key[0] ^ 0x736f6d6570736575ull,
-			tcp_isn_key[1] ^ 0x646f72616e646f6dull,
-			tcp_isn_key[0] ^ 0x6c7967656e657261ull,
-			tcp_isn_key[1] ^ 0x7465646279746573ull };
+	uint64 v[4] = { key[0] ^ 0x736f6d6570736575ull,
+			key[1] ^ 0x646f72616e646f6dull,
+			key[0] ^ 0x6c7967656e657261ull,
+			key[1] ^ 0x7465646279746573ull };
 	uint64 m[3] = { m0, m1, 16ull << 56 };   // last word: the length byte
 	for (int i = 0; i < 3; i++) {
 		v[3] ^= m[i];
@@ -150,6 +154,16 @@ static uint64 siphash_2w(uint64 m0, uint64 m1)
 	for (int i = 0; i < 4; i++)
 		sipround(v);
 	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static uint64 siphash_2w(uint64 m0, uint64 m1)
+{
+	return tcp_siphash(tcp_isn_key, m0, m1);
+}
+
+uint64 tcp_keyed_hash(uint64 m0, uint64 m1)
+{
+	return siphash_2w(m0, m1);
 }
 
 tcp_seq tcp_new_isn(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport)

@@ -243,7 +243,11 @@ struct tcpstat {
 	uint64 tcps_rstsent;        // RSTs sent
 	uint64 tcps_rstrcvd;        // RSTs accepted
 	uint64 tcps_rstignored;     // RSTs out of window, ignored
-	uint64 tcps_rstchallenge;   // in-window RST not at rcv_nxt: ACK sent
+	uint64 tcps_rstchallenge;   // in-window RST not at rcv_nxt: challenge ACK (RFC 5961 3.2)
+	uint64 tcps_synchallenge;   // SYN on a synchronized connection: challenge ACK (RFC 5961 4.2)
+	uint64 tcps_rcvackold;      // ACK below SND.UNA - MAX.SND.WND: dropped (RFC 5961 5.2)
+	uint64 tcps_challenge_sent; // challenge ACKs sent
+	uint64 tcps_challenge_limited; // challenge ACKs suppressed by a rate limit
 	uint64 tcps_fastrexmt;      // fast retransmits (3 dup ACKs)
 	uint64 tcps_newreno_partial;// NewReno partial ACKs
 	uint64 tcps_recovery;       // fast recovery episodes
@@ -272,6 +276,7 @@ extern int tcp_delack_ms;
 extern int tcp_fin_wait_2_ms;     // orphaned FIN_WAIT_2 idle limit
 extern int tcp_iw_segs;           // initial window in segments (RFC 6928)
 extern int tcp_invalid_ratelimit_ms; // ACKs answering unacceptable segments: at most 1 per
+extern int tcp_challenge_ack_limit; // challenge ACKs per second, all connections
 
 // ---- tcp_subr.c ------------------------------------------------------------------
 // A new tcpcb for socket so (pcb inp), state CLOSED, on netisr cpu.
@@ -285,6 +290,11 @@ struct tcpcb *tcp_close(struct tcpcb *tp);
 struct tcpcb *tcp_drop(struct tcpcb *tp, int err);
 // The peer reset us / we gave up: as tcp_drop without sending a RST.
 struct tcpcb *tcp_drop_quiet(struct tcpcb *tp, int err);
+// SipHash-2-4 of (m0, m1) under the boot-time secret key: for values an
+// attacker must not predict (ISNs, SYN cookies, rate-limit budgets).
+uint64 tcp_keyed_hash(uint64 m0, uint64 m1);
+// SipHash-2-4 of (m0, m1) under key.
+uint64 tcp_siphash(const uint64 key[2], uint64 m0, uint64 m1);
 // RFC 6528 initial sequence number for the 4-tuple (host order).
 tcp_seq tcp_new_isn(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport);
 // The MSS to offer on a connection to faddr: the route's MTU - 40.
@@ -321,6 +331,14 @@ void tcp_ack_later(struct tcpcb *tp);
 // future, challenge ACKs): sent at most once per tcp_invalid_ratelimit_ms,
 // so two ends that disagree cannot ACK each other for ever.
 void tcp_ack_invalid(struct tcpcb *tp);
+// ---- tcp_challenge.c (RFC 5961) ---------------------------------------------------
+// A challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT> for a segment that may be a
+// blind attack (an in-window RST, a SYN, an unacceptable ACK), within the
+// per-connection and the global limits; counted either way.
+void tcp_challenge_ack(struct tcpcb *tp);
+// The per-connection limit: true if tp answered an unacceptable segment
+// less than tcp_invalid_ratelimit_ms ago (else records now, returns false).
+bool tcp_invalid_limited(struct tcpcb *tp);
 // Queue tp for the rollup without asking for an ACK (a reader to wake).
 void tcp_rollup_add(struct tcpcb *tp);
 // The rollup hook (netisr_register_rollup): for every tcpcb queued on

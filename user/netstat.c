@@ -219,6 +219,7 @@ is_setting(const char *leaf)
 		"reuseport_ext", "entries", "checksum", "pcq_maxlen",
 		"iw_segs", "rexmt_max", "syn_rexmt_max", "keepcnt",
 		"async_rcvd", "async_rcvd_reply_late", "soreceive_stream",
+		"challenge_ack_limit",
 	};
 	size_t n = strlen(leaf);
 

@@ -14,7 +14,7 @@ static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests,
 					    sysctl_tests, tcp_tests,
 					    tcp_loss_tests, tcp_state_tests, tcp_reuseport_tests,
 					    tcp_rcvd_async_tests, lockorder_tests, cksum_tests,
-					    soreceive_stream_tests };
+					    soreceive_stream_tests, tcp_challenge_tests };
 
 #define TEST_TIMEOUT_S 20
 

@@ -58,7 +58,7 @@ SCALE = float(os.environ.get("NETKERN_TIMEOUT_SCALE", "1") or 1)
 # What `make` leaves in the tree that a copy should keep (gitignored).
 BUILD_GLOBS = ["**/*.o", "**/*.d", "**/*.asm", "**/*.sym", "kernel/kernel",
                "user/_*", "user/lib/usys.S", "mkfs/mkfs", "mkfs/fsck",
-               "fs.img", ".deps-ok"]
+               "fs.img", ".deps-ok", "tests/host/labtest"]
 
 
 def env():
@@ -74,7 +74,8 @@ def copy_build(src, dest):
     """Copy the build products of src into dest, keeping their times."""
     for pat in BUILD_GLOBS:
         for f in Path(src).glob(pat):
-            if f.is_file() and "tests" not in f.relative_to(src).parts:
+            if f.is_file() and ("tests" not in f.relative_to(src).parts
+                                or f.name == "labtest"):
                 out = Path(dest) / f.relative_to(src)
                 out.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(f, out)

@@ -1,7 +1,8 @@
 # netkern: one entry point.
 #   make            kernel/kernel and fs.img
 #   make qemu       boot on the serial console (prompt "$ "); quit: Ctrl-A x
-#   make qemu-gdb   boot halted, waiting for gdb-multiarch (see .gdbinit)
+#   make qemu-gdb   boot the debug kernel halted and print the gdb command
+#                   that attaches to it (docs/gdb.md)
 #   make test       host unit tests + QEMU integration tests (pytest)
 #   make grade LAB=name   run one lab's graded tests and print the score
 #   make handin     a tarball of your commits and answers files for grading
@@ -9,7 +10,10 @@
 #   make profile CMD='...'  instruction profile of a guest command (docs/profiling.md)
 #   make clean
 # Variables: CPUS=N (harts, 1..8, default 2); NETDEV=... (QEMU -netdev
-# argument, id must be net0).
+# argument, id must be net0); DEBUG=1 (make qemu boots the debug kernel,
+# debug/kernel, built -O0 into debug/: every local visible, every line
+# steppable; make qemu-gdb always uses it; tests and make bench use the
+# optimised kernel/kernel).
 
 K = kernel
 D = drivers
@@ -35,9 +39,11 @@ HOSTCC = gcc
 PYTHON = /usr/bin/python3
 
 CPUS ?= 2
-# -Og keeps every variable visible in gdb (docs/conventions.md rule 12);
-# frame pointers make panic()'s backtrace possible.
-CFLAGS = -Wall -Werror -Og -ggdb -fno-omit-frame-pointer
+# The kernel the tests and benchmarks run is built -Og; frame pointers
+# make panic()'s backtrace possible. -Og still loses locals and merges
+# tail calls, so the debug kernel (below) is built -O0.
+OPT = -Og
+CFLAGS = -Wall -Werror $(OPT) -ggdb -fno-omit-frame-pointer
 CFLAGS += -march=rv64gc -mabi=lp64d -mcmodel=medany -mno-relax
 CFLAGS += -ffreestanding -fno-common -nostdlib -fno-stack-protector
 CFLAGS += -fno-pie -no-pie -fno-builtin-printf -fno-builtin-exit
@@ -66,6 +72,28 @@ $(K)/kernel: $(KOBJS) $(K)/kernel.ld
 	$(LD) $(LDFLAGS) -T $(K)/kernel.ld -o $@ $(KOBJS) $(LIBGCC)
 	$(OBJDUMP) -S $@ > $(K)/kernel.asm
 	$(OBJDUMP) -t $@ | sed '1,/SYMBOL TABLE/d; s/ .* / /; /^$$/d' > $(K)/kernel.sym
+
+# ---- the debug kernel ------------------------------------------------------
+# Same sources, -O0 (every local lives in its stack slot, every line has
+# code, no tail calls), objects in debug/ so the optimised kernel the
+# tests and benchmarks use is left alone. kernel/lockcheck.c keeps its
+# own -O2 (a pragma): nobody steps through it.
+DBGDIR = debug
+DBGCFLAGS = $(subst $(OPT),-O0,$(KCFLAGS))
+DBGOBJS := $(addprefix $(DBGDIR)/obj/,$(KOBJS))
+
+$(DBGDIR)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(DBGCFLAGS) -c -o $@ $<
+$(DBGDIR)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(DBGCFLAGS) -c -o $@ $<
+
+$(DBGDIR)/kernel: $(DBGOBJS) $(K)/kernel.ld
+	$(LD) $(LDFLAGS) -T $(K)/kernel.ld -o $@ $(DBGOBJS) $(LIBGCC)
+
+# The kernel QEMU boots: DEBUG=1 picks the debug one.
+KERNEL = $(if $(filter 1,$(DEBUG)),$(DBGDIR)/kernel,$(K)/kernel)
 
 # ---- user space ----------------------------------------------------------
 # Every user/*.c is one program (user/foo.c -> /foo in fs.img); the library
@@ -115,21 +143,28 @@ NETDEV ?= user,id=net0,restrict=on,hostfwd=tcp:127.0.0.1:$(FWDPORT)-:7,hostfwd=u
 QEMUEXTRA ?=
 FSIMG ?= fs.img
 
-QEMUOPTS = -machine virt,aclint=on -bios none -kernel $(K)/kernel -m 256M -smp $(CPUS) -nographic
+QEMUOPTS = -machine virt,aclint=on -bios none -kernel $(KERNEL) -m 256M -smp $(CPUS) -nographic
 QEMUOPTS += -global virtio-mmio.force-legacy=false
 QEMUOPTS += -drive file=$(FSIMG),if=none,format=raw,id=x0
 QEMUOPTS += -device virtio-blk-device,drive=x0,bus=virtio-mmio-bus.0
 QEMUOPTS += -netdev $(NETDEV) -device e1000,netdev=net0,bus=pcie.0,addr=1
 QEMUOPTS += $(QEMUEXTRA)
 
-qemu: $(K)/kernel fs.img
+qemu: $(KERNEL) fs.img
 	$(QEMU) $(QEMUOPTS)
 
-.gdbinit: .gdbinit.tmpl
-	sed "s/:1234/:$(GDBPORT)/" < $^ > $@
+# .gdbinit: symbols of the kernel QEMU boots, the helpers in tools/gdb,
+# then the connection (tools/gdb/gdbinit.tmpl). Rewritten on every
+# make qemu-gdb / make gdbinit, as the port and the kernel may change.
+GDBCMD = gdb-multiarch -q -iex 'set auto-load local-gdbinit off' -x $(CURDIR)/.gdbinit
+gdbinit:
+	@sed -e "s|@PORT@|$(GDBPORT)|; s|@KERNEL@|$(CURDIR)/$(KERNEL)|; s|@TOOLS@|$(CURDIR)/tools/gdb|" \
+		< tools/gdb/gdbinit.tmpl > .gdbinit
 
-qemu-gdb: $(K)/kernel fs.img .gdbinit
-	@echo "*** Now run 'gdb-multiarch' in another window (it reads .gdbinit)." 1>&2
+qemu-gdb: DEBUG = 1
+qemu-gdb: $(DBGDIR)/kernel fs.img gdbinit
+	@echo "*** QEMU waits for gdb on port $(GDBPORT). In another terminal run:" 1>&2
+	@echo "***   $(GDBCMD)" 1>&2
 	$(QEMU) $(QEMUOPTS) -S -gdb tcp:127.0.0.1:$(GDBPORT)
 
 # ---- tests ---------------------------------------------------------------
@@ -141,7 +176,7 @@ TESTFLAGS ?=
 # console logs in tests/logs/); the run ends with the line
 # "N passed, M failed". TESTFLAGS go to pytest, e.g. TESTFLAGS='-k usertests'
 # or TESTFLAGS=-x.
-test: $(K)/kernel fs.img
+test: $(K)/kernel $(DBGDIR)/kernel fs.img
 	$(PYTEST) -v $(TESTFLAGS) tests/
 
 # make hosttest: net/ built for Linux against the host shim
@@ -212,8 +247,10 @@ clean:
 	rm -f $(K)/*.o $(K)/*.d $(D)/*.o $(D)/*.d net/*.o net/*.d $(K)/kernel \
 		$(K)/kernel.asm $(K)/kernel.sym $(U)/*.o $(U)/*.d $(U)/_* $(U)/*.asm \
 		$(U)/lib/*.o $(U)/lib/*.d $(U)/lib/usys.S mkfs/mkfs mkfs/fsck fs.img .gdbinit
-	rm -rf tests/__pycache__ .pytest_cache tests/host/nettest tests/host/labtest
+	rm -rf tests/__pycache__ .pytest_cache tests/host/nettest tests/host/labtest \
+		$(DBGDIR) tools/gdb/nkgdb/__pycache__
 
 -include $(K)/*.d $(D)/*.d net/*.d $(U)/*.d $(U)/lib/*.d
+-include $(wildcard $(DBGDIR)/obj/*/*.d)
 
-.PHONY: all qemu qemu-gdb test hosttest grade handin lab-tree bench profile clean
+.PHONY: all qemu qemu-gdb gdbinit test hosttest grade handin lab-tree bench profile clean

@@ -2,11 +2,20 @@
 # caller-saved registers on the current kernel stack, calls kerneltrap()
 # (kernel/trap.c), restores them and sret's back to where the kernel was
 # interrupted. Callee-saved registers are preserved by kerneltrap itself.
+#
+# For gdb, the CFI below describes this frame: the caller's pc is the
+# interrupted one (sepc, saved at 248(sp), is the return column) and every
+# saved register is where it was stored, so `bt` inside a trap goes on
+# into the interrupted function, and `up` there shows its registers.
+        .cfi_sections .debug_frame
         .globl kerneltrap
         .globl kernelvec
         .align 4
 kernelvec:
+        .cfi_startproc
+        .cfi_return_column 4417    # DWARF number of the sepc CSR (4096 + 0x141)
         addi sp, sp, -256
+        .cfi_def_cfa_offset 256
         sd ra, 0(sp)
         sd s0, 8(sp)               # kept as a frame for the backtrace
         sd gp, 16(sp)
@@ -25,10 +34,29 @@ kernelvec:
         sd t4, 120(sp)
         sd t5, 128(sp)
         sd t6, 136(sp)
+        .cfi_offset ra, -256
+        .cfi_offset s0, -248
+        .cfi_offset gp, -240
+        .cfi_offset t0, -232
+        .cfi_offset t1, -224
+        .cfi_offset t2, -216
+        .cfi_offset a0, -208
+        .cfi_offset a1, -200
+        .cfi_offset a2, -192
+        .cfi_offset a3, -184
+        .cfi_offset a4, -176
+        .cfi_offset a5, -168
+        .cfi_offset a6, -160
+        .cfi_offset a7, -152
+        .cfi_offset t3, -144
+        .cfi_offset t4, -136
+        .cfi_offset t5, -128
+        .cfi_offset t6, -120
         # Build a frame record so backtrace() can walk through the trap:
         # ra slot = interrupted pc (sepc), fp slot = interrupted s0.
         csrr t0, sepc
         sd t0, 248(sp)
+        .cfi_offset 4417, -8
         sd s0, 240(sp)
         addi s0, sp, 256
 
@@ -54,3 +82,16 @@ kernelvec:
         ld t6, 136(sp)
         addi sp, sp, 256
         sret
+        .cfi_endproc
+
+# usertrapvec: uservec (trampoline.S) jumps here, on the process's kernel
+# stack with ra and s0 zero, once it has switched to the kernel page table.
+# A call rather than a jump, with an undefined return address, so gdb's
+# backtrace of a system call ends here: syscall, usertrap, usertrapvec.
+        .globl usertrapvec
+usertrapvec:
+        .cfi_startproc
+        .cfi_undefined ra
+        call usertrap
+        unimp                      # usertrap() does not return
+        .cfi_endproc

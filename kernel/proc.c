@@ -36,6 +36,7 @@ static struct spinlock pid_lock;
 extern char trampoline[];  // trampoline.S
 void forkret(void);
 static void kthread_entry(void);
+void thread_start(void);   // swtch.S: calls context.s1, for gdb's backtrace
 
 // Allocate and map every process slot's kernel stack, with guard pages
 // between them (called once, from kvminit).
@@ -139,7 +140,8 @@ static struct proc *allocproc(int *err)
 		*err = -ENOMEM;
 		return NULL;
 	}
-	p->context.ra = (uint64)forkret;
+	p->context.ra = (uint64)thread_start;
+	p->context.s1 = (uint64)forkret;
 	return p;
 }
 
@@ -396,7 +398,8 @@ int kthread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
 	p->affinity = cpu;
 	p->kfn = fn;
 	p->karg = arg;
-	p->context.ra = (uint64)kthread_entry;
+	p->context.ra = (uint64)thread_start;
+	p->context.s1 = (uint64)kthread_entry;
 	strlcpy(p->name, name, sizeof(p->name));
 	int pid = p->pid;
 	make_runnable(p);

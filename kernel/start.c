@@ -19,6 +19,7 @@
 #include "kernel/memlayout.h"
 
 void main(void);
+void main_entry(void);   // entry.S: calls main()
 
 // BOOTSTACK (memlayout.h): per-hart boot stack; entry.S uses the same value
 __attribute__((aligned(16))) char stack0[BOOTSTACK * NCPU];
@@ -35,7 +36,7 @@ void start(uint64 hartid, uint64 dtb)
 	x &= ~MSTATUS_MPP_MASK;
 	x |= MSTATUS_MPP_S;       // mret goes to S-mode
 	CSR_WRITE(mstatus, x);
-	CSR_WRITE(mepc, (uint64)main);
+	CSR_WRITE(mepc, (uint64)main_entry);
 	CSR_WRITE(satp, 0);       // paging off until kvminithart()
 
 	CSR_WRITE(medeleg, 0xffff);

@@ -26,6 +26,7 @@
 
 extern char trampoline[], uservec[], userret[];
 void kernelvec(void);
+void usertrapvec(void);   // kernelvec.S: calls usertrap()
 
 static struct {
 	void (*fn)(void *);  // [i] set before the line is enabled
@@ -170,7 +171,7 @@ void usertrapret(void)
 
 	p->trapframe->kernel_satp = CSR_READ(satp);
 	p->trapframe->kernel_sp = p->kstack + KSTACK_SIZE;
-	p->trapframe->kernel_trap = (uint64)usertrap;
+	p->trapframe->kernel_trap = (uint64)usertrapvec;  // calls usertrap()
 	p->trapframe->kernel_hartid = r_tp();
 
 	uint64 x = CSR_READ(sstatus);

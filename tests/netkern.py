@@ -163,6 +163,31 @@ def wait_listening(port, timeout=10):
     return False
 
 
+DEBUG_KERNEL = ROOT / "debug" / "kernel"
+
+
+def write_gdbinit(path, port, kernel=KERNEL):
+    """A gdb start-up file from tools/gdb/gdbinit.tmpl, as `make gdbinit`
+    writes .gdbinit: symbols of `kernel`, the helpers in tools/gdb, then
+    target remote 127.0.0.1:port.  Returns path."""
+    tmpl = (ROOT / "tools" / "gdb" / "gdbinit.tmpl").read_text()
+    for key in ("@PORT@", "@KERNEL@", "@TOOLS@"):
+        assert key in tmpl, "tools/gdb/gdbinit.tmpl lost its %s" % key
+    text = (tmpl.replace("@PORT@", str(port)).replace("@KERNEL@", str(kernel))
+            .replace("@TOOLS@", str(ROOT / "tools" / "gdb")))
+    Path(path).write_text(text)
+    return Path(path)
+
+
+def build_debug_kernel():
+    """debug/kernel (make debug/kernel), built if it is out of date."""
+    r = subprocess.run(["make", "-s", "debug/kernel"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=900,
+                       env=host_env())
+    assert r.returncode == 0, "make debug/kernel failed:\n" + r.stdout + r.stderr
+    return DEBUG_KERNEL
+
+
 def copy_fsimg(dest_dir, name="fs.img"):
     """A private copy of the built fs.img, so tests never share an image."""
     dest = Path(dest_dir) / name

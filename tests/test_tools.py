@@ -13,12 +13,10 @@ import netkern
 
 
 def gdb_argv(port, tmp_path, commands):
-    """gdb-multiarch -batch with the project's .gdbinit.tmpl (pointed at
-    `port`: it connects and loads kernel/kernel) and then `commands`."""
-    tmpl = (netkern.ROOT / ".gdbinit.tmpl").read_text()
-    assert ":1234" in tmpl, ".gdbinit.tmpl no longer connects to :1234"
-    init = tmp_path / "gdbinit"
-    init.write_text(tmpl.replace(":1234", ":%d" % port))
+    """gdb-multiarch -batch with the project's gdb start-up file
+    (tools/gdb/gdbinit.tmpl, pointed at `port`: it loads kernel/kernel and
+    the helpers, and connects) and then `commands`."""
+    init = netkern.write_gdbinit(tmp_path / "gdbinit", port)
     argv = ["gdb-multiarch", "-nx", "-batch", "-x", str(init)]
     for c in commands:
         argv += ["-ex", c]

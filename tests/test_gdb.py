@@ -1,0 +1,332 @@
+"""gdb on the debug kernel: the start-up file `make qemu-gdb` writes and the
+command it prints, backtraces that end cleanly, and every nk-* helper of
+tools/gdb (docs/gdb.md) run against a live guest.
+
+Each test boots its own QEMU (debug/kernel, -gdb on a free port) and runs
+gdb-multiarch in batch mode: gdb attaches (which stops the machine), runs
+its commands, and detaches when it exits, so the guest runs on. Both are
+killed by the fixtures whatever happens (netkern.Guest for QEMU, a
+finally for gdb).
+"""
+
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import time
+
+import pexpect
+import pytest
+
+import netkern
+from test_udp import sysctl_int, wait_sysctl
+
+GDB = "gdb-multiarch"
+T = 120 * netkern.SCALE
+UDP_PORT = 2000
+
+
+def gdb_batch_argv(init, commands):
+    """gdb -batch with our start-up file; each command's output is
+    preceded by a line "@@ command" so it can be cut out afterwards."""
+    argv = [GDB, "-nx", "-batch", "-x", str(init), "-ex", "set width 0",
+            "-ex", "set height 0"]
+    for c in commands:
+        argv += ["-ex", "echo @@ %s\\n" % c.replace("\\", "\\\\"), "-ex", c]
+    return argv
+
+
+def sections(text):
+    """{command: its output} from gdb_batch_argv's marked output."""
+    out = {}
+    cur = None
+    for line in text.replace("\r", "").splitlines():
+        m = re.match(r"^@@ (.*)$", line)
+        if m:
+            cur = m.group(1)
+            out[cur] = ""
+        elif cur is not None:
+            out[cur] += line + "\n"
+    return out
+
+
+class Gdb:
+    """One gdb-multiarch -batch run; killed in close() if still running."""
+
+    def __init__(self, argv, log):
+        self.log = log
+        self.child = pexpect.spawn(argv[0], argv[1:], cwd=netkern.ROOT,
+                                   encoding="utf-8", codec_errors="replace",
+                                   timeout=T, dimensions=(50, 400))
+        self.text = ""
+
+    def expect(self, pattern, what):
+        try:
+            self.child.expect(pattern)
+        except (pexpect.TIMEOUT, pexpect.EOF):
+            raise AssertionError("gdb: no %s:\n%s" % (what, self.child.before[-4000:]))
+        self.text += self.child.before + self.child.after
+
+    def finish(self):
+        """Wait for gdb to run its last command and exit; all its output."""
+        try:
+            self.child.expect(pexpect.EOF)
+        except pexpect.TIMEOUT:
+            raise AssertionError("gdb did not finish within %d s:\n%s"
+                                 % (T, (self.text + self.child.before)[-4000:]))
+        self.text += self.child.before
+        self.text = self.text.replace("\r", "")
+        self.log.note("gdb output:\n" + self.text)
+        return self.text
+
+    def close(self):
+        if self.child.isalive():
+            self.child.close(force=True)
+
+
+@pytest.fixture
+def gdbs():
+    made = []
+
+    def start(argv, log):
+        g = Gdb(argv, log)
+        made.append(g)
+        return g
+    try:
+        yield start
+    finally:
+        for g in made:
+            g.close()
+
+
+def debug_guest(boot, workdir, netdev=netkern.NETDEV_ISOLATED, halted=False):
+    """A guest running debug/kernel with QEMU's gdb stub on a free port;
+    returns (guest, gdb port, start-up file)."""
+    kernel = netkern.build_debug_kernel()
+    port = netkern.free_port()
+    fsimg = netkern.copy_fsimg(workdir, "fs-gdb.img")
+    argv = [netkern.make_var("QEMU")] + shlex.split(netkern.make_var(
+        "QEMUOPTS", CPUS=2, FSIMG=fsimg, NETDEV=netdev, DEBUG=1))
+    argv += ["-gdb", "tcp:127.0.0.1:%d" % port] + (["-S"] if halted else [])
+    assert "debug/kernel" in " ".join(argv), "DEBUG=1 did not pick debug/kernel"
+    g = boot(cpus=2, fsimg=fsimg, argv=argv, wait=not halted,
+             timeout=90 * netkern.SCALE)
+    assert netkern.wait_listening(port, 20), "no gdb stub on port %d" % port
+    init = netkern.write_gdbinit(workdir / "gdbinit", port, kernel)
+    return g, port, init
+
+
+def clean_bt(text, last):
+    """A backtrace that ends at `last` with no unwinder complaint."""
+    assert "corrupt stack" not in text and "?? ()" not in text, text
+    assert "Backtrace stopped" not in text, text
+    frames = re.findall(r"^#\d+\s+(?:0x[0-9a-f]+ in )?(\w+) ", text, re.M)
+    assert frames and frames[-1] == last, (
+        "backtrace does not end at %s:\n%s" % (last, text))
+    return frames
+
+
+# ---- the helpers load module by module --------------------------------------
+
+def test_gdb_helper_modules_load_independently(tmp_path):
+    """A broken helper module is named and the others still load: a copy
+    of tools/gdb with a syntax error in pcq.py, loaded into gdb with the
+    debug kernel's symbols (no QEMU needed)."""
+    kernel = netkern.build_debug_kernel()
+    tools = tmp_path / "gdb"
+    shutil.copytree(netkern.ROOT / "tools" / "gdb", tools,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    (tools / "nkgdb" / "pcq.py").write_text("def broken(:\n")
+    r = subprocess.run(
+        [GDB, "-nx", "-batch", "-ex", "file %s" % kernel,
+         "-ex", "python import sys; sys.path.insert(0, %r); import nkgdb; nkgdb.load()" % str(tools),
+         "-ex", "help netkern", "-ex", "help nk-mbuf", "-ex", "nk-pcq 0"],
+        capture_output=True, text=True, timeout=T)
+    out = r.stdout + r.stderr
+    assert re.search(r"helper module pcq failed to load \(SyntaxError", out), out
+    assert "FAILED modules" in out and re.search(r"^\s+pcq: SyntaxError", out, re.M), out
+    for cmd in ("nk-ps", "nk-bt", "nk-mbuf", "nk-sockets", "nk-tcpcb", "nk-netisr",
+                "nk-e1000", "nk-locks", "nk-cpus", "nk-runq", "nk-pcap", "nk-so",
+                "nk-msg", "nk-pkts"):
+        assert re.search(r"^  %s\s" % cmd, out, re.M), "%s not listed:\n%s" % (cmd, out)
+    assert not re.search(r"^  nk-pcq\s", out, re.M), out
+    assert "Undefined command: \"nk-pcq\"" in out, out
+    assert "Show one packet's mbuf chain" in out, out
+
+
+# ---- make qemu-gdb and the command it prints --------------------------------
+
+def test_make_qemu_gdb_prints_a_gdb_command_that_works(boot, workdir, gdbs):
+    """make qemu-gdb boots debug/kernel halted and prints the gdb command;
+    that command, run as printed, loads symbols before connecting (no
+    "No executable" warning), is not refused by auto-load, loads the
+    helpers, stops at main, and backtraces end cleanly."""
+    fsimg = netkern.copy_fsimg(workdir, "fs-make.img")
+    port = netkern.free_port()
+    g = boot(cpus=2, fsimg=fsimg, wait=False,
+             argv=["make", "qemu-gdb", "CPUS=2", "FSIMG=%s" % fsimg,
+                   "GDBPORT=%d" % port, "NETDEV=" + netkern.NETDEV_ISOLATED])
+    g.expect(r"\*\*\*   (gdb-multiarch [^\r\n]*)\r?\n", T, "the gdb command make prints")
+    cmd = g.child.match.group(1)
+    g.expect(r" -kernel (\S+) ", T, "the QEMU command line")
+    assert g.child.match.group(1) == "debug/kernel", "make qemu-gdb did not boot debug/kernel"
+    assert netkern.wait_listening(port, 30), "no gdb stub on port %d" % port
+    argv = shlex.split(cmd) + ["-batch", "-ex", "break main", "-ex", "continue",
+                               "-ex", "bt", "-ex", "nk-cpus", "-ex", "show confirm"]
+    gd = gdbs(argv, g.log)
+    out = gd.finish()
+    assert "No executable has been specified" not in out, out
+    assert "auto-load" not in out and "declined" not in out, out
+    assert re.search(r"netkern: \d+ gdb helper commands loaded;", out), out
+    assert re.search(r"Breakpoint 1, main \(\) at kernel/main\.c:\d+", out), out
+    clean_bt(out[out.index("Breakpoint 1, main"):out.index("cpu0:")], "main")
+    assert re.search(r"^cpu\d: scheduler\s+pc main \(kernel/main\.c:\d+\)", out, re.M), out
+    # a stray `quit` in an interactive session asks before detaching
+    assert "Whether to confirm potentially dangerous operations is on." in out, out
+
+
+# ---- a running guest, stopped at a received datagram and when idle -----------
+
+def send_udp(port, payloads):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        for p in payloads:
+            s.sendto(p, ("127.0.0.1", port))
+            time.sleep(0.05)
+
+
+def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
+    """Stopped in udp_input at a datagram from the host, and again when the
+    guest is idle with datagrams queued in a socket that nobody reads and
+    a TCP connection open: every nk-* command prints what is there."""
+    hport = netkern.free_port()
+    tport = netkern.free_port()
+    netdev = ("user,id=net0,restrict=on,hostfwd=udp:127.0.0.1:%d-:%d,"
+              "hostfwd=tcp:127.0.0.1:%d-:7" % (hport, UDP_PORT, tport))
+    g, port, init = debug_guest(boot, workdir, netdev)
+    out = g.run("udphold %d &" % UDP_PORT)
+    g.expect(r"udphold: port %d" % UDP_PORT, T, "udphold's ready line")
+    # slirp learns the guest's MAC from its first packet: until then a
+    # datagram from the host may be lost, so send until one arrives
+    in0 = sysctl_int(g, "net.inet.udp.ipackets")
+    for _ in range(10):
+        send_udp(hport, [b"warmup"])
+        if wait_sysctl(g, "net.inet.udp.ipackets", lambda v: v > in0, tries=6, delay=0.5) > in0:
+            break
+    warm = sysctl_int(g, "net.inet.udp.ipackets") - in0
+    assert warm >= 1, "no datagram from the host reached the guest"
+
+    # -- 1. stopped at a received datagram
+    pcap = workdir / "one.pcap"
+    cmds = ["break udp_input", "continue", "bt",
+            "nk-mbuf m", "nk-pkts m", "nk-pcap m %s" % pcap,
+            "nk-msg &m->m_pkthdr.ph_msg", "nk-netisr",
+            "p $nk_curproc()->name", "p $nk_cpu(0)->id",
+            "p $container_of(&m->m_pkthdr.ph_msg, \"struct mbuf\", \"m_pkthdr.ph_msg\") == m",
+            "p *(struct ip *)m->m_data", "nk-cpus", "nk-runq", "nk-ps", "nk-bt all",
+            "nk-e1000", "nk-locks", "delete"]
+    gd = gdbs(gdb_batch_argv(init, cmds), g.log)
+    gd.expect(r"Breakpoint 1 at 0x", "the breakpoint on udp_input")
+    gd.expect(r"@@ continue", "continue")
+    send_udp(hport, [b"gdb-datagram-1"])
+    s = sections(gd.finish())
+    assert re.search(r"Breakpoint 1, udp_input \(m=0x[0-9a-f]+, hlen=20\)", s["continue"]), s["continue"]
+    frames = clean_bt(s["bt"], "thread_start")
+    assert frames[:2] == ["udp_input", "ip_input"] and "netisr_thread" in frames, frames
+
+    mb = s["nk-mbuf m"]
+    assert re.search(r"^  mbuf 0x[0-9a-f]+ len \d+ off \d+ flags PKTHDR", mb, re.M), mb
+    assert re.search(r"lengths add up: sum of m_len (\d+) = ph_len \1", mb), mb
+    m = re.search(r"ip 10\.0\.2\.2:(\d+) > 10\.0\.2\.15:%d: udp len 22 \(data 14\)" % UDP_PORT, mb)
+    assert m, "no decoded 10.0.2.2 -> 10.0.2.15:%d UDP line:\n%s" % (UDP_PORT, mb)
+    sport = m.group(1)
+    assert re.search(r"^\s*0 0x[0-9a-f]+ 42 bytes in 1 mbuf: ip 10\.0\.2\.2:%s > 10\.0\.2\.15:%d"
+                     % (sport, UDP_PORT), s["nk-pkts m"], re.M), s["nk-pkts m"]
+    assert "1 packet\n" in s["nk-pkts m"]
+    assert "wrote 1 packet to" in s["nk-pcap m %s" % pcap]
+    r = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "ip.src", "-e", "ip.dst",
+                        "-e", "udp.srcport", "-e", "udp.dstport", "-e", "data.data"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["10.0.2.2", "10.0.2.15", sport, str(UDP_PORT),
+                                b"gdb-datagram-1".hex()], r.stdout
+    msg = s["nk-msg &m->m_pkthdr.ph_msg"]
+    assert re.search(r"handler netisr_packet flags (DONE|0)", msg) or "handler netisr_packet" in msg, msg
+    assert "udp len 22" in msg, msg
+    cur = re.search(r'= "(netisr\d)"', s["p $nk_curproc()->name"])
+    assert cur, s["p $nk_curproc()->name"]
+    assert re.search(r"^%s \(cpu \d, pid \d+, RUNNING on cpu\d\)" % cur.group(1), s["nk-netisr"], re.M), s["nk-netisr"]
+    assert "= 0" in s["p $nk_cpu(0)->id"]
+    assert "= 1" in s["p $container_of(&m->m_pkthdr.ph_msg, \"struct mbuf\", \"m_pkthdr.ph_msg\") == m"]
+    ip = s["p *(struct ip *)m->m_data"]
+    assert "ip_src = 10.0.2.2," in ip and "ip_dst = 10.0.2.15" in ip and "ip_len = 42," in ip, ip
+    assert re.search(r"^cpu\d: \d+ %s\b" % cur.group(1), s["nk-cpus"], re.M), s["nk-cpus"]
+    assert re.search(r"^cpu0 running", s["nk-runq"], re.M), s["nk-runq"]
+    ps = s["nk-ps"]
+    for name in ("init", "sh", "udphold", "netisr0 \\[k\\]", "netisr1 \\[k\\]", "inetd"):
+        assert re.search(r"^\s*\d+ (SLEEPING|RUNNABLE|RUNNING)\s.* %s$" % name, ps, re.M), name + ":\n" + ps
+    assert re.search(r"^\s*\d+ RUNNING\s+\d=\d\s+%s \[k\]$" % cur.group(1), ps, re.M), ps
+    bts = s["nk-bt all"]
+    sh = re.search(r"^pid \d+ sh \(SLEEPING\):\n((?:#.*\n)+)", bts, re.M)
+    assert sh, bts
+    assert clean_bt(sh.group(1), "usertrapvec")[0] == "sched", sh.group(1)
+    assert re.search(r"^pid \d+ %s \(RUNNING\), running on hart \d:\n#0 .*udp_input" % cur.group(1), bts, re.M), bts
+    e = s["nk-e1000"]
+    assert "e1000.0 (em0) mac 52:54:00:12:34:56" in e and "RX ring" in e and "TX ring" in e, e
+    assert re.search(r"lock-order checker on: \d+ classes", s["nk-locks"]), s["nk-locks"]
+
+    # -- 2. idle: datagrams wait in udphold's socket, a TCP connection is open
+    tcp = socket.create_connection(("127.0.0.1", tport), timeout=T)
+    try:
+        tcp.sendall(b"hello\n")
+        assert tcp.recv(100) == b"hello\n", "inetd's echo did not answer"
+        base = sysctl_int(g, "net.inet.udp.ipackets")
+        send_udp(hport, [b"idle-%d" % i for i in range(3)])
+        wait_sysctl(g, "net.inet.udp.ipackets", lambda v: v >= base + 3)
+        queued = sysctl_int(g, "net.inet.udp.ipackets") - in0   # all went to udphold
+        netisr = {k: sysctl_int(g, "net.netisr.%s" % k) for k in ("0.pkts", "1.pkts", "0.qdrops", "1.qdrops")}
+        cmds = ["nk-sockets", "nk-netisr", "nk-netisr 1"]
+        gd = gdbs(gdb_batch_argv(init, cmds), g.log)
+        s = sections(gd.finish())
+        socks = s["nk-sockets"]
+        m = re.search(r"^(0x[0-9a-f]+) udp  \*:%d .* pcq (\d+) " % UDP_PORT, socks, re.M)
+        assert m, socks
+        assert int(m.group(2)) == queued, "pcq %s, %d datagrams received" % (m.group(2), queued)
+        so = m.group(1)
+        t = re.search(r"^(0x[0-9a-f]+) tcp  10\.0\.2\.15:7\s+10\.0\.2\.2:\d+ .* ESTABLISHED", socks, re.M)
+        assert t, socks
+        assert re.search(r"^0x[0-9a-f]+ tcp  \*:7 .* LISTEN", socks, re.M), socks
+        for cpu in (0, 1):
+            line = re.search(r"^netisr%d .*qlen (\d+), .* pkts (\d+) .* qdrops (\d+)" % cpu,
+                             s["nk-netisr"], re.M)
+            assert line, s["nk-netisr"]
+            assert (int(line.group(2)), int(line.group(3))) == (
+                netisr["%d.pkts" % cpu], netisr["%d.qdrops" % cpu]), (line.group(0), netisr)
+            assert line.group(1) == "0", line.group(0)
+        assert s["nk-netisr 1"].startswith("netisr1 "), s["nk-netisr 1"]
+
+        pcap = workdir / "sock.pcap"
+        cmds = ["nk-so %s" % so, "nk-pcq (struct socket *)%s" % so,
+                "nk-pcap (struct socket *)%s %s" % (so, pcap),
+                "nk-tcpcb (struct socket *)%s" % t.group(1), "nk-so %s" % t.group(1)]
+        gd = gdbs(gdb_batch_argv(init, cmds), g.log)
+        s = sections(gd.finish())
+        assert re.search(r"pcq 0x[0-9a-f]+: %d queued" % queued, s["nk-so %s" % so]), s["nk-so %s" % so]
+        pq = s["nk-pcq (struct socket *)%s" % so]
+        assert re.search(r"producer (\d+) consumer 0 .*: %d queued of 256" % queued, pq), pq
+        assert len(re.findall(r"PUBLISHED 0x[0-9a-f]+: \d+ data bytes from 10\.0\.2\.2:\d+", pq)) == queued, pq
+        r = subprocess.run(["tshark", "-r", str(pcap), "-T", "fields", "-e", "data.data"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.split()[-3:] == [(b"idle-%d" % i).hex() for i in range(3)], r.stdout
+        tc = s["nk-tcpcb (struct socket *)%s" % t.group(1)]
+        assert re.search(r"^tcpcb 0x[0-9a-f]+ ESTABLISHED 10\.0\.2\.15:7 <-> 10\.0\.2\.2:\d+", tc, re.M), tc
+        assert re.search(r"rcv_nxt \d+ \(\+7\)", tc), tc          # SYN + "hello\n"
+        assert re.search(r"snd_una \d+ \(\+7\), snd_nxt \d+ \(\+7\), snd_max \d+ \(\+7\); in flight 0", tc), tc
+        assert "invariants hold" in tc, tc
+        assert "ESTABLISHED" in s["nk-so %s" % t.group(1)]
+    finally:
+        tcp.close()
+    # gdb detached: the guest goes on
+    assert g.run("echo alive") == "alive\n"
+

@@ -188,10 +188,10 @@ HOSTSAN = $(shell echo 'int main(void){return 0;}' | $(HOSTCC) -fsanitize=addres
 	-x c - -o /tmp/.hostsan-$(UID) >/dev/null 2>&1 && echo -fsanitize=address,undefined; rm -f /tmp/.hostsan-$(UID))
 HOSTCFLAGS = -Wall -Werror -O1 -g -pthread -I. $(HOSTSAN)
 
-# tests/host/kstring.c and ustring.c #include the kernel's and the user
-# library's string.c (tested against libc by tests/host/test_string.c).
+# tests/host/kstring.c and ustring.c #include the kernel's memword.c and
+# string.c and the user library's string.c (tests/host/test_string.c).
 tests/host/nettest: $(HOSTNETSRCS) $(HOSTTESTSRCS) $(wildcard net/*.h tests/host/*.h) \
-		$(K)/string.c $(U)/lib/string.c
+		$(K)/memword.c $(K)/string.c $(U)/lib/string.c
 	$(HOSTCC) $(HOSTCFLAGS) -o $@ $(HOSTNETSRCS) $(HOSTTESTSRCS)
 
 hosttest: tests/host/nettest

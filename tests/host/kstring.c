@@ -1,4 +1,4 @@
-// The kernel's kernel/string.c built for the host under other names
+// The kernel's kernel/memword.c and kernel/string.c built for the host under other names
 // (kstr_memset, ...), so tests/host/test_string.c can compare it with the
 // C library's functions in the same program.
 #define memset kstr_memset
@@ -11,4 +11,5 @@
 #define strncpy kstr_strncpy
 #define strlcpy kstr_strlcpy
 #define strchr kstr_strchr
+#include "kernel/memword.c"
 #include "kernel/string.c"

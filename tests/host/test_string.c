@@ -1,6 +1,6 @@
-// Host tests of the word-at-a-time memset/memmove/memcpy/memcmp of the
-// kernel (kernel/string.c, built as kstr_* by kstring.c) and of the user
-// library (user/lib/string.c, ustr_* by ustring.c): each is run against
+// Host tests of the word-at-a-time memset/memmove/memcpy/memcmp that the
+// kernel and the user library share (kernel/memword.c, built as kstr_* by
+// kstring.c; user/lib/memword.c is the same file): each is run against
 // the C library's function over random sizes (0 to a few pages), random
 // offsets of both operands within a word, fill bytes above 127, and
 // overlapping moves in both directions; the whole buffer is compared
@@ -12,10 +12,6 @@ void *kstr_memset(void *, int, size_t);
 void *kstr_memmove(void *, const void *, size_t);
 void *kstr_memcpy(void *, const void *, size_t);
 int kstr_memcmp(const void *, const void *, size_t);
-void *ustr_memset(void *, int, size_t);
-void *ustr_memmove(void *, const void *, size_t);
-void *ustr_memcpy(void *, const void *, size_t);
-int ustr_memcmp(const void *, const void *, size_t);
 
 struct memfns {
 	void *(*set)(void *, int, size_t);
@@ -24,7 +20,6 @@ struct memfns {
 	int (*cmp)(const void *, const void *, size_t);
 };
 static const struct memfns kfns = { kstr_memset, kstr_memmove, kstr_memcpy, kstr_memcmp };
-static const struct memfns ufns = { ustr_memset, ustr_memmove, ustr_memcpy, ustr_memcmp };
 
 #define BUF 12288
 #define ROUNDS 20000
@@ -117,19 +112,11 @@ static void test_kstring_memset_matches_libc(void) { check_set(&kfns); }
 static void test_kstring_memcpy_memmove_disjoint_match_libc(void) { check_copy(&kfns); }
 static void test_kstring_memmove_overlapping_matches_libc(void) { check_overlap(&kfns); }
 static void test_kstring_memcmp_sign_matches_libc(void) { check_cmp(&kfns); }
-static void test_ustring_memset_matches_libc(void) { check_set(&ufns); }
-static void test_ustring_memcpy_memmove_disjoint_match_libc(void) { check_copy(&ufns); }
-static void test_ustring_memmove_overlapping_matches_libc(void) { check_overlap(&ufns); }
-static void test_ustring_memcmp_sign_matches_libc(void) { check_cmp(&ufns); }
 
 const struct host_test string_tests[] = {
 	{ test_kstring_memset_matches_libc, "kstring_memset_matches_libc" },
 	{ test_kstring_memcpy_memmove_disjoint_match_libc, "kstring_memcpy_memmove_disjoint_match_libc" },
 	{ test_kstring_memmove_overlapping_matches_libc, "kstring_memmove_overlapping_matches_libc" },
 	{ test_kstring_memcmp_sign_matches_libc, "kstring_memcmp_sign_matches_libc" },
-	{ test_ustring_memset_matches_libc, "ustring_memset_matches_libc" },
-	{ test_ustring_memcpy_memmove_disjoint_match_libc, "ustring_memcpy_memmove_disjoint_match_libc" },
-	{ test_ustring_memmove_overlapping_matches_libc, "ustring_memmove_overlapping_matches_libc" },
-	{ test_ustring_memcmp_sign_matches_libc, "ustring_memcmp_sign_matches_libc" },
 	{ NULL, NULL },
 };

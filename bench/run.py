@@ -59,6 +59,7 @@ import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
 import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
+from inetsum import cksum      # noqa: E402  (tests/inetsum.py)
 RESULTS = ROOT / "bench" / "results"
 
 GUEST_IP = "10.0.2.15"
@@ -69,15 +70,6 @@ ETHERTYPE_BENCH = 0x88B5      # IEEE local experimental: nothing handles it
 
 # ---- script half: runs inside the namespace -------------------------------
 
-def _cksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def ns_ping(a):
     """count echo requests one after the other (the next when the reply is
     in, or after 1 s); RTTs in microseconds from perf_counter."""
@@ -87,7 +79,7 @@ def ns_ping(a):
     rtts, lost = [], 0
     for seq in range(a.count):
         hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq)
-        pkt = struct.pack("!BBHHH", 8, 0, _cksum(hdr + payload), ident,
+        pkt = struct.pack("!BBHHH", 8, 0, cksum(hdr + payload), ident,
                           seq) + payload
         t0 = time.perf_counter()
         s.sendto(pkt, (a.dst, 0))

@@ -23,21 +23,10 @@ import struct
 import sys
 import time
 
+from inetsum import cksum, mac_bytes
+
 GUEST_IP = "10.0.2.15"
 GUEST_MAC = "52:54:00:12:34:56"
-
-
-def cksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
-def mac_bytes(m):
-    return bytes(int(x, 16) for x in m.split(":"))
 
 
 def ip_header(src, dst, proto, payload_len, ident=1, off=0):

@@ -59,6 +59,8 @@ import subprocess
 import sys
 import time
 
+from inetsum import cksum
+
 GUEST_IP = "10.0.2.15"
 GUEST_MAC = "52:54:00:12:34:56"
 PEER_IP = "10.0.2.2"
@@ -391,15 +393,6 @@ if pytest is not None:
 
 # ---- script half: runs inside the namespace --------------------------------
 
-def _cksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
-
 def cmd_ping(a):
     """Raw ICMP socket: the kernel adds the IP header, fragments and
     reassembles; we build the ICMP echo and match the replies."""
@@ -428,7 +421,7 @@ def cmd_ping(a):
         if seq < a.count and len(outstanding) < a.window and \
                 now >= next_send:
             hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq & 0xffff)
-            ck = _cksum(hdr + payload)
+            ck = cksum(hdr + payload)
             pkt = struct.pack("!BBHHH", 8, 0, ck, ident, seq & 0xffff) + \
                 payload
             try:
@@ -463,7 +456,7 @@ def cmd_ping(a):
             continue
         del outstanding[rseq]
         done.add(rseq)
-        if icmp[8:] == payload and _cksum(icmp) == 0:
+        if icmp[8:] == payload and cksum(icmp) == 0:
             received += 1
         else:
             bad += 1
@@ -511,7 +504,7 @@ def build_malformed(rng, dst_mac, src_mac):
         ihl = (b[0] & 0xf) * 4
         b[10:12] = b"\0\0"
         if 20 <= ihl <= len(b):
-            b[10:12] = struct.pack("!H", _cksum(bytes(b[:ihl])))
+            b[10:12] = struct.pack("!H", cksum(bytes(b[:ihl])))
         return b
     if kind == "badvers":
         ip[0] = (rng.choice([0, 1, 5, 6, 15]) << 4) | (ip[0] & 0xf)

@@ -31,6 +31,7 @@ import pytest
 from netrig import (GUEST_IP, GUEST_MAC, PEER_IP, RELAY_PORT,
                     RELAY_QEMU_PORT, NetRig, netguest, sysctl_int)
 import relay
+from inetsum import cksum
 
 __all__ = ["netguest"]
 
@@ -73,15 +74,6 @@ def test_relay_rates_follow_the_parameters():
 
 
 # ---- 2. corruption ---------------------------------------------------------
-
-def cksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xffff) + (s >> 16)
-    return ~s & 0xffff
-
 
 def ip_frame(proto, l4, src="10.0.2.15", dst="10.0.2.2"):
     """An Ethernet frame carrying IPv4 with transport bytes l4, whose

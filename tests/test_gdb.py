@@ -330,3 +330,120 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
     # gdb detached: the guest goes on
     assert g.run("echo alive") == "alive\n"
 
+
+
+# ---- docs/gdb.md, replayed -----------------------------------------------------
+
+DOC = netkern.ROOT / "docs" / "gdb.md"
+
+
+def doc_steps(text):
+    """The ```gdb blocks of docs/gdb.md as steps: ("cmd", command, [the
+    output lines the document shows]) and ("host", "udp"|"tcp", text) or
+    ("console", text) for the `# host:` / `# console:` lines, which say
+    what to do outside gdb once the command before them is running."""
+    steps = []
+    for block in re.findall(r"^```gdb\n(.*?)^```", text, re.M | re.S):
+        for line in block.splitlines():
+            if line.startswith("(gdb) "):
+                steps.append(["cmd", line[6:].strip(), []])
+            elif line.startswith("# host: "):
+                kind, _, payload = line[8:].partition(" ")
+                steps.append(["host", kind, payload])
+            elif line.startswith("# console: "):
+                steps.append(["console", line[11:]])
+            elif line.strip() and line.strip() != "..." and steps and steps[-1][0] == "cmd":
+                steps[-1][2].append(line)
+    return steps
+
+
+def norm(line):
+    """A line with what changes from run to run (addresses, numbers)
+    made uniform, and blanks collapsed."""
+    line = re.sub(r"<(\w+)\+\d+>", r"<\1>", line)    # <netisrs+752>: which one
+    line = re.sub(r"0x[0-9a-f]+", "0x*", line)
+    line = re.sub(r"\d+", "N", line)
+    return " ".join(line.split())
+
+
+def check_shown(cmd, shown, got):
+    """Every line the document shows for cmd is in gdb's output, in order."""
+    have = [norm(x) for x in got.splitlines()]
+    i = 0
+    for want in shown:
+        w = norm(want)
+        while i < len(have) and have[i] != w:
+            i += 1
+        assert i < len(have), ("docs/gdb.md shows, after `(gdb) %s`:\n  %s\n"
+                               "but gdb printed:\n%s" % (cmd, want, got))
+        i += 1
+
+
+def test_docs_gdb_walkthrough_replays(boot, workdir, gdbs):
+    """Every ```gdb block of docs/gdb.md, run in one batch gdb against a
+    guest with the document's set-up (udphold on 2000, the slirp port
+    forwards of make qemu-gdb): each output line the document shows is
+    printed, in order, with only numbers and addresses allowed to
+    differ."""
+    steps = doc_steps(DOC.read_text())
+    assert len([s for s in steps if s[0] == "cmd"]) >= 20, steps
+    uport, tport = netkern.free_port(), netkern.free_port()
+    netdev = ("user,id=net0,restrict=on,hostfwd=udp:127.0.0.1:%d-:%d,"
+              "hostfwd=tcp:127.0.0.1:%d-:7" % (uport, UDP_PORT, tport))
+    g, port, init = debug_guest(boot, workdir, netdev)
+    g.run("udphold %d &" % UDP_PORT)
+    g.expect(r"udphold: port %d" % UDP_PORT, T, "udphold's ready line")
+    in0 = sysctl_int(g, "net.inet.udp.ipackets")
+    for _ in range(10):   # until slirp knows the guest's MAC
+        send_udp(uport, [b"warmup"])
+        if wait_sysctl(g, "net.inet.udp.ipackets", lambda v: v > in0, tries=6, delay=0.5) > in0:
+            break
+    # files the document writes to /tmp go to this test's own directory
+    cmds = [("%d %s" % (i, s[1]), s[1].replace("/tmp/", "%s/" % workdir))
+            for i, s in enumerate(steps) if s[0] == "cmd"]
+    argv = [GDB, "-nx", "-batch", "-x", str(init), "-ex", "set width 0", "-ex", "set height 0"]
+    for mark, c in cmds:
+        argv += ["-ex", "echo @@ %s\\n" % mark, "-ex", c]
+    gd = gdbs(argv, g.log)
+    tcp = None
+    try:
+        last = None
+        for i, s in enumerate(steps):
+            if s[0] == "cmd":
+                last = "%d %s" % (i, s[1])
+                continue
+            # the command before this line is running: act now
+            gd.expect(r"@@ %s\r?\n" % re.escape(last), "the step `%s`" % last)
+            time.sleep(0.5)
+            if s[0] == "console":
+                g.sendline(s[1])
+            elif s[1] == "udp":
+                send_udp(uport, [s[2].encode() + b"\n"])   # as echo | nc -u
+            elif s[1] == "tcp":
+                if tcp is None:
+                    tcp = socket.create_connection(("127.0.0.1", tport), timeout=T)
+                tcp.sendall(s[2].encode() + b"\n")
+            else:
+                raise AssertionError("docs/gdb.md: unknown host action %r" % s[1])
+        out = gd.finish()
+    finally:
+        if tcp is not None:
+            tcp.close()
+    if "NKGDB_DOC_DUMP" in __import__("os").environ:
+        (workdir.parent / "gdbdoc.out").write_text(out)
+    got = sections(out)
+    for i, s in enumerate(steps):
+        if s[0] == "cmd":
+            mark = "%d %s" % (i, s[1])
+            assert mark in got, "gdb never ran `%s` (an earlier step failed?)\n%s" % (s[1], out[-3000:])
+            assert "Python Exception" not in got[mark] and "Error occurred" not in got[mark], got[mark]
+            check_shown(s[1], s[2], got[mark].replace("%s/" % workdir, "/tmp/"))
+    # the pcap file the document writes opens in tshark, as it shows
+    pcaps = re.findall(r"^\(gdb\) nk-pcap \S+ /tmp/(\S+)$", DOC.read_text(), re.M)
+    assert pcaps, "docs/gdb.md no longer writes a pcap file"
+    for name in pcaps:
+        r = subprocess.run(["tshark", "-r", str(workdir / name)], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert re.search(r"10\.0\.2\.2 \S+ 0\.0\.0\.0\s+UDP \d+ \d+ \S+ %d Len=11" % UDP_PORT,
+                         r.stdout), r.stdout

@@ -21,7 +21,8 @@
 struct pcq;
 
 #define SB_MIN 512                  // smallest settable high water mark
-#define SB_MAX (256 * 1024)         // largest (SO_RCVBUF/SO_SNDBUF clamp)
+#define SB_MAX (4 * 1024 * 1024)    // largest (SO_RCVBUF/SO_SNDBUF clamp): a
+                                    // scaled window needs megabytes (RFC 7323)
 #define SB_MBFACTOR 4               // storage allowed = hiwat * this
 
 struct sockbuf {

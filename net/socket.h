@@ -31,6 +31,7 @@
 #define SO_OPT_BROADCAST 0x04
 #define SO_OPT_KEEPALIVE 0x08
 #define SO_OPT_LINGER    0x10
+#define SO_OPT_RCVBUF    0x20   // SO_RCVBUF was set: no receive autotuning
 
 struct socket {
 	int so_type;                      // [i] SOCK_RAW / SOCK_DGRAM / SOCK_STREAM

@@ -37,6 +37,9 @@
 //     repeated and the listener gets the SYN, with an ISS above the old
 //     connection's.
 //
+// Options: parsed by tcp_dooptions, negotiated by tcp_options_syn (both
+// in net/tcp_options.c).
+//
 // Life of a segment: ip_input -> tcp_input -> tcp_input_parse ->
 // tcp_input_demux -> {tcp_listen_input, tcp_input_synsent,
 // tcp_input_sync}.
@@ -57,60 +60,6 @@
 #include "net/if.h"
 #include "net/netisr.h"
 #include "net/byteorder.h"
-
-void tcp_dooptions(struct tcpopt *to, const uint8 *cp, int len, bool syn)
-{
-	memset(to, 0, sizeof(*to));
-	while (len > 0) {
-		int opt = cp[0];
-		if (opt == TCPOPT_EOL)
-			break;
-		if (opt == TCPOPT_NOP) {
-			cp++, len--;
-			continue;
-		}
-		if (len < 2 || cp[1] < 2 || cp[1] > len)
-			break;   // a lying length ends the parse
-		int olen = cp[1];
-		switch (opt) {
-		case TCPOPT_MSS:   // RFC 9293 3.2: only in a SYN
-			if (olen == 4 && syn) {
-				to->to_flags |= TOF_MSS;
-				to->to_mss = (uint16)(cp[2] << 8 | cp[3]);
-			}
-			break;
-		case TCPOPT_WSCALE:   // RFC 7323 2.2
-			if (olen == 3 && syn) {
-				to->to_flags |= TOF_WSCALE;
-				to->to_wscale = cp[2] > 14 ? 14 : cp[2];
-			}
-			break;
-		case TCPOPT_SACK_PERMITTED:   // RFC 2018 2
-			if (olen == 2 && syn)
-				to->to_flags |= TOF_SACKPERM;
-			break;
-		case TCPOPT_TIMESTAMP:   // RFC 7323 3.2
-			if (olen == 10) {
-				to->to_flags |= TOF_TS;
-				to->to_tsval = (uint32)cp[2] << 24 | cp[3] << 16 | cp[4] << 8 | cp[5];
-				to->to_tsecr = (uint32)cp[6] << 24 | cp[7] << 16 | cp[8] << 8 | cp[9];
-			}
-			break;
-		case TCPOPT_SACK:   // RFC 2018 3
-			if ((olen - 2) % 8 == 0 && !syn) {
-				to->to_flags |= TOF_SACK;
-				for (int i = 0; i < (olen - 2) / 8 && i < 4; i++) {
-					const uint8 *b = cp + 2 + 8 * i;
-					to->to_sacks[i][0] = (uint32)b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3];
-					to->to_sacks[i][1] = (uint32)b[4] << 24 | b[5] << 16 | b[6] << 8 | b[7];
-					to->to_nsacks = (uint8)(i + 1);
-				}
-			}
-			break;
-		}
-		cp += olen, len -= olen;
-	}
-}
 
 // Validate m (IP header first, hlen bytes) and fill *sg. 0, or -EINVAL
 // (counted; the caller frees m).
@@ -226,6 +175,8 @@ void tcp_input_listen(struct socket *lso, struct tcp_seg *sg)
 	tp->t_flags |= TF_PASSIVE;
 	tp->t_ourmss = tcp_mss_for(sg->sg_src);
 	tcp_mss_from_syn(tp, sg);
+	tcp_options_request(tp);
+	tcp_options_syn(tp, &sg->sg_opt, net_now_ms());
 	// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
 	// selected and a SYN segment sent of the form
 	// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and
@@ -297,7 +248,8 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 	tp->irs = sg->sg_seq;
 	tp->rcv_nxt = tp->rcv_adv = sg->sg_seq + 1;
 	tcp_mss_from_syn(tp, sg);
-	tp->snd_wnd = tp->t_maxsndwnd = sg->sg_win;
+	tcp_options_syn(tp, &sg->sg_opt, net_now_ms());
+	tp->snd_wnd = tp->t_maxsndwnd = sg->sg_win;   // RFC 7323 2.2: a SYN's window is never scaled
 	tp->snd_wl1 = sg->sg_seq;
 	tp->snd_wl2 = sg->sg_ack;
 	tp->t_rcvtime = net_now_ms();
@@ -305,7 +257,9 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 		// "If SND.UNA > ISS (our SYN has been ACKed), change the
 		// connection state to ESTABLISHED, form an ACK segment
 		// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
-		if (tp->t_rtttime != 0)   // Karn: the SYN was not retransmitted
+		// RFC 7323 4.1: an echo times even a retransmitted SYN.
+		bool tsrtt = tcp_ts_rtt(tp, sg);
+		if (!tsrtt && tp->t_rtttime != 0)   // Karn: the SYN was not retransmitted
 			tcp_rtt_update(tp, (int)(net_now_ms() - tp->t_rtttime));
 		tp->t_rtttime = 0;
 		tp->t_rxtshift = 0;

@@ -313,6 +313,8 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 			tp->t_dupacks = 0;
 	} else {
 		bool finacked = (tp->t_flags & TF_SENTFIN) && SEQ_GEQ(ack, tp->snd_max);
+		if (tcp_ts_rtt(tp, sg))
+			tp->t_rtttime = 0;   // RFC 7323 4.1 replaces the timed segment
 		tcp_input_newack(tp, ack, ack - tp->snd_una);
 		*output = true;
 		if (finacked && !tcp_input_finacked(tp)) {
@@ -416,6 +418,7 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 	fin = sg->sg_flags & TH_FIN;
 	if (sg->sg_seq == tp->rcv_nxt && tp->t_reass.tr_head == NULL) {
 		if (m != NULL) {   // in order: straight to the socket
+			tcp_rcvbuf_autotune(tp, sg, sg->sg_len);
 			tp->rcv_nxt += sg->sg_len;
 			tcp_deliver(tp, m);
 			tcp_input_delack(tp);
@@ -467,6 +470,12 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 	bool output = false;
 	tp->t_rcvtime = net_now_ms();
 	tp->t_keepprobes = 0;
+	// RFC 7323: unscale SEG.WND, PAWS (5.3 R1 comes before the sequence
+	// check, R2). Before the SYN bit below may be cleared.
+	if (!tcp_options_input(tp, sg)) {
+		m_freem(sg->sg_m);
+		return;
+	}
 	// Simultaneous open: the peer's SYN,ACK repeats the SYN we took in
 	// SYN_SENT; its SYN is old news, its ACK is what matters.
 	if (tp->t_state == TCPS_SYN_RECEIVED && (sg->sg_flags & (TH_SYN | TH_ACK)) ==
@@ -495,6 +504,7 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 		tcp_input_rst(tp, sg);
 		return;
 	}
+	tcp_ts_update(tp, sg);   // RFC 7323 5.3 R3: the segment is acceptable
 	if (!tcp_input_ack(tp, sg, &output))
 		return;
 	if (!tcp_input_afterclose(tp, sg))

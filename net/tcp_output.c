@@ -21,7 +21,9 @@
 //   I2 so_snd holds exactly the bytes [snd_una', snd_una' + sb_cc) where
 //      snd_una' = snd_una, +1 while our SYN is unacknowledged; our FIN,
 //      once sent, is the sequence number after the last byte.
-//   I3 The advertised window never shrinks: rcv_adv only moves right.
+//   I3 The advertised window never shrinks: rcv_adv only moves right
+//      (with a scaled window, to the granularity of the scale: see
+//      tcp_output_win).
 //   I4 A segment carrying data, SYN or FIN leaves with the
 //      retransmission timer running (or the persist timer, for a
 //      zero-window probe).
@@ -38,6 +40,11 @@
 // Life of a segment sent: write -> sosend -> PRU_SEND -> tcp_usr_send ->
 // sbappendstream -> tcp_output -> tcp_output_decide -> tcp_output_send ->
 // ip_output -> if_output.
+//
+// Options (MSS, RFC 7323 window scale and timestamps, SACK) are built
+// by net/tcp_options.c (tcp_addoptions) when the segment is decided, so
+// the data length can leave room for them; tcp_output_win scales the
+// window.
 //
 // Testing: make hosttest (tcp_nagle, tcp_delayed_ack, tcp_zero_window_
 // persist, tcp_sws_avoidance). gdb: break tcp_output_send.
@@ -73,7 +80,9 @@ struct tcp_outseg {
 	uint32 os_off;     // offset of the data in so_snd
 	uint32 os_len;     // data bytes
 	uint8 os_flags;    // TH_*
-	uint32 os_win;     // window to advertise
+	uint32 os_win;     // window to advertise (bytes, before scaling)
+	int os_optlen;     // bytes of options in os_opt
+	uint8 os_opt[TCP_MAXOLEN];   // the options (tcp_addoptions)
 };
 
 static struct tcpcb *tcp_rollup_head[NETISR_MAXCPU];   // [o] of that cpu's netisr
@@ -88,7 +97,26 @@ uint32 tcp_rcvwin(struct tcpcb *tp)
 	// smaller than min(a quarter of the buffer, one segment) -- offer 0.
 	if (space < hiwat / 4 && space < tp->t_ourmss)
 		space = 0;
-	return MIN(space, (uint32)TCP_MAXWIN);
+	return MIN(space, (uint32)TCP_MAXWIN << tp->rcv_scale);
+}
+
+// The window a segment with flags advertises, in bytes: what the peer
+// will read back from th_win. RFC 7323 2.2: a SYN's window is never
+// scaled; other windows are sent >> rcv_scale, so the low bits are
+// lost and the value is rounded down. I3 keeps the old right edge, to
+// that granularity: the peer may see it fall back by less than
+// 2^rcv_scale bytes (the "window retraction" of RFC 7323 2.4), and we
+// still accept data up to rcv_adv. (Rounding up instead would let the
+// edge creep past the buffer by a little on every ACK.)
+static uint32 tcp_output_win(struct tcpcb *tp, uint8 flags)
+{
+	int s = (flags & TH_SYN) ? 0 : tp->rcv_scale;
+	uint32 max = (uint32)TCP_MAXWIN << s;
+	uint32 win = MIN(tcp_rcvwin(tp), max) >> s << s;
+	uint32 adv = SEQ_GT(tp->rcv_adv, tp->rcv_nxt) ? tp->rcv_adv - tp->rcv_nxt : 0;
+	if (win < adv)
+		win = MIN(adv, max) >> s << s;   // I3
+	return win;
 }
 
 // Is our SYN still unacknowledged (so_snd data starts one later)?
@@ -97,9 +125,11 @@ static bool tcp_synunacked(struct tcpcb *tp)
 	return tp->t_state <= TCPS_SYN_RECEIVED && tp->snd_una == tp->iss;
 }
 
-// How much data may go now, from offset off of so_snd; sets *flags' FIN
-// bit off if data stays behind. Pure computation.
-static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint8 *flags)
+// How much data may go now, from offset off of so_snd, at most mss
+// bytes (t_maxseg less the options, RFC 6691); sets *flags' FIN bit off
+// if data stays behind. Pure computation.
+static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint32 mss,
+			     uint8 *flags)
 {
 	uint32 sendwin = MIN(tp->snd_wnd, tp->snd_cwnd);
 	if ((tp->t_flags & TF_FORCEDATA) && sendwin == 0)
@@ -107,8 +137,8 @@ static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint8 *f
 	int64 len = (int64)MIN(sbcc, sendwin) - off;
 	if (len < 0 || tp->t_state < TCPS_ESTABLISHED)
 		len = 0;
-	if (len > tp->t_maxseg)
-		len = tp->t_maxseg;
+	if (len > mss)
+		len = mss;
 	if (off + len < sbcc)
 		*flags &= ~TH_FIN;   // RFC 9293 3.10.4: the FIN follows all queued data
 	return (uint32)len;
@@ -144,18 +174,20 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	uint32 off = tp->snd_nxt - tp->snd_una - (tcp_synunacked(tp) ? 1 : 0);
 	if ((flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED)
 		off = 0;
+	// The options come first: data takes what room they leave.
+	os->os_optlen = tcp_addoptions(tp, flags, os->os_opt, TCP_MAXOLEN);
+	uint32 mss = tp->t_maxseg > (uint32)os->os_optlen + TCP_MSS_MIN / 2 ?
+		     tp->t_maxseg - (uint32)os->os_optlen : TCP_MSS_MIN / 2;
 	uint32 len = (flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED ? 0 :
-		     tcp_output_len(tp, off, sbcc, &flags);
+		     tcp_output_len(tp, off, sbcc, mss, &flags);
 	// Our FIN went already and is not being retransmitted.
 	if ((flags & TH_FIN) && (tp->t_flags & TF_SENTFIN) && tp->snd_nxt == tp->snd_max)
 		flags &= ~TH_FIN;
 	os->os_off = off;
 	os->os_len = len;
 	os->os_flags = flags;
-	os->os_win = tcp_rcvwin(tp);
-	if (SEQ_LT(tp->rcv_nxt + os->os_win, tp->rcv_adv))
-		os->os_win = tp->rcv_adv - tp->rcv_nxt;   // I3
-	if (len > 0 && (len == tp->t_maxseg || tcp_small_ok(tp, off, len, sbcc)))
+	os->os_win = tcp_output_win(tp, flags);
+	if (len > 0 && (len == mss || tcp_small_ok(tp, off, len, sbcc)))
 		return true;
 	if (flags & (TH_SYN | TH_RST | TH_FIN))
 		return true;
@@ -187,13 +219,13 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	return false;
 }
 
-// Build the header (and MSS option on a SYN) in front of data m (or
-// none) and checksum. NULL if out of memory. Consumes m.
+// Build the header and options in front of data m (or none) and
+// checksum. NULL if out of memory. Consumes m.
 static struct mbuf *tcp_output_build(struct tcpcb *tp, const struct tcp_outseg *os,
 				     struct mbuf *data, tcp_seq seq)
 {
 	struct inpcb *inp = tp->t_inp;
-	int optlen = (os->os_flags & TH_SYN) ? 4 : 0;
+	int optlen = os->os_optlen;
 	int hlen = TCP_HDR_LEN + optlen;
 	struct mbuf *m = m_getspace(hlen, 64);
 	if (m == NULL) {
@@ -208,13 +240,12 @@ static struct mbuf *tcp_output_build(struct tcpcb *tp, const struct tcp_outseg *
 	th->th_ack = (os->os_flags & TH_ACK) ? hton32(tp->rcv_nxt) : 0;
 	th->th_off = (uint8)((hlen / 4) << 4);
 	th->th_flags = os->os_flags | (os->os_len > 0 ? TH_PUSH : 0);
-	th->th_win = hton16((uint16)os->os_win);
-	if (optlen) {
-		// RFC 9293 3.7.1: MSS option, kind 2, length 4, our MSS.
-		uint8 *o = (uint8 *)(th + 1);
-		o[0] = TCPOPT_MSS, o[1] = 4;
-		o[2] = (uint8)(tp->t_ourmss >> 8), o[3] = (uint8)tp->t_ourmss;
-	}
+	// RFC 7323 2.3: "the window field in every outgoing segment, with
+	// the exception of <SYN> segments, MUST be right-shifted by
+	// Rcv.Wind.Shift bits" (tcp_output_win made the low bits zero).
+	int shift = (os->os_flags & TH_SYN) ? 0 : tp->rcv_scale;
+	th->th_win = hton16((uint16)(os->os_win >> shift));
+	memcpy(th + 1, os->os_opt, optlen);
 	if (data != NULL) {
 		m_cat(m, data);
 		m->m_pkthdr.ph_len += os->os_len;
@@ -278,6 +309,7 @@ static int tcp_output_send(struct tcpcb *tp, const struct tcp_outseg *os)
 	if (adv > 0 && !tcp_timer_active(tp, TCPT_PERSIST))
 		tcp_rexmt_arm(tp);
 	if (os->os_flags & TH_ACK) {
+		tp->last_ack_sent = tp->rcv_nxt;   // RFC 7323 4.3: Last.ACK.sent
 		tp->t_flags &= ~(TF_ACKNOW | TF_DELACK);
 		tcp_timer_set(tp, TCPT_DELACK, 0);
 		tp->t_segs_unacked = 0;

@@ -117,6 +117,10 @@ TCPSTAT_OID(drop_noack, tcps_drop_noack, "dropped: no ACK bit");
 TCPSTAT_OID(drop_badsyn, tcps_drop_badsyn, "dropped: unexpected SYN");
 TCPSTAT_OID(drop_nomem, tcps_drop_nomem, "dropped: out of memory");
 TCPSTAT_OID(twreuse, tcps_twreuse, "TIME_WAIT connections reused by a new SYN");
+TCPSTAT_OID(pawsdrop, tcps_pawsdrop, "dropped: PAWS, timestamp older than TS.Recent");
+TCPSTAT_OID(tsmissing, tcps_tsmissing, "dropped: no timestamp on a connection that uses them");
+TCPSTAT_OID(tsrtt, tcps_tsrtt, "RTT samples from timestamp echoes");
+TCPSTAT_OID(rcvbufgrow, tcps_rcvbufgrow, "receive buffers grown by autotuning");
 TCPSTAT_OID(pcbs, tcps_pcbs, "tcpcbs allocated now");
 
 // ---- ISN (RFC 6528) -------------------------------------------------------------
@@ -172,6 +176,14 @@ tcp_seq tcp_new_isn(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport)
 	// secretkey), "M is the 4 microsecond timer". Our clock counts ms.
 	uint64 f = siphash_2w((uint64)laddr << 32 | faddr, (uint64)lport << 16 | fport);
 	return (tcp_seq)(net_now_ms() * 250) + (tcp_seq)f;
+}
+
+uint32 tcp_ts_offset_for(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport)
+{
+	// The same keyed hash as the ISN, another message (bit 63 set): no
+	// clock, so one 4-tuple keeps one timestamp clock across incarnations.
+	uint64 f = siphash_2w((uint64)laddr << 32 | faddr, 1ull << 63 | (uint64)lport << 16 | fport);
+	return (uint32)(f >> 32);
 }
 
 // The key: the boot clock mixed with the addresses of stack and data.
@@ -287,28 +299,53 @@ uint16 tcp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst)
 	return (uint16)~sum;
 }
 
-int tcp_respond(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport,
-		tcp_seq seq, tcp_seq ack, uint8 flags, uint32 win)
+// A control segment with the 16-bit window field win16 and optlen
+// bytes of options opt (a multiple of 4). 0 or -Exxx. Any netisr.
+static int tcp_respond_opt(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport,
+			   tcp_seq seq, tcp_seq ack, uint8 flags, uint16 win16,
+			   const uint8 *opt, int optlen)
 {
-	struct mbuf *m = m_getspace(TCP_HDR_LEN, 64);
+	int hlen = TCP_HDR_LEN + optlen;
+	struct mbuf *m = m_getspace(hlen, 64);
 	if (m == NULL)
 		return -ENOBUFS;
 	struct tcphdr *th = mtod(m, struct tcphdr *);
 	memset(th, 0, sizeof(*th));
+	if (optlen > 0)
+		memcpy(th + 1, opt, optlen);
 	th->th_sport = hton16(lport);
 	th->th_dport = hton16(fport);
 	th->th_seq = hton32(seq);
 	th->th_ack = (flags & TH_ACK) ? hton32(ack) : 0;
-	th->th_off = (TCP_HDR_LEN / 4) << 4;
+	th->th_off = (uint8)((hlen / 4) << 4);
 	th->th_flags = flags;
-	th->th_win = hton16((uint16)MIN(win, (uint32)TCP_MAXWIN));
-	th->th_sum = tcp_cksum(m, 0, TCP_HDR_LEN, laddr, faddr);
+	th->th_win = hton16(win16);
+	th->th_sum = tcp_cksum(m, 0, hlen, laddr, faddr);
 	TCPSTAT_INC(tcps_sndtotal);
 	if (flags & TH_RST)
 		TCPSTAT_INC(tcps_rstsent);
 	else
 		TCPSTAT_INC(tcps_sndacks);
 	return ip_output(m, laddr, faddr, IPPROTO_TCP, 0, 0);
+}
+
+int tcp_respond(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport,
+		tcp_seq seq, tcp_seq ack, uint8 flags, uint32 win)
+{
+	return tcp_respond_opt(laddr, lport, faddr, fport, seq, ack, flags,
+			       (uint16)MIN(win, (uint32)TCP_MAXWIN), NULL, 0);
+}
+
+int tcp_respond_tcb(struct tcpcb *tp, tcp_seq seq, tcp_seq ack, uint8 flags)
+{
+	uint8 opt[TCP_MAXOLEN];
+	struct inpcb *inp = tp->t_inp;
+	// The connection's options (RFC 7323 3.2: timestamps on every
+	// segment once negotiated) and its scaled window (2.3).
+	int optlen = tcp_addoptions(tp, flags, opt, sizeof(opt));
+	uint32 win = MIN(tcp_rcvwin(tp) >> tp->rcv_scale, (uint32)TCP_MAXWIN);
+	return tcp_respond_opt(inp->inp_laddr, inp->inp_lport, inp->inp_faddr, inp->inp_fport,
+			       seq, ack, flags, (uint16)win, opt, optlen);
 }
 
 void tcp_reset_for(const struct tcp_seg *sg)

@@ -270,9 +270,7 @@ static struct tcpcb *tcp_timer_keep(struct tcpcb *tp)
 	}
 	TCPSTAT_INC(tcps_keepprobe);
 	tp->t_keepprobes++;
-	struct inpcb *inp = tp->t_inp;
-	tcp_respond(inp->inp_laddr, inp->inp_lport, inp->inp_faddr, inp->inp_fport,
-		    tp->snd_una - 1, tp->rcv_nxt, TH_ACK, tcp_rcvwin(tp));
+	tcp_respond_tcb(tp, tp->snd_una - 1, tp->rcv_nxt, TH_ACK);
 	tcp_timer_set(tp, TCPT_KEEP, tcp_knob(&tcp_keepintvl_ms));
 	return tp;
 }

@@ -229,6 +229,7 @@ static int tcp_usr_connect(struct socket *so, const struct sockaddr_in *sin)
 	if (err < 0)
 		return err;
 	tp->t_ourmss = tcp_mss_for(faddr);
+	tcp_options_request(tp);   // RFC 7323: window scale and timestamps in our SYN
 	tp->iss = tcp_new_isn(inp->inp_laddr, inp->inp_lport, faddr, inp->inp_fport);
 	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_recover = tp->iss;
 	tcp_setstate(tp, TCPS_SYN_SENT);

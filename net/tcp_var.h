@@ -54,14 +54,14 @@ struct tcphdr {
 
 #define TCP_HDR_LEN 20
 #define TCP_MAXOLEN 40            // options: at most 40 bytes
-#define TCP_MAXWIN 65535          // no window scaling yet (RFC 7323: next issue)
+#define TCP_MAXWIN 65535          // largest unscaled window (th_win is 16 bits)
+#define TCP_MAX_WINSHIFT 14       // RFC 7323 2.3: shift counts above 14 are taken as 14
 #define TCP_MSS_DEFAULT 536       // RFC 9293 3.7.1 / RFC 1122 4.2.2.6
 #define TCP_MSS_MIN 64            // never segment smaller than this
 
-// Options (RFC 9293 3.1, 3.2). The parser fills struct tcpopt with every
-// option it knows; only MSS acts today. Window scale, SACK and timestamps
-// are parsed already so the next issue (RFC 7323, RFC 2018) only adds
-// their actions.
+// Options (RFC 9293 3.1, 3.2; RFC 7323; RFC 2018). net/tcp_options.c
+// parses them into struct tcpopt and builds the options of every segment
+// we send (tcp_addoptions).
 #define TCPOPT_EOL 0
 #define TCPOPT_NOP 1
 #define TCPOPT_MSS 2
@@ -75,6 +75,13 @@ struct tcphdr {
 #define TOF_SACKPERM 0x04
 #define TOF_SACK 0x08
 #define TOF_TS 0x10
+
+#define TCPOLEN_MSS 4
+#define TCPOLEN_WSCALE 3
+#define TCPOLEN_SACK_PERMITTED 2
+#define TCPOLEN_TIMESTAMP 10
+#define TCPOLEN_TSTAMP_APPA 12    // NOP NOP + timestamps (RFC 7323 Appendix A layout)
+#define TCPOLEN_SACK_BLOCK 8      // one SACK block: left edge, right edge
 
 struct tcpopt {
 	uint32 to_flags;        // TOF_* present
@@ -125,6 +132,16 @@ enum tcp_timer_kind {
 #define TF_NOFDREF    0x0200  // the socket's file is closed
 #define TF_RCVD_MSS   0x0400  // the peer's SYN carried an MSS option
 #define TF_WAKEREADER 0x0800  // data was delivered: wake the reader at the rollup
+// Negotiated options (net/tcp_options.c). REQ: we offer it in our SYN;
+// RCVD: the peer's SYN carried it. An option is in use only with both.
+#define TF_REQ_SCALE  0x1000  // RFC 7323 2: we send a window scale option
+#define TF_RCVD_SCALE 0x2000  // the peer's SYN carried one
+#define TF_REQ_TSTMP  0x4000  // RFC 7323 3: we send timestamps
+#define TF_RCVD_TSTMP 0x8000  // the peer's SYN carried them
+#define TF_REQ_SACK   0x10000 // RFC 2018 2: we send SACK-permitted
+#define TF_SACK_PERMIT 0x20000 // both SYNs carried SACK-permitted
+#define TF_BOTH_SCALE (TF_REQ_SCALE | TF_RCVD_SCALE)
+#define TF_BOTH_TSTMP (TF_REQ_TSTMP | TF_RCVD_TSTMP)
 
 struct tcp_reass_ent;   // net/tcp_reass.c
 
@@ -159,6 +176,21 @@ struct tcpcb {
 	tcp_seq rcv_nxt;              // [o] next expected
 	tcp_seq rcv_adv;              // [o] rcv_nxt + the window last advertised
 	uint32 t_ourmss;              // [o] MSS we offered (from the MTU)
+
+	// RFC 7323 (net/tcp_options.c). Shifts are 0 unless both SYNs
+	// carried a window scale option (TF_BOTH_SCALE).
+	uint8 snd_scale;              // [o] peer's shift: SND.WND = SEG.WND << this
+	uint8 rcv_scale;              // [o] our shift: we send window >> this
+	uint8 request_r_scale;        // [o] the shift our SYN offers
+	uint32 t_ts_offset;           // [o] added to the ms clock in TSval (RFC 7323 7.1)
+	uint32 ts_recent;             // [o] TS.Recent: the TSval to echo (RFC 7323 4.3)
+	uint64 ts_recent_age;         // [o] net_now_ms() when ts_recent was set (PAWS 24 days)
+	tcp_seq last_ack_sent;        // [o] Last.ACK.sent: the ACK field we last sent
+
+	// Receive-buffer autotuning (net/tcp_rcvbuf.c): bytes received in
+	// order since the measurement began at our TSval t_rfbuf_ts.
+	uint32 t_rfbuf_ts;            // [o] TSval at the start, 0: not measuring
+	uint32 t_rfbuf_cnt;           // [o] bytes received since
 
 	// Congestion control (RFC 5681, RFC 6582, RFC 6928): net/tcp_cc.c.
 	uint32 snd_cwnd;              // [r]
@@ -260,6 +292,10 @@ struct tcpstat {
 	uint64 tcps_drop_badsyn;    // dropped: SYN where none belongs
 	uint64 tcps_drop_nomem;     // dropped: out of memory
 	uint64 tcps_twreuse;        // TIME_WAIT connections reused by a SYN
+	uint64 tcps_pawsdrop;       // dropped: PAWS (old timestamp, RFC 7323 5)
+	uint64 tcps_tsmissing;      // dropped: no timestamp though negotiated (RFC 7323 3.2)
+	uint64 tcps_tsrtt;          // RTT samples taken from TSecr (RFC 7323 4)
+	uint64 tcps_rcvbufgrow;     // receive buffers grown by autotuning
 	uint64 tcps_pcbs;           // tcpcbs allocated now
 };
 extern struct tcpstat tcpstat;
@@ -277,6 +313,10 @@ extern int tcp_fin_wait_2_ms;     // orphaned FIN_WAIT_2 idle limit
 extern int tcp_iw_segs;           // initial window in segments (RFC 6928)
 extern int tcp_invalid_ratelimit_ms; // ACKs answering unacceptable segments: at most 1 per
 extern int tcp_challenge_ack_limit; // challenge ACKs per second, all connections
+extern int tcp_do_wscale;         // RFC 7323 window scale offered (net.inet.tcp.wscale)
+extern int tcp_do_timestamps;     // RFC 7323 timestamps offered (net.inet.tcp.timestamps)
+extern int tcp_recvbuf_auto;      // receive-buffer autotuning (net.inet.tcp.recvbuf_auto)
+extern int tcp_recvbuf_max;       // its ceiling in bytes (net.inet.tcp.recvbuf_max)
 
 // ---- tcp_subr.c ------------------------------------------------------------------
 // A new tcpcb for socket so (pcb inp), state CLOSED, on netisr cpu.
@@ -297,6 +337,9 @@ uint64 tcp_keyed_hash(uint64 m0, uint64 m1);
 uint64 tcp_siphash(const uint64 key[2], uint64 m0, uint64 m1);
 // RFC 6528 initial sequence number for the 4-tuple (host order).
 tcp_seq tcp_new_isn(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport);
+// RFC 7323 7.1: the offset of the 4-tuple's timestamp clock (a keyed
+// hash, the same for every incarnation of the 4-tuple).
+uint32 tcp_ts_offset_for(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport);
 // The MSS to offer on a connection to faddr: the route's MTU - 40.
 uint32 tcp_mss_for(uint32 faddr);
 // Send a control segment not tied to a tcpcb's queue: RST or ACK with
@@ -304,6 +347,9 @@ uint32 tcp_mss_for(uint32 faddr);
 // win. 0 or -Exxx. Any netisr.
 int tcp_respond(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport,
 		tcp_seq seq, tcp_seq ack, uint8 flags, uint32 win);
+// The same for a segment of connection tp outside its queue (keepalive
+// probes): with tp's options (timestamps) and its scaled window.
+int tcp_respond_tcb(struct tcpcb *tp, tcp_seq seq, tcp_seq ack, uint8 flags);
 // RFC 9293 3.10.7.1: the RST answering segment sg that found no
 // connection (or a connection that must refuse it). Never for a RST.
 void tcp_reset_for(const struct tcp_seg *sg);
@@ -351,11 +397,50 @@ uint32 tcp_rcvwin(struct tcpcb *tp);
 // Start the retransmission timer if it is not running.
 void tcp_rexmt_arm(struct tcpcb *tp);
 
-// ---- tcp_input.c / tcp_input_sync.c ------------------------------------------------
-void tcp_input(struct mbuf *m, int hlen);
+// ---- tcp_options.c --------------------------------------------------------------------
 // Parse the options area (len bytes at cp) into *to. Never fails: a
 // malformed option ends the parse (RFC 9293 3.1: a TCP must be robust).
 void tcp_dooptions(struct tcpopt *to, const uint8 *cp, int len, bool syn);
+// Write the options of a segment with flags (TH_*) into cp, at most
+// room bytes (<= TCP_MAXOLEN); returns their length, a multiple of 4.
+// SYN: MSS, timestamps, window scale, SACK-permitted as TF_REQ_* says;
+// other segments: timestamps once negotiated, then SACK blocks (they
+// take what room is left: tcp_sack_addopt). Owning netisr.
+int tcp_addoptions(struct tcpcb *tp, uint8 flags, uint8 *cp, int room);
+// The options' length tcp_addoptions would write for a non-SYN segment
+// without SACK blocks (the fixed part a data segment always carries).
+int tcp_optlen_fixed(struct tcpcb *tp);
+// SACK blocks (RFC 2018 3) for a non-SYN segment into cp (room bytes
+// left): their length. Filled by the SACK code; 0 when none.
+int tcp_sack_addopt(struct tcpcb *tp, uint8 *cp, int room);
+// Before our SYN: set TF_REQ_* from the sysctls and choose our window
+// shift from the receive buffer. Owning netisr.
+void tcp_options_request(struct tcpcb *tp);
+// The peer's SYN (or SYN,ACK) options *to: decide what is in use
+// (RFC 7323 2.2, 3.2; RFC 2018 2). Call after tcp_options_request.
+void tcp_options_syn(struct tcpcb *tp, const struct tcpopt *to, uint32 now_ms);
+// Our timestamp clock for tp: TSval now (ms, RFC 7323 5.4).
+uint32 tcp_ts_now(struct tcpcb *tp);
+// Per-segment RFC 7323 checks on a synchronized connection before the
+// sequence check: unscale SEG.WND, drop a segment without timestamps,
+// PAWS (5.3 R1). false: drop the segment (an ACK may be owed: done).
+bool tcp_options_input(struct tcpcb *tp, struct tcp_seg *sg);
+// After sg was found acceptable: update TS.Recent (RFC 7323 4.3 (2)).
+void tcp_ts_update(struct tcpcb *tp, const struct tcp_seg *sg);
+// sg acknowledges new data: an RTT sample from its TSecr (RFC 7323 4.1)
+// into the RFC 6298 estimator. true if one was taken.
+bool tcp_ts_rtt(struct tcpcb *tp, const struct tcp_seg *sg);
+
+// ---- tcp_rcvbuf.c ----------------------------------------------------------------------
+// Receive-buffer autotuning: count len in-order bytes of segment sg and
+// grow so_rcv when a full buffer arrived within one round trip.
+void tcp_rcvbuf_autotune(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len);
+// The largest receive buffer tp's socket may reach (SO_RCVBUF, or the
+// autotuning ceiling): what the window shift must cover.
+uint32 tcp_rcvbuf_ceiling(struct tcpcb *tp);
+
+// ---- tcp_input.c / tcp_input_sync.c ------------------------------------------------
+void tcp_input(struct mbuf *m, int hlen);
 // Segment processing for every state after SYN_SENT (RFC 9293 3.10.7.4).
 // Consumes sg->sg_m. Owning netisr.
 void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg);

@@ -51,8 +51,15 @@ void wire_setup(void)
 	CHECK(if_setaddr(&wlo, IPV4(127, 0, 0, 1), IPV4(255, 0, 0, 0)) == 0);
 	CHECK(if_up(&wlo) == 0);
 	CHECK(tcp_init() == 0);
+	tw_rfc7323(false);
 	wire_filter = NULL;
 	wire_nlog = 0;
+}
+
+void tw_rfc7323(bool on)
+{
+	CHECK(host_sysctl_write("net.inet.tcp.wscale", on) == 0);
+	CHECK(host_sysctl_write("net.inet.tcp.timestamps", on) == 0);
 }
 
 // Parse the TCP segment in IP packet m for the filter.
@@ -77,6 +84,8 @@ static bool wire_parse(struct mbuf *m, struct wire_seg *ws)
 		ws->ws_has_mss = true;
 		ws->ws_mss = (uint16)(t[22] << 8 | t[23]);
 	}
+	if (off > 20 && hl + off <= (int)sizeof(h))
+		tcp_dooptions(&ws->ws_opt, t + 20, off - 20, (t[13] & TH_SYN) != 0);
 	ws->ws_n = wire_nseen++;
 	ws->ws_time = net_now_ms();
 	return true;
@@ -229,6 +238,11 @@ struct socket *tw_connect(uint16 port, uint16 lport)
 		struct sockaddr_in l = tw_sin(lport);
 		CHECK(sobind(so, &l) == 0);
 	}
+	return tw_connect_so(so, port);
+}
+
+struct socket *tw_connect_so(struct socket *so, uint16 port)
+{
 	struct sockaddr_in sin = tw_sin(port);
 	int err = soconnect(so, &sin, true);
 	CHECK(err == -EINPROGRESS || err == 0);

@@ -29,6 +29,7 @@ struct wire_seg {
 	uint64 ws_time;     // virtual clock when it crossed
 	bool ws_has_mss;
 	uint16 ws_mss;
+	struct tcpopt ws_opt;   // every option, as tcp_dooptions parses it
 };
 
 enum wire_verdict { WIRE_PASS, WIRE_DROP, WIRE_HOLD };
@@ -41,8 +42,12 @@ extern struct wire_seg wire_log[WIRE_LOGMAX];
 extern int wire_nlog;
 
 // Set up mbufs, IP, the netisr ports (2 fake CPUs, no threads, owned by
-// this thread), lo0, TCP.
+// this thread), lo0, TCP. RFC 7323 (window scale, timestamps) starts
+// OFF: most tests count 1460-byte segments and 16-bit windows; the
+// tests of the options turn them on with tw_rfc7323(true).
 void wire_setup(void);
+// Offer (or not) RFC 7323 window scale and timestamps in new SYNs.
+void tw_rfc7323(bool on);
 // Deliver packets, run netisrs and timers until nothing is left to do or
 // the virtual clock has advanced by ms. Returns the ms elapsed.
 uint64 wire_run(uint64 ms);
@@ -59,6 +64,8 @@ struct socket *tw_socket(void);
 struct socket *tw_listen(uint16 port, int backlog);
 // Nonblocking connect to 127.0.0.1:port (from lport if != 0).
 struct socket *tw_connect(uint16 port, uint16 lport);
+// Nonblocking connect of socket so (options set already) to 127.0.0.1:port.
+struct socket *tw_connect_so(struct socket *so, uint16 port);
 // A connected pair: client and the accepted server socket (after
 // wire_settle). Checks both ESTABLISHED.
 void tw_pair(uint16 port, struct socket **cli, struct socket **srv);

@@ -38,6 +38,7 @@ extern const struct host_test flowhash_tests[];
 extern const struct host_test string_tests[];
 extern const struct host_test sysctl_tests[];
 extern const struct host_test tcp_tests[];
+extern const struct host_test tcp_opts_tests[];
 extern const struct host_test tcp_loss_tests[];
 extern const struct host_test tcp_state_tests[];
 extern const struct host_test cksum_tests[];

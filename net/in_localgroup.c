@@ -31,9 +31,17 @@
 //   2. RFC 2992: when a member joins or leaves, modulo-N remaps about
 //      (n-1)/n of all flows; hash-threshold remaps fewer (a range boundary
 //      moves), so fewer clients change process.
-// Leaving: the last member moves into the leaver's slot (O(1)); flows of
-// the leaver and of the moved member change process, no others at that
-// slot -- but the ranges of all members shift by n/(n-1), as the RFC says.
+// Leaving: the members after the leaver move down one slot, so the
+// others keep their ORDER. What hash-threshold then guarantees (and what
+// test_localgroup_leave_moves_few_flows checks): the range of member i
+// of n becomes its range among n-1, which overlaps the old one, so a flow
+// of a remaining member either stays or moves to the member next to it,
+// and at least (n/2)/(n-1) of the remaining members' flows stay (2/3 of
+// them for n = 4; 8/9 when a middle one leaves). Modulo-N keeps only about
+// 1/(n-1) of them, and so does "move the last member into the leaver's
+// slot" (an O(1) removal that breaks the order: the moved member's range
+// jumps across the hash space). O(n) here, n <= 256, under ipi_lock, on
+// close only.
 //
 // Which group: the exact-address group (laddr == packet's destination)
 // beats the wildcard group (laddr 0), as an exact bind beats a wildcard
@@ -87,7 +95,8 @@
 // pick -> tcp_input_listen on the member -> its accept queue.
 //
 // Testing: make hosttest (test_localgroup_*: fairness within bounds,
-// stability of a 4-tuple, exact beats wildcard, leave keeps the rest;
+// stability of a 4-tuple, exact beats wildcard, leave keeps the rest,
+// a leave moves few flows and only to a neighbour;
 // tcp_reuseport_*: listeners share SYNs, switch off = one listener,
 // closing a member resets its queue and the rest keep theirs);
 // reuseport -T and nettests tcpreuseport; test_tcp.py's reuseport test;
@@ -163,7 +172,11 @@ void in_localgroup_leave(struct inpcbinfo *info, struct inpcb *inp)
 	for (int i = 0; i < g->il_count; i++) {
 		if (g->il_members[i] != inp)
 			continue;
-		g->il_members[i] = g->il_members[--g->il_count];   // last moves in
+		// Keep the others in order (see "Leaving" above): each keeps
+		// most of its range of the hash space.
+		memmove(&g->il_members[i], &g->il_members[i + 1],
+			(size_t)(g->il_count - i - 1) * sizeof(g->il_members[0]));
+		g->il_count--;
 		break;
 	}
 	inp->inp_flags &= ~INP_INGROUP;

@@ -32,6 +32,7 @@ extern const struct host_test arp_tests[];
 extern const struct host_test ip_tests[];
 extern const struct host_test sockbuf_tests[];
 extern const struct host_test pcq_tests[];
+extern const struct host_test pcq_model_tests[];
 extern const struct host_test inpcb_tests[];
 extern const struct host_test udp_tests[];
 extern const struct host_test flowhash_tests[];

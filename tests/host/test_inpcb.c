@@ -283,6 +283,52 @@ static void test_localgroup_member_close_keeps_the_rest(void)
 	udp_close(m[0]);
 }
 
+// What hash-threshold guarantees when a member leaves (RFC 2992; the
+// header of net/in_localgroup.c): the others keep their order, so a flow
+// of a remaining member either stays on it or moves to the member next
+// to it, and at least 2/3 of those flows stay (n = 4; 8/9 when a middle
+// member leaves). Modulo-N keeps about 1/3, and so does moving the last
+// member into the leaver's slot: both fail here. Every member in turn.
+static void test_localgroup_leave_moves_few_flows(void)
+{
+	enum { NF = 4000 };
+	static int before[NF];
+	setup();
+	for (int gone = 0; gone < NMEMB; gone++) {
+		struct socket *m[NMEMB];
+		uint16 port = (uint16)(8010 + gone);
+		int stay = 0, kept = 0, far = 0;
+		group(NMEMB, INADDR_ANY, port, m);
+		for (int f = 0; f < NF; f++) {
+			before[f] = member(m, NMEMB, lookup(m[0], GW_ADDR, (uint16)(1024 + f * 13),
+							    FX_ADDR, port));
+			CHECK(before[f] >= 0);
+		}
+		udp_close(m[gone]);
+		m[gone] = NULL;
+		for (int f = 0; f < NF; f++) {
+			int now = member(m, NMEMB, lookup(m[gone ? 0 : 1], GW_ADDR,
+							  (uint16)(1024 + f * 13), FX_ADDR, port));
+			CHECK(now >= 0 && now != gone);
+			if (before[f] == gone)
+				continue;   // the leaver's flows must go somewhere
+			stay++;
+			kept += now == before[f];
+			// A neighbour in the remaining order (skipping the leaver).
+			int d = now > before[f] ? now - before[f] : before[f] - now;
+			int skip = (now < gone) != (before[f] < gone);
+			far += d - skip > 1;
+		}
+		printf("member %d left: %d of %d other flows kept their member, %d moved far\n",
+		       gone, kept, stay, far);
+		CHECK(far == 0);
+		CHECK(kept * 10 >= stay * 6);   // theory: >= 2/3
+		for (int i = 0; i < NMEMB; i++)
+			if (m[i] != NULL)
+				udp_close(m[i]);
+	}
+}
+
 static void test_reuseport_ext_off_picks_last_bound(void)
 {
 	setup();
@@ -317,6 +363,7 @@ const struct host_test inpcb_tests[] = {
 	{ test_localgroup_same_tuple_same_member, "localgroup_same_tuple_same_member" },
 	{ test_localgroup_exact_beats_wildcard, "localgroup_exact_beats_wildcard" },
 	{ test_localgroup_member_close_keeps_the_rest, "localgroup_member_close_keeps_the_rest" },
+	{ test_localgroup_leave_moves_few_flows, "localgroup_leave_moves_few_flows" },
 	{ test_reuseport_ext_off_picks_last_bound, "reuseport_ext_off_picks_last_bound" },
 	{ test_hash_threshold_pick_is_in_range, "hash_threshold_pick_is_in_range" },
 	{ NULL, NULL },

@@ -9,7 +9,7 @@
 
 static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests,
 					    netisr_tests, arp_tests, ip_tests,
-					    sockbuf_tests, pcq_tests, inpcb_tests, udp_tests,
+					    sockbuf_tests, pcq_tests, pcq_model_tests, inpcb_tests, udp_tests,
 					    flowhash_tests, string_tests,
 					    sysctl_tests, tcp_tests,
 					    tcp_opts_tests,

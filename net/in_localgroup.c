@@ -127,7 +127,12 @@ NET_SYSCTL_INT_RANGE(tcp_reuseport_ext, "net.inet.tcp.reuseport_ext", SYSCTL_RW,
 
 uint32 in_localgroup_pick(uint32 hash, uint32 n)
 {
+	/* LAB reuseport BEGIN: exercise 1, pick a member */
 	return (uint32)(((uint64)hash * n) >> 32);   // hash-threshold
+	/* LAB reuseport STUB
+	(void)hash;
+	return n - 1;   // the last one bound, as without the groups
+	   LAB reuseport END */
 }
 
 static struct inp_localgroup **il_head(struct inpcbinfo *info, uint16 lport)
@@ -172,11 +177,15 @@ void in_localgroup_leave(struct inpcbinfo *info, struct inpcb *inp)
 	for (int i = 0; i < g->il_count; i++) {
 		if (g->il_members[i] != inp)
 			continue;
+		/* LAB reuseport BEGIN: exercise 2, leave without moving flows */
 		// Keep the others in order (see "Leaving" above): each keeps
 		// most of its range of the hash space.
 		memmove(&g->il_members[i], &g->il_members[i + 1],
 			(size_t)(g->il_count - i - 1) * sizeof(g->il_members[0]));
 		g->il_count--;
+		/* LAB reuseport STUB
+		g->il_members[i] = g->il_members[--g->il_count];   // the last moves in
+		   LAB reuseport END */
 		break;
 	}
 	inp->inp_flags &= ~INP_INGROUP;

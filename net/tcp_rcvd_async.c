@@ -183,6 +183,7 @@ static void rcvd_between(struct socket *so)
 static void tcp_rcvd_async_handler(struct lwkt_msg *msg)
 {
 	struct socket *so = ((struct netmsg_pru *)msg)->nm_so;
+	/* LAB rcvd BEGIN: exercise 2, the handler */
 	if (__atomic_load_n(&tcp_async_rcvd_reply_late, __ATOMIC_RELAXED)) {
 		rcvd_output(so);        // the window is computed here ...
 		rcvd_between(so);       // ... a read here finds the message in flight
@@ -193,6 +194,12 @@ static void tcp_rcvd_async_handler(struct lwkt_msg *msg)
 		rcvd_output(so);
 	}
 	sorele(so);   // I2: the sender's reference; may free so (after the reply)
+	/* LAB rcvd STUB
+	rcvd_output(so);
+	rcvd_between(so);
+	rcvd_reply(so);
+	sorele(so);
+	   LAB rcvd END */
 }
 
 // The reader freed room in so_rcv: tell the protocol. Caller's thread, no
@@ -205,6 +212,7 @@ void so_rcvd(struct socket *so)
 		so_pru_request(so, &nm, PRU_RCVD);
 		return;
 	}
+	/* LAB rcvd BEGIN: exercise 1, send so_rcvdmsg unless it is in flight */
 	net_lock_acquire(&so->so_rcvdlock);
 	if (lwkt_msg_done(&so->so_rcvdmsg.nm_msg)) {
 		soref(so);   // I2: dropped by the handler
@@ -217,4 +225,9 @@ void so_rcvd(struct socket *so)
 		__atomic_add_fetch(&rcvd_async_inflight, 1, __ATOMIC_RELAXED);
 	}
 	net_lock_release(&so->so_rcvdlock);
+	/* LAB rcvd STUB
+	struct netmsg_pru nm = { 0 };   // synchronous: sleeps for the reply
+	__atomic_add_fetch(&rcvd_sync, 1, __ATOMIC_RELAXED);
+	so_pru_request(so, &nm, PRU_RCVD);
+	   LAB rcvd END */
 }

@@ -403,9 +403,9 @@ static int udp_attach(struct socket *so, int proto)
 	struct inpcb *inp;
 	(void)proto;
 	int n = __atomic_load_n(&udp_pcq_maxlen, __ATOMIC_RELAXED);
+	// No queue (no memory): this socket takes the locked path, as with
+	// fast_demux=0 (udp_deliver, sbpcqdrain check inp_pcq / sb_pcq).
 	struct pcq *q = pcq_create(n);   // the knob's range is pcq_create's
-	if (q == NULL)
-		return -ENOBUFS;
 	int err = in_pcballoc(so, &udbinfo, &inp);
 	if (err < 0) {
 		pcq_destroy(q);

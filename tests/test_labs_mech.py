@@ -12,7 +12,8 @@ reply of the asynchronous PRU_RCVD, data lost or put back after a flush
 in soreceive_stream -- and labs/mistakes/<lab>/*.patch proves that each
 one loses its points (tools/labcheck.py check-mistakes).  The guest-side
 tests of the same labs are in tests/test_tcp_mech.py and
-tests/test_udp.py; the answers test of each lab is here too.
+tests/test_udp.py, and two here (ifq and pcq in a booted guest, QEMU
+user networking only); the answers test of each lab is here too.
 """
 
 import re
@@ -22,7 +23,10 @@ import pytest
 
 import grading
 from grading import graded
+from netrig import sysctl_int
 import test_host_units
+
+SLIRP = "user,id=net0,restrict=on"
 
 # lab -> [(unit, points, title)]; the title is what the grade table shows.
 UNITS = {
@@ -135,3 +139,35 @@ def test_every_unit_exists():
     names = set(test_host_units.unit_names())
     missing = [u for units in UNITS.values() for u, _, _ in units if u not in names]
     assert not missing, missing
+
+
+def ifq_counters(g, name):
+    return {k: sysctl_int(g, "net.ifq.%s.%s" % (name, k))
+            for k in ("enqueued", "dequeued", "starts", "runs", "restarts")}
+
+
+@graded(3, lab="ifq", limit=300)
+def test_ifq_guest_nothing_stranded(boot):
+    "in the guest, 2 harts, serializer on: TCP and ping over em0 and lo0; every queued packet reached the driver"
+    g = boot(cpus=2, netdev=SLIRP)
+    g.run("sysctl net.ifq.serializer=1")
+    assert sysctl_int(g, "net.ifq.serializer") == 1
+    out = g.run("nettests tcpechoem0 tcpecho pinggw pinglo", timeout=240)
+    failed = [l for l in out.splitlines() if ": FAIL" in l]
+    assert not failed and "ALL TESTS PASSED" in out, out[-3000:]
+    for name in ("e1000.0", "lo0"):
+        c = ifq_counters(g, name)
+        print(name, c)
+        # Quiet now: whatever was queued went to the start routine.
+        assert c["enqueued"] > 0 and c["enqueued"] == c["dequeued"], (name, c)
+        assert c["runs"] <= c["starts"] + c["restarts"], (name, c)
+
+
+@graded(3, lab="pcq", limit=300)
+def test_pcq_guest_udp_through_the_queue(boot):
+    "in the guest: UDP datagrams go through the PCQ (fast_demux 1) and the socket buffer (0); a 600-slot queue works"
+    g = boot(cpus=2, netdev=SLIRP)
+    out = g.run("nettests udpfastdemux udppcqmax udpecho", timeout=240)
+    failed = [l for l in out.splitlines() if ": FAIL" in l]
+    assert not failed and "ALL TESTS PASSED" in out, out[-3000:]
+    assert sysctl_int(g, "net.inet.udp.fastpath") >= 200

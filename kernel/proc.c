@@ -83,6 +83,7 @@ static struct proc *allocslot(void)
 			p->affinity = -1;
 			p->cpu = cpuid();  // p->lock held: interrupts are off
 			p->onrq = false;
+			p->runtime = 0;
 			p->killed = false;
 			p->kthread = false;
 			p->sz = 0;

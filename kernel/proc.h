@@ -117,6 +117,8 @@ struct proc {
 	bool onrq;                  // on a run queue or a cpu's ipiq
 	struct proc *rq_next;       // link in that queue: set by whoever queues
 	                            // p, then read only by the queue's cpu
+	uint64 runtime;             // time CSR ticks it has run (procinfo, ps),
+	                            // added by scheduler() at each switch out
 
 	// wait_lock must be held when using this [w]:
 	struct proc *parent;

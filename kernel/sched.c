@@ -232,7 +232,9 @@ void scheduler(void)
 		c->proc = p;
 		c->nswitch++;
 		c->quantum_end = uptime_ms() + QUANTUM_MS;
+		uint64 t0 = r_time();
 		swtch(&c->context, &p->context);
+		p->runtime += r_time() - t0;   // p->lock held again: [p]
 		c->proc = NULL;
 		if (p->state == RUNNABLE) {  // yield(): back of this CPU's queue
 			p->onrq = true;

@@ -57,7 +57,7 @@ int argstr(int n, char *buf, int max)
 	X(uptime) X(open) X(write) X(mknod) X(unlink) X(link)    \
 	X(mkdir) X(close) X(sysctl) X(sysctlnext) X(halt)        \
 	X(fcntl) X(dup2) X(lseek) X(getppid) X(sched_yield)      \
-	X(sysctlinfo)                                            \
+	X(sysctlinfo) X(procinfo)                                \
 	X(socket) X(bind) X(connect) X(listen) X(accept)         \
 	X(sendto) X(recvfrom) X(shutdown) X(setsockopt)          \
 	X(getsockopt) X(getsockname) X(getpeername) X(poll)      \

@@ -37,6 +37,7 @@
 #define SYS_getppid 28    // int getppid(void)
 #define SYS_sched_yield 29 // int sched_yield(void)
 #define SYS_sysctlinfo 30 // int sysctlinfo(const char *name, struct sysctl_info *info)
+#define SYS_procinfo 31   // int procinfo(struct procinfo *buf, int max): kernel/procinfo.h
 
 #define NSYSCALL 64       // size of the dispatch table
 

@@ -16,6 +16,7 @@
 #include "kernel/in.h"
 #include "kernel/poll.h"
 #include "kernel/sockio.h"
+#include "kernel/procinfo.h"
 
 typedef __builtin_va_list va_list;
 #define va_start(ap, last) __builtin_va_start(ap, last)
@@ -66,6 +67,9 @@ int halt(int code);                     // 0 powers off, else QEMU exits with co
 int fcntl(int fd, int cmd, long arg);
 long lseek(int fd, long off, int whence);
 int sched_yield(void);
+// The process table: up to max entries in buf; returns the number of
+// processes (may be > max), or -1 with errno (kernel/procinfo.h).
+int procinfo(struct procinfo *buf, int max);
 
 // ---- sockets (kernel/socket.h, kernel/in.h, kernel/poll.h) -------------
 int socket(int domain, int type, int protocol);

@@ -46,6 +46,7 @@ static const struct test tests[] = {
 	{ t_manychildren, "manychildren", true },
 	{ t_waitnochild, "waitnochild", true },
 	{ t_getppid, "getppid", true },
+	{ t_procinfo, "procinfo", true },
 	{ t_reparent, "reparent", true },
 	{ t_forkfail, "forkfail", false },
 	{ t_killspin, "killspin", true },
@@ -82,6 +83,7 @@ static const struct test tests[] = {
 	{ t_badfstat, "badfstat", true },
 	{ t_badpath, "badpath", true },
 	{ t_badsysctl, "badsysctl", true },
+	{ t_badprocinfo, "badprocinfo", true },
 	// file descriptors (ut/fd.c)
 	{ t_badfd, "badfd", true },
 	{ t_dup, "dup", true },

@@ -260,6 +260,25 @@ t_badpath(void)
 	unlink("ut_bpnew");
 }
 
+// procinfo(2) into memory the process may not write (unmapped, kernel,
+// read-only text, a buffer that runs off the end of the heap): EFAULT;
+// a negative count: EINVAL; a count of 0 writes nothing, so any pointer.
+static void
+t_badprocinfo(void)
+{
+	struct procinfo *edge = (struct procinfo *)(heap_end_page() + PGSIZE - 8);
+	struct procinfo *text = (struct procinfo *)(uint64)t_badprocinfo;
+
+	init_bad();
+	for (int i = 0; i < nbad; i++)
+		EXPECT_FAULT(procinfo((struct procinfo *)bad[i], 4), bad[i]);
+	EXPECT_FAULT(procinfo(text, 1), text);
+	EXPECT_FAULT(procinfo(edge, 1), edge);
+	errno = 0;
+	CHECK(procinfo(NULL, -1) == -1 && errno == EINVAL, "procinfo(NULL, -1): errno %d", errno);
+	CHECK(procinfo((struct procinfo *)bad[nbad - 1], 0) >= 3, "procinfo(bad, 0) did not count");
+}
+
 static void
 t_badsysctl(void)
 {

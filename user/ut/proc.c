@@ -81,6 +81,64 @@ t_getppid(void)
 	CHECK(cpid == pid, "child's getpid() = %d, fork said %d", cpid, pid);
 }
 
+// procinfo(2), the table ps shows: this process RUNNING on a hart with
+// its parent and name, a sleeping child with us as parent and no hart, a
+// pinned kernel thread; a buffer shorter than the table gets only what
+// fits and the full count.
+static const struct procinfo *
+find_pid(const struct procinfo *pi, int n, int pid)
+{
+	for (int i = 0; i < n; i++)
+		if (pi[i].pi_pid == pid)
+			return &pi[i];
+	return NULL;
+}
+
+static void
+t_procinfo(void)
+{
+	static struct procinfo pi[128];
+	const struct procinfo *me, *kid, *k = NULL;
+	int p[2], pid, n;
+	char c;
+
+	xpipe(p);
+	pid = xfork();
+	if (pid == 0) {
+		close(p[1]);
+		read(p[0], &c, 1);   // sleeps until the parent closes its end
+		exit(0);
+	}
+	close(p[0]);
+	sleep(20);   // the child reaches read() and sleeps; we run again
+	n = procinfo(pi, nelem(pi));
+	CHECK(n >= 4 && n <= (int)nelem(pi), "procinfo returned %d", n);
+	me = find_pid(pi, n, getpid());
+	kid = find_pid(pi, n, pid);
+	CHECK(me && kid, "procinfo lists neither pid %d (me) nor %d (child)", getpid(), pid);
+	CHECK(me->pi_state == PI_RUNNING && me->pi_cpu >= 0, "me: state %d cpu %d",
+	      me->pi_state, me->pi_cpu);
+	CHECK(me->pi_ppid == getppid() && strcmp(me->pi_name, "usertests") == 0 &&
+	      !(me->pi_flags & PI_KTHREAD) && me->pi_sz > 0,
+	      "me: ppid %d name %s flags %d sz %lu", me->pi_ppid, me->pi_name, me->pi_flags,
+	      (unsigned long)me->pi_sz);
+	CHECK(me->pi_runtime_us > 0, "me: no run time after a sleep");
+	CHECK(kid->pi_state == PI_SLEEPING && kid->pi_cpu == -1 && kid->pi_ppid == getpid(),
+	      "child: state %d cpu %d ppid %d", kid->pi_state, kid->pi_cpu, kid->pi_ppid);
+	for (int i = 0; i < n; i++)
+		if (strcmp(pi[i].pi_name, "netisr0") == 0)
+			k = &pi[i];
+	CHECK(k && (k->pi_flags & PI_KTHREAD) && k->pi_affinity == 0 && k->pi_sz == 0,
+	      "no pinned kernel thread netisr0");
+	memset(pi, 0x5a, sizeof(pi));
+	CHECK(procinfo(pi, 1) >= n - 1, "procinfo(buf, 1) did not count them all");
+	CHECK(pi[0].pi_pid > 0 && pi[1].pi_pid == 0x5a5a5a5a, "procinfo(buf, 1) wrote %s",
+	      pi[0].pi_pid > 0 ? "more than one entry" : "nothing");
+	CHECK(procinfo(NULL, 0) >= n - 1, "procinfo(NULL, 0) does not count");
+	close(p[1]);
+	xwait(pid);
+}
+
 // An orphan is handed to init (pid 1), which reaps it.
 static void
 t_reparent(void)

@@ -21,18 +21,32 @@
 //   -k  with -l: keep listening after a connection ends
 //   -w  UDP: quiet time before exiting; TCP client: after stdin ends,
 //       give up when the peer sends nothing for secs (default: wait)
+//   -b  TCP: set SO_RCVBUF and SO_SNDBUF to bytes (before connect or
+//       listen: the window scale of the SYN is chosen from it)
 // host is a dotted quad or "localhost". Every mode polls stdin and the
 // socket together, so replies appear while you type. Exit status 0, or
 // 1 with "nc: <what>: <error>" (connection refused, reset, ...).
 #include "user/user.h"
 
 static char buf[65536];
+static int sockbuf;   // -b: SO_RCVBUF and SO_SNDBUF, 0: the defaults
+
+// Apply -b to TCP socket s.
+static void
+set_sockbuf(int s)
+{
+	if (sockbuf == 0)
+		return;
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof(sockbuf)) < 0)
+		die("nc: setsockopt: %s", strerror(errno));
+}
 
 static void
 usage(void)
 {
-	die("usage: nc [-u] [-dN] [-w secs] [-p srcport] host port\n"
-	    "       nc -l [-u] [-dkN] [-p] port");
+	die("usage: nc [-u] [-dN] [-w secs] [-p srcport] [-b bytes] host port\n"
+	    "       nc -l [-u] [-dkN] [-b bytes] [-p] port");
 }
 
 static int
@@ -144,6 +158,7 @@ tcp_client(const char *host, int port, int srcport, bool use_stdin,
 
 	if (s < 0)
 		die("nc: socket: %s", strerror(errno));
+	set_sockbuf(s);
 	if (srcport && bind(s, (struct sockaddr *)&me, sizeof(me)) < 0)
 		die("nc: bind: %s", strerror(errno));
 	if (connect(s, (struct sockaddr *)&peer, sizeof(peer)) < 0)
@@ -160,6 +175,7 @@ tcp_server(int port, bool use_stdin, bool half_close, bool keep)
 	if (l < 0)
 		die("nc: socket: %s", strerror(errno));
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	set_sockbuf(l);   // accepted connections inherit it
 	if (bind(l, (struct sockaddr *)&me, sizeof(me)) < 0)
 		die("nc: bind port %d: %s", port, strerror(errno));
 	if (listen(l, 5) < 0)
@@ -252,7 +268,8 @@ main(int argc, char *argv[])
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
-		if (a[0] == '-' && strcmp(a, "-w") != 0 && strcmp(a, "-p") != 0) {
+		if (a[0] == '-' && strcmp(a, "-w") != 0 && strcmp(a, "-p") != 0 &&
+		    strcmp(a, "-b") != 0) {
 			if (a[1] == '\0')
 				usage();
 			for (const char *p = a + 1; *p; p++) {
@@ -273,6 +290,8 @@ main(int argc, char *argv[])
 			wait_s = atoi(argv[++i]);
 		else if (strcmp(a, "-p") == 0 && i + 1 < argc)
 			srcport = parse_port(argv[++i]);
+		else if (strcmp(a, "-b") == 0 && i + 1 < argc && atoi(argv[i + 1]) > 0)
+			sockbuf = atoi(argv[++i]);
 		else if (a[0] == '-')
 			usage();
 		else if (host == NULL && !listen_mode && i + 1 < argc)

@@ -1,11 +1,14 @@
 // tcpstream: TCP bulk-transfer throughput, like netperf's TCP_STREAM.
 // Usage:
-//   tcpstream -s [-p port]
+//   tcpstream -s [-p port] [-b bytes]
 //        serve on port (default 5201), a process per connection
 //   tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-R] host
 //        open `streams` connections (default 1, at most 16) to host and
 //        send msgsize-byte writes (default 16384) on each for secs
 //        seconds (default 5); with -R the server sends and we receive.
+//   -b bytes sets SO_RCVBUF and SO_SNDBUF of every socket (before listen
+//   or connect, so the SYN's window scale fits it); without it the
+//   kernel's defaults and receive autotuning apply.
 //
 // Output of the client, for people and scripts (one stream per line,
 // then the total, always last):
@@ -43,8 +46,19 @@ struct result {
 static void
 usage(void)
 {
-	die("usage: tcpstream -s [-p port]\n"
-	    "       tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-R] host");
+	die("usage: tcpstream -s [-p port] [-b bytes]\n"
+	    "       tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-b bytes] [-R] host");
+}
+
+static int sockbuf;   // -b: SO_RCVBUF and SO_SNDBUF, 0: the defaults
+
+static void
+set_sockbuf(int s)
+{
+	if (sockbuf > 0 &&
+	    (setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf)) < 0 ||
+	     setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof(sockbuf)) < 0))
+		die("tcpstream: setsockopt: %s", strerror(errno));
 }
 
 static void
@@ -130,6 +144,7 @@ server(int port)
 	me.sin_family = AF_INET;
 	me.sin_port = htons(port);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	set_sockbuf(l);   // accepted connections inherit it
 	if (bind(l, (struct sockaddr *)&me, sizeof(me)) < 0 || listen(l, 32) < 0)
 		die("tcpstream: port %d: %s", port, strerror(errno));
 	printf("tcpstream: server port %d\n", port);
@@ -166,6 +181,8 @@ stream(struct sockaddr_in *to, bool reverse, int secs, int msg)
 	char dir = reverse ? 'R' : 'S';
 	ssize_t n;
 
+	if (s >= 0)
+		set_sockbuf(s);
 	if (s < 0 || connect(s, (struct sockaddr *)to, sizeof(*to)) < 0 ||
 	    write(s, &dir, 1) != 1) {
 		r.err = errno;
@@ -282,6 +299,8 @@ main(int argc, char *argv[])
 			secs = num(argv[++i], 1, 3600);
 		else if (strcmp(a, "-m") == 0 && more)
 			msg = num(argv[++i], 1, MAXMSG);
+		else if (strcmp(a, "-b") == 0 && more)
+			sockbuf = num(argv[++i], 512, 4 << 20);
 		else if (a[0] != '-' && host == NULL)
 			host = a;
 		else

@@ -38,13 +38,18 @@ def gdb_batch_argv(init, commands):
 
 
 def sections(text):
-    """{command: its output} from gdb_batch_argv's marked output."""
+    """{command: its output} from gdb_batch_argv's marked output; a
+    command given again is "command#2", "#3", ..."""
     out = {}
     cur = None
     for line in text.replace("\r", "").splitlines():
         m = re.match(r"^@@ (.*)$", line)
         if m:
             cur = m.group(1)
+            n = 2
+            while cur in out:       # a command run again: "continue#2"
+                cur = "%s#%d" % (m.group(1), n)
+                n += 1
             out[cur] = ""
         elif cur is not None:
             out[cur] += line + "\n"
@@ -224,7 +229,8 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
             "p $nk_curproc()->name", "p $nk_cpu(0)->id",
             "p $container_of(&m->m_pkthdr.ph_msg, \"struct mbuf\", \"m_pkthdr.ph_msg\") == m",
             "p *(struct ip *)m->m_data", "nk-cpus", "nk-runq", "nk-ps", "nk-bt all",
-            "nk-e1000", "nk-locks", "delete"]
+            "nk-e1000", "nk-locks", "break pcq_put", "continue", "nk-locks", "nk-cpus",
+            "delete"]
     gd = gdbs(gdb_batch_argv(init, cmds), g.log)
     gd.expect(r"Breakpoint 1 at 0x", "the breakpoint on udp_input")
     gd.expect(r"@@ continue", "continue")
@@ -274,6 +280,43 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
     e = s["nk-e1000"]
     assert "e1000.0 (em0) mac 52:54:00:12:34:56" in e and "RX ring" in e and "TX ring" in e, e
     assert re.search(r"lock-order checker on: \d+ classes", s["nk-locks"]), s["nk-locks"]
+    # in pcq_put, udp_input holds the UDP table's lock
+    assert re.search(r"Breakpoint 2, pcq_put \(", s["continue#2"]), s["continue#2"]
+    locks = s["nk-locks#2"]
+    assert re.search(r"^cpu\d \(\d+ %s\): noff 1\n    holds spinlock inpcbinfo \(level 255\) "
+                     r"udbinfo, taken at udp_input \(net/udp\.c:\d+\) via net_lock_acquire$" % cur.group(1), locks, re.M), locks
+    assert re.search(r"^cpu\d: \d+ netisr\d +pc pcq_put .*\n +noff=1 .*locks=\[inpcbinfo\]",
+                     s["nk-cpus#2"], re.M), s["nk-cpus#2"]
+
+    # -- a packet message queued on a netisr's port: stop right after
+    # netisr_dispatch_proto queued it for the netisr of the hart that took
+    # the interrupt (that netisr cannot run before the interrupt returns)
+    src = (netkern.ROOT / "net" / "netisr.c").read_text().splitlines()
+    line = [i + 1 for i, l in enumerate(src) if "lwkt_sendmsg(netisr_cpuport(cpu)" in l]
+    assert len(line) == 1, "netisr_dispatch_proto's lwkt_sendmsg line not found"
+    cmds = ["break net/netisr.c:%d if cpu == $tp" % (line[0] + 1), "continue", "nk-netisr",
+            "nk-msg &m->m_pkthdr.ph_msg", "nk-cpus", "delete"]
+    gd = gdbs(gdb_batch_argv(init, cmds), g.log)
+    gd.expect(r"@@ continue", "continue")
+    for k in range(40):        # a new flow each time: half hash to that hart
+        send_udp(hport, [b"queued-%d" % k])
+        try:
+            gd.child.expect(r"Breakpoint 1, netisr_dispatch_proto", timeout=0.5)
+            break
+        except pexpect.TIMEOUT:
+            pass
+    s = sections(gd.finish())
+    ni = s["nk-netisr"]
+    m = re.search(r"^(netisr\d) \(cpu (\d), pid \d+, (\w+)\): qlen 1, 1 message queued, .*\n"
+                  r"  msg 0x[0-9a-f]+ handler netisr_packet flags QUEUED error 0\n"
+                  r"    mbuf 0x[0-9a-f]+ \(\d+ bytes\): ether 52:55:0a:00:02:02 > 52:54:00:12:34:56, "
+                  r"ip 10\.0\.2\.2:\d+ > 10\.0\.2\.15:%d: udp" % UDP_PORT, ni, re.M)
+    assert m, ni
+    assert re.search(r"^msg 0x[0-9a-f]+ handler netisr_packet flags QUEUED error 0\n.*\n"
+                     r"  target %s \(0x[0-9a-f]+\), reply port none" % m.group(1),
+                     s["nk-msg &m->m_pkthdr.ph_msg"], re.M), s["nk-msg &m->m_pkthdr.ph_msg"]
+    assert re.search(r"^cpu%s: .*, in a trap from the kernel$" % m.group(2), s["nk-cpus"], re.M) or \
+        re.search(r"^cpu%s: .*e1000.*in a trap" % m.group(2), s["nk-cpus"], re.M), s["nk-cpus"]
 
     # -- 2. idle: datagrams wait in udphold's socket, a TCP connection is open
     tcp = socket.create_connection(("127.0.0.1", tport), timeout=T)
@@ -325,6 +368,16 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
         assert re.search(r"snd_una \d+ \(\+7\), snd_nxt \d+ \(\+7\), snd_max \d+ \(\+7\); in flight 0", tc), tc
         assert "invariants hold" in tc, tc
         assert "ESTABLISHED" in s["nk-so %s" % t.group(1)]
+        # a broken invariant is reported: snd_nxt moved below snd_una for
+        # the moment of one nk-tcpcb (the machine is stopped), then put back
+        tp = "((struct tcpcb *)((struct inpcb *)((struct socket *)%s)->so_pcb)->inp_ppcb)" % t.group(1)
+        cmds = ["set var %s->snd_nxt -= 5" % tp, "nk-tcpcb %s" % tp, "set var %s->snd_nxt += 5" % tp,
+                "nk-tcpcb %s" % tp]
+        gd = gdbs(gdb_batch_argv(init, cmds), g.log)
+        out = gd.finish()
+        s = sections(out)
+        assert "WARNING: snd_nxt is below snd_una (-5)" in s["nk-tcpcb %s" % tp], out
+        assert "invariants hold" in out.split("@@ set var %s->snd_nxt += 5" % tp)[1], out
     finally:
         tcp.close()
     # gdb detached: the guest goes on

@@ -40,7 +40,15 @@ def held_lines(stack, table, kind):
         lk = core.addr(h["lk"])
         pcs = [core.addr(h["pc"][j]) for j in range(int(h["pc"].type.range()[1]) + 1)]
         pcs = [p for p in pcs if p]
-        taken = core.where(pcs[0]) if pcs else "?"
+        taken = "?"
+        # the first return address outside the lock functions themselves
+        # (acquire, net_lock_acquire, ...) is the caller that took it
+        for k, pc in enumerate(pcs):
+            if "acquire" not in core.funcname(pc):
+                taken = core.where(pc)
+                if k:
+                    taken += " via " + core.funcname(pcs[k - 1])
+                break
         lines.append("    holds %s %s %s, taken at %s" % (kind, cls_str(h["cls"], table),
                                                         core.symbol(lk), taken))
     return lines

@@ -206,23 +206,54 @@ def runq_list(rq):
     return items
 
 
+TRAPS = {"kerneltrap": "in a trap from the kernel", "usertrap": "in a trap from user mode"}
+
+
+def hart_context(th):
+    """(where the hart stopped, what it is inside of: a trap, user mode)."""
+    cur = gdb.selected_thread()
+    try:
+        th.switch()
+        f = gdb.newest_frame()
+        pc = int(f.pc())
+        if pc < core.addr(gdb.parse_and_eval("(unsigned long)&_entry")):
+            return "%#x" % pc, ", in user mode"
+        ctx = ""
+        depth = 0
+        try:
+            while f is not None and depth < 32:
+                if f.name() in TRAPS:
+                    ctx = ", " + TRAPS[f.name()]
+                    break
+                f = f.older()
+                depth += 1
+        except gdb.error:
+            pass
+        return core.where(pc), ctx
+    finally:
+        if cur is not None:
+            cur.switch()
+
+
 @command("nk-cpus")
 def nk_cpus(arg, from_tty):
     """Per hart: the thread it runs, where it is, push_off depth, locks held, queues.
 
 noff is the push_off() nesting (interrupts stay off while > 0); locks are
 the spinlocks the lock-order checker records for this hart, innermost
-last; pc is where the hart stopped."""
+last; pc is where the hart stopped, and whether it is inside a trap
+(an interrupt or a system call: kerneltrap or usertrap in its frames) or
+in user mode."""
     cpus = core.global_("cpus")
     ths = {core.hart_of_thread(t): t for t in core.threads()}
     for i in range(core.ncpu()):
         c = cpus[i]
         p = c["proc"]
         who = "%d %s" % (int(p["pid"]), core.cstr(p["name"])) if core.addr(p) else "scheduler"
-        pc = ""
+        pc, ctx = "", ""
         if i in ths:
             try:
-                pc = core.where(core.thread_pc(ths[i]))
+                pc, ctx = hart_context(ths[i])
             except gdb.error:
                 pc = "?"
         lc = c["lc"]
@@ -230,7 +261,7 @@ last; pc is where the hart stopped."""
         for k in range(int(lc["n"])):
             lk = lc["h"][k]["lk"].cast(core.ptr_type("struct spinlock"))
             held.append(core.cstr(lk["name"]))
-        out("cpu%d: %s%s  pc %s" % (i, who, " (idle)" if bool(c["idle"]) else "", pc))
+        out("cpu%d: %s%s  pc %s%s" % (i, who, " (idle)" if bool(c["idle"]) else "", pc, ctx))
         out("      noff=%d intena=%d locks=[%s] rq_kthread=%d rq_user=%d "
             "switches=%d intr=%d timer=%d" % (
                 int(c["noff"]), int(c["intena"]), ", ".join(held),

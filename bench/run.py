@@ -535,7 +535,7 @@ class Bench:
                 self.figure("ping_lo0", self.ping_lo0)
             if want("ifq"):
                 self.figure("ifq", self.ifq)
-            udp = False
+            udp = None                  # None: not asked for (--only)
             if want("udp"):
                 try:
                     udp = self.udp_available()
@@ -663,6 +663,9 @@ class Bench:
             for fd in (1, 0):
                 for r in (1, 4):
                     name = "   %s, fast_demux=%d, %d recv" % (label, fd, r)
+                    if udp is None:
+                        row(name, "n/a", "not run")
+                        continue
                     if not udp:
                         nudp(name)
                         continue
@@ -694,7 +697,7 @@ class Bench:
                                     m["loadavg_end"], m["qemu"],
                                     m.get("boot_s"), m["wall_s"]))
         text = head + "\n\n" + self.table() + "\n"
-        if not m.get("udp"):
+        if m.get("udp") is False:
             text += ("\nUDP rows: n/a (UDP not yet available): the kernel has "
                      "no net.inet.udp.fast_demux or user/netbench is missing.\n")
         if self.notes:

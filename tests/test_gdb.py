@@ -385,6 +385,29 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
 
 
 
+def test_gdb_helpers_work_when_stopped_in_user_mode(boot, workdir, gdbs):
+    """A hart stopped in user mode sees only its process's memory; the
+    helpers then read the kernel through a hart in the kernel and give the
+    selection back: spin keeps one hart in user mode, gdb selects it."""
+    g, port, init = debug_guest(boot, workdir)
+    g.run("spin 120 &")
+    time.sleep(1)
+    pick = ("python sel = [t for t in gdb.selected_inferior().threads() "
+            "if (t.switch() or int(gdb.newest_frame().pc()) < 0x80000000)]")
+    cmds = [pick, "python sel[0].switch() if sel else print('NO USER HART')",
+            "p $pc < 0x80000000", "p $nk_cpu(0)->id", "nk-ps", "nk-bt 1", "nk-cpus",
+            "p $pc < 0x80000000"]
+    gd = gdbs(gdb_batch_argv(init, cmds), g.log)
+    s = sections(gd.finish())
+    assert "NO USER HART" not in s["python sel[0].switch() if sel else print('NO USER HART')"]
+    assert "= 1" in s["p $pc < 0x80000000"], s
+    assert re.search(r"^\s*\d+ RUNNING\s+\d\s+spin$", s["nk-ps"], re.M), s["nk-ps"]
+    assert clean_bt(s["nk-bt 1"], "usertrapvec")[0] == "sched", s["nk-bt 1"]
+    assert re.search(r"^cpu\d: \d+ spin\s+pc 0x[0-9a-f]+, in user mode$", s["nk-cpus"], re.M), s["nk-cpus"]
+    assert "= 1" in s["p $pc < 0x80000000#2"], "the user-mode hart is no longer selected"
+    assert g.run("echo alive") == "alive\n"
+
+
 # ---- docs/gdb.md, replayed -----------------------------------------------------
 
 DOC = netkern.ROOT / "docs" / "gdb.md"

@@ -2,6 +2,7 @@
 (kernel/procinfo.c): the table as BSD's ps shows it."""
 
 import re
+import time
 
 import netkern
 
@@ -21,7 +22,7 @@ def rows(out):
 
 def test_ps_shows_processes_and_kernel_threads(guest):
     """ps lists init, sh and itself (running on a hart, the others
-    sleeping, no hart); -a adds the kernel threads in brackets; -l shows
+    sleeping, no hart); a spinning process's TIME grows; -a adds the kernel threads in brackets; -l shows
     parents and pinning; a bad option prints the usage; procinfo's
     usertests (the table's contents, bad pointers) pass."""
     t = rows(guest.run("ps"))
@@ -42,6 +43,16 @@ def test_ps_shows_processes_and_kernel_threads(guest):
     assert re.search(r"^\s*\d+\s+%d R\s+\d\s+\d\s+\d+\s+\d+:\d\d\.\d\d ps$" % sh, lng, re.M), lng
     assert re.search(r"^\s*\d+\s+1 S\s+-\s+=0\s+0\s+\d+:\d\d\.\d\d \[netisr0\]$", lng, re.M), lng
     assert re.search(r"^\s*\d+\s+1 S\s+-\s+=1\s+0\s+\d+:\d\d\.\d\d \[netisr1\]$", lng, re.M), lng
+
+    # a process that runs: R on a hart, its TIME growing
+    guest.run("spin 30 &")
+    time.sleep(2)
+    sp = rows(guest.run("ps"))["spin"]
+    assert sp[1] == "R" and sp[3] != "0:00.00", sp
+    time.sleep(1)
+    sp2 = rows(guest.run("ps"))["spin"]
+    assert sp2[0] == sp[0] and sp2[3] > sp[3], (sp, sp2)
+    guest.run("kill %d" % sp[0])
 
     assert "usage: ps [-al]" in guest.run("ps -x")
     out = guest.run("usertests procinfo badprocinfo", timeout=120 * netkern.SCALE)

@@ -288,6 +288,31 @@ def thread_pc(th):
             cur.switch()
 
 
+def kernbase():
+    """Below it, a pc is in user space (kernel/memlayout.h)."""
+    return const("kernel/memlayout.h", "KERNBASE")
+
+
+def kernel_view():
+    """gdb reads memory through the selected hart's page table: a hart
+    stopped in user mode sees only its process. If the selected one is in
+    user mode, select a hart in the kernel for the length of a command;
+    returns the thread to go back to, or None."""
+    th = gdb.selected_thread()
+    if th is None:
+        return None
+    try:
+        if thread_pc(th) >= kernbase():
+            return None
+        for t in threads():
+            if t.num != th.num and thread_pc(t) >= kernbase():
+                t.switch()
+                return th
+    except gdb.error:
+        pass
+    return None
+
+
 # ---- commands -------------------------------------------------------------------
 
 def command(name, module=None):
@@ -303,6 +328,7 @@ def command(name, module=None):
                 super().__init__(name, gdb.COMMAND_USER)
 
             def invoke(self, arg, from_tty):
+                back = kernel_view()
                 try:
                     fn(arg, from_tty)
                 except NkError as e:
@@ -313,6 +339,9 @@ def command(name, module=None):
                                        "for a CPU in the kernel" % (name, e))
                 except gdb.error as e:
                     raise gdb.GdbError("%s: %s" % (name, e))
+                finally:
+                    if back is not None:
+                        back.switch()
 
         _Cmd()
         COMMANDS[name] = (doc.splitlines()[0], module or fn.__module__.split(".")[-1])

@@ -216,7 +216,7 @@ def hart_context(th):
         th.switch()
         f = gdb.newest_frame()
         pc = int(f.pc())
-        if pc < core.addr(gdb.parse_and_eval("(unsigned long)&_entry")):
+        if pc < core.kernbase():
             return "%#x" % pc, ", in user mode"
         ctx = ""
         depth = 0

@@ -290,6 +290,27 @@ def tcpcb_warnings(tp, state):
     return w
 
 
+def has_field(v, name):
+    return any(f.name == name for f in v.type.strip_typedefs().fields())
+
+
+def option_line(t):
+    """Window scale, timestamps, SACK: the fields this kernel's tcpcb has."""
+    parts = []
+    fl = int(t["t_flags"])
+    tf = core.defines("net/tcp_var.h", "TF_")
+    if has_field(t, "snd_scale"):
+        on = "TF_RCVD_SCALE" in tf and fl & tf["TF_RCVD_SCALE"] and fl & tf.get("TF_REQ_SCALE", 0)
+        parts.append("wscale %s (snd_scale %d, rcv_scale %d)" % (
+            "on" if on else "off", int(t["snd_scale"]), int(t["rcv_scale"])))
+    if has_field(t, "ts_recent"):
+        on = "TF_RCVD_TSTMP" in tf and fl & tf["TF_RCVD_TSTMP"] and fl & tf.get("TF_REQ_TSTMP", 0)
+        parts.append("timestamps %s (ts_recent %u)" % ("on" if on else "off", int(t["ts_recent"])))
+    if "TF_SACK_PERMIT" in tf:
+        parts.append("SACK %s" % ("permitted" if fl & tf["TF_SACK_PERMIT"] else "off"))
+    return ", ".join(parts)
+
+
 @command("nk-tcpcb")
 def nk_tcpcb(arg, from_tty):
     """Show a TCP connection's state, sequence space, windows, timers, with invariant checks: nk-tcpcb EXPR.
@@ -341,6 +362,9 @@ follows for each invariant that fails."""
             armed.append("%s at %d ms" % (name, v))
     out("  timers (deadlines, ms since boot): %s; callout armed for %s" % (
         ", ".join(armed) or "none armed", int(t["t_callout_at"]) or "nothing"))
+    opts = option_line(t)
+    if opts:
+        out("  opts: " + opts)
     r = t["t_reass"]
     if int(r["tr_nseg"]):
         out("  reassembly: %d segments, %d bytes held out of order" % (int(r["tr_nseg"]), int(r["tr_bytes"])))

@@ -7,6 +7,10 @@
 // bad packets turn into a flood of errors.
 //
 // Idea: icmp_input checks length and checksum, then switches on the type.
+// An error (unreachable, time exceeded, parameter problem) quoting one of
+// our packets goes to the handler its transport protocol registered
+// (icmp_ctl_register; TCP: net/tcp_icmp.c) with the quoted addresses and
+// 8 bytes of transport header; what it means is the transport's call.
 // An echo reply is built in a fresh mbuf chain (the request may share
 // clusters with other packets, so it is not written in place): same
 // identifier, sequence and data, type 0, new checksum, sent back with our
@@ -34,7 +38,8 @@
 // icmp_input.
 //
 // References: RFC 792 (formats), RFC 1122 3.2.2 (when not to send
-// errors), 3.2.2.6 (echo), RFC 1812 4.3.2.8 (rate limiting).
+// errors), 3.2.2.1 (pass errors to the transport), 3.2.2.6 (echo), RFC 1812
+// 4.3.2.8 (rate limiting), RFC 1191 4 (the next-hop MTU field).
 #include "net/icmp.h"
 #include "net/ip.h"
 #include "net/byteorder.h"
@@ -46,6 +51,7 @@ static uint32 icmp_test_ping;                        // [a] sysctl knob
 static struct net_lock icmp_lock;
 static uint64 icmp_err_window;                       // [s] second of the window
 static int icmp_err_count;                           // [s] errors sent in it
+static icmp_ctlinput_t icmp_ctlsw[256];              // [i] per IP protocol
 
 #define ICMPSTAT(id, field, d) \
 	NET_SYSCTL_UINT64(icmp_##id, "net.inet.icmp." #id, SYSCTL_RD, &icmpstat.field, d)
@@ -74,6 +80,14 @@ int icmp_init(void)
 {
 	net_lock_init(&icmp_lock, "icmp");
 	return ip_proto_register(IPPROTO_ICMP, icmp_input);
+}
+
+int icmp_ctl_register(uint8 proto, icmp_ctlinput_t fn)
+{
+	if (fn == NULL)
+		return -EINVAL;
+	icmp_ctlsw[proto] = fn;
+	return 0;
 }
 
 #define ICMP_LEAD 64   // room in front for the IP and Ethernet headers
@@ -128,6 +142,35 @@ static void icmp_echo_reply(struct mbuf *m, int hlen, int icmplen)
 		STAT(icps_echo_replies_sent);
 }
 
+// An error message (ICMP header ic, icmplen bytes at hlen of m): hand
+// what it quotes to the transport that sent the packet (RFC 1122
+// 3.2.2). The quote must hold a whole IP header and 8 bytes after it
+// (RFC 792), about a packet from one of our addresses. Borrows m.
+static void icmp_notify(struct mbuf *m, int hlen, int icmplen, const struct icmp *ic)
+{
+	struct ip qip;
+	struct icmp_ctl ctl;
+	if (icmplen < ICMP_MINLEN + IP_HDR_LEN + 8 ||
+	    m_copydata(m, hlen + ICMP_MINLEN, IP_HDR_LEN, &qip) < 0)
+		return;
+	int qhlen = (qip.ip_vhl & 0xf) << 2;
+	if ((qip.ip_vhl >> 4) != 4 || qhlen < IP_HDR_LEN || icmplen < ICMP_MINLEN + qhlen + 8 ||
+	    (ntoh16(qip.ip_off) & IP_OFFMASK) != 0 || icmp_ctlsw[qip.ip_p] == NULL)
+		return;   // not ours to explain, or no transport header quoted
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.ic_type = ic->icmp_type;
+	ctl.ic_code = ic->icmp_code;
+	if (ic->icmp_type == ICMP_UNREACH && ic->icmp_code == ICMP_UNREACH_NEEDFRAG)
+		ctl.ic_mtu = ntoh16(ic->icmp_seq);   // RFC 1191 4: "Next-Hop MTU"
+	ctl.ic_src = ntoh32(qip.ip_src);
+	ctl.ic_dst = ntoh32(qip.ip_dst);
+	if (!if_islocal(ctl.ic_src) && (ctl.ic_src >> 24) != IN_LOOPBACKNET)
+		return;   // we did not send it
+	if (m_copydata(m, hlen + ICMP_MINLEN + qhlen, 8, ctl.ic_th) < 0)
+		return;
+	icmp_ctlsw[qip.ip_p](&ctl);
+}
+
 void icmp_input(struct mbuf *m, int hlen)
 {
 	int icmplen = m->m_pkthdr.ph_len - hlen;
@@ -143,6 +186,9 @@ void icmp_input(struct mbuf *m, int hlen)
 		goto drop;
 	}
 	rip_input(m, hlen);   // a copy to each raw ICMP socket (ping); borrows m
+	if (ic.icmp_type == ICMP_UNREACH || ic.icmp_type == ICMP_TIMXCEED ||
+	    ic.icmp_type == ICMP_PARAMPROB)
+		icmp_notify(m, hlen, icmplen, &ic);
 	switch (ic.icmp_type) {
 	case ICMP_ECHO:
 		STAT(icps_echo_received);
@@ -206,6 +252,11 @@ static bool icmp_error_allowed(struct mbuf *m, struct ip *ip, int hlen)
 
 void icmp_error(struct mbuf *m, int hlen, int type, int code)
 {
+	icmp_error_mtu(m, hlen, type, code, 0);
+}
+
+void icmp_error_mtu(struct mbuf *m, int hlen, int type, int code, uint16 mtu)
+{
 	struct ip ip;
 	if (m_copydata(m, 0, sizeof(ip), &ip) < 0 || !icmp_error_allowed(m, &ip, hlen)) {
 		STAT(icps_error_suppressed);
@@ -231,6 +282,7 @@ void icmp_error(struct mbuf *m, int hlen, int type, int code)
 	memset(ic, 0, sizeof(*ic));   // unused field must be zero (RFC 792)
 	ic->icmp_type = type;
 	ic->icmp_code = code;
+	ic->icmp_seq = hton16(mtu);   // RFC 1191 4: the low half of the unused word
 	if (icmp_send(r, ntoh32(ip.ip_dst), ntoh32(ip.ip_src)) == 0)
 		STAT(icps_error_sent);
 out:

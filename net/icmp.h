@@ -12,8 +12,14 @@
 #define ICMP_UNREACH_PROTOCOL 2
 #define ICMP_UNREACH_PORT 3
 #define ICMP_UNREACH_NEEDFRAG 4
+#define ICMP_UNREACH_SRCFAIL 5
+#define ICMP_UNREACH_NET_UNKNOWN 6
+#define ICMP_UNREACH_NET_PROHIB 9
+#define ICMP_UNREACH_TOSNET 11
+#define ICMP_SOURCEQUENCH 4
 #define ICMP_ECHO 8
 #define ICMP_TIMXCEED 11
+#define ICMP_PARAMPROB 12
 #define ICMP_MINLEN 8              // type, code, checksum, 4 more bytes
 #define ICMP_ERRPPS_DEFAULT 100    // error messages per second at most
 
@@ -44,6 +50,23 @@ extern struct icmpstat icmpstat;
 
 int icmp_init(void);
 
+// What an ICMP error says about a packet we sent, for the transport
+// protocol that sent it (RFC 1122 3.2.2: "MUST be passed to the
+// transport layer"). Host order.
+struct icmp_ctl {
+	uint8 ic_type;        // ICMP_UNREACH, ICMP_TIMXCEED or ICMP_PARAMPROB
+	uint8 ic_code;
+	uint16 ic_mtu;        // UNREACH_NEEDFRAG: the next-hop MTU (RFC 1191), 0: not given
+	uint32 ic_src;        // the quoted packet's source (our address)
+	uint32 ic_dst;        // and destination (the peer)
+	uint8 ic_th[8];       // the first 8 bytes of its transport header
+};
+// A transport's handler. Runs in the netisr that received the ICMP
+// message (not necessarily the one owning the connection).
+typedef void (*icmp_ctlinput_t)(const struct icmp_ctl *ctl);
+// Register proto's handler (at init, before packets flow). 0 or -EINVAL.
+int icmp_ctl_register(uint8 proto, icmp_ctlinput_t fn);
+
 // Input (ip_protosw[IPPROTO_ICMP]): m has the IP header (hlen bytes).
 // Netisr thread; consumes m.
 void icmp_input(struct mbuf *m, int hlen);
@@ -53,6 +76,8 @@ void icmp_input(struct mbuf *m, int hlen);
 // forbids it or the rate limit (net.inet.icmp.errppslimit) is reached.
 // Consumes m. Any thread.
 void icmp_error(struct mbuf *m, int hlen, int type, int code);
+// The same with a next-hop MTU (RFC 1191) for ICMP_UNREACH_NEEDFRAG.
+void icmp_error_mtu(struct mbuf *m, int hlen, int type, int code, uint16 mtu);
 
 // Send one echo request to dst (host order) with len payload bytes.
 // 0 or -Exxx. Any thread.

@@ -452,11 +452,11 @@ static long sosend_wait(struct socket *so, size_t resid, bool nonblock)
 {
 	struct sockbuf *sb = &so->so_snd;
 	for (;;) {
-		if (so_getstate(so) & SS_CANTSENDMORE)
-			return -EPIPE;
-		int err = so_takeerror(so);
+		int err = so_takeerror(so);   // first: as in sosend
 		if (err < 0)
 			return err;
+		if (so_getstate(so) & SS_CANTSENDMORE)
+			return -EPIPE;
 		uint32 space = sbspace(sb);
 		if (space > 0 && (space >= resid || space >= sb->sb_lowat))
 			return space;
@@ -495,11 +495,15 @@ long sosend(struct socket *so, struct uio *uio, const struct sockaddr_in *to,
 	    int flags, bool nonblock)
 {
 	const struct protosw *pr = so->so_proto;
-	if (so_getstate(so) & SS_CANTSENDMORE)
-		return -EPIPE;
+	// A pending error first, then EPIPE (Linux's order: the first write
+	// after a reset says ECONNRESET and clears it, the next says EPIPE;
+	// BSD says EPIPE at once and leaves the error in SO_ERROR). There
+	// are no signals here, so no SIGPIPE either.
 	int err = so_takeerror(so);
 	if (err < 0)
 		return err;
+	if (so_getstate(so) & SS_CANTSENDMORE)
+		return -EPIPE;
 	if ((pr->pr_flags & PR_CONNREQUIRED) && !(so_getstate(so) & SS_ISCONNECTED))
 		return -ENOTCONN;
 	if (pr->pr_flags & PR_ATOMIC)

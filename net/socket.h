@@ -32,6 +32,10 @@
 #define SO_OPT_KEEPALIVE 0x08
 #define SO_OPT_LINGER    0x10
 #define SO_OPT_RCVBUF    0x20   // SO_RCVBUF was set: no receive autotuning
+// TCP_NODELAY (IPPROTO_TCP) kept here too, so an accepted socket inherits
+// it with the rest of so_options (net/so_accept.c so_clone); the tcpcb's
+// TF_NODELAY is what TCP acts on.
+#define SO_OPT_TCP_NODELAY 0x40
 
 struct socket {
 	int so_type;                      // [i] SOCK_RAW / SOCK_DGRAM / SOCK_STREAM

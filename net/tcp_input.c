@@ -145,6 +145,10 @@ static struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *s
 	so->so_pcb = inp;
 	soref(so);   // the pcb's reference
 	sbsetlowat(&so->so_snd, so->so_snd.sb_hiwat / 4);   // as tcp_usr_attach
+	// The listener's options came with so_clone (SO_KEEPALIVE, SO_LINGER,
+	// the buffer sizes: BSD and Linux do the same); TCP_NODELAY too.
+	if (__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_TCP_NODELAY)
+		tp->t_flags |= TF_NODELAY;
 	if (in_pcbinstall(inp, sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport) < 0) {
 		tcp_close(tp);   // also takes the child off the queue
 		return NULL;
@@ -283,13 +287,36 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 
 // ---- demultiplexing ----------------------------------------------------------------
 
-// RFC 9293 3.6.1 (and RFC 1122 4.2.2.13): a new SYN for a connection in
-// TIME_WAIT may reopen it if its sequence number is beyond the old
-// connection's. Returns true if tp was closed for the SYN.
+// Is somebody listening on (laddr, lport)? (A TIME_WAIT connection is
+// given up for a new SYN only if a listener will take the SYN.)
+static bool tcp_listener_for(uint32 laddr, uint16 lport)
+{
+	bool found = false;
+	net_lock_acquire(&tcbinfo.ipi_lock);
+	for (struct inpcb *inp = in_pcbportchain(&tcbinfo, lport); inp && !found;
+	     inp = inp->inp_portnext)
+		found = inp->inp_lport == lport && inp->inp_faddr == INADDR_ANY &&
+			(inp->inp_laddr == INADDR_ANY || inp->inp_laddr == laddr) &&
+			(__atomic_load_n(&inp->inp_socket->so_state, __ATOMIC_ACQUIRE) &
+			 SS_ACCEPTCONN);
+	net_lock_release(&tcbinfo.ipi_lock);
+	return found;
+}
+
+// RFC 9293 3.6.1, RFC 1122 4.2.2.13, RFC 6191: a SYN for a connection in
+// TIME_WAIT reopens it only if it cannot be an old duplicate of the old
+// connection: its sequence number is beyond the old connection's final
+// RCV.NXT (RFC 6191 2 without timestamps; with them, a newer timestamp
+// would also do -- timestamps are not implemented here yet), and a
+// listener is there to take it. The new connection's ISS is then above
+// everything the old one sent (tcp_input_listen). Any other SYN is an
+// old duplicate or a mistake and gets what a synchronized state gives a
+// SYN (tcp_input_sync: an ACK, RFC 9293 3.10.7.4 / RFC 5961 4), and the
+// TIME_WAIT stays. Returns true if tp was closed for the SYN.
 static bool tcp_timewait_reuse(struct tcpcb *tp, struct tcp_seg *sg)
 {
 	if (tp->t_state != TCPS_TIME_WAIT || (sg->sg_flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
-	    !SEQ_GT(sg->sg_seq, tp->t_last_rcvnxt))
+	    !SEQ_GT(sg->sg_seq, tp->t_last_rcvnxt) || !tcp_listener_for(sg->sg_dst, sg->sg_dport))
 		return false;
 	TCPSTAT_INC(tcps_twreuse);
 	sg->sg_tw_iss = tp->snd_max;

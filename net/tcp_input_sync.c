@@ -224,6 +224,7 @@ static void tcp_input_newack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
 		tp->t_rtttime = 0;
 	}
 	tp->t_rxtshift = 0;
+	tp->t_softerror = 0;   // the path works: an old ICMP error no longer explains anything
 	net_lock_acquire(&so->so_snd.sb_lock);
 	sbdrop(&so->so_snd, MIN(data, so->so_snd.sb_cc));   // I2
 	if (sbspace(&so->so_snd) >= so->so_snd.sb_lowat)
@@ -388,12 +389,19 @@ static struct mbuf *tcp_input_trim(struct tcpcb *tp, struct tcp_seg *sg)
 
 // Delayed ACK (RFC 1122 4.2.3.2: "an ACK SHOULD be generated for at
 // least every second full-sized segment, and MUST be generated within
-// 500 ms"): the second segment gets its ACK at the end of this batch,
-// a first one waits for the delayed-ACK timer (tcp_delack_ms <= 200).
-static void tcp_input_delack(struct tcpcb *tp)
+// 500 ms"), for len in-order bytes just delivered. Once more than one
+// full segment's worth is unacknowledged (the second full-sized segment,
+// as Linux counts), the ACK leaves now, in the middle of the batch: a
+// batch of 22 segments gets 11 ACKs, not one at its end. Less than that
+// waits for the delayed-ACK timer (tcp_delack_ms <= 200), unless
+// something else of this batch asks for an ACK at its end (tcp_ack_later:
+// a FIN, a duplicate, data past the window), which then covers it too.
+static void tcp_input_delack(struct tcpcb *tp, uint32 len)
 {
-	if (++tp->t_segs_unacked >= 2) {
-		tcp_ack_later(tp);
+	tp->t_unacked_bytes += len;
+	if (tp->t_unacked_bytes > tp->t_maxseg) {
+		tp->t_flags |= TF_ACKNOW;
+		tcp_output(tp);   // clears t_unacked_bytes with the ACK
 		return;
 	}
 	if (!(tp->t_flags & TF_DELACK)) {
@@ -421,7 +429,7 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 			tcp_rcvbuf_autotune(tp, sg, sg->sg_len);
 			tp->rcv_nxt += sg->sg_len;
 			tcp_deliver(tp, m);
-			tcp_input_delack(tp);
+			tcp_input_delack(tp, sg->sg_len);
 		}
 		return fin ? TH_FIN : 0;
 	}

@@ -121,6 +121,10 @@ TCPSTAT_OID(pawsdrop, tcps_pawsdrop, "dropped: PAWS, timestamp older than TS.Rec
 TCPSTAT_OID(tsmissing, tcps_tsmissing, "dropped: no timestamp on a connection that uses them");
 TCPSTAT_OID(tsrtt, tcps_tsrtt, "RTT samples from timestamp echoes");
 TCPSTAT_OID(rcvbufgrow, tcps_rcvbufgrow, "receive buffers grown by autotuning");
+TCPSTAT_OID(icmp_hard, tcps_icmp_hard, "connections aborted by an ICMP error");
+TCPSTAT_OID(icmp_soft, tcps_icmp_soft, "ICMP errors kept as a soft error");
+TCPSTAT_OID(icmp_mtu, tcps_icmp_mtu, "segment size lowered by ICMP fragmentation needed");
+TCPSTAT_OID(icmp_badseq, tcps_icmp_badseq, "ICMP errors ignored: sequence not in flight");
 TCPSTAT_OID(pcbs, tcps_pcbs, "tcpcbs allocated now");
 
 // ---- ISN (RFC 6528) -------------------------------------------------------------

@@ -60,6 +60,7 @@
 #include "net/socket.h"
 #include "net/so_accept.h"
 #include "net/ip.h"
+#include "net/icmp.h"
 #include "net/if.h"
 #include "net/netisr.h"
 #include "net/byteorder.h"
@@ -72,7 +73,7 @@ int tcp_init(void)
 	in_pcbinfo_init(&tcbinfo, "tcp", &tcp_reuseport_ext);
 	tcp_subr_init();
 	int err = netisr_register_rollup(tcp_rollup);
-	if (err < 0)
+	if (err < 0 || (err = icmp_ctl_register(IPPROTO_TCP, tcp_ctlinput)) < 0)
 		return err;
 	return ip_proto_register(IPPROTO_TCP, tcp_input);
 }
@@ -329,10 +330,13 @@ static int tcp_usr_ctloutput(struct socket *so, struct sockopt *sopt)
 			break;
 		}
 		memcpy(&v, sopt->sopt_val, sizeof(int));
-		if (v)
+		if (v) {
 			tp->t_flags |= TF_NODELAY;
-		else
+			__atomic_or_fetch(&so->so_options, SO_OPT_TCP_NODELAY, __ATOMIC_RELAXED);
+		} else {
 			tp->t_flags &= ~TF_NODELAY;
+			__atomic_and_fetch(&so->so_options, ~SO_OPT_TCP_NODELAY, __ATOMIC_RELAXED);
+		}
 		if (v && TCPS_HAVEESTABLISHED(tp->t_state))
 			tcp_output(tp);   // what Nagle held back may go now
 		return 0;

@@ -219,8 +219,8 @@ struct tcpcb {
 	uint64 t_rcvtime;             // [o] last segment received (keepalive)
 	int t_keepprobes;             // [o] keepalives sent without answer
 
-	uint32 t_segs_unacked;        // [o] full segments received, not ACKed
-	int t_softerror;              // [o] last ICMP/soft error (-Exxx)
+	uint32 t_unacked_bytes;       // [o] in-order data received since our last ACK
+	int t_softerror;              // [o] last ICMP soft error (-Exxx), reported on timeout
 	struct tcp_reass t_reass;     // [o] out-of-order data
 	struct tcpcb *t_rollnext;     // [o] netisr's rollup list (TF_ONROLLUP)
 	tcp_seq t_last_rcvnxt;        // [o] TIME_WAIT reuse: final rcv_nxt
@@ -296,6 +296,10 @@ struct tcpstat {
 	uint64 tcps_tsmissing;      // dropped: no timestamp though negotiated (RFC 7323 3.2)
 	uint64 tcps_tsrtt;          // RTT samples taken from TSecr (RFC 7323 4)
 	uint64 tcps_rcvbufgrow;     // receive buffers grown by autotuning
+	uint64 tcps_icmp_hard;      // connections aborted by an ICMP error
+	uint64 tcps_icmp_soft;      // ICMP errors kept as a soft error
+	uint64 tcps_icmp_mtu;       // segment size lowered by "fragmentation needed"
+	uint64 tcps_icmp_badseq;    // ICMP errors ignored: quoted sequence not in flight
 	uint64 tcps_pcbs;           // tcpcbs allocated now
 };
 extern struct tcpstat tcpstat;
@@ -317,6 +321,7 @@ extern int tcp_do_wscale;         // RFC 7323 window scale offered (net.inet.tcp
 extern int tcp_do_timestamps;     // RFC 7323 timestamps offered (net.inet.tcp.timestamps)
 extern int tcp_recvbuf_auto;      // receive-buffer autotuning (net.inet.tcp.recvbuf_auto)
 extern int tcp_recvbuf_max;       // its ceiling in bytes (net.inet.tcp.recvbuf_max)
+extern int tcp_minmss;            // floor of an ICMP-lowered t_maxseg
 
 // ---- tcp_subr.c ------------------------------------------------------------------
 // A new tcpcb for socket so (pcb inp), state CLOSED, on netisr cpu.
@@ -494,6 +499,12 @@ void tcp_rtt_update(struct tcpcb *tp, int rtt);
 int tcp_rexmt_ms(struct tcpcb *tp);
 // Enter TIME_WAIT: stop other timers, run 2 MSL.
 void tcp_timewait_start(struct tcpcb *tp);
+
+// ---- tcp_icmp.c ------------------------------------------------------------------
+struct icmp_ctl;
+// An ICMP error quoting one of our segments (icmp_ctl_register's
+// handler): hard/soft error or a smaller MSS, on the owning netisr.
+void tcp_ctlinput(const struct icmp_ctl *ctl);
 
 // ---- tcp_usrreq.c (tcp_usrreqs, tcp_init, tcp_attach_cpu: net/protosw.h) ----
 // The user closed (or shut down) the sending side: the state moves on

@@ -94,7 +94,8 @@ write_all(int fd, const char *b, ssize_t n)
 
 // Why a write to s failed: a write after the connection was dropped gets
 // EPIPE (BSD: the socket can send no more), while the drop's own error
-// (ECONNRESET, ETIMEDOUT) waits in SO_ERROR; report that one.
+// (ECONNRESET, ETIMEDOUT) waits in SO_ERROR; report that one. (Here, as
+// in Linux, the first write after a drop gets the error itself.)
 static const char *
 write_error(int s)
 {

@@ -150,6 +150,26 @@ void wire_netisrs(void)
 	wire_poll_all();
 }
 
+int wire_burst(void)
+{
+	struct mbuf *rest = wire_head;   // only what is on the wire now
+	struct mbuf *last = wire_tail;
+	int n = 0;
+	if (rest == NULL)
+		return 0;
+	wire_head = wire_tail = NULL;
+	while (rest != NULL) {           // wire_step takes from wire_head
+		struct mbuf *next = rest == last ? NULL : rest->m_nextpkt;
+		rest->m_nextpkt = NULL;
+		wire_head = wire_tail = rest;
+		wire_step();
+		n++;
+		rest = next;
+	}
+	wire_poll_all();
+	return n;
+}
+
 void wire_log_clear(void)
 {
 	wire_nlog = 0;

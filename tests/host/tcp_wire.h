@@ -56,6 +56,11 @@ uint64 wire_run(uint64 ms);
 void wire_settle(void);
 // Only run what is queued on the netisrs (nothing from the wire).
 void wire_netisrs(void);
+// Put every packet now on the wire on its netisr's queue, then run the
+// netisrs: the packets of one burst are one input batch (up to
+// NETISR_BATCH), as a driver's receive interrupt makes them. What the
+// netisrs send stays on the wire. Returns the packets delivered.
+int wire_burst(void);
 // Drop every trace of earlier segments from the log.
 void wire_log_clear(void);
 

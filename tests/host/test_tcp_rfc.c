@@ -1,0 +1,445 @@
+// Host tests of TCP rules that are easy to get almost right, over the
+// fake wire (tcp_wire.h): the TIME_WAIT reuse rule for a new SYN (RFC
+// 9293 3.6.1, RFC 6191) in its accept and reject cases, the ACK of every
+// second full segment inside one input batch (RFC 1122 4.2.3.2) and
+// immediate ACKs out of order (RFC 5681 4.2), ICMP errors (RFC 1122
+// 4.2.3.9, RFC 5927, RFC 1191: net/tcp_icmp.c), what write() says after
+// a reset (Linux's order), and the options an accepted socket inherits.
+#include "tests/host/tcp_wire.h"
+#include "net/icmp.h"
+
+static void clean(int s0, uint64 m0)
+{
+	wire_filter = NULL;
+	wire_run(2 * 60000 + 1000);
+	CHECK(tcpstat.tcps_pcbs == 0);
+	CHECK(so_count() == s0);
+	CHECK(mbstat.mbs_inuse == m0);
+}
+
+static uint16 port_of(struct socket *so)
+{
+	return tw_tp(so)->t_inp->inp_lport;
+}
+
+#define BEGIN()                                   \
+	wire_setup();                             \
+	int s0 = so_count();                      \
+	uint64 m0 = mbstat.mbs_inuse
+
+// ---- TIME_WAIT reuse ----------------------------------------------------------------
+
+static uint16 drop_to_port;   // the filter below drops segments to this port
+
+static enum wire_verdict drop_to(const struct wire_seg *ws)
+{
+	return ws->ws_dport == drop_to_port ? WIRE_DROP : WIRE_PASS;
+}
+
+// Count logged segments from sport to dport with exactly flags.
+static int count_exact(uint16 sport, uint16 dport, uint8 flags)
+{
+	int n = 0;
+	for (int i = 0; i < wire_nlog; i++)
+		if (wire_log[i].ws_sport == sport && wire_log[i].ws_dport == dport &&
+		    (wire_log[i].ws_flags & ~TH_PUSH) == flags)
+			n++;
+	return n;
+}
+
+// The server closes first and holds TIME_WAIT for (5300, 6300). Returns
+// its tcpcb (alive until TIME_WAIT ends) and leaves the listener in *l.
+static struct tcpcb *server_time_wait(struct socket **l)
+{
+	struct socket *s, *c;
+	*l = tw_listen(5300, 5);
+	c = tw_connect(5300, 6300);
+	wire_settle();
+	CHECK(soaccept(*l, true, &s) == 0);
+	CHECK(tw_send(c, "data", 4) == 4);   // rcv_nxt moves past the SYN
+	wire_run(300);
+	char b[8];
+	CHECK(tw_recv(s, b, sizeof(b), 0) == 4);
+	struct tcpcb *stp = tw_tp(s);
+	soclose(s);
+	wire_settle();
+	soclose(c);
+	wire_settle();
+	CHECK(stp->t_state == TCPS_TIME_WAIT && tcpstat.tcps_pcbs == 2);
+	return stp;
+}
+
+// A SYN whose sequence number is not beyond the old connection's final
+// RCV.NXT may be an old duplicate: it is answered by an ACK, the
+// TIME_WAIT stays, the listener sees nothing. A SYN beyond it reopens.
+static void tcp_time_wait_reuse_rejects_old_syn(void)
+{
+	BEGIN();
+	struct socket *l;
+	struct tcpcb *stp = server_time_wait(&l);
+	tcp_seq last = stp->t_last_rcvnxt;
+	CHECK(last == stp->rcv_nxt);
+	drop_to_port = 6300;   // no client answers the ACKs (its RST would end TIME_WAIT)
+	wire_filter = drop_to;
+	wire_log_clear();
+	tw_forge_syn(6300, 5300, last - 100000, 1460);   // an old duplicate
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT);
+	CHECK(count_exact(5300, 6300, TH_ACK) == 1);
+	CHECK(wire_log[wire_nlog - 1].ws_ack == last && count_exact(5300, 6300, TH_SYN | TH_ACK) == 0);
+	CHECK(l->so_incqlen == 0 && tcpstat.tcps_pcbs == 2);
+	wire_run(1000);   // past the ACK rate limit
+	CHECK(stp->t_state == TCPS_TIME_WAIT);
+	tw_forge_syn(6300, 5300, last, 1460);   // equal is not beyond
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT);
+	CHECK(count_exact(5300, 6300, TH_ACK) == 2 && l->so_incqlen == 0);
+	tcp_seq old_snd_max = stp->snd_max;
+	tw_forge_syn(6300, 5300, last + 1000, 1460);   // beyond: a new connection
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 1 && l->so_incqlen == 1);
+	CHECK(count_exact(5300, 6300, TH_SYN | TH_ACK) == 1);
+	struct wire_seg *sa = &wire_log[wire_nlog - 1];
+	CHECK(sa->ws_flags == (TH_SYN | TH_ACK) && sa->ws_ack == last + 1001);
+	CHECK(SEQ_GT(sa->ws_seq, old_snd_max));   // RFC 1122 4.2.2.13: ISS above the old
+	soclose(l);
+	clean(s0, m0);
+}
+
+// Without a listener to take it, even a good SYN leaves TIME_WAIT alone
+// (as Linux does): it gets an ACK, not a RST.
+static void tcp_time_wait_kept_without_listener(void)
+{
+	BEGIN();
+	struct socket *l;
+	struct tcpcb *stp = server_time_wait(&l);
+	soclose(l);
+	wire_settle();
+	drop_to_port = 6300;
+	wire_filter = drop_to;
+	wire_log_clear();
+	tw_forge_syn(6300, 5300, stp->t_last_rcvnxt + 1000, 1460);
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT);
+	CHECK(count_exact(5300, 6300, TH_ACK) == 1 && tw_count(5300, TH_RST, false) == 0);
+	clean(s0, m0);
+}
+
+// ---- ACKs -----------------------------------------------------------------------------
+
+// Ten full segments arrive in one batch: five ACKs, one per second
+// segment, each acknowledging two more (not one ACK at the batch's end).
+static void tcp_delack_every_second_segment_in_a_batch(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5302, &c, &s);
+	uint16 cp = port_of(c), sp = port_of(s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	uint32 mss = tw_tp(c)->t_maxseg;
+	CHECK(mss == 1460);
+	static uint8 buf[10 * 1460];
+	tw_pattern(buf, sizeof(buf), 0);
+	wire_log_clear();
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	CHECK(wire_burst() == 10 && tw_count(cp, 0, true) == 10);
+	wire_settle();   // the ACKs cross; no time passes
+	CHECK(tw_count(sp, TH_ACK, false) == 5);
+	int k = 0;
+	for (int i = 0; i < wire_nlog; i++)
+		if (wire_log[i].ws_sport == sp && wire_log[i].ws_len == 0)
+			CHECK(wire_log[i].ws_ack == base + 2 * mss * (uint32)++k);
+	CHECK(tcpstat.tcps_delack == 0);
+	static uint8 got[sizeof(buf)];
+	CHECK(tw_recv(s, got, sizeof(got), 0) == (long)sizeof(got));
+	CHECK(memcmp(got, buf, sizeof(buf)) == 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+static int drop_first_data;
+
+static enum wire_verdict drop_first(const struct wire_seg *ws)
+{
+	if (ws->ws_len > 0 && drop_first_data) {
+		drop_first_data = 0;
+		return WIRE_DROP;
+	}
+	return WIRE_PASS;
+}
+
+// Out-of-order segments are each ACKed at once, in the same batch (the
+// sender counts duplicate ACKs), and so is the one that fills the hole.
+static void tcp_ooo_and_hole_fill_ack_at_once(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5303, &c, &s);
+	uint16 sp = port_of(s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	static uint8 buf[6 * 1460];
+	wire_log_clear();
+	drop_first_data = 1;
+	wire_filter = drop_first;
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	CHECK(wire_burst() == 6);
+	wire_filter = NULL;
+	CHECK(tw_count(sp, TH_ACK, false) == 0);   // still on the wire
+	wire_burst();                              // the five duplicate ACKs reach c
+	CHECK(tw_count(sp, TH_ACK, false) == 5);
+	for (int i = 0; i < wire_nlog; i++)
+		if (wire_log[i].ws_sport == sp)
+			CHECK(wire_log[i].ws_ack == base);
+	wire_settle();   // fast retransmit after the third duplicate; the hole fills
+	int last = -1;
+	for (int i = 0; i < wire_nlog; i++)
+		if (wire_log[i].ws_sport == sp)
+			last = i;
+	CHECK(last >= 0 && wire_log[last].ws_ack == base + sizeof(buf));
+	CHECK(tcpstat.tcps_delack == 0 && tcpstat.tcps_fastrexmt == 1);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// ---- ICMP errors ------------------------------------------------------------------
+
+// An ICMP error of type/code (mtu for "fragmentation needed") about a
+// TCP segment from 127.0.0.1:lport to 127.0.0.1:fport with sequence seq,
+// as a router or the peer's host would send it.
+static void icmp_about(uint16 lport, uint16 fport, uint32 seq, int type, int code, uint16 mtu)
+{
+	struct mbuf *m = m_getspace(IP_HDR_LEN + TCP_HDR_LEN, 64);
+	CHECK(m != NULL && m->m_len >= IP_HDR_LEN + TCP_HDR_LEN);
+	uint8 *p = mtod(m, uint8 *);
+	memset(p, 0, IP_HDR_LEN + TCP_HDR_LEN);
+	p[0] = 0x45;
+	p[3] = IP_HDR_LEN + TCP_HDR_LEN;
+	p[8] = 64;
+	p[9] = IPPROTO_TCP;
+	p[12] = p[16] = 127, p[15] = p[19] = 1;
+	uint8 *t = p + IP_HDR_LEN;
+	t[0] = (uint8)(lport >> 8), t[1] = (uint8)lport;
+	t[2] = (uint8)(fport >> 8), t[3] = (uint8)fport;
+	t[4] = (uint8)(seq >> 24), t[5] = (uint8)(seq >> 16), t[6] = (uint8)(seq >> 8), t[7] = (uint8)seq;
+	icmp_error_mtu(m, IP_HDR_LEN, type, code, mtu);
+	wire_settle();
+}
+
+static int so_error_of(struct socket *so)
+{
+	int v = 0;
+	struct sockopt sopt = { SOL_SOCKET, SO_ERROR, true, &v, sizeof(v) };
+	CHECK(sogetopt(so, &sopt) == 0);
+	return v;
+}
+
+// Port unreachable for our SYN: connect fails at once with ECONNREFUSED;
+// one quoting a sequence number we never sent is ignored (RFC 5927 4.1).
+static void tcp_icmp_port_unreach_refuses_connect(void)
+{
+	BEGIN();
+	drop_to_port = 5310;   // the SYNs vanish: no RST comes back
+	wire_filter = drop_to;
+	struct socket *c = tw_connect(5310, 6310);
+	wire_settle();
+	struct tcpcb *tp = tw_tp(c);
+	CHECK(tp->t_state == TCPS_SYN_SENT);
+	icmp_about(6310, 5310, tp->iss + 1, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+	CHECK(tw_state(c) == TCPS_SYN_SENT && tcpstat.tcps_icmp_badseq == 1);
+	icmp_about(6310, 5310, tp->iss - 1, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+	CHECK(tw_state(c) == TCPS_SYN_SENT && tcpstat.tcps_icmp_badseq == 2);
+	icmp_about(6311, 5310, tp->iss, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);   // other port
+	CHECK(tw_state(c) == TCPS_SYN_SENT && tcpstat.tcps_icmp_hard == 0);
+	icmp_about(6310, 5310, tp->iss, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+	CHECK(tw_state(c) == TCPS_CLOSED && tcpstat.tcps_icmp_hard == 1);
+	CHECK(so_error_of(c) == ECONNREFUSED);
+	soclose(c);
+	clean(s0, m0);
+}
+
+// Host unreachable is a soft error (RFC 1122 4.2.3.9 "MUST NOT abort"):
+// the connect goes on, and when it times out the error it reports is
+// EHOSTUNREACH, not ETIMEDOUT. Established, port unreachable is soft too.
+static void tcp_icmp_host_unreach_soft_error(void)
+{
+	BEGIN();
+	tcp_syn_rexmt_max = 2;
+	drop_to_port = 5311;
+	wire_filter = drop_to;
+	struct socket *c = tw_connect(5311, 6311);
+	wire_settle();
+	struct tcpcb *tp = tw_tp(c);
+	icmp_about(6311, 5311, tp->iss, ICMP_UNREACH, ICMP_UNREACH_HOST, 0);
+	CHECK(tw_state(c) == TCPS_SYN_SENT && tp->t_softerror == -EHOSTUNREACH);
+	CHECK(tcpstat.tcps_icmp_soft == 1 && tcpstat.tcps_icmp_hard == 0);
+	wire_run(1000);
+	CHECK(tw_state(c) == TCPS_SYN_SENT);   // retransmitting
+	wire_run(20000);
+	CHECK(tw_state(c) == TCPS_CLOSED && tcpstat.tcps_timeoutdrop == 1);
+	CHECK(so_error_of(c) == EHOSTUNREACH);
+	soclose(c);
+	wire_filter = NULL;
+
+	struct socket *a, *s;
+	tw_pair(5312, &a, &s);
+	tcp_rexmt_max = 2;
+	uint16 ap = port_of(a), sp = port_of(s);
+	drop_to_port = sp;   // a's data vanishes
+	wire_filter = drop_to;
+	CHECK(tw_send(a, "lost", 4) == 4);
+	wire_settle();
+	tp = tw_tp(a);
+	icmp_about(ap, sp, tp->snd_una, ICMP_UNREACH, ICMP_UNREACH_PORT, 0);
+	CHECK(tw_state(a) == TCPS_ESTABLISHED && tp->t_softerror == -ECONNREFUSED);
+	icmp_about(ap, sp, tp->snd_max, ICMP_UNREACH, ICMP_UNREACH_NET, 0);   // not in flight
+	CHECK(tp->t_softerror == -ECONNREFUSED && tcpstat.tcps_icmp_badseq == 1);
+	wire_run(60000);
+	CHECK(tw_state(a) == TCPS_CLOSED);
+	char b[4];
+	CHECK(tw_recv(a, b, sizeof(b), 0) == -ECONNREFUSED);
+	soclose(a);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// Fragmentation needed with a next-hop MTU of 1000: segments of 960 from
+// then on, what was in flight resent that size (RFC 1191); a tiny MTU is
+// floored at net.inet.tcp.minmss (RFC 5927 7); a larger one changes
+// nothing; one without an MTU is ignored.
+static void tcp_icmp_needfrag_shrinks_mss(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5313, &c, &s);
+	uint16 cp = port_of(c), sp = port_of(s);
+	struct tcpcb *tp = tw_tp(c);
+	static uint8 buf[4000], got[4000];
+	tw_pattern(buf, sizeof(buf), 0);
+	tw_setopt(c, IPPROTO_TCP, TCP_NODELAY, 1);   // the tail goes too
+	drop_to_port = sp;   // the big segments are "too big" on the way
+	wire_filter = drop_to;
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	wire_settle();
+	CHECK(tp->t_maxseg == 1460 && tp->snd_max - tp->snd_una == sizeof(buf));
+	icmp_about(cp, sp, tp->snd_una, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, 0);
+	CHECK(tp->t_maxseg == 1460);   // no MTU given
+	icmp_about(cp, sp, tp->snd_una, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, 2000);
+	CHECK(tp->t_maxseg == 1460);   // never up
+	wire_filter = NULL;
+	wire_log_clear();
+	icmp_about(cp, sp, tp->snd_una, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, 1000);
+	CHECK(tp->t_maxseg == 960 && tcpstat.tcps_icmp_mtu == 1);
+	int n = 0;
+	for (int i = 0; i < wire_nlog; i++)
+		if (wire_log[i].ws_sport == cp && wire_log[i].ws_len > 0) {
+			CHECK(wire_log[i].ws_len <= 960);
+			n++;
+		}
+	CHECK(n == 5);   // 4000 bytes in 960-byte segments, at once
+	CHECK(tw_recv(s, got, sizeof(got), 0) == (long)sizeof(got));
+	CHECK(memcmp(got, buf, sizeof(buf)) == 0);
+	CHECK(tcpstat.tcps_rexmttimeo == 0);
+	CHECK(tw_send(c, "x", 1) == 1);
+	wire_settle();
+	icmp_about(cp, sp, tp->snd_max, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, 100);
+	CHECK(tp->t_maxseg == 960 && tcpstat.tcps_icmp_badseq == 1);   // acked already
+	drop_to_port = sp;
+	wire_filter = drop_to;
+	CHECK(tw_send(c, "y", 1) == 1);
+	wire_settle();
+	icmp_about(cp, sp, tp->snd_una, ICMP_UNREACH, ICMP_UNREACH_NEEDFRAG, 100);
+	CHECK(tp->t_maxseg == (uint32)tcp_minmss && tcp_minmss == 216);
+	wire_filter = NULL;
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// ---- the socket interface ---------------------------------------------------------
+
+// After the peer's reset, the first write says ECONNRESET (and clears
+// it), the next ones EPIPE -- Linux's order (BSD says EPIPE at once).
+static void tcp_write_after_reset(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5320, &c, &s);
+	struct tcpcb *ctp = tw_tp(c);
+	tw_forge(port_of(s), port_of(c), ctp->rcv_nxt, 0, TH_RST);
+	wire_settle();
+	CHECK(tw_state(c) == TCPS_CLOSED);
+	CHECK(tw_send(c, "x", 1) == -ECONNRESET);
+	CHECK(tw_send(c, "x", 1) == -EPIPE);
+	CHECK(tw_send(c, "x", 1) == -EPIPE);
+	char b[4];
+	CHECK(tw_recv(c, b, sizeof(b), 0) == 0);   // the error is taken: EOF
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+static int getopt_int(struct socket *so, int level, int name)
+{
+	int v = -1;
+	struct sockopt sopt = { level, name, true, &v, sizeof(v) };
+	CHECK(sogetopt(so, &sopt) == 0);
+	return v;
+}
+
+// An accepted socket starts with its listener's options: TCP_NODELAY,
+// SO_KEEPALIVE, SO_RCVBUF/SO_SNDBUF, SO_LINGER (BSD and Linux).
+static void tcp_accept_inherits_options(void)
+{
+	BEGIN();
+	struct socket *l = tw_listen(5321, 5), *s;
+	tw_setopt(l, IPPROTO_TCP, TCP_NODELAY, 1);
+	tw_setopt(l, SOL_SOCKET, SO_KEEPALIVE, 1);
+	tw_setopt(l, SOL_SOCKET, SO_RCVBUF, 8192);
+	tw_setopt(l, SOL_SOCKET, SO_SNDBUF, 16384);
+	struct linger lg = { 1, 7 };
+	struct sockopt sopt = { SOL_SOCKET, SO_LINGER, false, &lg, sizeof(lg) };
+	CHECK(sosetopt(l, &sopt) == 0);
+	struct socket *c = tw_connect(5321, 0);
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0 && tw_state(s) == TCPS_ESTABLISHED);
+	CHECK(getopt_int(s, IPPROTO_TCP, TCP_NODELAY) == 1);
+	CHECK(tw_tp(s)->t_flags & TF_NODELAY);
+	CHECK(getopt_int(s, SOL_SOCKET, SO_KEEPALIVE) == 1);
+	CHECK(getopt_int(s, SOL_SOCKET, SO_RCVBUF) == getopt_int(l, SOL_SOCKET, SO_RCVBUF));
+	CHECK(getopt_int(s, SOL_SOCKET, SO_SNDBUF) == getopt_int(l, SOL_SOCKET, SO_SNDBUF));
+	CHECK(getopt_int(s, SOL_SOCKET, SO_RCVBUF) < getopt_int(c, SOL_SOCKET, SO_RCVBUF));
+	struct linger got = { 0, 0 };
+	struct sockopt gs = { SOL_SOCKET, SO_LINGER, true, &got, sizeof(got) };
+	CHECK(sogetopt(s, &gs) == 0 && got.l_onoff == 1 && got.l_linger == 7);
+	CHECK(getopt_int(c, IPPROTO_TCP, TCP_NODELAY) == 0);   // the connector's own
+	// The option off on the listener: the next child has it off.
+	tw_setopt(l, IPPROTO_TCP, TCP_NODELAY, 0);
+	struct socket *c2 = tw_connect(5321, 0), *s2;
+	wire_settle();
+	CHECK(soaccept(l, true, &s2) == 0 && getopt_int(s2, IPPROTO_TCP, TCP_NODELAY) == 0);
+	soclose(c);
+	soclose(c2);
+	wire_settle();
+	struct linger nol = { 0, 0 };   // close without lingering
+	struct sockopt off = { SOL_SOCKET, SO_LINGER, false, &nol, sizeof(nol) };
+	CHECK(sosetopt(s, &off) == 0 && sosetopt(s2, &off) == 0);
+	soclose(s);
+	soclose(s2);
+	soclose(l);
+	clean(s0, m0);
+}
+
+const struct host_test tcp_rfc_tests[] = {
+	{ tcp_time_wait_reuse_rejects_old_syn, "tcp_time_wait_reuse_rejects_old_syn" },
+	{ tcp_time_wait_kept_without_listener, "tcp_time_wait_kept_without_listener" },
+	{ tcp_delack_every_second_segment_in_a_batch, "tcp_delack_every_second_segment_in_a_batch" },
+	{ tcp_ooo_and_hole_fill_ack_at_once, "tcp_ooo_and_hole_fill_ack_at_once" },
+	{ tcp_icmp_port_unreach_refuses_connect, "tcp_icmp_port_unreach_refuses_connect" },
+	{ tcp_icmp_host_unreach_soft_error, "tcp_icmp_host_unreach_soft_error" },
+	{ tcp_icmp_needfrag_shrinks_mss, "tcp_icmp_needfrag_shrinks_mss" },
+	{ tcp_write_after_reset, "tcp_write_after_reset" },
+	{ tcp_accept_inherits_options, "tcp_accept_inherits_options" },
+	{ NULL, NULL },
+};

@@ -303,20 +303,34 @@ static bool tcp_listener_for(uint32 laddr, uint16 lport)
 	return found;
 }
 
+// RFC 6191 2: can the SYN not be an old duplicate of the connection tp
+// in TIME_WAIT? If both connections use timestamps, its TSval must be
+// newer than the last one seen (or equal, with a newer sequence number);
+// otherwise its sequence number must be beyond the old connection's
+// final RCV.NXT (RFC 1122 4.2.2.13).
+static bool tcp_timewait_syn_newer(struct tcpcb *tp, const struct tcp_seg *sg)
+{
+	bool seq_newer = SEQ_GT(sg->sg_seq, tp->t_last_rcvnxt);
+	if ((tp->t_flags & TF_BOTH_TSTMP) != TF_BOTH_TSTMP || !(sg->sg_opt.to_flags & TOF_TS) ||
+	    !__atomic_load_n(&tcp_do_timestamps, __ATOMIC_RELAXED))
+		return seq_newer;   // one of the two incarnations has no timestamps
+	int32 d = (int32)(sg->sg_opt.to_tsval - tp->ts_recent);
+	return d > 0 || (d == 0 && seq_newer);
+}
+
 // RFC 9293 3.6.1, RFC 1122 4.2.2.13, RFC 6191: a SYN for a connection in
 // TIME_WAIT reopens it only if it cannot be an old duplicate of the old
-// connection: its sequence number is beyond the old connection's final
-// RCV.NXT (RFC 6191 2 without timestamps; with them, a newer timestamp
-// would also do -- timestamps are not implemented here yet), and a
-// listener is there to take it. The new connection's ISS is then above
-// everything the old one sent (tcp_input_listen). Any other SYN is an
-// old duplicate or a mistake and gets what a synchronized state gives a
-// SYN (tcp_input_sync: an ACK, RFC 9293 3.10.7.4 / RFC 5961 4), and the
-// TIME_WAIT stays. Returns true if tp was closed for the SYN.
+// connection (tcp_timewait_syn_newer) and a listener is there to take
+// it. The new connection's ISS is then above everything the old one sent
+// (tcp_input_listen). Any other SYN is an old duplicate or a mistake and
+// gets what a synchronized state gives a SYN (tcp_input_sync: an ACK,
+// RFC 9293 3.10.7.4 / RFC 5961 4), and the TIME_WAIT stays (as in Linux;
+// RFC 6191 would drop it silently). Returns true if tp was closed for
+// the SYN.
 static bool tcp_timewait_reuse(struct tcpcb *tp, struct tcp_seg *sg)
 {
 	if (tp->t_state != TCPS_TIME_WAIT || (sg->sg_flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
-	    !SEQ_GT(sg->sg_seq, tp->t_last_rcvnxt) || !tcp_listener_for(sg->sg_dst, sg->sg_dport))
+	    !tcp_timewait_syn_newer(tp, sg) || !tcp_listener_for(sg->sg_dst, sg->sg_dport))
 		return false;
 	TCPSTAT_INC(tcps_twreuse);
 	sg->sg_tw_iss = tp->snd_max;

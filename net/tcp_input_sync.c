@@ -392,16 +392,21 @@ static struct mbuf *tcp_input_trim(struct tcpcb *tp, struct tcp_seg *sg)
 // 500 ms"), for len in-order bytes just delivered. Once more than one
 // full segment's worth is unacknowledged (the second full-sized segment,
 // as Linux counts), the ACK leaves now, in the middle of the batch: a
-// batch of 22 segments gets 11 ACKs, not one at its end. Less than that
-// waits for the delayed-ACK timer (tcp_delack_ms <= 200), unless
-// something else of this batch asks for an ACK at its end (tcp_ack_later:
-// a FIN, a duplicate, data past the window), which then covers it too.
+// batch of 22 full segments gets 11 ACKs, not one at its end. Two or
+// more smaller segments get their ACK at the end of the batch (the
+// rollup); a single one waits for the delayed-ACK timer (tcp_delack_ms
+// <= 200).
 static void tcp_input_delack(struct tcpcb *tp, uint32 len)
 {
 	tp->t_unacked_bytes += len;
+	tp->t_segs_unacked++;
 	if (tp->t_unacked_bytes > tp->t_maxseg) {
 		tp->t_flags |= TF_ACKNOW;
-		tcp_output(tp);   // clears t_unacked_bytes with the ACK
+		tcp_output(tp);   // clears both counts with the ACK
+		return;
+	}
+	if (tp->t_segs_unacked >= 2) {
+		tcp_ack_later(tp);
 		return;
 	}
 	if (!(tp->t_flags & TF_DELACK)) {

@@ -313,6 +313,7 @@ static int tcp_output_send(struct tcpcb *tp, const struct tcp_outseg *os)
 		tp->t_flags &= ~(TF_ACKNOW | TF_DELACK);
 		tcp_timer_set(tp, TCPT_DELACK, 0);
 		tp->t_unacked_bytes = 0;
+		tp->t_segs_unacked = 0;
 	}
 	if (SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv))
 		tp->rcv_adv = tp->rcv_nxt + os->os_win;   // I3

@@ -220,6 +220,7 @@ struct tcpcb {
 	int t_keepprobes;             // [o] keepalives sent without answer
 
 	uint32 t_unacked_bytes;       // [o] in-order data received since our last ACK
+	uint32 t_segs_unacked;        // [o] in-order segments received since our last ACK
 	int t_softerror;              // [o] last ICMP soft error (-Exxx), reported on timeout
 	struct tcp_reass t_reass;     // [o] out-of-order data
 	struct tcpcb *t_rollnext;     // [o] netisr's rollup list (TF_ONROLLUP)

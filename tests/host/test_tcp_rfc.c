@@ -1,6 +1,7 @@
 // Host tests of TCP rules that are easy to get almost right, over the
 // fake wire (tcp_wire.h): the TIME_WAIT reuse rule for a new SYN (RFC
-// 9293 3.6.1, RFC 6191) in its accept and reject cases, the ACK of every
+// 9293 3.6.1, RFC 6191, with and without timestamps) in its accept and
+// reject cases, the ACK of every
 // second full segment inside one input batch (RFC 1122 4.2.3.2) and
 // immediate ACKs out of order (RFC 5681 4.2), ICMP errors (RFC 1122
 // 4.2.3.9, RFC 5927, RFC 1191: net/tcp_icmp.c), what write() says after
@@ -102,6 +103,43 @@ static void tcp_time_wait_reuse_rejects_old_syn(void)
 	struct wire_seg *sa = &wire_log[wire_nlog - 1];
 	CHECK(sa->ws_flags == (TH_SYN | TH_ACK) && sa->ws_ack == last + 1001);
 	CHECK(SEQ_GT(sa->ws_seq, old_snd_max));   // RFC 1122 4.2.2.13: ISS above the old
+	soclose(l);
+	clean(s0, m0);
+}
+
+// A SYN with a timestamp option (kind 8: NOP NOP TS tsval 0).
+static void forge_syn_ts(uint16 sport, uint16 dport, uint32 seq, uint32 tsval)
+{
+	uint8 o[12] = { TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TIMESTAMP, 10,
+			(uint8)(tsval >> 24), (uint8)(tsval >> 16), (uint8)(tsval >> 8), (uint8)tsval };
+	tw_forge_raw(sport, dport, seq, 0, TH_SYN, 16384, o, sizeof(o), 0);
+}
+
+// RFC 6191: when both incarnations use timestamps, the SYN's TSval
+// decides: older is refused even with a newer sequence number; newer is
+// taken even with an old sequence number.
+static void tcp_time_wait_reuse_timestamps(void)
+{
+	BEGIN();
+	tw_rfc7323(true);
+	struct socket *l;
+	struct tcpcb *stp = server_time_wait(&l);
+	CHECK((stp->t_flags & TF_BOTH_TSTMP) == TF_BOTH_TSTMP);
+	uint32 ts = stp->ts_recent;
+	tcp_seq last = stp->t_last_rcvnxt;
+	drop_to_port = 6300;
+	wire_filter = drop_to;
+	wire_log_clear();
+	forge_syn_ts(6300, 5300, last + 1000, ts - 1000);   // new sequence, old TSval
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT && l->so_incqlen == 0);
+	forge_syn_ts(6300, 5300, last - 1000, ts);          // equal TSval, old sequence
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT && l->so_incqlen == 0);
+	forge_syn_ts(6300, 5300, last - 1000, ts + 1000);   // old sequence, newer TSval
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 1 && l->so_incqlen == 1);
+	CHECK(count_exact(5300, 6300, TH_SYN | TH_ACK) == 1);
 	soclose(l);
 	clean(s0, m0);
 }
@@ -433,6 +471,7 @@ static void tcp_accept_inherits_options(void)
 
 const struct host_test tcp_rfc_tests[] = {
 	{ tcp_time_wait_reuse_rejects_old_syn, "tcp_time_wait_reuse_rejects_old_syn" },
+	{ tcp_time_wait_reuse_timestamps, "tcp_time_wait_reuse_timestamps" },
 	{ tcp_time_wait_kept_without_listener, "tcp_time_wait_kept_without_listener" },
 	{ tcp_delack_every_second_segment_in_a_batch, "tcp_delack_every_second_segment_in_a_batch" },
 	{ tcp_ooo_and_hole_fill_ack_at_once, "tcp_ooo_and_hole_fill_ack_at_once" },

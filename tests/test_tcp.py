@@ -17,6 +17,9 @@ ECONNREFUSED both ways; ECONNRESET when Linux closes with SO_LINGER 0 in
 the middle of a transfer; ETIMEDOUT when Linux vanishes (the relay drops
 everything): with net.inet.tcp.rexmt_max=4 and rto_max_ms=1000 the guest
 gives up after 5 retransmissions, a few seconds (the test allows 60 s);
+ICMP port and host unreachable from Linux's nftables (ECONNREFUSED at
+once, EHOSTUNREACH when connect gives up); keepalive finding a Linux peer
+that went silent (nftables drops everything) with ETIMEDOUT;
 and the same transfer through slirp's hostfwd (restrict=on) to the
 guest's echo and discard.
 
@@ -331,6 +334,88 @@ def test_tcp_timeout_when_linux_vanishes(netguest):
     assert "nc: write: Connection timed out" in out, out
     assert sysctl_int(g, "net.inet.tcp.timeoutdrop") >= 1
     rig.set_relay({"seed": 1, "in": {}, "out": {}})
+    settle(g, base)
+
+
+def nft(rig, ruleset):
+    """Load an nftables ruleset into the peer's namespace (its own table:
+    `nft delete table ip nk` undoes it)."""
+    path = os.path.join(str(rig.workdir), "nft-%d.conf" % random.randrange(1 << 30))
+    with open(path, "w") as f:
+        f.write(ruleset)
+    rig.ns_run(["nft", "-f", path])
+
+
+def test_tcp_icmp_errors_from_linux(netguest):
+    """Linux's nftables answers the guest's SYNs with ICMP instead of a
+    RST (net/tcp_icmp.c, RFC 1122 4.2.3.9): port unreachable is a hard
+    error in SYN_SENT -- connect fails at once with ECONNREFUSED, no RST
+    involved; host unreachable is a soft error -- connect keeps
+    retransmitting and, when it gives up, reports EHOSTUNREACH instead of
+    ETIMEDOUT."""
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    rig.ns_run(["sysctl", "-q", "-w", "net.ipv4.icmp_ratelimit=0"])
+    nft(rig, "table ip nk {\n chain in {\n"
+             "  type filter hook input priority 0; policy accept;\n"
+             "  tcp dport 4450 reject with icmp type port-unreachable\n"
+             "  tcp dport 4451 reject with icmp type host-unreachable\n"
+             " }\n}\n")
+    rst0 = sysctl_int(g, "net.inet.tcp.rstrcvd")
+    out = g.run("nc -d 10.0.2.2 4450", timeout=60)
+    assert "Connection refused" in out, out
+    assert sysctl_int(g, "net.inet.tcp.icmp_hard") == 1
+    assert sysctl_int(g, "net.inet.tcp.rstrcvd") == rst0   # not a RST
+    g.run("sysctl net.inet.tcp.syn_rexmt_max=2")
+    g.run("sysctl net.inet.tcp.rto_init_ms=200")
+    out = g.run("nc -d 10.0.2.2 4451", timeout=60)
+    assert "No route to host" in out, out
+    assert sysctl_int(g, "net.inet.tcp.icmp_soft") >= 1
+    assert sysctl_int(g, "net.inet.tcp.timeoutdrop") == 1   # it gave up by itself
+    assert sysctl_int(g, "net.inet.tcp.icmp_hard") == 1
+    settle(g, base)
+
+
+def test_tcp_keepalive_finds_a_dead_peer(netguest):
+    """nc -K (SO_KEEPALIVE) to a Linux server that reads nothing: while
+    Linux answers, the keepalive probes keep the idle connection open;
+    once nftables drops everything from the guest, keepcnt unanswered
+    probes end it with ETIMEDOUT (bound: keepidle_ms + keepcnt x
+    keepintvl_ms after the last answer)."""
+    rig, g = netguest(cpus=2)
+    base = prepare(g)
+    g.run("sysctl net.inet.tcp.keepidle_ms=1000")
+    g.run("sysctl net.inet.tcp.keepintvl_ms=500")
+    g.run("sysctl net.inet.tcp.keepcnt=3")
+    hole = Bg(rig, "blackhole", port=5010, timeout=120)
+    try:
+        bg(g, "nc -d -K 10.0.2.2 5010 > /ka 2>&1")
+        line = hole.p.stdout.readline()
+        assert "accepted" in line, line
+        probes = 0
+        for _ in range(120):             # a few rounds of answered probes
+            probes = sysctl_int(g, "net.inet.tcp.keepprobe")
+            if probes >= 3:
+                break
+            time.sleep(0.25)
+        assert probes >= 3, probes
+        assert sysctl_int(g, "net.inet.tcp.keepdrops") == 0
+        assert [p for p in pcbs(g) if p[1] == "10.0.2.2:5010"][0][2] == \
+            "ESTABLISHED"
+        nft(rig, "table ip nk {\n chain in {\n"
+                 "  type filter hook input priority 0; policy accept;\n"
+                 "  ip saddr 10.0.2.15 drop\n }\n}\n")
+        out = ""
+        for _ in range(240):
+            out = g.read_file("/ka")
+            if "nc:" in out:
+                break
+            time.sleep(0.25)
+    finally:
+        hole.kill()
+    assert "nc: read: Connection timed out" in out, out
+    assert sysctl_int(g, "net.inet.tcp.keepdrops") == 1
+    rig.ns_run(["nft", "delete", "table", "ip", "nk"])
     settle(g, base)
 
 

@@ -1,9 +1,9 @@
 // nc: netcat, TCP (the default) and UDP, as BSD nc is used.
 // Usage:
-//   nc [-dN] [-w secs] [-p srcport] host port
+//   nc [-dKN] [-w secs] [-p srcport] host port
 //        TCP client: connect to host:port, copy stdin to the connection
 //        and the connection to stdout, until the peer closes it.
-//   nc -l [-dkN] [-p] port
+//   nc -l [-dkKN] [-p] port
 //        TCP server: accept one connection on port and do the same;
 //        with -k accept the next one when it ends, forever.
 //   nc -u [-d] [-w secs] [-p srcport] host port
@@ -23,6 +23,9 @@
 //       give up when the peer sends nothing for secs (default: wait)
 //   -b  TCP: set SO_RCVBUF and SO_SNDBUF to bytes (before connect or
 //       listen: the window scale of the SYN is chosen from it)
+//   -K  TCP: SO_KEEPALIVE (a server's listener has it, so each accepted
+//       connection inherits it): a silent dead peer is found by the
+//       keepalive probes (net.inet.tcp.keepidle_ms, keepintvl_ms, keepcnt)
 // host is a dotted quad or "localhost". Every mode polls stdin and the
 // socket together, so replies appear while you type. Exit status 0, or
 // 1 with "nc: <what>: <error>" (connection refused, reset, ...).
@@ -30,11 +33,15 @@
 
 static char buf[65536];
 static int sockbuf;   // -b: SO_RCVBUF and SO_SNDBUF, 0: the defaults
+static int keepalive; // -K: SO_KEEPALIVE
 
-// Apply -b to TCP socket s.
+// Apply -b and -K to TCP socket s.
 static void
 set_sockbuf(int s)
 {
+	if (keepalive &&
+	    setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &keepalive, sizeof(keepalive)) < 0)
+		die("nc: setsockopt: %s", strerror(errno));
 	if (sockbuf == 0)
 		return;
 	if (setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof(sockbuf)) < 0 ||
@@ -45,8 +52,8 @@ set_sockbuf(int s)
 static void
 usage(void)
 {
-	die("usage: nc [-u] [-dN] [-w secs] [-p srcport] [-b bytes] host port\n"
-	    "       nc -l [-u] [-dkN] [-b bytes] [-p] port");
+	die("usage: nc [-u] [-dKN] [-w secs] [-p srcport] [-b bytes] host port\n"
+	    "       nc -l [-u] [-dkKN] [-b bytes] [-p] port");
 }
 
 static int
@@ -284,6 +291,8 @@ main(int argc, char *argv[])
 					half = true;
 				else if (*p == 'd')
 					use_stdin = false;
+				else if (*p == 'K')
+					keepalive = 1;
 				else
 					usage();
 			}

@@ -6,7 +6,7 @@
 #   the 31 user registers into the trapframe (mapped at TRAPFRAME in the
 #   user page table; sscratch holds that address), loads the kernel stack,
 #   hart id and kernel page table from the trapframe, switches satp, and
-#   jumps to usertrap() (kernel/trap.c).
+#   jumps to usertrapvec (kernelvec.S), which calls usertrap() (kernel/trap.c).
 # userret(satp): called by usertrapret() with the user satp in a0; switches
 #   to the user page table, restores the registers from the trapframe and
 #   sret's to user mode (sepc and sstatus were set by usertrapret()).
@@ -58,7 +58,7 @@ uservec:
 
         ld sp, 8(a0)               # kernel_sp
         ld tp, 32(a0)              # kernel_hartid
-        ld t0, 16(a0)              # kernel_trap (usertrap)
+        ld t0, 16(a0)              # kernel_trap (usertrapvec)
         ld t1, 0(a0)               # kernel_satp
         mv s0, zero                # end of the frame-pointer chain
         mv ra, zero

@@ -3,7 +3,9 @@
 //
 // From user mode the hart enters uservec (trampoline.S), which saves the
 // user registers in the trapframe, switches to the kernel page table and
-// stack, and calls usertrap(). usertrapret() goes back the other way.
+// stack, and jumps to usertrapvec (kernelvec.S), which calls usertrap()
+// (a call, so gdb's backtrace ends there). usertrapret() goes back the
+// other way.
 // From kernel mode the hart enters kernelvec (kernelvec.S), which calls
 // kerneltrap() on the current kernel stack.
 //
@@ -124,7 +126,8 @@ static bool quantum_over(void)
 	return uptime_ms() >= mycpu()->quantum_end;
 }
 
-// A trap from user mode (uservec jumps here on the process's kernel stack).
+// A trap from user mode (uservec -> usertrapvec calls it, on the
+// process's kernel stack).
 void usertrap(void)
 {
 	if ((CSR_READ(sstatus) & SSTATUS_SPP) != 0)

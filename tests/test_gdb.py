@@ -160,6 +160,45 @@ def test_gdb_helper_modules_load_independently(tmp_path):
     assert "Show one packet's mbuf chain" in out, out
 
 
+DECODE_CASES = [
+    ('Ether(src="52:55:0a:00:02:02", dst="ff:ff:ff:ff:ff:ff")/ARP(op=1, hwsrc="52:55:0a:00:02:02", '
+     'psrc="10.0.2.2", pdst="10.0.2.15")',
+     "ether 52:55:0a:00:02:02 > ff:ff:ff:ff:ff:ff, arp who-has 10.0.2.15 tell 10.0.2.2"),
+    ('Ether(src="52:54:00:12:34:56", dst="52:55:0a:00:02:02")/ARP(op=2, hwsrc="52:54:00:12:34:56", '
+     'psrc="10.0.2.15", pdst="10.0.2.2")',
+     "ether 52:54:00:12:34:56 > 52:55:0a:00:02:02, arp reply 10.0.2.15 is-at 52:54:00:12:34:56"),
+    ('IP(src="10.0.2.2", dst="10.0.2.15", ttl=64)/ICMP(type=8, id=7, seq=3)/b"abcd"',
+     "ip 10.0.2.2 > 10.0.2.15: icmp echo request id 7 seq 3, ip len 32 ttl 64"),
+    ('IP(src="10.0.2.2", dst="10.0.2.15")/TCP(sport=5000, dport=7, flags="SA", seq=100, ack=200, '
+     'window=1000)',
+     "ip 10.0.2.2:5000 > 10.0.2.15:7: tcp [S.] seq 100 ack 200 win 1000 len 0, ip len 40"),
+    ('IP(src="10.0.2.2", dst="10.0.2.15", flags="MF", frag=0)/UDP(sport=9, dport=2000)/(b"x" * 40)',
+     "ip 10.0.2.2:9 > 10.0.2.15:2000: udp len 48 (data 40), ip len 68 ttl 64 frag off=0 MF"),
+    ('IP(src="10.0.2.2", dst="10.0.2.15", frag=185, proto=17)/(b"y" * 20)',
+     "ip 10.0.2.2 > 10.0.2.15: proto 17, ip len 40 ttl 64 frag off=1480"),
+]
+
+
+def test_gdb_packet_decoder_one_liners(tmp_path):
+    """nk-mbuf's one-line decoder (tools/gdb/nkgdb/mbufs.py) on frames
+    scapy builds: ARP request and reply, ICMP echo, a TCP SYN,ACK, the
+    first and a later IP fragment (no QEMU: gdb with the kernel's
+    symbols, the decoder called from gdb's Python)."""
+    kernel = netkern.build_debug_kernel()
+    script = tmp_path / "decode.py"
+    lines = ["import sys", "sys.path.insert(0, %r)" % str(netkern.ROOT / "tools" / "gdb"),
+             "from scapy.all import Ether, ARP, IP, ICMP, TCP, UDP",
+             "from nkgdb import mbufs"]
+    for i, (pkt, _) in enumerate(DECODE_CASES):
+        lines.append("print('case %d:', mbufs.decode(bytes(%s)))" % (i, pkt))
+    script.write_text("\n".join(lines) + "\n")
+    r = subprocess.run([GDB, "-nx", "-batch", "-ex", "file %s" % kernel, "-ex", "source %s" % script],
+                       capture_output=True, text=True, timeout=T)
+    out = r.stdout + r.stderr
+    for i, (_, want) in enumerate(DECODE_CASES):
+        assert "case %d: %s\n" % (i, want) in out, "case %d: want %r in:\n%s" % (i, want, out)
+
+
 # ---- make qemu-gdb and the command it prints --------------------------------
 
 def test_make_qemu_gdb_prints_a_gdb_command_that_works(boot, workdir, gdbs):
@@ -187,8 +226,22 @@ def test_make_qemu_gdb_prints_a_gdb_command_that_works(boot, workdir, gdbs):
     assert re.search(r"Breakpoint 1, main \(\) at kernel/main\.c:\d+", out), out
     clean_bt(out[out.index("Breakpoint 1, main"):out.index("cpu0:")], "main")
     assert re.search(r"^cpu\d: scheduler\s+pc main \(kernel/main\.c:\d+\)", out, re.M), out
-    # a stray `quit` in an interactive session asks before detaching
     assert "Whether to confirm potentially dangerous operations is on." in out, out
+    # interactively, a stray `quit` asks before it detaches
+    argv = shlex.split(cmd)
+    gi = pexpect.spawn(argv[0], argv[1:], cwd=netkern.ROOT, encoding="utf-8",
+                       codec_errors="replace", timeout=T)
+    try:
+        gi.expect(r"\(gdb\) ")
+        gi.sendline("quit")
+        gi.expect(r"A debugging session is active\.")
+        gi.expect(r"Quit anyway\? \(y or n\) ")
+        gi.sendline("y")
+        gi.expect(pexpect.EOF)
+    except (pexpect.TIMEOUT, pexpect.EOF):
+        raise AssertionError("quit did not ask before detaching:\n" + str(gi.before))
+    finally:
+        gi.close(force=True)
 
 
 # ---- a running guest, stopped at a received datagram and when idle -----------

@@ -339,6 +339,7 @@ static void e1000_link_update(struct e1000_softc *sc, bool verbose)
 // buffer, so the ring never runs short. [rx].
 static struct mbuf *e1000_rx_take(struct e1000_softc *sc, int i, int len)
 {
+	/* LAB e1000 BEGIN: exercise 1, take the frame out of the ring */
 	struct mbuf *m = sc->sc_rx_mbuf[i];
 	if (len <= E1000_RX_COPYBREAK) {
 		struct mbuf *n = m_gethdr();
@@ -354,6 +355,12 @@ static struct mbuf *e1000_rx_take(struct e1000_softc *sc, int i, int len)
 	sc->sc_rx_mbuf[i] = fresh;
 	sc->sc_rx_ring[i].rd_addr = (uint64)fresh->m_data;
 	return m;
+	/* LAB e1000 STUB
+	(void)sc;
+	(void)i;
+	(void)len;
+	return NULL;
+	   LAB e1000 END */
 }
 
 // Hand the good frame in descriptor i up to the netisr that owns its
@@ -381,8 +388,12 @@ static void e1000_input(struct e1000_softc *sc, int i, int len)
 // one taken [E1000 3.2.6]. [rx].
 static void e1000_rx_refill(struct e1000_softc *sc)
 {
+	/* LAB e1000 BEGIN: exercise 2, give the descriptors back */
 	e1000_barrier();  // written descriptors before the tail moves over them
 	e1000_wr(sc, E1000_RDT, (sc->sc_rx_next + E1000_NRXDESC - 1) % E1000_NRXDESC);
+	/* LAB e1000 STUB
+	(void)sc;
+	   LAB e1000 END */
 }
 
 // Drain the finished RX descriptors, at most one ring's worth. The tail
@@ -479,7 +490,7 @@ static void e1000_txeof(struct e1000_softc *sc)
 static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 {
 	KASSERT(holding(&sc->sc_tx_lock));
-	int nseg = 0, len = 0, last = -1;
+	int nseg = 0, len = 0;
 	for (struct mbuf *n = m; n; n = n->m_next) {
 		if (n->m_len > 0)
 			nseg++;
@@ -490,6 +501,8 @@ static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 		m_freem(m);
 		return;
 	}
+	/* LAB e1000 BEGIN: exercise 3, a descriptor per mbuf */
+	int last = -1;
 	for (struct mbuf *n = m; n; n = n->m_next) {
 		if (n->m_len == 0)
 			continue;
@@ -510,6 +523,11 @@ static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 	// its DD means the whole frame is done, so the chain is freed then.
 	sc->sc_tx_ring[last].td_cmd |= E1000_TXD_CMD_EOP | E1000_TXD_CMD_RS;
 	sc->sc_tx_mbuf[last] = m;
+	/* LAB e1000 STUB
+	sc->sc_tx_drops++;
+	m_freem(m);
+	return;
+	   LAB e1000 END */
 	sc->sc_tx_packets++;
 	sc->sc_tx_bytes += len;
 }

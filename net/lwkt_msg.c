@@ -240,9 +240,12 @@ void lwkt_replymsg(struct lwkt_msg *msg, int error)
 	msg->ms_error = error;
 	if (f & MSGF_SYNC) {
 		reply_sync(msg);
+	/* LAB lwkt BEGIN: exercise 3, reply through the reply port */
 	} else if (msg->ms_reply_port != NULL) {
 		// I2: back to the originator through its reply port.
 		port_enqueue(msg->ms_reply_port, msg, MSGF_DONE | MSGF_REPLIED);
+	/* LAB lwkt STUB
+	   LAB lwkt END */
 	} else {
 		// No reply port: the originator polls DONE (as the
 		// asynchronous pru_rcvd does).
@@ -269,6 +272,7 @@ int lwkt_domsg(struct lwkt_port *port, struct lwkt_msg *msg)
 	msg->ms_error = 0;
 	flags_clear(msg, MSGF_DONE | MSGF_REPLIED);
 	flags_set(msg, MSGF_SYNC);
+	/* LAB lwkt BEGIN: exercise 2, a message to your own port */
 	if (__atomic_load_n(&port->mp_owner, __ATOMIC_ACQUIRE) == net_curthread()) {
 		// Race "self-send deadlock": we are the thread that would
 		// have to run the handler, so run it now. It normally
@@ -281,6 +285,9 @@ int lwkt_domsg(struct lwkt_port *port, struct lwkt_msg *msg)
 	} else {
 		port_enqueue(port, msg, 0);
 	}
+	/* LAB lwkt STUB
+	port_enqueue(port, msg, 0);
+	   LAB lwkt END */
 	wait_done(msg);
 	flags_clear(msg, MSGF_SYNC);
 	return msg->ms_error;

@@ -267,6 +267,7 @@ static void netisr_thread(void *arg)
 	struct netisr *ni = arg;
 	lwkt_port_setowner(&ni->ni_port);
 	for (;;) {
+		/* LAB lwkt BEGIN: exercise 1, the dispatch loop */
 		struct lwkt_msg *msg = lwkt_waitport(&ni->ni_port);
 		int n = 0;
 		do {
@@ -278,6 +279,9 @@ static void netisr_thread(void *arg)
 		// kernel tcp_rollup (net/tcp_output.c: TCP's delayed ACKs).
 		for (int i = 0; i < netisr_nrollup; i++)
 			netisr_rollups[i](ni->ni_cpu);
+		/* LAB lwkt STUB
+		netisr_run(ni, lwkt_waitport(&ni->ni_port));
+		   LAB lwkt END */
 	}
 }
 

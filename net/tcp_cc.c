@@ -114,6 +114,7 @@ void tcp_cc_dupack(struct tcpcb *tp)
 		tcp_output(tp);
 		return;
 	}
+	/* LAB tcp BEGIN: exercise 2, fast retransmit on the third duplicate ACK */
 	if (tp->t_dupacks != 3)
 		return;
 	// RFC 6582 3.2 (2): "If the Cumulative Acknowledgment field didn't
@@ -128,6 +129,8 @@ void tcp_cc_dupack(struct tcpcb *tp)
 	tcp_cc_retransmit_one(tp);         // RFC 5681 3.2 (3)
 	tp->snd_cwnd = tp->snd_ssthresh + 3 * mss;   // "cwnd = ssthresh + 3*SMSS"
 	tcp_output(tp);
+	/* LAB tcp STUB
+	   LAB tcp END */
 }
 
 bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
@@ -145,6 +148,7 @@ bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
 	// segment ... deflate the congestion window by the amount of new data
 	// acknowledged ..., then add back SMSS bytes if the partial ACK
 	// acknowledges SMSS bytes or more".
+	/* LAB tcp BEGIN: exercise 3, a partial acknowledgment in recovery */
 	TCPSTAT_INC(tcps_newreno_partial);
 	tcp_cc_retransmit_one(tp);
 	tp->snd_cwnd = tp->snd_cwnd > acked ? tp->snd_cwnd - acked : mss;
@@ -154,6 +158,14 @@ bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
 		tp->snd_cwnd = mss;
 	tcp_output(tp);   // "send a new segment if permitted"
 	return true;
+	/* LAB tcp STUB
+	(void)acked;
+	(void)tcp_cc_retransmit_one;   // you will need it
+	tp->t_flags &= ~TF_INRECOVERY;
+	tp->t_dupacks = 0;
+	tp->snd_cwnd = tp->snd_ssthresh;
+	return false;
+	   LAB tcp END */
 }
 
 void tcp_cc_rto(struct tcpcb *tp)

@@ -457,6 +457,7 @@ static void tcp_input_fin(struct tcpcb *tp)
 	tp->rcv_nxt++;   // "advance RCV.NXT over the FIN"
 	tcp_ack_later(tp);   // "and send an acknowledgment for the FIN"
 	socantrcvmore(tp->t_socket);   // "signal the user 'connection closing'"
+	/* LAB tcp BEGIN: exercise 1, the state a FIN leads to */
 	switch (tp->t_state) {
 	case TCPS_SYN_RECEIVED:
 	case TCPS_ESTABLISHED:
@@ -476,6 +477,8 @@ static void tcp_input_fin(struct tcpcb *tp)
 	default:
 		break;   // CLOSE-WAIT, CLOSING, LAST-ACK: "Remain in the ... state"
 	}
+	/* LAB tcp STUB
+	   LAB tcp END */
 }
 
 void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)

@@ -12,8 +12,8 @@ A graded test is an ordinary pytest test with a marker:
 `make test` runs every test as usual.  `make grade LAB=kernel` (tests/grade.py)
 runs only the tests of that lab and prints each with its points, then
 `Score: x/y`; a test earns its points when setup, call and teardown all
-pass.  A parametrized test earns its points once per case.  The first line
-of the docstring is the title shown in the grade table.
+pass.  A parametrized test earns its points once per case.  The first
+paragraph of the docstring is the title shown in the grade table.
 
 Rules for a graded test (docs/labs/README.md):
   - it runs as an ordinary user: QEMU user networking (slirp with
@@ -84,7 +84,8 @@ def title_of(item):
     readable (test_ and underscores dropped)."""
     doc = getattr(getattr(item, "function", None), "__doc__", None)
     if doc and doc.strip():
-        title = doc.strip().splitlines()[0].strip()
+        # The first paragraph of the docstring, on one line.
+        title = " ".join(doc.strip().split("\n\n")[0].split())
     else:
         name = getattr(item, "originalname", None) or item.name
         title = name[5:] if name.startswith("test_") else name

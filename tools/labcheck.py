@@ -112,7 +112,10 @@ def build(tree, timeout=900, targets=()):
 def boots(tree, timeout=90):
     """make qemu with 'halt' on stdin: the shell prompt shows and QEMU
     ends.  Returns (ok, output)."""
-    port = 20000 + os.getpid() % 20000
+    import socket
+    with socket.socket() as s:      # make qemu forwards FWDPORT, FWDPORT+1
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
     try:
         r = subprocess.run(["make", "-s", "qemu", "FWDPORT=%d" % port],
                            cwd=tree, input="halt\n", capture_output=True,

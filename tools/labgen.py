@@ -218,8 +218,9 @@ def render(rel, parts, order, target):
 
 def _here_comment(rel, p):
     where = "docs/labs/%s.md" % p.lab
-    text = "your code here: see %s%s" % (where, ", " + p.title if p.title
-                                         else "")
+    what = "answer" if rel.endswith(".txt") else "code"
+    text = "your %s here: see %s%s" % (what, where, ", " + p.title if p.title
+                                       else "")
     if style_of(rel) == "c":
         return "/* %s */" % text
     return "# %s" % text

@@ -102,6 +102,16 @@ static void tcp_cc_halve(struct tcpcb *tp)
 	tp->snd_ssthresh = MAX(half, 2 * tp->t_maxseg);
 }
 
+void tcp_cc_recovery_start(struct tcpcb *tp)
+{
+	TCPSTAT_INC(tcps_fastrexmt);
+	TCPSTAT_INC(tcps_recovery);
+	tcp_cc_halve(tp);                  // RFC 5681 3.2 (2)
+	// RFC 6582 3.2 (2): "recover = HighData" (RFC 6675 5 (4.1): RecoveryPoint).
+	tp->snd_recover = tp->snd_max;
+	tp->t_flags |= TF_INRECOVERY;
+}
+
 void tcp_cc_dupack(struct tcpcb *tp)
 {
 	uint32 mss = tp->t_maxseg;
@@ -121,11 +131,7 @@ void tcp_cc_dupack(struct tcpcb *tp)
 	// cover more than recover, ... do not enter the fast retransmit".
 	if (!SEQ_GT(tp->snd_una, tp->snd_recover))
 		return;
-	TCPSTAT_INC(tcps_fastrexmt);
-	TCPSTAT_INC(tcps_recovery);
-	tcp_cc_halve(tp);                  // RFC 5681 3.2 (2)
-	tp->snd_recover = tp->snd_max;     // RFC 6582 3.2 (2): "recover = HighData"
-	tp->t_flags |= TF_INRECOVERY;
+	tcp_cc_recovery_start(tp);
 	tcp_cc_retransmit_one(tp);         // RFC 5681 3.2 (3)
 	tp->snd_cwnd = tp->snd_ssthresh + 3 * mss;   // "cwnd = ssthresh + 3*SMSS"
 	tcp_output(tp);

@@ -42,6 +42,7 @@
 // (delayed ACK), 4.2.2.13 (data after close: RST); RFC 5681 2 (the
 // duplicate-ACK definition), 4.2 (immediate ACKs for out-of-order data).
 #include "net/tcp_var.h"
+#include "net/tcp_sack.h"
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/byteorder.h"
@@ -205,6 +206,26 @@ static bool tcp_is_dupack(struct tcpcb *tp, const struct tcp_seg *sg)
 	       tp->snd_max != tp->snd_una;
 }
 
+// An ACK that acknowledges nothing new. With SACK (RFC 6675 2) it is a
+// duplicate if it SACKs new data (sacked > 0); without, RFC 5681 2 says.
+static void tcp_input_dupack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 sacked)
+{
+	bool newreno_rec = (tp->t_flags & TF_INRECOVERY) && !(tp->t_flags & TF_SACKRECOVERY);
+	if (tcp_sack_on(tp) && (sg->sg_opt.to_flags & TOF_SACK) && !newreno_rec) {
+		if (sacked == 0)
+			return;   // nothing new: not a duplicate, DupAcks stays
+		TCPSTAT_INC(tcps_rcvdupack);
+		if (tp->t_flags & TF_SACKRECOVERY)
+			tcp_sack_recovery_ack(tp);   // RFC 6675 5 (B), (C)
+		else
+			tcp_sack_dupack(tp);
+	} else if (tcp_is_dupack(tp, sg) && !(tp->t_flags & TF_SACKRECOVERY)) {
+		tcp_cc_dupack(tp);
+	} else if (!(tp->t_flags & TF_INRECOVERY)) {
+		tp->t_dupacks = 0;
+	}
+}
+
 // New data acknowledged: drop it from so_snd, take an RTT sample, move
 // the timers and the congestion window. acked: sequence space acked.
 static void tcp_input_newack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
@@ -239,7 +260,9 @@ static void tcp_input_newack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
 	tcp_timer_set(tp, TCPT_REXMT, 0);
 	if (tp->snd_una != tp->snd_max)
 		tcp_rexmt_arm(tp);
-	if (!(tp->t_flags & TF_INRECOVERY) || !tcp_cc_recovery_ack(tp, ack, data))
+	if (tp->t_flags & TF_SACKRECOVERY)
+		tcp_sack_recovery_ack(tp);   // RFC 6675 5 (A) or (C)
+	else if (!(tp->t_flags & TF_INRECOVERY) || !tcp_cc_recovery_ack(tp, ack, data))
 		if (data > 0 && !(tp->t_flags & TF_INRECOVERY))
 			tcp_cc_ack(tp, data);
 	if (finacked) {
@@ -305,13 +328,13 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 		m_freem(sg->sg_m);
 		return false;
 	}
+	// RFC 6675 5: "Upon the receipt of any ACK containing SACK
+	// information, the scoreboard MUST be updated via the Update () routine".
+	uint32 sacked = tcp_sack_update(tp, &sg->sg_opt, ack);
 	if (SEQ_LEQ(ack, tp->snd_una)) {
 		// "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
-		// ignored" -- except for counting (RFC 5681 3.2).
-		if (tcp_is_dupack(tp, sg))
-			tcp_cc_dupack(tp);
-		else if (!(tp->t_flags & TF_INRECOVERY))
-			tp->t_dupacks = 0;
+		// ignored" -- except for counting (RFC 5681 3.2, RFC 6675 5).
+		tcp_input_dupack(tp, sg, sacked);
 	} else {
 		bool finacked = (tp->t_flags & TF_SENTFIN) && SEQ_GEQ(ack, tp->snd_max);
 		if (tcp_ts_rtt(tp, sg))
@@ -322,6 +345,10 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 			m_freem(sg->sg_m);   // LAST_ACK: the connection is gone
 			return false;
 		}
+		// RFC 6675 2: an ACK that SACKs new data counts as a duplicate
+		// "even if it ... moves the cumulative acknowledgment point".
+		if (sacked > 0 && tcp_sack_on(tp) && !(tp->t_flags & TF_INRECOVERY))
+			tcp_sack_dupack(tp);
 	}
 	uint32 oldwnd = tp->snd_wnd;
 	if (SEQ_LEQ(ack, tp->snd_max))
@@ -445,6 +472,8 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 	// when the incoming segment fills in all or part of a gap" -- one per
 	// segment, not one per batch: the sender counts them (3 dup ACKs).
 	int r = tcp_reass(tp, sg->sg_seq, m ? sg->sg_len : 0, m, fin);
+	if (m != NULL && SEQ_GT(sg->sg_seq, tp->rcv_nxt))
+		tcp_sack_rcvd(tp, sg->sg_seq);   // RFC 2018 4: its block is reported first
 	tp->t_flags |= TF_ACKNOW;
 	if (r != TH_FIN)
 		tcp_output(tp);   // (a FIN's ACK follows in tcp_input_fin)

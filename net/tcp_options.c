@@ -210,14 +210,6 @@ int tcp_addoptions(struct tcpcb *tp, uint8 flags, uint8 *cp, int room)
 	return n;   // I3: each part is a multiple of 4 within its room
 }
 
-// Placeholder until the SACK receiver fills it (RFC 2018 3: blocks from
-// the reassembly queue, most recent first, as many as fit in room,
-// each 8 bytes after a NOP NOP + kind + length header of 4).
-int tcp_sack_addopt(struct tcpcb *tp, uint8 *cp, int room)
-{
-	(void)tp, (void)cp, (void)room;
-	return 0;
-}
 
 // ---- negotiation -------------------------------------------------------------------
 

@@ -54,6 +54,7 @@
 // 4.2.3.4 (Nagle, sender SWS); RFC 896 (Nagle); RFC 6928 (initial window);
 // McKusick et al., FreeBSD design, 14.6.
 #include "net/tcp_var.h"
+#include "net/tcp_sack.h"
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/ip.h"
@@ -125,6 +126,14 @@ static bool tcp_synunacked(struct tcpcb *tp)
 	return tp->t_state <= TCPS_SYN_RECEIVED && tp->snd_una == tp->iss;
 }
 
+// The data a segment with optlen bytes of options may carry: t_maxseg
+// less the options (RFC 6691), never below TCP_MSS_MIN / 2.
+static uint32 tcp_output_mss(struct tcpcb *tp, int optlen)
+{
+	return tp->t_maxseg > (uint32)optlen + TCP_MSS_MIN / 2 ? tp->t_maxseg - (uint32)optlen :
+								  TCP_MSS_MIN / 2;
+}
+
 // How much data may go now, from offset off of so_snd, at most mss
 // bytes (t_maxseg less the options, RFC 6691); sets *flags' FIN bit off
 // if data stays behind. Pure computation.
@@ -136,6 +145,10 @@ static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint32 m
 		sendwin = 1;   // RFC 9293 3.8.6.1: a zero-window probe carries one byte
 	int64 len = (int64)MIN(sbcc, sendwin) - off;
 	if (len < 0 || tp->t_state < TCPS_ESTABLISHED)
+		len = 0;
+	// RFC 6675 5 (C): in SACK recovery data goes only where NextSeg
+	// says (tcp_sack_send -> tcp_output_at), counted in pipe.
+	if (tp->t_flags & TF_SACKRECOVERY)
 		len = 0;
 	if (len > mss)
 		len = mss;
@@ -171,15 +184,22 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	uint8 flags = tcp_outflags[tp->t_state];
 	if ((flags & TH_SYN) && tp->snd_nxt != tp->iss)
 		flags &= ~TH_SYN;   // sent already (a retransmission backs snd_nxt up)
+	// After a timeout, go-back-N steps over what the peer SACKed.
+	uint32 lim = TCP_SACK_NOLIMIT;
+	if (SEQ_LT(tp->snd_nxt, tp->snd_max) && !(flags & TH_SYN) && !tcp_synunacked(tp))
+		lim = tcp_sack_skip(tp);
 	uint32 off = tp->snd_nxt - tp->snd_una - (tcp_synunacked(tp) ? 1 : 0);
 	if ((flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED)
 		off = 0;
 	// The options come first: data takes what room they leave.
 	os->os_optlen = tcp_addoptions(tp, flags, os->os_opt, TCP_MAXOLEN);
-	uint32 mss = tp->t_maxseg > (uint32)os->os_optlen + TCP_MSS_MIN / 2 ?
-		     tp->t_maxseg - (uint32)os->os_optlen : TCP_MSS_MIN / 2;
+	uint32 mss = tcp_output_mss(tp, os->os_optlen);
 	uint32 len = (flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED ? 0 :
 		     tcp_output_len(tp, off, sbcc, mss, &flags);
+	if (len > lim) {
+		len = lim;
+		flags &= ~TH_FIN;
+	}
 	// Our FIN went already and is not being retransmitted.
 	if ((flags & TH_FIN) && (tp->t_flags & TF_SENTFIN) && tp->snd_nxt == tp->snd_max)
 		flags &= ~TH_FIN;
@@ -187,7 +207,7 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	os->os_len = len;
 	os->os_flags = flags;
 	os->os_win = tcp_output_win(tp, flags);
-	if (len > 0 && (len == mss || tcp_small_ok(tp, off, len, sbcc)))
+	if (len > 0 && (len == mss || len == lim || tcp_small_ok(tp, off, len, sbcc)))
 		return true;
 	if (flags & (TH_SYN | TH_RST | TH_FIN))
 		return true;
@@ -271,6 +291,9 @@ static void tcp_output_count(struct tcpcb *tp, const struct tcp_outseg *os, bool
 	}
 	if ((tp->t_flags & TF_FORCEDATA) && os->os_len > 0)
 		TCPSTAT_INC(tcps_sndprobe);
+	int sack = (os->os_flags & TH_SYN) ? 0 : os->os_optlen - tcp_optlen_fixed(tp);
+	if (sack > 0)   // NOP NOP 5 len, then 8 bytes a block (RFC 2018 3)
+		TCPSTAT_ADD(tcps_sack_sndblocks, (uint32)(sack - 4) / TCPOLEN_SACK_BLOCK);
 }
 
 // Send the segment os describes and advance the send state. 0 or -Exxx.
@@ -335,6 +358,38 @@ int tcp_output(struct tcpcb *tp)
 			break;   // a pure ACK: nothing further was waiting
 	}
 	return err == -ENOBUFS || err == -ENETUNREACH ? 0 : err;
+}
+
+int tcp_output_at(struct tcpcb *tp, tcp_seq seq, uint32 len)
+{
+	struct tcp_outseg os;
+	uint32 sbcc = __atomic_load_n(&tp->t_socket->so_snd.sb_cc, __ATOMIC_RELAXED);
+	uint32 off = seq - tp->snd_una;
+	uint8 flags = tcp_outflags[tp->t_state];
+	if (!TCPS_HAVEESTABLISHED(tp->t_state) || tcp_synunacked(tp) || off > sbcc ||
+	    SEQ_GT(seq, tp->snd_max) || len == 0)
+		return 0;
+	os.os_optlen = tcp_addoptions(tp, flags, os.os_opt, TCP_MAXOLEN);
+	len = MIN(len, tcp_output_mss(tp, os.os_optlen));
+	if (off + len >= sbcc)
+		len = sbcc - off;      // the data ends here: the FIN (if due) goes too
+	else
+		flags &= ~TH_FIN;
+	if (len == 0 && !(flags & TH_FIN))
+		return 0;
+	os.os_off = off;
+	os.os_len = len;
+	os.os_flags = flags;
+	os.os_win = tcp_output_win(tp, flags);
+	tcp_seq onxt = tp->snd_nxt;
+	if (SEQ_LT(seq, tp->snd_max))
+		tp->t_rtttime = 0;   // RFC 6298 3 (Karn): no sample across a retransmission
+	tp->snd_nxt = seq;
+	int err = tcp_output_send(tp, &os);
+	int sent = (int)(tp->snd_nxt - seq);
+	if (SEQ_GT(onxt, tp->snd_nxt))
+		tp->snd_nxt = onxt;
+	return err < 0 && sent == 0 ? err : sent;
 }
 
 void tcp_rexmt_arm(struct tcpcb *tp)

@@ -44,6 +44,7 @@
 // "SipHash: a fast short-input PRF" (2012); McKusick et al., FreeBSD
 // design, 14.
 #include "net/tcp_var.h"
+#include "net/tcp_sack.h"
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/ip.h"
@@ -126,6 +127,14 @@ TCPSTAT_OID(icmp_soft, tcps_icmp_soft, "ICMP errors kept as a soft error");
 TCPSTAT_OID(icmp_mtu, tcps_icmp_mtu, "segment size lowered by ICMP fragmentation needed");
 TCPSTAT_OID(icmp_badseq, tcps_icmp_badseq, "ICMP errors ignored: sequence not in flight");
 TCPSTAT_OID(pcbs, tcps_pcbs, "tcpcbs allocated now");
+TCPSTAT_OID(sack_recovery, tcps_sack_recovery, "SACK (RFC 6675) recovery episodes");
+TCPSTAT_OID(sack_rcvblocks, tcps_sack_rcvblocks, "SACK blocks received");
+TCPSTAT_OID(sack_rcvbad, tcps_sack_rcvbad, "SACK blocks ignored: outside snd_una..snd_max");
+TCPSTAT_OID(sack_sndblocks, tcps_sack_sndblocks, "SACK blocks sent");
+TCPSTAT_OID(sack_rexmitbyte, tcps_sack_rexmitbyte, "bytes retransmitted by SACK recovery");
+TCPSTAT_OID(sack_lostbyte, tcps_sack_lostbyte, "bytes the SACK scoreboard marked lost");
+TCPSTAT_OID(sack_rescue, tcps_sack_rescue, "SACK rescue retransmissions (RFC 6675 rule 4)");
+TCPSTAT_OID(sack_sboverflow, tcps_sack_sboverflow, "SACK blocks dropped: scoreboard full");
 
 // ---- ISN (RFC 6528) -------------------------------------------------------------
 
@@ -230,6 +239,8 @@ struct tcpcb *tcp_newtcpcb(struct socket *so, struct inpcb *inp, int cpu)
 	tp->t_maxseg = TCP_MSS_DEFAULT;   // RFC 9293 3.7.1: until the peer says
 	tp->t_ourmss = TCP_MSS_DEFAULT;
 	tp->t_rto = __atomic_load_n(&tcp_rto_init_ms, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&tcp_do_sack, __ATOMIC_RELAXED))
+		tp->t_flags |= TF_REQ_SACK;   // RFC 2018 2: offered in our SYN
 	tcp_cc_init(tp);
 	tcp_timer_init(tp);
 	inp->inp_ppcb = tp;
@@ -249,6 +260,7 @@ struct tcpcb *tcp_close(struct tcpcb *tp)
 	tcp_timer_teardown(tp);            // I1
 	tcp_rollup_remove(tp);
 	tcp_reass_flush(tp);
+	tcp_sack_free(tp);
 	tcp_setstate(tp, TCPS_CLOSED);
 	in_pcbdetach(inp);                 // no lookup finds it any more
 	so->so_pcb = NULL;

@@ -54,6 +54,7 @@
 // RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.5 (retransmission limits);
 // DragonFly BSD netinet/tcp_timer.c (timers as netisr messages).
 #include "net/tcp_var.h"
+#include "net/tcp_sack.h"
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/netisr.h"
@@ -219,6 +220,7 @@ static struct tcpcb *tcp_timer_rexmt(struct tcpcb *tp)
 	}
 	tp->t_rtttime = 0;   // RFC 6298 3 (Karn): no sample from a retransmission
 	tcp_cc_rto(tp);
+	tcp_sack_rto(tp);            // RFC 6675 5.1: forget the scoreboard
 	tp->snd_nxt = tp->snd_una;   // go back and resend from the oldest
 	tcp_output(tp);   // RFC 6298 5.4: "Retransmit the earliest segment"
 	tcp_rexmt_arm(tp);   // 5.6: "Start the retransmission timer"

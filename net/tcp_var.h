@@ -142,8 +142,11 @@ enum tcp_timer_kind {
 #define TF_SACK_PERMIT 0x20000 // both SYNs carried SACK-permitted
 #define TF_BOTH_SCALE (TF_REQ_SCALE | TF_RCVD_SCALE)
 #define TF_BOTH_TSTMP (TF_REQ_TSTMP | TF_RCVD_TSTMP)
+#define TF_SACKRECOVERY 0x40000 // the recovery in progress is RFC 6675's (with TF_INRECOVERY)
 
 struct tcp_reass_ent;   // net/tcp_reass.c
+struct tcp_sackboard;   // net/tcp_sack.h
+#define TCP_SACK_HIST 4 // receiver: recent out-of-order segments remembered
 
 // The reassembly queue: out-of-order segments sorted by sequence number,
 // never overlapping (new data is trimmed against what is queued). A SACK
@@ -226,6 +229,11 @@ struct tcpcb {
 	struct tcpcb *t_rollnext;     // [o] netisr's rollup list (TF_ONROLLUP)
 	tcp_seq t_last_rcvnxt;        // [o] TIME_WAIT reuse: final rcv_nxt
 	uint64 t_badack_time;         // [o] last ACK sent for an unacceptable segment
+
+	// SACK (net/tcp_sack.c).
+	struct tcp_sackboard *t_sack; // [o] sender's scoreboard; NULL until a block arrives
+	tcp_seq t_sackhist[TCP_SACK_HIST]; // [o] receiver: newest out-of-order segments first
+	uint8 t_nsackhist;            // [o] entries in t_sackhist
 };
 
 #define intotcpcb(inp) ((struct tcpcb *)(inp)->inp_ppcb)
@@ -302,6 +310,14 @@ struct tcpstat {
 	uint64 tcps_icmp_mtu;       // segment size lowered by "fragmentation needed"
 	uint64 tcps_icmp_badseq;    // ICMP errors ignored: quoted sequence not in flight
 	uint64 tcps_pcbs;           // tcpcbs allocated now
+	uint64 tcps_sack_recovery;  // SACK (RFC 6675) recovery episodes
+	uint64 tcps_sack_rcvblocks; // SACK blocks received (valid)
+	uint64 tcps_sack_rcvbad;    // SACK blocks ignored: outside snd_una..snd_max
+	uint64 tcps_sack_sndblocks; // SACK blocks sent
+	uint64 tcps_sack_rexmitbyte;// bytes retransmitted by SACK recovery
+	uint64 tcps_sack_lostbyte;  // bytes the scoreboard marked lost
+	uint64 tcps_sack_rescue;    // rescue retransmissions (RFC 6675 NextSeg rule 4)
+	uint64 tcps_sack_sboverflow;// SACK blocks dropped: scoreboard full
 };
 extern struct tcpstat tcpstat;
 #define TCPSTAT_INC(f) __atomic_add_fetch(&tcpstat.f, 1, __ATOMIC_RELAXED)
@@ -402,6 +418,11 @@ void tcp_rollup_remove(struct tcpcb *tp);
 uint32 tcp_rcvwin(struct tcpcb *tp);
 // Start the retransmission timer if it is not running.
 void tcp_rexmt_arm(struct tcpcb *tp);
+// Send one segment of at most len bytes of sequence space from seq
+// (snd_una <= seq <= snd_max: a retransmission, or new data at snd_max)
+// whatever cwnd says: SACK recovery counted it in pipe. Returns the
+// sequence space sent (0: nothing could go) or -Exxx. Owning netisr.
+int tcp_output_at(struct tcpcb *tp, tcp_seq seq, uint32 len);
 
 // ---- tcp_options.c --------------------------------------------------------------------
 // Parse the options area (len bytes at cp) into *to. Never fails: a
@@ -485,6 +506,9 @@ void tcp_cc_dupack(struct tcpcb *tp);
 bool tcp_cc_recovery_ack(struct tcpcb *tp, tcp_seq ack, uint32 acked);
 // The retransmission timer fired (RFC 5681 3.1 equation 4).
 void tcp_cc_rto(struct tcpcb *tp);
+// Enter fast recovery: count it, ssthresh = max(FlightSize / 2, 2 SMSS),
+// recover = snd_max, TF_INRECOVERY (NewReno and RFC 6675 both).
+void tcp_cc_recovery_start(struct tcpcb *tp);
 
 // ---- tcp_timer.c --------------------------------------------------------------------
 void tcp_timer_init(struct tcpcb *tp);

@@ -7,9 +7,16 @@ enum wire_verdict (*wire_filter)(const struct wire_seg *ws);
 struct wire_seg wire_log[WIRE_LOGMAX];
 int wire_nlog;
 
+uint64 wire_delay_ms;
+
 static struct ifnet wlo;
 static struct mbuf *wire_head, *wire_tail, *wire_held;
 static int wire_nseen;
+// When each packet on the wire may be delivered, in FIFO order with them
+// (the delay is the same for all, so the order holds).
+#define WIRE_DUEMAX 8192
+static uint64 wire_due[WIRE_DUEMAX];
+static int wire_duehead, wire_duetail;
 
 static int wire_output(struct ifnet *ifp, struct mbuf *m, uint32 nexthop)
 {
@@ -17,6 +24,8 @@ static int wire_output(struct ifnet *ifp, struct mbuf *m, uint32 nexthop)
 	m->m_pkthdr.ph_rcvif = ifp;
 	m->m_pkthdr.ph_flags = PH_LOOP;
 	m->m_nextpkt = NULL;
+	wire_due[wire_duetail++ % WIRE_DUEMAX] = net_now_ms() + wire_delay_ms;
+	CHECK(wire_duetail - wire_duehead <= WIRE_DUEMAX);
 	if (wire_tail)
 		wire_tail->m_nextpkt = m;
 	else
@@ -54,6 +63,7 @@ void wire_setup(void)
 	tw_rfc7323(false);
 	wire_filter = NULL;
 	wire_nlog = 0;
+	wire_delay_ms = 0;
 }
 
 void tw_rfc7323(bool on)
@@ -114,8 +124,9 @@ static bool wire_poll_all(void)
 static bool wire_step(void)
 {
 	struct mbuf *m = wire_head;
-	if (m == NULL)
+	if (m == NULL || wire_due[wire_duehead % WIRE_DUEMAX] > net_now_ms())
 		return false;
+	wire_duehead++;
 	wire_head = m->m_nextpkt;
 	if (wire_head == NULL)
 		wire_tail = NULL;
@@ -212,6 +223,11 @@ uint64 wire_run(uint64 ms)
 			continue;
 		uint64 next = host_callout_next();
 		uint64 now = net_now_ms();
+		if (wire_head != NULL) {   // a packet still on its way
+			uint64 due = wire_due[wire_duehead % WIRE_DUEMAX];
+			if (next == 0 || due < next)
+				next = due;
+		}
 		if (next == 0 || next > end) {
 			if (end > now)
 				host_clock_advance(end - now);

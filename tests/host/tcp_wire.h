@@ -5,7 +5,9 @@
 // through netisr_dispatch_proto, so each lands on the netisr its flow
 // hash picks -- then runs every netisr's queue (netisr_poll, with the
 // fake CPU set to that netisr's), and advances the virtual clock to the
-// next callout when nothing else is left. Two endpoints on 127.0.0.1
+// next callout when nothing else is left. With wire_delay_ms set, each
+// packet spends that long on the wire (one way), so a round trip takes
+// virtual time and RTTs can be counted. Two endpoints on 127.0.0.1
 // with different ports are the two "stacks" of a test; a filter sees
 // each packet first and may drop it, hold it back (reorder) or count it.
 #pragma once
@@ -40,6 +42,8 @@ extern enum wire_verdict (*wire_filter)(const struct wire_seg *ws);
 #define WIRE_LOGMAX 4096
 extern struct wire_seg wire_log[WIRE_LOGMAX];
 extern int wire_nlog;
+// One-way delay of every packet, in virtual ms (0: delivered at once).
+extern uint64 wire_delay_ms;
 
 // Set up mbufs, IP, the netisr ports (2 fake CPUs, no threads, owned by
 // this thread), lo0, TCP. RFC 7323 (window scale, timestamps) starts

@@ -41,6 +41,7 @@ extern const struct host_test sysctl_tests[];
 extern const struct host_test tcp_tests[];
 extern const struct host_test tcp_opts_tests[];
 extern const struct host_test tcp_loss_tests[];
+extern const struct host_test tcp_sack_tests[];
 extern const struct host_test tcp_state_tests[];
 extern const struct host_test cksum_tests[];
 extern const struct host_test tcp_reuseport_tests[];

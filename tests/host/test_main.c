@@ -13,7 +13,7 @@ static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests,
 					    flowhash_tests, string_tests,
 					    sysctl_tests, tcp_tests,
 					    tcp_opts_tests,
-					    tcp_loss_tests, tcp_state_tests, tcp_reuseport_tests,
+					    tcp_loss_tests, tcp_sack_tests, tcp_state_tests, tcp_reuseport_tests,
 					    tcp_rcvd_async_tests, lockorder_tests, cksum_tests,
 					    soreceive_stream_tests, tcp_challenge_tests,
 					    tcp_rfc_tests };

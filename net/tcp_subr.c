@@ -389,7 +389,8 @@ void tcp_reset_for(const struct tcp_seg *sg)
 // One line per TCP pcb (the format is an interface of the tools: netstat,
 // tests; keep it):
 //   <laddr>:<lport> <faddr>:<fport> <STATE> <recvq> <sendq> <cwnd>
-//   <ssthresh> <srtt_ms> <rto_ms> <cpu>\n
+//   <ssthresh> <srtt_ms> <rto_ms> <cpu> <opts>\n
+// <opts>: the options in use, comma-separated ("sack"), or "-".
 // At most TCP_PCBLIST_MAX pcbs are listed (256 lines of at most 128
 // bytes: the value is at most 32 KiB; more connections are cut off).
 #define TCP_PCBLIST_MAX 256
@@ -416,6 +417,18 @@ static int fmt_addr(char *p, uint32 a, uint16 port)
 	return k + fmt_u(p + k, port);
 }
 
+// The options in use on tp, for the <opts> column (at most 16 bytes).
+static int tcp_pcbopts(struct tcpcb *tp, char *p)
+{
+	uint32 f = __atomic_load_n(&tp->t_flags, __ATOMIC_RELAXED);   // [r] here
+	if (f & TF_SACK_PERMIT) {
+		memcpy(p, "sack", 4);
+		return 4;
+	}
+	*p = '-';
+	return 1;
+}
+
 // One line for inp into buf (>= 128 bytes). Caller holds ipi_lock.
 static int tcp_pcbline(struct inpcb *inp, char *buf)
 {
@@ -437,6 +450,8 @@ static int tcp_pcbline(struct inpcb *inp, char *buf)
 		buf[k++] = ' ';
 		k += fmt_u(buf + k, v[i]);
 	}
+	buf[k++] = ' ';
+	k += tcp_pcbopts(tp, buf + k);
 	buf[k++] = '\n';
 	return k;
 }

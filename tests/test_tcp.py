@@ -215,7 +215,7 @@ def test_tcp_transfers_sha256_on_a_clean_link(netguest):
 
 IMPAIR = {
     "loss2": {"loss": 0.02},
-    "loss5": {"loss": 0.05},
+    "loss5": {"loss": 0.05, "reorder": 0.03, "reorder_ms": 4},
     "reorder": {"reorder": 0.05, "reorder_ms": 8, "delay_ms": 1,
                 "jitter_ms": 2},
     "dup": {"dup": 0.05},
@@ -237,7 +237,25 @@ def test_tcp_transfers_sha256_through_the_relay(netguest, kind):
     if kind == "corrupt":
         # the guest's checksum dropped what was corrupted on the way in
         assert sysctl_int(g, "net.inet.tcp.rcvbadsum") > 0
+    if kind == "loss5":
+        sack_in_use(g)
     settle(g, base)
+
+
+def sack_in_use(g):
+    """Linux and the guest negotiated SACK (net.inet.tcp.sack=1, the
+    default): netstat -s shows the guest's SACK recoveries, the blocks
+    it received (as sender) and sent (as receiver), and its bytes
+    retransmitted beside those the scoreboard marked lost."""
+    out = g.run("netstat -s")
+    st = {m.group(2): int(m.group(1))
+          for m in re.finditer(r"^\s+(\d+) (\w+)$", out, re.M)}
+    print("SACK: %s" % {k: v for k, v in st.items()
+                        if k.startswith("sack_") or k in ("sndrexmitbyte",
+                                                          "recovery")})
+    for k in ("sack_recovery", "sack_rcvblocks", "sack_sndblocks",
+              "sack_rexmitbyte", "sack_lostbyte"):
+        assert st.get(k, 0) > 0, (k, out)
 
 
 def test_tcp_nc_keeps_listening(netguest):
@@ -501,12 +519,14 @@ def test_tcp_tools_tcpstream_and_netstat(netguest):
     time.sleep(0.5)
     out = g.run("netstat -aT")
     assert re.search(r"^Proto Recv-Q Send-Q Local Address +Foreign Address +"
-                     r"State +cwnd +ssthresh +srtt +rto +cpu$", out, re.M), out
+                     r"State +cwnd +ssthresh +srtt +rto +cpu +opts$", out,
+                     re.M), out
     for port in (7, 9, 13, 19, 5201):
         assert re.search(r"^tcp +\d+ +\d+ 0\.0\.0\.0:%d +0\.0\.0\.0:0 +LISTEN"
                          % port, out, re.M), (port, out)
     est = re.findall(r"^tcp +\d+ +\d+ 127\.0\.0\.1:(\d+) +127\.0\.0\.1:(\d+) "
-                     r"+ESTABLISHED +(\d+) +\d+ +\d+ +\d+ +\d$", out, re.M)
+                     r"+ESTABLISHED +(\d+) +\d+ +\d+ +\d+ +\d +\S*sack\S*$", out,
+                     re.M)
     assert len(est) == 2 and {est[0][0], est[0][1]} == {est[1][0], est[1][1]} \
         and "9" in (est[0][0], est[0][1]), out
     assert all(int(c) > 0 for _, _, c in est), "cwnd 0: %s" % out

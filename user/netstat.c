@@ -7,8 +7,8 @@
 //   -a  also the listening sockets (LISTEN)
 //   -n  numeric addresses (always: there is no name service)
 //   -T  TCP internals after the state: cwnd and ssthresh (bytes), smoothed
-//       RTT and current RTO (ms), and the CPU whose netisr owns the
-//       connection
+//       RTT and current RTO (ms), the CPU whose netisr owns the
+//       connection, and the options in use ("sack", or "-")
 //   -i  the interface table:
 //         Name    Mtu Address             Ipkts Ierrs     Opkts Oerrs
 //         em0    1500 10.0.2.15              12     0         9     0
@@ -23,7 +23,7 @@
 // How it works: the connections are the lines of the string knob
 // net.inet.tcp.pcblist, one per TCP control block, written by the kernel
 // as "<laddr>:<lport> <faddr>:<fport> <STATE> <recvq> <sendq> <cwnd>
-// <ssthresh> <srtt_ms> <rto_ms> <cpu>" (see net/tcp_subr.c); interfaces are the names <n> with a knob
+// <ssthresh> <srtt_ms> <rto_ms> <cpu> <opts>" (see net/tcp_subr.c); interfaces are the names <n> with a knob
 // net.link.<n>.ipackets (their counters live there); the MTU and address
 // come from ioctl(SIOCGIFMTU/SIOCGIFADDR) on a socket when there is one
 // ("-" otherwise). The -s groups are found by walking the sysctl names
@@ -143,10 +143,11 @@ connections(bool all, bool internals)
 	printf("%-5s %6s %6s %-21s %-21s %-12s", "Proto", "Recv-Q", "Send-Q",
 	       "Local Address", "Foreign Address", "State");
 	if (internals)
-		printf(" %8s %10s %6s %6s %3s", "cwnd", "ssthresh", "srtt", "rto", "cpu");
+		printf(" %8s %10s %6s %6s %3s %s", "cwnd", "ssthresh", "srtt", "rto", "cpu",
+		       "opts");
 	printf("\n");
 	for (line = list; *line; line = next) {
-		char *f[10];
+		char *f[11];
 		int n = 0;
 
 		next = strchr(line, '\n');
@@ -154,7 +155,7 @@ connections(bool all, bool internals)
 			*next++ = '\0';
 		else
 			next = line + strlen(line);
-		for (char *p = line; *p && n < 10;) {
+		for (char *p = line; *p && n < 11;) {
 			while (*p == ' ')
 				*p++ = '\0';
 			if (*p == '\0')
@@ -170,7 +171,8 @@ connections(bool all, bool internals)
 		printf("%-5s %6s %6s %-21s %-21s %-12s", "tcp", f[3], f[4], f[0],
 		       f[1], f[2]);
 		if (internals)
-			printf(" %8s %10s %6s %6s %3s", f[5], f[6], f[7], f[8], f[9]);
+			printf(" %8s %10s %6s %6s %3s %s", f[5], f[6], f[7], f[8], f[9],
+			       n > 10 ? f[10] : "-");
 		printf("\n");
 	}
 	free(list);
@@ -219,7 +221,7 @@ is_setting(const char *leaf)
 		"reuseport_ext", "entries", "checksum", "pcq_maxlen",
 		"iw_segs", "rexmt_max", "syn_rexmt_max", "keepcnt",
 		"async_rcvd", "async_rcvd_reply_late", "soreceive_stream",
-		"challenge_ack_limit",
+		"challenge_ack_limit", "sack",
 	};
 	size_t n = strlen(leaf);
 

@@ -1,4 +1,5 @@
 // The fake wire of tcp_wire.h.
+#include <stdlib.h>
 #include "tests/host/tcp_wire.h"
 #include "net/if.h"
 #include "net/icmp.h"
@@ -17,6 +18,40 @@ static int wire_nseen;
 #define WIRE_DUEMAX 8192
 static uint64 wire_due[WIRE_DUEMAX];
 static int wire_duehead, wire_duetail;
+static FILE *wire_pcap;   // WIRE_PCAP (tcp_wire.h)
+
+static void pcap32(uint32 v)
+{
+	fwrite(&v, 4, 1, wire_pcap);   // host order: the magic tells readers which
+}
+
+// The pcap file header: version 2.4, snaplen 65535, LINKTYPE_RAW (101).
+static void wire_pcap_open(void)
+{
+	const char *path = getenv("WIRE_PCAP");
+	if (path == NULL || (wire_pcap = fopen(path, "wb")) == NULL)
+		return;
+	pcap32(0xa1b2c3d4);
+	pcap32(2 | 4u << 16);   // major 2, minor 4 (two 16-bit fields)
+	pcap32(0);
+	pcap32(0);
+	pcap32(65535);
+	pcap32(101);
+}
+
+static void wire_pcap_write(struct mbuf *m)
+{
+	static uint8 buf[65536];
+	int len = m->m_pkthdr.ph_len;
+	uint64 ms = net_now_ms();
+	if (wire_pcap == NULL || len > (int)sizeof(buf) || m_copydata(m, 0, len, buf) < 0)
+		return;
+	pcap32((uint32)(ms / 1000));
+	pcap32((uint32)(ms % 1000) * 1000);
+	pcap32((uint32)len);
+	pcap32((uint32)len);
+	fwrite(buf, 1, len, wire_pcap);
+}
 
 static int wire_output(struct ifnet *ifp, struct mbuf *m, uint32 nexthop)
 {
@@ -24,6 +59,7 @@ static int wire_output(struct ifnet *ifp, struct mbuf *m, uint32 nexthop)
 	m->m_pkthdr.ph_rcvif = ifp;
 	m->m_pkthdr.ph_flags = PH_LOOP;
 	m->m_nextpkt = NULL;
+	wire_pcap_write(m);
 	wire_due[wire_duetail++ % WIRE_DUEMAX] = net_now_ms() + wire_delay_ms;
 	CHECK(wire_duetail - wire_duehead <= WIRE_DUEMAX);
 	if (wire_tail)
@@ -64,6 +100,7 @@ void wire_setup(void)
 	wire_filter = NULL;
 	wire_nlog = 0;
 	wire_delay_ms = 0;
+	wire_pcap_open();
 }
 
 void tw_rfc7323(bool on)

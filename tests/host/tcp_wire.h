@@ -44,6 +44,10 @@ extern struct wire_seg wire_log[WIRE_LOGMAX];
 extern int wire_nlog;
 // One-way delay of every packet, in virtual ms (0: delivered at once).
 extern uint64 wire_delay_ms;
+// With WIRE_PCAP=file in the environment, wire_setup writes every packet
+// put on the wire (before the filter: what a tcpdump on the sender's
+// side sees, drops included) to that pcap file (raw IPv4, virtual time).
+// docs/pcap/ holds files made this way.
 
 // Set up mbufs, IP, the netisr ports (2 fake CPUs, no threads, owned by
 // this thread), lo0, TCP. RFC 7323 (window scale, timestamps) starts

@@ -390,7 +390,7 @@ void tcp_reset_for(const struct tcp_seg *sg)
 // tests; keep it):
 //   <laddr>:<lport> <faddr>:<fport> <STATE> <recvq> <sendq> <cwnd>
 //   <ssthresh> <srtt_ms> <rto_ms> <cpu> <opts>\n
-// <opts>: the options in use, comma-separated ("sack"), or "-".
+// <opts>: the options in use, comma-separated ("sack,ts,ws"), or "-".
 // At most TCP_PCBLIST_MAX pcbs are listed (256 lines of at most 128
 // bytes: the value is at most 32 KiB; more connections are cut off).
 #define TCP_PCBLIST_MAX 256
@@ -417,16 +417,25 @@ static int fmt_addr(char *p, uint32 a, uint16 port)
 	return k + fmt_u(p + k, port);
 }
 
-// The options in use on tp, for the <opts> column (at most 16 bytes).
+// The options in use on tp, for the <opts> column (at most 10 bytes).
 static int tcp_pcbopts(struct tcpcb *tp, char *p)
 {
 	uint32 f = __atomic_load_n(&tp->t_flags, __ATOMIC_RELAXED);   // [r] here
-	if (f & TF_SACK_PERMIT) {
-		memcpy(p, "sack", 4);
-		return 4;
+	const char *name[3] = { "sack", "ts", "ws" };
+	bool on[3] = { (f & TF_SACK_PERMIT) != 0, (f & TF_BOTH_TSTMP) == TF_BOTH_TSTMP,
+		       (f & TF_BOTH_SCALE) == TF_BOTH_SCALE };
+	int k = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!on[i])
+			continue;
+		if (k > 0)
+			p[k++] = ',';
+		memcpy(p + k, name[i], strlen(name[i]));
+		k += strlen(name[i]);
 	}
-	*p = '-';
-	return 1;
+	if (k == 0)
+		p[k++] = '-';
+	return k;
 }
 
 // One line for inp into buf (>= 128 bytes). Caller holds ipi_lock.

@@ -162,7 +162,7 @@ struct tcpcb {
 	struct socket *t_socket;      // [i]
 	enum tcp_state t_state;       // [r] RFC 9293 3.3.2
 	int t_cpu;                    // [o] owning netisr (= so_cpu once set)
-	uint32 t_flags;               // [o] TF_*
+	uint32 t_flags;               // [o] TF_* (pcblist reads the option bits: [r] there)
 
 	// Send sequence space (RFC 9293 3.3.1, Figure 3).
 	tcp_seq iss;                  // [o] initial send sequence number

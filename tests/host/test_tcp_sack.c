@@ -68,13 +68,20 @@ static enum wire_verdict drop_once(const struct wire_seg *ws)
 	return WIRE_PASS;
 }
 
+// The data in a full segment of so: the MSS less the options every
+// segment carries (timestamps).
+static uint32 seglen(struct socket *so)
+{
+	return tw_tp(so)->t_maxseg - (uint32)tcp_optlen_fixed(tw_tp(so));
+}
+
 // Drop data segments k (1-based) of the stream from so, once each.
 static void drop_segments(struct socket *so, const int *k, int n)
 {
 	f_port = port_of(so);
 	f_nseq = 0;
 	for (int i = 0; i < n; i++)
-		f_seq[f_nseq++] = tw_tp(so)->snd_nxt + (uint32)(k[i] - 1) * MSS;
+		f_seq[f_nseq++] = tw_tp(so)->snd_nxt + (uint32)(k[i] - 1) * seglen(so);
 	wire_filter = drop_once;
 }
 
@@ -162,45 +169,58 @@ static int blocks_of(int i, uint32 base, uint32 out[4][2])
 
 // RFC 2018 4 on the wire: segments 2, 4, 6 and 8 of ten are lost; each
 // ACK's first block holds the segment that triggered it, then the most
-// recent other blocks, at most 4 (no timestamps); a segment that joins a
-// block grows that block, which is reported first.
-static void tcp_sack_recv_block_order(void)
+// recent other blocks, at most 4 -- 3 beside RFC 7323 timestamps (ts); a
+// segment that joins a block grows that block, which is reported first.
+static void recv_block_order(uint16 port, bool ts)
 {
 	wire_setup();
 	int s0 = so_count();
 	uint64 m0 = mbstat.mbs_inuse;
+	tw_rfc7323(ts);
 	struct socket *c, *s;
-	tw_pair(5310, &c, &s);
-	uint32 base = tw_tp(c)->snd_nxt;
+	tw_pair(port, &c, &s);
+	CHECK(((tw_tp(s)->t_flags & TF_BOTH_TSTMP) == TF_BOTH_TSTMP) == ts);
+	int maxb = ts ? 3 : 4;
+	uint32 base = tw_tp(c)->snd_nxt, M = seglen(c);
 	static const int lost[] = { 2, 4, 6, 8 };
 	drop_segments(c, lost, 4);
 	wire_log_clear();
-	send_pattern(c, 10 * MSS);
+	send_pattern(c, 10 * M);
 	wire_settle();
-	// The server's ACKs of segments 3, 5, 7, 9, 10, in order.
-	uint32 b[4][2];
+	// The server's ACKs of segments 3, 5, 7, 9, 10, in order, and the
+	// blocks each should carry (starts; segment 10 grows 9's block).
 	int acks[8], na = 0;
 	for (int i = 0; i < wire_nlog && na < 8; i++)
 		if (wire_log[i].ws_sport == port_of(s) && wire_log[i].ws_len == 0)
 			acks[na++] = i;
 	CHECK(na >= 5);
-	const uint32 M = MSS;
-	CHECK(blocks_of(acks[0], base, b) == 1 && b[0][0] == 2 * M && b[0][1] == 3 * M);
-	CHECK(blocks_of(acks[1], base, b) == 2 && b[0][0] == 4 * M && b[1][0] == 2 * M);
-	CHECK(blocks_of(acks[2], base, b) == 3 && b[0][0] == 6 * M && b[1][0] == 4 * M &&
-	      b[2][0] == 2 * M);
-	CHECK(blocks_of(acks[3], base, b) == 4 && b[0][0] == 8 * M && b[1][0] == 6 * M &&
-	      b[2][0] == 4 * M && b[3][0] == 2 * M);
-	// Segment 10 joins segment 9's block: [8M, 10M) first.
-	CHECK(blocks_of(acks[4], base, b) == 4 && b[0][0] == 8 * M && b[0][1] == 10 * M &&
-	      b[1][0] == 6 * M && b[3][0] == 2 * M);
-	for (int k = 0; k < 5; k++)
+	static const uint32 want[5][4] = { { 2 }, { 4, 2 }, { 6, 4, 2 }, { 8, 6, 4, 2 },
+					   { 8, 6, 4, 2 } };
+	for (int k = 0; k < 5; k++) {
+		uint32 b[4][2];
+		int n = blocks_of(acks[k], base, b);
+		CHECK(n == MIN(MIN(k + 1, 4), maxb));
+		for (int j = 0; j < n; j++)
+			CHECK(b[j][0] == want[k][j] * M);
+		CHECK(b[0][1] == (k == 4 ? 10 : want[k][0] + 1) * M);
 		CHECK(wire_log[acks[k]].ws_ack == base + M);   // all duplicates of 1
-	CHECK(tcpstat.tcps_sack_sndblocks >= 1 + 2 + 3 + 4 + 4);
-	recv_check(s, 10 * MSS);
+		CHECK(((wire_log[acks[k]].ws_opt.to_flags & TOF_TS) != 0) == ts);
+	}
+	CHECK(tcpstat.tcps_sack_sndblocks >= (uint64)(ts ? 1 + 2 + 3 + 3 + 3 : 1 + 2 + 3 + 4 + 4));
+	recv_check(s, 10 * M);
 	soclose(c);
 	soclose(s);
 	clean(s0, m0);
+}
+
+static void tcp_sack_recv_block_order(void)
+{
+	recv_block_order(5310, false);
+}
+
+static void tcp_sack_recv_block_order_timestamps(void)
+{
+	recv_block_order(5311, true);
 }
 
 // Queue [off, off + len) of the receive space at tp as an out-of-order
@@ -567,6 +587,7 @@ static void tcp_sack_rescue_tail_loss(void)
 const struct host_test tcp_sack_tests[] = {
 	{ tcp_sack_negotiation, "tcp_sack_negotiation" },
 	{ tcp_sack_recv_block_order, "tcp_sack_recv_block_order" },
+	{ tcp_sack_recv_block_order_timestamps, "tcp_sack_recv_block_order_timestamps" },
 	{ tcp_sack_recv_blocks_most_recent, "tcp_sack_recv_blocks_most_recent" },
 	{ tcp_sack_board_update_edges, "tcp_sack_board_update_edges" },
 	{ tcp_sack_board_full, "tcp_sack_board_full" },

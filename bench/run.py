@@ -22,7 +22,7 @@ is in bench/results/console.tmp (ignored by git).  bench/results/README.md
 explains every figure.
 
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
-       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,mech]
+       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,sack,mech]
                     [--lockcheck]
 TCP figures: bench/tcpbench.py; the TCP mechanisms: bench/mechbench.py.
 Instructions per operation (lo0 ICMP and UDP round trips, e1000 frame
@@ -556,6 +556,8 @@ class Bench:
             tcp = tcpbench.TcpBench(self)
             if want("tcp") and self.rig:
                 self.figure("tcp_e1000", tcp.e1000)
+            if (want("tcp") or want("sack")) and self.rig:
+                self.figure("tcp_sack", tcp.sack)
             mech = mechbench.MechBench(self)
             if want("mech") and self.rig:
                 self.figure("mech_reuseport", mech.reuseport)
@@ -729,7 +731,7 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,icount,mech")
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,icount,mech")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

@@ -30,6 +30,10 @@
 // fastrexmt, newreno_partial, recovery. Per connection: the cwnd and
 // ssthresh columns of net.inet.tcp.pcblist.
 //
+// With SACK (net.inet.tcp.sack and the peer's SACK-permitted), loss
+// recovery is RFC 6675's instead (net/tcp_sack.c); it enters through
+// tcp_cc_recovery_start too, and tcp_cc_rto ends it.
+//
 // References: RFC 5681 (2, 3.1, 3.2); RFC 6582 (3.2); RFC 6928 (2);
 // RFC 3465 (byte counting, L = 1 SMSS).
 #include "net/tcp_var.h"

@@ -40,7 +40,9 @@
 // 5.2 (challenge ACKs for an in-window RST, a SYN, an unacceptable ACK:
 // net/tcp_challenge.c); RFC 1122 4.2.3.2
 // (delayed ACK), 4.2.2.13 (data after close: RST); RFC 5681 2 (the
-// duplicate-ACK definition), 4.2 (immediate ACKs for out-of-order data).
+// duplicate-ACK definition), 4.2 (immediate ACKs for out-of-order data);
+// RFC 6675 2, 5 (with SACK: the duplicate ACK is one with new SACK
+// information; net/tcp_sack.c).
 #include "net/tcp_var.h"
 #include "net/tcp_sack.h"
 #include "net/in_pcb.h"

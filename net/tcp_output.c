@@ -46,6 +46,10 @@
 // the data length can leave room for them; tcp_output_win scales the
 // window.
 //
+// SACK recovery (net/tcp_sack.c) chooses each segment itself (RFC 6675
+// NextSeg) and sends it with tcp_output_at; while it runs, tcp_output
+// sends no data (tcp_output_len).
+//
 // Testing: make hosttest (tcp_nagle, tcp_delayed_ack, tcp_zero_window_
 // persist, tcp_sws_avoidance). gdb: break tcp_output_send.
 //

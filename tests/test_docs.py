@@ -1,5 +1,9 @@
 """Generated pictures in docs/ are up to date with the code they show.
 
+docs/pcap/*.pcap (written by the host tests with WIRE_PCAP) show what
+docs/tcp.md says they show: SACK blocks and three retransmissions in
+one round trip with SACK, none and one per round trip without.
+
 docs/tcp_fsm.svg is drawn by tools/tcp_fsm_svg.py from the
 TCP_FSM_EDGE(FROM, TO, "label") lines of net/tcp_fsm.h: regenerate it
 and compare, and check that every state of the enum and every edge label
@@ -7,6 +11,7 @@ is in the picture.
 """
 
 import re
+import struct
 import subprocess
 import sys
 
@@ -36,6 +41,58 @@ def test_tcp_fsm_svg_shows_every_state_and_edge():
     for lb in labels:
         assert ">%s</text>" % lb.replace("&", "&amp;") in pic, lb
     assert pic.count("<line ") == len(labels)
+
+
+def read_pcap(path):
+    """(ms, tcp fields) of each packet of a raw-IPv4 pcap."""
+    data = path.read_bytes()
+    magic, _, _, _, _, link = struct.unpack("<IIIIII", data[:24])
+    assert magic == 0xa1b2c3d4 and link == 101, (hex(magic), link)
+    off, out = 24, []
+    while off < len(data):
+        sec, usec, incl, _ = struct.unpack("<IIII", data[off:off + 16])
+        pkt = data[off + 16:off + 16 + incl]
+        off += 16 + incl
+        ihl = (pkt[0] & 15) * 4
+        t = pkt[ihl:]
+        sport, dport, seq, ack = struct.unpack(">HHII", t[:12])
+        thl = (t[12] >> 4) * 4
+        opts, sacks = t[20:thl], 0
+        i = 0
+        while i < len(opts) and opts[i] != 0:
+            if opts[i] == 1:
+                i += 1
+                continue
+            if opts[i] == 5:
+                sacks = (opts[i + 1] - 2) // 8
+            i += max(opts[i + 1], 2)
+        out.append((sec * 1000 + usec // 1000, sport, seq, len(t) - thl,
+                    sacks))
+    return out
+
+
+def rexmit_times(pkts):
+    """When data segments went out a second time (seq below the highest)."""
+    hi, times = {}, []
+    for ms, sport, seq, length, _ in pkts:
+        if length == 0:
+            continue
+        end = (seq + length) % (1 << 32)
+        if sport in hi and (seq - hi[sport]) % (1 << 32) >= 1 << 31:
+            times.append(ms)                  # modulo 2^32, as TCP compares
+        if sport not in hi or (end - hi[sport]) % (1 << 32) < 1 << 31:
+            hi[sport] = end
+    return times
+
+
+def test_sack_pcaps_show_blocks_and_the_retransmissions_they_drive():
+    sack = read_pcap(ROOT / "docs" / "pcap" / "tcp_sack_three_holes.pcap")
+    reno = read_pcap(ROOT / "docs" / "pcap" / "tcp_newreno_three_holes.pcap")
+    assert max(p[4] for p in sack) >= 3, "no ACK with three SACK blocks"
+    assert max(p[4] for p in reno) == 0
+    rs, rr = rexmit_times(sack), rexmit_times(reno)
+    assert len(rs) == 3 and len(set(rs)) == 1, rs       # one round trip
+    assert len(rr) == 3 and rr[1] - rr[0] == rr[2] - rr[1] > 0, rr   # one per RTT
 
 
 # ---- the tree stands on its own (docs/design.md, docs/conventions.md) ----

@@ -19,7 +19,6 @@ sends from TDH; slots from sc_tx_clean up to TDH are sent and wait to be
 reclaimed.
 """
 
-import gdb
 
 from . import core
 from .core import command, out

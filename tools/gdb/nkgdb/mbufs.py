@@ -118,7 +118,7 @@ def decode_arp(b):
     if len(b) < 28:
         return "arp (truncated)"
     op = struct.unpack(">H", b[6:8])[0]
-    sha, spa, tha, tpa = b[8:14], b[14:18], b[18:24], b[24:28]
+    sha, spa, tpa = b[8:14], b[14:18], b[24:28]
     spa_s = core.ip_host(int.from_bytes(spa, "big"))
     tpa_s = core.ip_host(int.from_bytes(tpa, "big"))
     if op == 1:

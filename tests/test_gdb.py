@@ -427,6 +427,8 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
         assert re.search(r"rcv_nxt \d+ \(\+7\)", tc), tc          # SYN + "hello\n"
         assert re.search(r"snd_una \d+ \(\+7\), snd_nxt \d+ \(\+7\), snd_max \d+ \(\+7\); in flight 0", tc), tc
         assert "invariants hold" in tc, tc
+        # slirp's TCP offers none of RFC 7323 / 2018
+        assert re.search(r"^  opts: wscale off .*, timestamps off .*, SACK off$", tc, re.M), tc
         assert "ESTABLISHED" in s["nk-so %s" % t.group(1)]
         # a broken invariant is reported: snd_nxt moved below snd_una for
         # the moment of one nk-tcpcb (the machine is stopped), then put back

@@ -311,6 +311,37 @@ def option_line(t):
     return ", ".join(parts)
 
 
+def sack_lines(t, warns):
+    """The sender's SACK scoreboard and the receiver's recent out-of-order
+    segments, where this kernel's tcpcb has them (net/tcp_sack.h); checks
+    that the ranges are sorted, disjoint and inside snd_una..snd_max."""
+    lines = []
+    if has_field(t, "t_sack") and core.addr(t["t_sack"]):
+        sb = t["t_sack"].dereference()
+        n = int(sb["sb_n"])
+        iss, una, mx = t["iss"], t["snd_una"], t["snd_max"]
+        blks = [(sb["sb_blk"][i]["sb_start"], sb["sb_blk"][i]["sb_end"]) for i in range(n)]
+        lines.append("  sack scoreboard: %d range%s %s, HighRxt %+d" % (
+            n, "" if n == 1 else "s",
+            " ".join("[%+d,%+d)" % (seq_diff(a, iss), seq_diff(b, iss)) for a, b in blks),
+            seq_diff(sb["sb_highrxt"], iss)))
+        prev = None
+        for a, b in blks:
+            if seq_diff(b, a) <= 0:
+                warns.append("SACK range [%+d,%+d) is empty" % (seq_diff(a, iss), seq_diff(b, iss)))
+            if seq_diff(a, una) < 0 or seq_diff(b, mx) > 0:
+                warns.append("SACK range [%+d,%+d) is outside snd_una..snd_max" % (
+                    seq_diff(a, iss), seq_diff(b, iss)))
+            if prev is not None and seq_diff(a, prev) <= 0:
+                warns.append("SACK ranges overlap or touch or are out of order at %+d" % seq_diff(a, iss))
+            prev = b
+    if has_field(t, "t_nsackhist") and int(t["t_nsackhist"]):
+        irs = t["irs"]
+        hist = [seq_diff(t["t_sackhist"][i], irs) for i in range(int(t["t_nsackhist"]))]
+        lines.append("  sack receiver: recent out-of-order segments at %s" % " ".join("%+d" % h for h in hist))
+    return lines
+
+
 @command("nk-tcpcb")
 def nk_tcpcb(arg, from_tty):
     """Show a TCP connection's state, sequence space, windows, timers, with invariant checks: nk-tcpcb EXPR.
@@ -365,6 +396,12 @@ follows for each invariant that fails."""
     opts = option_line(t)
     if opts:
         out("  opts: " + opts)
+    sack_warns = []
+    try:
+        for line in sack_lines(t, sack_warns):
+            out(line)
+    except (gdb.error, KeyError, ValueError) as e:   # a SACK layout this does not know
+        out("  sack: cannot show (%s)" % e)
     r = t["t_reass"]
     if int(r["tr_nseg"]):
         out("  reassembly: %d segments, %d bytes held out of order" % (int(r["tr_nseg"]), int(r["tr_bytes"])))
@@ -373,7 +410,7 @@ follows for each invariant that fails."""
         out("  socket %#x: so_rcv %d/%d bytes, so_snd %d/%d bytes" % (
             core.addr(so), int(so["so_rcv"]["sb_cc"]), int(so["so_rcv"]["sb_hiwat"]),
             int(so["so_snd"]["sb_cc"]), int(so["so_snd"]["sb_hiwat"])))
-    warns = tcpcb_warnings(t, state)
+    warns = tcpcb_warnings(t, state) + sack_warns
     for w in warns:
         out("  WARNING: " + w)
     if not warns:

@@ -266,6 +266,7 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 		if (!tsrtt && tp->t_rtttime != 0)   // Karn: the SYN was not retransmitted
 			tcp_rtt_update(tp, (int)(net_now_ms() - tp->t_rtttime));
 		tp->t_rtttime = 0;
+		tcp_rto_after_handshake(tp);
 		tp->t_rxtshift = 0;
 		tp->snd_una = sg->sg_ack;
 		tcp_timer_set(tp, TCPT_REXMT, 0);

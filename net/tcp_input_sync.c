@@ -170,6 +170,7 @@ static bool tcp_input_synrcvd_ack(struct tcpcb *tp, struct tcp_seg *sg)
 	tp->snd_wnd = sg->sg_win;
 	tp->snd_wl1 = sg->sg_seq;
 	tp->snd_wl2 = sg->sg_ack;
+	tcp_rto_after_handshake(tp);   // (an RTT sample may still follow: tcp_input_newack)
 	tcp_setstate(tp, TCPS_ESTABLISHED);
 	tcp_established(tp);
 	return true;
@@ -517,6 +518,7 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 	bool output = false;
 	tp->t_rcvtime = net_now_ms();
 	tp->t_keepprobes = 0;
+	tp->t_persistprobes = 0;   // the peer is there
 	// RFC 7323: unscale SEG.WND, PAWS (5.3 R1 comes before the sequence
 	// check, R2). Before the SYN bit below may be cleared.
 	if (!tcp_options_input(tp, sg)) {

@@ -45,7 +45,8 @@
 // snd_nxt = snd_una -> tcp_output.
 //
 // Testing: make hosttest (tcp_rto_backoff_karn, tcp_zero_window_persist,
-// tcp_keepalive_drop, tcp_time_wait_reuse, tcp_delayed_ack).
+// tcp_keepalive_drop, tcp_time_wait_reuse, tcp_delayed_ack,
+// tcp_rto_3s_after_syn_timeout, tcp_persist_gives_up_on_a_dead_peer).
 // gdb: break tcp_timer_rexmt.
 //
 // References: RFC 6298 (RTO: 2 estimator, 3 Karn, 5 timer management);
@@ -194,6 +195,17 @@ void tcp_rtt_update(struct tcpcb *tp, int rtt)
 	tp->t_rto = rto < lo ? lo : rto > hi ? hi : rto;
 }
 
+void tcp_rto_after_handshake(struct tcpcb *tp)
+{
+	// RFC 6298 5.7: "If the timer expires awaiting the ACK of a SYN
+	// segment and the TCP implementation is using an RTO less than 3
+	// seconds, the RTO MUST be re-initialized to 3 seconds when data
+	// transmission begins (i.e., after the three-way handshake
+	// completes)." An RTT sample (a timestamp echo) knows better.
+	if (tp->t_rxtshift > 0 && tp->t_srtt == 0 && tp->t_rto < TCP_RTO_SYN_FALLBACK_MS)
+		tp->t_rto = TCP_RTO_SYN_FALLBACK_MS;
+}
+
 int tcp_rexmt_ms(struct tcpcb *tp)
 {
 	// RFC 6298 5.5: "set RTO <- RTO * 2 ("back off the timer")", up to
@@ -230,10 +242,19 @@ static struct tcpcb *tcp_timer_rexmt(struct tcpcb *tp)
 // Zero-window probe (RFC 9293 3.8.6.1): resend the first unacknowledged
 // byte (or the first queued one) past the closed window, with backoff.
 // RFC 1122 4.2.2.17: the connection stays open however long the window
-// stays closed, as long as the peer answers.
+// stays closed, "as long as the receiving TCP continues to send
+// acknowledgments in response to the probe segments". A peer that has
+// vanished answers none: after rexmt_max probes in a row without any
+// segment from it (t_persistprobes, reset by every segment received),
+// the connection is dropped with ETIMEDOUT, as a retransmission would be
+// (RFC 1122 4.2.3.5) -- else it would probe a dead host for ever.
 static struct tcpcb *tcp_timer_persist(struct tcpcb *tp)
 {
 	TCPSTAT_INC(tcps_persisttimeo);
+	if (tp->snd_wnd == 0 && ++tp->t_persistprobes > tcp_knob(&tcp_rexmt_max)) {
+		TCPSTAT_INC(tcps_persistdrop);
+		return tcp_drop(tp, -ETIMEDOUT);
+	}
 	if (tp->snd_wnd == 0) {   // a probe; else: force a small segment (SWS)
 		if (tp->t_persist_shift < 12)
 			tp->t_persist_shift++;

@@ -221,6 +221,7 @@ struct tcpcb {
 	struct lwkt_msg t_connmsg;    // [o] connect: old owner -> new owner (tcp_usrreq.c)
 	uint64 t_rcvtime;             // [o] last segment received (keepalive)
 	int t_keepprobes;             // [o] keepalives sent without answer
+	int t_persistprobes;          // [o] zero-window probes sent without answer
 
 	uint32 t_unacked_bytes;       // [o] in-order data received since our last ACK
 	uint32 t_segs_unacked;        // [o] in-order segments received since our last ACK
@@ -276,6 +277,7 @@ struct tcpstat {
 	uint64 tcps_closed;         // tcpcbs freed
 	uint64 tcps_timeoutdrop;    // dropped: retransmission limit
 	uint64 tcps_keepdrops;      // dropped: keepalive unanswered
+	uint64 tcps_persistdrop;    // dropped: zero-window probes unanswered
 	uint64 tcps_keepprobe;      // keepalive probes sent
 	uint64 tcps_keeptimeo;      // keepalive timer expiries
 	uint64 tcps_persisttimeo;   // persist timer expiries
@@ -522,6 +524,10 @@ void tcp_timer_teardown(struct tcpcb *tp);
 void tcp_rtt_update(struct tcpcb *tp, int rtt);
 // The RTO in ms with the current backoff, clamped.
 int tcp_rexmt_ms(struct tcpcb *tp);
+// The handshake completed: RFC 6298 5.7 (RTO 3 s if our SYN or SYN,ACK
+// timed out and no RTT sample was taken). Before t_rxtshift is cleared.
+void tcp_rto_after_handshake(struct tcpcb *tp);
+#define TCP_RTO_SYN_FALLBACK_MS 3000
 // Enter TIME_WAIT: stop other timers, run 2 MSL.
 void tcp_timewait_start(struct tcpcb *tp);
 

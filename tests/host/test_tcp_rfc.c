@@ -5,7 +5,9 @@
 // second full segment inside one input batch (RFC 1122 4.2.3.2) and
 // immediate ACKs out of order (RFC 5681 4.2), ICMP errors (RFC 1122
 // 4.2.3.9, RFC 5927, RFC 1191: net/tcp_icmp.c), what write() says after
-// a reset (Linux's order), and the options an accepted socket inherits.
+// a reset (Linux's order), the options an accepted socket inherits, the
+// RTO after a SYN timeout (RFC 6298 5.7) and zero-window probing of a
+// peer that vanished.
 #include "tests/host/tcp_wire.h"
 #include "net/icmp.h"
 
@@ -395,6 +397,88 @@ static void tcp_icmp_needfrag_shrinks_mss(void)
 	clean(s0, m0);
 }
 
+// ---- timers -----------------------------------------------------------------------
+
+static int drop_n_flags;    // drop the first drop_n_flags_left segments with exactly these flags
+static int drop_n_flags_left;
+
+static enum wire_verdict drop_flags(const struct wire_seg *ws)
+{
+	if (drop_n_flags_left > 0 && (ws->ws_flags & ~TH_PUSH) == drop_n_flags) {
+		drop_n_flags_left--;
+		return WIRE_DROP;
+	}
+	return WIRE_PASS;
+}
+
+// RFC 6298 5.7: a SYN (or SYN,ACK) that timed out leaves RTO = 3 s once
+// the handshake completes (no RTT sample: Karn); without a timeout the
+// handshake's sample sets it.
+static void tcp_rto_3s_after_syn_timeout(void)
+{
+	BEGIN();
+	struct socket *l = tw_listen(5330, 5), *s;
+	struct socket *c = tw_connect(5330, 0);
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	CHECK(tw_tp(c)->t_srtt != 0 && tw_tp(c)->t_rto < TCP_RTO_SYN_FALLBACK_MS);
+	soclose(c);
+	soclose(s);
+	drop_n_flags = TH_SYN, drop_n_flags_left = 1;   // our SYN is lost once
+	wire_filter = drop_flags;
+	c = tw_connect(5330, 0);
+	wire_run(1500);
+	CHECK(tw_state(c) == TCPS_ESTABLISHED && tcpstat.tcps_rexmttimeo == 1);
+	CHECK(tw_tp(c)->t_srtt == 0 && tw_tp(c)->t_rto == TCP_RTO_SYN_FALLBACK_MS);
+	CHECK(soaccept(l, true, &s) == 0);
+	soclose(c);
+	soclose(s);
+	drop_n_flags = TH_SYN | TH_ACK, drop_n_flags_left = 1;   // the SYN,ACK, once
+	c = tw_connect(5330, 0);
+	wire_run(1500);
+	CHECK(soaccept(l, true, &s) == 0 && tw_state(s) == TCPS_ESTABLISHED);
+	CHECK(tw_tp(s)->t_srtt == 0 && tw_tp(s)->t_rto == TCP_RTO_SYN_FALLBACK_MS);
+	soclose(c);
+	soclose(s);
+	soclose(l);
+	clean(s0, m0);
+}
+
+// Zero-window probes: while the peer answers them the connection stays
+// open however long the window stays shut (RFC 1122 4.2.2.17); once it
+// answers nothing, rexmt_max probes later the connection is dropped with
+// ETIMEDOUT instead of probing for ever.
+static void tcp_persist_gives_up_on_a_dead_peer(void)
+{
+	BEGIN();
+	tcp_rexmt_max = 3;
+	struct socket *l = tw_listen(5331, 5), *s;
+	tw_setopt(l, SOL_SOCKET, SO_RCVBUF, 4096);
+	struct socket *c = tw_connect(5331, 0);
+	wire_settle();
+	CHECK(soaccept(l, true, &s) == 0);
+	soclose(l);
+	static uint8 buf[20000];
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	wire_run(1000);
+	struct tcpcb *tp = tw_tp(c);
+	CHECK(tp->snd_wnd == 0);
+	wire_run(10 * 60000);   // answered probes, far more than rexmt_max
+	CHECK(tw_state(c) == TCPS_ESTABLISHED && tcpstat.tcps_sndprobe > 3);
+	CHECK(tcpstat.tcps_persistdrop == 0);
+	drop_to_port = port_of(s);   // the receiver vanishes
+	wire_filter = drop_to;
+	uint64 probes = tcpstat.tcps_sndprobe;
+	wire_run(10 * 60000);
+	CHECK(tw_state(c) == TCPS_CLOSED && tcpstat.tcps_persistdrop == 1);
+	CHECK(tcpstat.tcps_sndprobe - probes == 3);
+	CHECK(so_error_of(c) == ETIMEDOUT);
+	soclose(c);
+	wire_filter = NULL;
+	soclose(s);
+	clean(s0, m0);
+}
+
 // ---- the socket interface ---------------------------------------------------------
 
 // After the peer's reset, the first write says ECONNRESET (and clears
@@ -478,6 +562,8 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_icmp_port_unreach_refuses_connect, "tcp_icmp_port_unreach_refuses_connect" },
 	{ tcp_icmp_host_unreach_soft_error, "tcp_icmp_host_unreach_soft_error" },
 	{ tcp_icmp_needfrag_shrinks_mss, "tcp_icmp_needfrag_shrinks_mss" },
+	{ tcp_rto_3s_after_syn_timeout, "tcp_rto_3s_after_syn_timeout" },
+	{ tcp_persist_gives_up_on_a_dead_peer, "tcp_persist_gives_up_on_a_dead_peer" },
 	{ tcp_write_after_reset, "tcp_write_after_reset" },
 	{ tcp_accept_inherits_options, "tcp_accept_inherits_options" },
 	{ NULL, NULL },

@@ -47,7 +47,8 @@
 // Life of a segment: receive: tcp_input -> tcp_input_parse ->
 // tcp_dooptions; LISTEN/SYN_SENT: tcp_options_request + tcp_options_syn;
 // synchronized: tcp_input_sync -> tcp_options_input (unscale, PAWS) ->
-// acceptability -> tcp_options_accepted (TS.Recent, RTT). Send:
+// acceptability -> tcp_ts_update (TS.Recent) -> tcp_input_ack ->
+// tcp_ts_rtt (an ACK of new data: the RTT sample). Send:
 // tcp_output_decide -> tcp_addoptions -> tcp_output_build.
 //
 // Testing: make hosttest (tcp_wscale_*, tcp_ts_*, tcp_paws_*); tests/

@@ -14,10 +14,16 @@ tshark when the guest is gone:
   to inetd's discard (which sets no SO_RCVBUF): the window the guest
   advertises grows past 64 KB (net.inet.tcp.rcvbufgrow counts it); with
   net.inet.tcp.recvbuf_auto=0 the same transfer never sees more than
-  64 KB.
+  64 KB;
+- the capture docs/tcp.md shows (docs/pcap/rfc7323.pcap, made by
+  tools/pcap_rfc7323.py) is in the tree and tshark decodes the
+  negotiation in it.
 """
 
+import re
 import subprocess
+
+from netkern import ROOT
 
 from netrig import netguest, sysctl_int
 from test_tcp import Bg, guest_sha, peer, prepare, settle
@@ -86,7 +92,10 @@ def test_tcp_rfc7323_options_and_1mb_rcvbuf_with_linux(netguest):
     assert "nc:" not in out, out
     assert c["eof"] and c["bytes"] == nbytes and c["sha256"] == sha, c
     assert sysctl_int(g, "net.inet.tcp.tsrtt") > 0
-    assert sysctl_int(g, "net.inet.tcp.pawsdrop") == 0
+    stats = g.run("netstat -s")     # the RFC 7323 counters, not its knobs
+    assert re.search(r"^\s+[1-9]\d* tsrtt$", stats, re.M), stats
+    assert re.search(r"^\s+0 pawsdrop$", stats, re.M), stats
+    assert not re.search(r" (wscale|timestamps|recvbuf_auto)$", stats, re.M)
     settle(g, base)
     g.close()                       # QEMU gone: the capture is complete
     segs = segments(rig.pcap)
@@ -154,3 +163,16 @@ def test_tcp_recvbuf_autotuning_over_20ms_rtt(netguest):
     # Off: the default 64 KB buffer needs no shift; it stays.
     assert shift_off == 0 and grown_off == 0, (shift_off, grown_off)
     assert max_window(off, shift_off) <= 65535
+
+
+def test_docs_pcap_shows_rfc7323_negotiation():
+    "docs/pcap/rfc7323.pcap: tshark decodes window scale and timestamps in the handshake"
+    segs = segments(ROOT / "docs" / "pcap" / "rfc7323.pcap")
+    lsyn = syn_of([s for s in segs if s["ip.src"] != GUEST], ack=False)
+    sa = syn_of([s for s in segs if s["ip.src"] == GUEST], ack=True)
+    assert lsyn["tcp.options.wscale.shift"] and lsyn["tcp.options.timestamp.tsval"]
+    assert sa["tcp.options.wscale.shift"] == "5"
+    assert sa["tcp.options.timestamp.tsecr"] == lsyn["tcp.options.timestamp.tsval"]
+    rest = later(segs)
+    assert len(rest) >= 6 and all(s["tcp.options.timestamp.tsval"] for s in rest)
+    assert any(int(s["tcp.len"]) > 0 for s in rest)

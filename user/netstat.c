@@ -222,6 +222,7 @@ is_setting(const char *leaf)
 		"iw_segs", "rexmt_max", "syn_rexmt_max", "keepcnt",
 		"async_rcvd", "async_rcvd_reply_late", "soreceive_stream",
 		"challenge_ack_limit", "sack",
+		"wscale", "timestamps", "recvbuf_auto", "recvbuf_max",
 	};
 	size_t n = strlen(leaf);
 

@@ -22,9 +22,11 @@ is in bench/results/console.tmp (ignored by git).  bench/results/README.md
 explains every figure.
 
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
-       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,sack,mech]
+       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,sack,bdp,mech]
                     [--lockcheck]
-TCP figures: bench/tcpbench.py; the TCP mechanisms: bench/mechbench.py.
+TCP figures: bench/tcpbench.py; goodput against SO_RCVBUF over a 20 ms
+path (the bandwidth-delay product, bench/results/bdp.svg):
+bench/bdpbench.py; the TCP mechanisms: bench/mechbench.py.
 Instructions per operation (lo0 ICMP and UDP round trips, e1000 frame
 received, each with its mechanism switched off beside it): bench/icount.py.
 e1000 receive cost per frame size and rate, and ifq on e1000:
@@ -56,6 +58,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
+import bdpbench                 # noqa: E402  (bench/bdpbench.py: goodput against SO_RCVBUF)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
 import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
@@ -569,6 +572,8 @@ class Bench:
                 pass
             self.g.close()              # one QEMU at a time
             self.g = None
+            if want("bdp") and self.rig:
+                self.figure("tcp_bdp", bdpbench.BdpBench(self).run)
             if want("cpus1"):
                 self.figure("cpus1", self.cpus1)
             if want("blast") and self.rig:
@@ -681,6 +686,7 @@ class Bench:
                            u["recv_ms"] / 1000.0,
                            u["fullsock"] + u["pcqfull"], u["per_proc"]))
         tcpbench.table_rows(f, row, err)
+        bdpbench.table_rows(f, row, err)
         icount.table_rows(f, row, err)
         rxbench.table_rows(f, row, err)
         mechbench.table_rows(f, row, err)
@@ -731,7 +737,7 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,icount,mech")
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

@@ -102,10 +102,13 @@ def test_tcp_rfc7323_options_and_1mb_rcvbuf_with_linux(netguest):
 
     # Passive open: Linux's SYN offers both; the guest's SYN,ACK answers
     # with shift 5 (65535 << 5 >= 1 MB > 65535 << 4) and echoes TSval.
-    lsyn = syn_of([s for s in segs if s["tcp.dstport"] == "5001"], ack=False)
-    assert lsyn["tcp.options.wscale.shift"] and lsyn["tcp.options.timestamp.tsval"]
     rx = from_guest(segs, 5001)
     sa = syn_of(rx, ack=True)
+    # (Linux's SYN that it answers: an earlier one may have been refused
+    # while nc was starting.)
+    lsyn = syn_of([s for s in segs if s["tcp.dstport"] == "5001" and
+                   s["tcp.srcport"] == sa["tcp.dstport"]], ack=False)
+    assert lsyn["tcp.options.wscale.shift"] and lsyn["tcp.options.timestamp.tsval"]
     assert sa["tcp.options.wscale.shift"] == "5", sa
     assert sa["tcp.options.timestamp.tsecr"] == lsyn["tcp.options.timestamp.tsval"]
     assert int(sa["tcp.window_size_value"]) == 65535   # a SYN's window: unscaled

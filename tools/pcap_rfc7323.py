@@ -8,7 +8,7 @@ Linux (tests/tcppeer.py) connect, send 6000 bytes and close. The e1000's
 capture is cut down to the TCP segments of that connection with tshark.
 What it shows: Linux's SYN (MSS, SACK-permitted, timestamps, window scale
 7), the guest's SYN,ACK (MSS, timestamps echoing Linux's TSval, window
-scale 5: the smallest shift that fits 1 MB), and timestamps on every later
+scale 5: the smallest shift that fits 1 MB; SACK-permitted), and timestamps on every later
 segment, both ways, with the scaled windows.
 
 Usage: sudo tools/pcap_rfc7323.py [out.pcap]   (after make)

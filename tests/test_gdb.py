@@ -290,7 +290,7 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
             "p $container_of(&m->m_pkthdr.ph_msg, \"struct mbuf\", \"m_pkthdr.ph_msg\") == m",
             "p *(struct ip *)m->m_data", "nk-cpus", "nk-runq", "nk-ps", "nk-bt all",
             "nk-e1000", "nk-locks", "break pcq_put", "continue", "nk-locks", "nk-cpus",
-            "delete"]
+            "up", "p *inp", "p netisrs[0].ni_port", "delete"]
     gd = gdbs(gdb_batch_argv(init, cmds), g.log)
     gd.expect(r"Breakpoint 1 at 0x", "the breakpoint on udp_input")
     gd.expect(r"@@ continue", "continue")
@@ -347,6 +347,12 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
                      r"udbinfo, taken at udp_input \(net/udp\.c:\d+\) via net_lock_acquire$" % cur.group(1), locks, re.M), locks
     assert re.search(r"^cpu\d: \d+ netisr\d +pc pcq_put .*\n +noff=1 .*locks=\[inpcbinfo\]",
                      s["nk-cpus#2"], re.M), s["nk-cpus#2"]
+    inp = s["p *inp"]
+    for want in ("inp_laddr = 0.0.0.0,", "inp_lport = %d," % UDP_PORT, "inp_flags = INPORT (0x1),",
+                 "inp_ppcb = 0x0"):
+        assert want in inp, "%r not in:\n%s" % (want, inp)
+    assert re.search(r"mp_owner = 0x[0-9a-f]+ <pid \d+ netisr0>,", s["p netisrs[0].ni_port"]), \
+        s["p netisrs[0].ni_port"]
 
     # -- a packet message queued on a netisr's port: stop right after
     # netisr_dispatch_proto queued it for the netisr of the hart that took
@@ -411,7 +417,8 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
         pcap = workdir / "sock.pcap"
         cmds = ["nk-so %s" % so, "nk-pcq (struct socket *)%s" % so,
                 "nk-pcap (struct socket *)%s %s" % (so, pcap),
-                "nk-tcpcb (struct socket *)%s" % t.group(1), "nk-so %s" % t.group(1)]
+                "nk-tcpcb (struct socket *)%s" % t.group(1), "nk-so %s" % t.group(1),
+                "p *(struct inpcb *)((struct socket *)%s)->so_pcb" % t.group(1)]
         gd = gdbs(gdb_batch_argv(init, cmds), g.log)
         s = sections(gd.finish())
         assert re.search(r"pcq 0x[0-9a-f]+: %d queued" % queued, s["nk-so %s" % so]), s["nk-so %s" % so]
@@ -430,6 +437,9 @@ def test_gdb_helpers_on_a_live_guest(boot, workdir, gdbs):
         # slirp's TCP offers none of RFC 7323 / 2018
         assert re.search(r"^  opts: wscale off .*, timestamps off .*, SACK off$", tc, re.M), tc
         assert "ESTABLISHED" in s["nk-so %s" % t.group(1)]
+        inp = s["p *(struct inpcb *)((struct socket *)%s)->so_pcb" % t.group(1)]
+        assert re.search(r"inp_ppcb = \(struct tcpcb \*\) 0x[0-9a-f]+ ESTABLISHED$", inp, re.M), inp
+        assert "inp_laddr = 10.0.2.15," in inp and "inp_faddr = 10.0.2.2," in inp, inp
         # a broken invariant is reported: snd_nxt moved below snd_una for
         # the moment of one nk-tcpcb (the machine is stopped), then put back
         tp = "((struct tcpcb *)((struct inpcb *)((struct socket *)%s)->so_pcb)->inp_ppcb)" % t.group(1)

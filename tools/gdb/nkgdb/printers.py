@@ -10,7 +10,10 @@ the structure and every field, and rewrite only those fields:
   - MAC addresses as 52:54:00:12:34:56;
   - flag words as NAME|NAME with the names from the header's #defines;
   - the PCQ's packed word as its producer and consumer indices;
-  - the e1000's per-slot mbuf arrays as a count (nk-e1000 shows slots).
+  - the e1000's per-slot mbuf arrays as a count (nk-e1000 shows slots);
+  - void * fields that always point at one type as that type: a
+    port's owner as the thread's pid and name, inp_ppcb as the tcpcb
+    with its state.
 A field printed on its own afterwards (p ip->ip_src) keeps the format:
 fields are recognised by their address until the target runs again.
 `disable pretty-printer global netkern` shows raw values.
@@ -76,6 +79,30 @@ def _oids(v):
     return "{%d sysctl knobs}" % n
 
 
+def _as(typename, what=None):
+    """A void * that always points at one type: show it as that type."""
+    def f(v):
+        a = core.addr(v)
+        if a == 0:
+            return "0x0"
+        s = "(%s *) %#x" % (typename, a)
+        return s + (what(core.deref(a, typename)) if what else "")
+    return f
+
+
+def _tcp_state(tp):
+    return " " + core.enum_names("enum tcp_state", "TCPS_").get(int(tp["t_state"]), "?")
+
+
+def _thread(v):
+    """A thread pointer (struct proc *) as its pid and name."""
+    a = core.addr(v)
+    if a == 0:
+        return "0x0"
+    p = core.deref(a, "struct proc")
+    return "%#x <pid %d %s>" % (a, int(p["pid"]), core.cstr(p["name"]))
+
+
 def _state(enum, prefix):
     def f(v):
         names = core.enum_names(enum, prefix)
@@ -95,7 +122,8 @@ FIELDS = {
     "udphdr": {"uh_sport": _port_net, "uh_dport": _port_net, "uh_ulen": _port_net},
     "icmp": {"icmp_id": _port_net, "icmp_seq": _port_net},
     "inpcb": {"inp_laddr": _ip_host, "inp_faddr": _ip_host,
-              "inp_flags": _flags("net/in_pcb.h", "INP_")},
+              "inp_flags": _flags("net/in_pcb.h", "INP_"),
+              "inp_ppcb": _as("struct tcpcb", _tcp_state)},
     "ifnet": {"if_lladdr": _mac, "if_addr": _ip_host, "if_netmask": _ip_host,
               "if_broadaddr": _ip_host, "if_flags": _flags("net/if.h", "IFF_"),
               "if_oids": _oids},
@@ -108,6 +136,7 @@ FIELDS = {
     "lwkt_msg": {"ms_flags": _flags("net/lwkt_msg.h", "MSGF_")},
     "socket": {"so_state": _flags("net/socket.h", "SS_"),
                "so_options": _flags("net/socket.h", "SO_OPT_")},
+    "lwkt_port": {"mp_owner": _thread},
     "tcpcb": {"t_flags": _flags("net/tcp_var.h", "TF_")},
     "pcq": {"pcq_pc": _pcq_pc},
     "tcp_seg": {"sg_flags": _flags("net/tcp_var.h", "TH_"),
@@ -170,7 +199,7 @@ def lookup(val):
         if spec is not None:
             return StructPrinter(val, spec)
         return None
-    if _seen and t.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ARRAY) \
+    if _seen and t.code in (gdb.TYPE_CODE_INT, gdb.TYPE_CODE_ARRAY, gdb.TYPE_CODE_PTR) \
             and val.address is not None:
         text = _seen.get((core.addr(val.address), str(val.type)))
         if text is not None:

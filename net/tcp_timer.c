@@ -277,8 +277,12 @@ static struct tcpcb *tcp_timer_keep(struct tcpcb *tp)
 	struct socket *so = tp->t_socket;
 	TCPSTAT_INC(tcps_keeptimeo);
 	int idle_lim = tcp_knob(&tcp_keepidle_ms);
+	// RFC 9293 3.8.4 (MUST-26): "keep-alive packets MUST only be sent
+	// when no sent data is outstanding" -- while it is, the
+	// retransmission (or persist) timer is the one that finds a dead peer.
 	if (!(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_KEEPALIVE) ||
-	    tp->t_state < TCPS_ESTABLISHED || tp->t_state > TCPS_CLOSE_WAIT) {
+	    tp->t_state < TCPS_ESTABLISHED || tp->t_state > TCPS_CLOSE_WAIT ||
+	    tp->snd_max != tp->snd_una) {
 		tcp_timer_set(tp, TCPT_KEEP, idle_lim);
 		return tp;
 	}

@@ -479,6 +479,33 @@ static void tcp_persist_gives_up_on_a_dead_peer(void)
 	clean(s0, m0);
 }
 
+// RFC 9293 3.8.4: no keepalive probe while sent data is outstanding --
+// the retransmission timer is in charge of a peer that stopped
+// answering, and ends the connection by its own limit.
+static void tcp_no_keepalive_with_data_outstanding(void)
+{
+	BEGIN();
+	tcp_keepidle_ms = 1000, tcp_keepintvl_ms = 500, tcp_keepcnt = 3;
+	tcp_rexmt_max = 6;
+	struct socket *c, *s;
+	tw_pair(5332, &c, &s);
+	tw_setopt(c, SOL_SOCKET, SO_KEEPALIVE, 1);
+	wire_run(3000);   // idle: probes, answered
+	uint64 probes = tcpstat.tcps_keepprobe;
+	CHECK(probes >= 2 && tw_state(c) == TCPS_ESTABLISHED);
+	drop_to_port = port_of(s);   // the peer vanishes; c has data in flight
+	wire_filter = drop_to;
+	CHECK(tw_send(c, "data", 4) == 4);
+	wire_run(5 * 60000);
+	CHECK(tw_state(c) == TCPS_CLOSED);
+	CHECK(tcpstat.tcps_keepprobe == probes && tcpstat.tcps_keepdrops == 0);
+	CHECK(tcpstat.tcps_timeoutdrop == 1 && so_error_of(c) == ETIMEDOUT);
+	soclose(c);
+	wire_filter = NULL;
+	soclose(s);
+	clean(s0, m0);
+}
+
 // ---- the socket interface ---------------------------------------------------------
 
 // After the peer's reset, the first write says ECONNRESET (and clears
@@ -564,6 +591,7 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_icmp_needfrag_shrinks_mss, "tcp_icmp_needfrag_shrinks_mss" },
 	{ tcp_rto_3s_after_syn_timeout, "tcp_rto_3s_after_syn_timeout" },
 	{ tcp_persist_gives_up_on_a_dead_peer, "tcp_persist_gives_up_on_a_dead_peer" },
+	{ tcp_no_keepalive_with_data_outstanding, "tcp_no_keepalive_with_data_outstanding" },
 	{ tcp_write_after_reset, "tcp_write_after_reset" },
 	{ tcp_accept_inherits_options, "tcp_accept_inherits_options" },
 	{ NULL, NULL },

@@ -32,7 +32,7 @@
 //
 // With SACK (net.inet.tcp.sack and the peer's SACK-permitted), loss
 // recovery is RFC 6675's instead (net/tcp_sack.c); it enters through
-// tcp_cc_recovery_start too, and tcp_cc_rto ends it.
+// tcp_cc_recovery_start, and tcp_cc_rto ends it.
 //
 // References: RFC 5681 (2, 3.1, 3.2); RFC 6582 (3.2); RFC 6928 (2);
 // RFC 3465 (byte counting, L = 1 SMSS).
@@ -106,6 +106,8 @@ static void tcp_cc_halve(struct tcpcb *tp)
 	tp->snd_ssthresh = MAX(half, 2 * tp->t_maxseg);
 }
 
+// (The same four steps as tcp_cc_dupack's, which keeps them in line for
+// the tcp lab's exercise 2.)
 void tcp_cc_recovery_start(struct tcpcb *tp)
 {
 	TCPSTAT_INC(tcps_fastrexmt);
@@ -135,7 +137,11 @@ void tcp_cc_dupack(struct tcpcb *tp)
 	// cover more than recover, ... do not enter the fast retransmit".
 	if (!SEQ_GT(tp->snd_una, tp->snd_recover))
 		return;
-	tcp_cc_recovery_start(tp);
+	TCPSTAT_INC(tcps_fastrexmt);
+	TCPSTAT_INC(tcps_recovery);
+	tcp_cc_halve(tp);                  // RFC 5681 3.2 (2)
+	tp->snd_recover = tp->snd_max;     // RFC 6582 3.2 (2): "recover = HighData"
+	tp->t_flags |= TF_INRECOVERY;
 	tcp_cc_retransmit_one(tp);         // RFC 5681 3.2 (3)
 	tp->snd_cwnd = tp->snd_ssthresh + 3 * mss;   // "cwnd = ssthresh + 3*SMSS"
 	tcp_output(tp);

@@ -136,11 +136,14 @@ static void tcp_rexmt_limit_etimedout(void)
 
 // RFC 5681 3.2: one lost segment of ten; three duplicate ACKs make the
 // sender resend it at once, with no timeout; ssthresh = FlightSize / 2.
+// (Without SACK, as the tcp lab grades tcp_cc_dupack: with it, RFC 6675
+// recovery does this, test_tcp_sack.c.)
 static void tcp_fast_retransmit_3dupacks(void)
 {
 	wire_setup();
 	int s0 = so_count();
 	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(host_sysctl_write("net.inet.tcp.sack", 0) == 0);
 	struct socket *c, *s;
 	tw_pair(5102, &c, &s);
 	struct tcpcb *tp = tw_tp(c);

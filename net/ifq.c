@@ -75,7 +75,9 @@
 //   start while another thread keeps restarting; an atomic in-flag checks
 //   I1; every packet seen exactly once, in order per producer; nothing
 //   runs after ifq_barrier; the same in plain-lock mode. Counters:
-//   sysctl net.ifq. gdb: break ifq_start if ifq->ifq_serializer > 1.
+//   sysctl net.ifq. Fault injection: debug.ifq.exit_spin widens the
+//   "lost restart" window (ifq_serializer_lost_restart_window_widened).
+//   gdb: break ifq_start if ifq->ifq_serializer > 1.
 //
 // References
 //   David Gwynne's OpenBSD diff serialising if_start and adding
@@ -87,6 +89,24 @@ int ifq_serializer_enabled = 1;
 NET_SYSCTL_INT_RANGE(ifq_serializer, "net.ifq.serializer", SYSCTL_RW,
 		     &ifq_serializer_enabled, 0, 1,
 	       "1: serializer runs if_start on one CPU; 0: plain lock");
+
+// [a] Fault injection (tests and the lab only; 0, the default, is off):
+// the serializer's owner spins this many rounds after its pass, before it
+// tries to leave -- the window of race "lost restart" -- so that another
+// CPU's request lands there often instead of rarely. A spin, not a
+// yield: the owner may be the TX-done interrupt.
+int ifq_fault_exit_spin = 0;
+NET_SYSCTL_INT_RANGE(ifq_fault_exit_spin, "debug.ifq.exit_spin", SYSCTL_RW,
+		     &ifq_fault_exit_spin, 0, 10000000,
+		     "fault injection: serializer owner spins N rounds before leaving");
+
+// The fault point of race "lost restart" (see ifq_fault_exit_spin).
+static inline void ifq_fault_exit_window(struct ifqueue *ifq)
+{
+	int n = __atomic_load_n(&ifq_fault_exit_spin, __ATOMIC_RELAXED);
+	for (int i = 0; i < n; i++)
+		(void)__atomic_load_n(&ifq->ifq_serializer, __ATOMIC_RELAXED);
+}
 
 static void stat_inc(uint64 *c)
 {
@@ -267,6 +287,7 @@ static void serializer_start(struct ifqueue *ifq)
 		__atomic_store_n(&ifq->ifq_serializer, 1, __ATOMIC_SEQ_CST);
 		run_start(ifq);
 		net_lock_release(&ifq->ifq_start_lock);
+		ifq_fault_exit_window(ifq);   // tests widen the window here
 		// Race "lost restart": leave only if nobody asked meanwhile.
 		uint one = 1;
 		if (__atomic_compare_exchange_n(&ifq->ifq_serializer, &one, 0, false,

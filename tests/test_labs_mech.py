@@ -31,15 +31,19 @@ SLIRP = "user,id=net0,restrict=on"
 # lab -> [(unit, points, title)]; the title is what the grade table shows.
 UNITS = {
     "ifq": [
-        ("ifq_start_from_inside_makes_owner_restart", 5,
+        ("ifq_start_from_inside_makes_owner_restart", 4,
          "a request made while the start routine runs makes the owner go round again"),
-        ("ifq_serializer_never_strands_a_packet", 5,
+        ("ifq_model_no_request_is_lost", 5,
+         "4000 explored schedules of 3 producers: no packet is ever stranded"),
+        ("ifq_serializer_never_strands_a_packet", 4,
          "many short rounds of 4 producers: nothing is left in the queue after any round"),
-        ("ifq_serializer_one_runner_nothing_stranded", 4,
+        ("ifq_serializer_lost_restart_window_widened", 2,
+         "the same with debug.ifq.exit_spin widening the lost-restart window"),
+        ("ifq_serializer_one_runner_nothing_stranded", 3,
          "4 producers + a restarter: one runner at a time, every packet once, in order"),
         ("ifq_barrier_stops_start_routine", 3,
          "after ifq_barrier the start routine never runs until the interface is up"),
-        ("ifq_mode_switch_under_load_keeps_one_runner", 3,
+        ("ifq_mode_switch_under_load_keeps_one_runner", 2,
          "flipping net.ifq.serializer under load keeps one runner and loses nothing"),
     ],
     "pcq": [

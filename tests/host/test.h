@@ -27,6 +27,7 @@ struct host_test {
 extern const struct host_test mbuf_tests[];
 extern const struct host_test lwkt_tests[];
 extern const struct host_test ifq_tests[];
+extern const struct host_test ifq_model_tests[];
 extern const struct host_test netisr_tests[];
 extern const struct host_test arp_tests[];
 extern const struct host_test ip_tests[];

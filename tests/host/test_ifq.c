@@ -176,11 +176,25 @@ static void run_rounds(int serializer)
 		CHECK(fi->fi_sent == (uint64)NPROD * (r + 1) * per);
 	}
 	CHECK(fi->fi_overlaps == 0 && fi->fi_order_errors == 0);
+	printf("  %d rounds: restarts %lu contended %lu\n", PERPROD / per,
+	       (unsigned long)fi->fi_ifq.ifq_stats.ifs_restarts,
+	       (unsigned long)fi->fi_ifq.ifq_stats.ifs_contended);
 	ifq_set_running(&fi->fi_ifq, false);
 	ifq_barrier(&fi->fi_ifq);
 	ifq_destroy(&fi->fi_ifq);
 	free(fi);
 	CHECK(mbstat.mbs_inuse == 0);
+}
+
+// The same rounds with the fault point open: the owner spins between its
+// pass and its compare-and-swap (debug.ifq.exit_spin), so requests land in
+// the "lost restart" window all the time. Nothing may be stranded, and
+// the owner's extra passes (restarts) show the window was hit.
+static void ifq_serializer_lost_restart_window_widened(void)
+{
+	CHECK(host_sysctl_write("debug.ifq.exit_spin", 20000) == 0);
+	run_rounds(1);
+	CHECK(host_sysctl_write("debug.ifq.exit_spin", 0) == 0);
 }
 
 static void ifq_serializer_never_strands_a_packet(void)
@@ -299,6 +313,7 @@ const struct host_test ifq_tests[] = {
 	{ ifq_mode_switch_under_load_keeps_one_runner, "ifq_mode_switch_under_load_keeps_one_runner" },
 	{ ifq_barrier_stops_start_routine, "ifq_barrier_stops_start_routine" },
 	{ ifq_serializer_never_strands_a_packet, "ifq_serializer_never_strands_a_packet" },
+	{ ifq_serializer_lost_restart_window_widened, "ifq_serializer_lost_restart_window_widened" },
 	{ ifq_plain_lock_never_strands_a_packet, "ifq_plain_lock_never_strands_a_packet" },
 	{ NULL, NULL },
 };

@@ -7,7 +7,7 @@
 #include <sys/wait.h>
 #include "tests/host/test.h"
 
-static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests,
+static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests, ifq_model_tests,
 					    netisr_tests, arp_tests, ip_tests,
 					    sockbuf_tests, pcq_tests, pcq_model_tests, inpcb_tests, udp_tests,
 					    flowhash_tests, string_tests,

@@ -151,6 +151,7 @@ static void wm_join(double *v, const double *w)
 static void wm_yield(void);
 
 // A load: any write at or after this thread's view of l.
+__attribute__((unused))   // only the macros below use it (a stub may not)
 static uint64 wm_load(void *addr, int order)
 {
 	wm_yield();
@@ -178,6 +179,7 @@ static void wm_msgview(struct wm_write *w, int l, int order)
 
 // A store: anywhere in modification order after this thread's view,
 // never between an RMW and the write it read.
+__attribute__((unused))   // only the macros below use it (a stub may not)
 static void wm_store(void *addr, uint64 val, int order)
 {
 	wm_yield();
@@ -235,6 +237,7 @@ static uint64 wm_op_cas(uint64 old, uint64 desired, bool *write)
 	return desired;
 }
 
+__attribute__((unused))   // only the macros below use it (a stub may not)
 static bool wm_cas(void *addr, uint64 *expected, uint64 desired, int so, int fo)
 {
 	bool wrote;
@@ -251,6 +254,7 @@ static uint64 wm_op_add(uint64 old, uint64 v, bool *write)
 	return old + v;
 }
 
+__attribute__((unused))   // only the macros below use it (a stub may not)
 static uint64 wm_add(void *addr, uint64 v, int order)
 {
 	bool wrote;

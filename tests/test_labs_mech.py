@@ -33,6 +33,8 @@ UNITS = {
     "ifq": [
         ("ifq_start_from_inside_makes_owner_restart", 4,
          "a request made while the start routine runs makes the owner go round again"),
+        ("ifq_busy_caller_returns_at_once", 4,
+         "a CPU that finds the start routine busy returns at once; the owner sends its packet"),
         ("ifq_model_no_request_is_lost", 5,
          "4000 explored schedules of 3 producers: no packet is ever stranded"),
         ("ifq_serializer_never_strands_a_packet", 4,

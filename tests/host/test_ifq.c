@@ -305,7 +305,62 @@ static void ifq_start_from_inside_makes_owner_restart(void)
 	CHECK(nested_fi->fi_ifq.ifq_serializer == 0);
 }
 
+// The serializer's promise to a caller that finds it busy: return at
+// once, the owner goes round again for it. The start routine (the owner)
+// lets a second thread call ifq_start and waits -- up to 5 s, a deadline,
+// not a measurement -- for that call to RETURN while the owner is still
+// inside. A lock would keep the second thread waiting for the owner,
+// which waits for it: the deadline passes and the test fails.
+static int busy_returned;   // [a]
+static int busy_phase;      // [a] 1: the owner is inside, go
+static int busy_missed;     // [z] owner saw no return before the deadline
+
+static void *busy_caller(void *p)
+{
+	struct fakeif *fi = p;
+	while (__atomic_load_n(&busy_phase, __ATOMIC_ACQUIRE) == 0)
+		sched_yield();
+	ifq_enqueue(&fi->fi_ifq, packet(2, 0));
+	ifq_start(&fi->fi_ifq);
+	__atomic_store_n(&busy_returned, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void busy_start(struct ifqueue *ifq, void *softc)
+{
+	if (__atomic_exchange_n(&busy_phase, 1, __ATOMIC_ACQ_REL) == 0) {
+		int waited = 0;
+		while (!__atomic_load_n(&busy_returned, __ATOMIC_ACQUIRE) && waited < 5000) {
+			msleep(1);
+			waited++;
+		}
+		busy_missed = !__atomic_load_n(&busy_returned, __ATOMIC_ACQUIRE);
+	}
+	fakeif_start(ifq, softc);
+}
+
+static void ifq_busy_caller_returns_at_once(void)
+{
+	ifq_serializer_enabled = 1;
+	struct fakeif *fi = fakeif_new(8);
+	fi->fi_ifq.ifq_start_fn = busy_start;
+	pthread_t th;
+	CHECK(pthread_create(&th, NULL, busy_caller, fi) == 0);
+	ifq_enqueue(&fi->fi_ifq, packet(0, 0));
+	ifq_start(&fi->fi_ifq);   // owner: runs busy_start, which waits for th
+	pthread_join(th, NULL);
+	CHECK(!busy_missed);      // th's ifq_start returned while we were inside
+	struct ifq_stats *is = &fi->fi_ifq.ifq_stats;
+	CHECK(is->ifs_contended == 1 && is->ifs_restarts == 1);
+	CHECK(fi->fi_sent == 2 && ifq_len(&fi->fi_ifq) == 0);   // its packet went
+	ifq_set_running(&fi->fi_ifq, false);
+	ifq_barrier(&fi->fi_ifq);
+	ifq_destroy(&fi->fi_ifq);
+	free(fi);
+}
+
 const struct host_test ifq_tests[] = {
+	{ ifq_busy_caller_returns_at_once, "ifq_busy_caller_returns_at_once" },
 	{ ifq_enqueue_drops_when_full_or_down, "ifq_enqueue_drops_when_full_or_down" },
 	{ ifq_start_from_inside_makes_owner_restart, "ifq_start_from_inside_makes_owner_restart" },
 	{ ifq_serializer_one_runner_nothing_stranded, "ifq_serializer_one_runner_nothing_stranded" },

@@ -92,7 +92,7 @@
 // in_localgroup_lookup -> in_localgroup_pick(hash, n) -> member's PCQ.
 // A SYN: tcp_input_demux (hash = netisr_hash_ipv4 of the 4-tuple, host
 // order, the value that picked this netisr) -> in_pcblookup -> the same
-// pick -> tcp_input_listen on the member -> its accept queue.
+// pick -> tcp_input_listener on the member -> its accept queue.
 //
 // Testing: make hosttest (test_localgroup_*: fairness within bounds,
 // stability of a 4-tuple, exact beats wildcard, leave keeps the rest,

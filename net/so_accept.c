@@ -47,8 +47,9 @@
 // so_snd.sb_lock after each wakeup (race "state change vs sleeper" of
 // net/socket.c).
 //
-// Life of a connection: netisr X: tcp_input -> tcp_input_listen ->
-// sonewconn (so_incq) ... handshake ... tcp_established -> soisconnected
+// Life of a connection: netisr X: tcp_input -> tcp_input_listener ->
+// SYN: tcp_syncache_syn (no socket yet) ... third ACK: tcp_syncache_ack
+// -> sonewconn (so_incq) -> tcp_established -> soisconnected
 // -> soqcomplete (so_comp, wakeup) ... user: accept -> soaccept -> file.
 //
 // Testing: make hosttest (tcp_listen_backlog, tcp_accept_after_close);
@@ -270,6 +271,14 @@ out_unlock:
 	if (err == 0)
 		sorele(head);   // sonewconn's reference
 	return err;
+}
+
+bool soqfull(struct socket *head)
+{
+	net_lock_acquire(&head->so_qlock);
+	bool r = head->so_qlen >= head->so_qlimit;
+	net_lock_release(&head->so_qlock);
+	return r;
 }
 
 bool soqready(struct socket *head)

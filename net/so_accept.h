@@ -36,6 +36,8 @@ void solisten_close(struct socket *head);
 // the caller. -EINVAL (not listening), -EAGAIN (nonblock, none),
 // -EINTR, -ECONNABORTED (the listener closed). Thread; may sleep.
 int soaccept(struct socket *head, bool nonblock, struct socket **sop);
+// Is head's completed queue at its backlog (a SYN now would only wait)?
+bool soqfull(struct socket *head);
 // poll: is a completed child waiting?
 bool soqready(struct socket *head);
 // close(2) of a connected stream with SO_LINGER > 0: send the FIN and wait

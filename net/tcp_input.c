@@ -41,18 +41,19 @@
 // in net/tcp_options.c).
 //
 // Life of a segment: ip_input -> tcp_input -> tcp_input_parse ->
-// tcp_input_demux -> {tcp_listen_input, tcp_input_synsent,
-// tcp_input_sync}.
+// tcp_input_demux -> {tcp_input_listener (-> net/tcp_syncache.c),
+// tcp_input_synsent, tcp_input_sync}.
 //
 // Testing: make hosttest (tcp_three_way_handshake, tcp_rst_for_closed_port,
 // tcp_bad_checksum_dropped, tcp_simultaneous_open, tcp_listen_backlog,
-// tcp_time_wait_reuse). gdb: break tcp_input, tcp_input_listen.
+// tcp_time_wait_reuse). gdb: break tcp_input, tcp_input_listener.
 //
 // References: RFC 9293 3.1 (header, options), 3.7.1 (MSS), 3.10.7.1
 // (CLOSED), 3.10.7.2 (LISTEN), 3.10.7.3 (SYN-SENT), 3.6.1 (TIME-WAIT
 // reuse, also RFC 1122 4.2.2.13); RFC 1122 4.2.3.10 (no connections from
 // broadcasts).
 #include "net/tcp_var.h"
+#include "net/tcp_syncache.h"
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/so_accept.h"
@@ -130,9 +131,14 @@ static void tcp_mss_from_syn(struct tcpcb *tp, const struct tcp_seg *sg)
 	tp->t_maxseg = mss < TCP_MSS_MIN ? TCP_MSS_MIN : mss;
 }
 
-// A child tcpcb for socket so, owning the 4-tuple of sg. NULL on failure
-// (so's queue reference is then dropped).
-static struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *sg, int cpu)
+void tcp_passive_options(struct tcpcb *tp, const struct tcp_seg *syn)
+{
+	tcp_mss_from_syn(tp, syn);
+	tcp_options_request(tp);
+	tcp_options_syn(tp, &syn->sg_opt, net_now_ms());
+}
+
+struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *sg, int cpu)
 {
 	struct inpcb *inp;
 	struct tcpcb *tp;
@@ -160,58 +166,39 @@ fail:
 	return NULL;
 }
 
-void tcp_input_listen(struct socket *lso, struct tcp_seg *sg)
+// The third segment of a handshake (or any ACK) for a listener: the
+// syncache makes the connection if it completes one (net/tcp_syncache.c),
+// and the segment goes on as the first one of SYN_RECEIVED.
+static void tcp_input_listen_ack(struct socket *lso, struct tcp_seg *sg)
 {
-	int cpu = tcp_tuplecpu(sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport);
-	struct socket *so = sonewconn(lso, cpu);
-	if (so == NULL) {
-		// Backlog full (or the listener closed): drop the SYN, the
-		// peer retransmits it (as BSD and Linux do).
-		TCPSTAT_INC(tcps_listendrop);
-		tcp_input_drop(sg);
-		return;
+	struct tcpcb *tp;
+	int err = tcp_syncache_ack(lso, sg, &tp);
+	if (err == 0) {
+		tcp_input_sync(tp, sg);
+	} else if (err == -ENOENT) {
+		// "second, check for an ACK: ... <SEQ=SEG.ACK><CTL=RST>"
+		TCPSTAT_INC(tcps_drop_badack);
+		tcp_input_dropreset(sg);
+	} else {
+		tcp_input_drop(sg);   // no room yet: the peer retransmits
 	}
-	struct tcpcb *tp = tcp_listen_child(so, sg, cpu);
-	if (tp == NULL) {
-		tcp_input_drop(sg);
-		return;
-	}
-	tp->t_flags |= TF_PASSIVE;
-	tp->t_ourmss = tcp_mss_for(sg->sg_src);
-	tcp_mss_from_syn(tp, sg);
-	tcp_options_request(tp);
-	tcp_options_syn(tp, &sg->sg_opt, net_now_ms());
-	// "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
-	// selected and a SYN segment sent of the form
-	// <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>. SND.NXT is set to ISS+1 and
-	// SND.UNA to ISS. The connection state should be changed to
-	// SYN-RECEIVED." (Text in a SYN is not queued: the peer resends it.)
-	tp->irs = sg->sg_seq;
-	tp->rcv_nxt = tp->rcv_adv = sg->sg_seq + 1;
-	tp->iss = tcp_new_isn(sg->sg_dst, sg->sg_dport, sg->sg_src, sg->sg_sport);
-	if (sg->sg_tw_iss != 0 && SEQ_LEQ(tp->iss, sg->sg_tw_iss))
-		tp->iss = sg->sg_tw_iss + (1u << 17);   // RFC 9293 3.6.1 reuse rule (1)
-	tp->snd_una = tp->snd_nxt = tp->snd_max = tp->snd_recover = tp->iss;
-	tp->snd_wnd = tp->t_maxsndwnd = sg->sg_win;
-	tp->snd_wl1 = sg->sg_seq;
-	tp->snd_wl2 = tp->iss;
-	tp->t_rcvtime = net_now_ms();
-	tcp_setstate(tp, TCPS_SYN_RECEIVED);
-	tcp_output(tp);
-	tcp_input_drop(sg);
 }
 
 // Any segment for a listener (RFC 9293 3.10.7.2).
 static void tcp_input_listener(struct socket *lso, struct tcp_seg *sg)
 {
 	if (sg->sg_flags & TH_RST) {
-		tcp_input_drop(sg);   // "first, check for a RST: An incoming RST should be ignored."
+		// "first, check for a RST: An incoming RST should be ignored"
+		// -- it may end a handshake the syncache holds, though.
+		tcp_syncache_rst(sg);
+		tcp_input_drop(sg);
 	} else if (sg->sg_flags & TH_ACK) {
-		// "second, check for an ACK: ... <SEQ=SEG.ACK><CTL=RST>"
-		TCPSTAT_INC(tcps_drop_badack);
-		tcp_input_dropreset(sg);
+		tcp_input_listen_ack(lso, sg);
 	} else if (sg->sg_flags & TH_SYN) {
-		tcp_input_listen(lso, sg);   // "third, check for a SYN"
+		// "third, check for a SYN": the syncache remembers it and
+		// answers <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; the connection
+		// is made when the ACK of that arrives.
+		tcp_syncache_syn(lso, sg);
 	} else {
 		tcp_input_drop(sg);   // "fourth, other data or control: drop"
 	}

@@ -227,11 +227,8 @@ uint32 tcp_mss_for(uint32 faddr)
 	return mss < TCP_MSS_MIN ? TCP_MSS_MIN : (uint32)mss;
 }
 
-struct tcpcb *tcp_newtcpcb(struct socket *so, struct inpcb *inp, int cpu)
+void tcp_tcpcb_setup(struct tcpcb *tp, struct socket *so, struct inpcb *inp, int cpu)
 {
-	struct tcpcb *tp = net_malloc(sizeof(*tp));
-	if (tp == NULL)
-		return NULL;
 	memset(tp, 0, sizeof(*tp));
 	tp->t_inp = inp;
 	tp->t_socket = so;
@@ -242,6 +239,14 @@ struct tcpcb *tcp_newtcpcb(struct socket *so, struct inpcb *inp, int cpu)
 	tp->t_rto = __atomic_load_n(&tcp_rto_init_ms, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&tcp_do_sack, __ATOMIC_RELAXED))
 		tp->t_flags |= TF_REQ_SACK;   // RFC 2018 2: offered in our SYN
+}
+
+struct tcpcb *tcp_newtcpcb(struct socket *so, struct inpcb *inp, int cpu)
+{
+	struct tcpcb *tp = net_malloc(sizeof(*tp));
+	if (tp == NULL)
+		return NULL;
+	tcp_tcpcb_setup(tp, so, inp, cpu);
 	tcp_cc_init(tp);
 	tcp_timer_init(tp);
 	inp->inp_ppcb = tp;

@@ -56,6 +56,7 @@
 // DragonFly BSD netinet/tcp_usrreq.c (connect moves the pcb to its
 // netisr before the SYN).
 #include "net/tcp_var.h"
+#include "net/tcp_syncache.h"
 #include "net/in_pcb.h"
 #include "net/socket.h"
 #include "net/so_accept.h"
@@ -72,6 +73,7 @@ int tcp_init(void)
 {
 	in_pcbinfo_init(&tcbinfo, "tcp", &tcp_reuseport_ext);
 	tcp_subr_init();
+	tcp_syncache_init();
 	int err = netisr_register_rollup(tcp_rollup);
 	if (err < 0 || (err = icmp_ctl_register(IPPROTO_TCP, tcp_ctlinput)) < 0)
 		return err;

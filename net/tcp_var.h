@@ -346,6 +346,10 @@ extern int tcp_minmss;            // floor of an ICMP-lowered t_maxseg
 // A new tcpcb for socket so (pcb inp), state CLOSED, on netisr cpu.
 // NULL if out of memory. Owning netisr.
 struct tcpcb *tcp_newtcpcb(struct socket *so, struct inpcb *inp, int cpu);
+// The fields tcp_newtcpcb sets before timers and accounting (state
+// CLOSED, MSS defaults, RTO, the options we offer): also the syncache's
+// scratch tcpcb (net/tcp_syncache.c), which must offer what a real one would.
+void tcp_tcpcb_setup(struct tcpcb *tp, struct socket *so, struct inpcb *inp, int cpu);
 // Close the connection and free the tcpcb and its pcb; release the
 // socket's protocol reference. Returns NULL (tp is gone). Owning netisr.
 struct tcpcb *tcp_close(struct tcpcb *tp);
@@ -473,11 +477,18 @@ void tcp_input(struct mbuf *m, int hlen);
 // Segment processing for every state after SYN_SENT (RFC 9293 3.10.7.4).
 // Consumes sg->sg_m. Owning netisr.
 void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg);
-// A SYN for a listener: create the connection on this netisr (the one
-// its 4-tuple hashes to). The syncache of the next issue replaces the
-// body; the call stays here. lso: the listening socket (referenced by
-// the caller). Consumes sg->sg_m.
-void tcp_input_listen(struct socket *lso, struct tcp_seg *sg);
+// The passive side's option negotiation for a peer's SYN (tp in CLOSED,
+// t_inp and t_socket set): the send MSS (RFC 9293 3.7.1), then
+// tcp_options_request and tcp_options_syn. The syncache calls it twice
+// per connection: on a scratch tcpcb to build the SYN,ACK's options, and
+// on the real child with the SYN replayed from its entry or cookie -- so
+// everything a SYN,ACK offers must follow from tcp_tcpcb_setup and these
+// calls alone.
+void tcp_passive_options(struct tcpcb *tp, const struct tcp_seg *syn);
+// A child tcpcb for socket so (a sonewconn child), owning the 4-tuple of
+// sg on netisr cpu, state CLOSED. NULL on failure (so's queue reference
+// is then dropped).
+struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *sg, int cpu);
 // Deliver in-order data m (consumed; headers already trimmed) to the
 // socket's receive buffer and wake the reader. (Data for a socket nobody
 // reads any more was refused before: tcp_input_sync.)

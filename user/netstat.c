@@ -207,6 +207,7 @@ static const struct {
 	{ "net.inet.icmp.", "icmp" },
 	{ "net.inet.udp.", "udp" },
 	{ "net.inet.tcp.", "tcp" },
+	{ "net.inet.tcp.syncache.", "tcp syncache" },
 	{ "net.link.ether.arp.", "arp" },
 	{ "net.link.ether.", "ether" },
 };
@@ -221,7 +222,7 @@ is_setting(const char *leaf)
 		"reuseport_ext", "entries", "checksum", "pcq_maxlen",
 		"iw_segs", "rexmt_max", "syn_rexmt_max", "keepcnt",
 		"async_rcvd", "async_rcvd_reply_late", "soreceive_stream",
-		"challenge_ack_limit", "sack",
+		"challenge_ack_limit", "sack", "limit", "rexmtlimit", "cookies",
 		"wscale", "timestamps", "recvbuf_auto", "recvbuf_max",
 	};
 	size_t n = strlen(leaf);

@@ -4,6 +4,7 @@
 // behaviour it checks, and ends by checking that every tcpcb, socket and
 // mbuf is gone again.
 #include "tests/host/tcp_wire.h"
+#include "net/tcp_syncache.h"
 
 // Nothing left behind: tcpcbs, sockets, mbufs.
 static void tw_check_clean(int sockets0, uint64 mbufs0)
@@ -162,35 +163,38 @@ static void tcp_half_close(void)
 	tw_check_clean(s0, m0);
 }
 
-// listen(backlog 2): two connections wait for accept, the third SYN is
-// dropped until accept makes room, then its retransmission gets in.
+// listen(backlog 2) with the syncache: three handshakes complete on the
+// clients' side, two connections wait for accept, the third ACK is
+// dropped (the syncache keeps its entry); once accept makes room, the
+// SYN,ACK retransmission draws a new ACK and the third gets in. A SYN
+// that arrives while the accept queue is full is not even answered.
 static void tcp_listen_backlog(void)
 {
 	wire_setup();
 	int s0 = so_count();
 	uint64 m0 = mbstat.mbs_inuse;
 	struct socket *l = tw_listen(5004, 2);
-	struct socket *c[3];
+	struct socket *c[4];
 	for (int i = 0; i < 3; i++)
 		c[i] = tw_connect(5004, 0);
 	wire_settle();
-	int est = 0, late = -1;
-	for (int i = 0; i < 3; i++) {
-		if (tw_state(c[i]) == TCPS_ESTABLISHED)
-			est++;
-		else if (tw_state(c[i]) == TCPS_SYN_SENT)
-			late = i;
-	}
-	CHECK(est == 2 && late >= 0);
-	CHECK(tcpstat.tcps_listendrop == 1);
-	struct socket *a[3];
+	for (int i = 0; i < 3; i++)
+		CHECK(tw_state(c[i]) == TCPS_ESTABLISHED);
+	CHECK(tcpstat.tcps_listendrop == 1 && syncache_stat.scs_listendrop == 1);
+	CHECK(syncache_stat.scs_count == 1);
+	c[3] = tw_connect(5004, 0);   // the queue is full: no SYN,ACK
+	wire_settle();
+	CHECK(tw_state(c[3]) == TCPS_SYN_SENT && tcpstat.tcps_listendrop == 2);
+	struct socket *a[4];
 	CHECK(soaccept(l, true, &a[0]) == 0);
 	CHECK(soaccept(l, true, &a[1]) == 0);
 	CHECK(soaccept(l, true, &a[2]) == -EAGAIN);
-	wire_run(1500);   // the SYN retransmission (RTO 1 s) finds room
-	CHECK(tw_state(c[late]) == TCPS_ESTABLISHED);
+	wire_run(1500);   // SYN,ACK retransmission (1 s) and SYN retransmission (1 s)
 	CHECK(soaccept(l, true, &a[2]) == 0);
-	for (int i = 0; i < 3; i++) {
+	CHECK(soaccept(l, true, &a[3]) == 0);
+	CHECK(tw_state(c[3]) == TCPS_ESTABLISHED);
+	CHECK(syncache_stat.scs_count == 0 && syncache_stat.scs_completed == 4);
+	for (int i = 0; i < 4; i++) {
 		soclose(c[i]);
 		soclose(a[i]);
 	}

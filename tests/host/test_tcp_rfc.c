@@ -9,6 +9,7 @@
 // RTO after a SYN timeout (RFC 6298 5.7) and zero-window probing of a
 // peer that vanished.
 #include "tests/host/tcp_wire.h"
+#include "net/tcp_syncache.h"
 #include "net/icmp.h"
 
 static void clean(int s0, uint64 m0)
@@ -90,17 +91,17 @@ static void tcp_time_wait_reuse_rejects_old_syn(void)
 	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT);
 	CHECK(count_exact(5300, 6300, TH_ACK) == 1);
 	CHECK(wire_log[wire_nlog - 1].ws_ack == last && count_exact(5300, 6300, TH_SYN | TH_ACK) == 0);
-	CHECK(l->so_incqlen == 0 && tcpstat.tcps_pcbs == 2);
+	CHECK(syncache_stat.scs_count == 0 && l->so_incqlen == 0 && tcpstat.tcps_pcbs == 2);
 	wire_run(1000);   // past the ACK rate limit
 	CHECK(stp->t_state == TCPS_TIME_WAIT);
 	tw_forge_syn(6300, 5300, last, 1460);   // equal is not beyond
 	wire_settle();
 	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT);
-	CHECK(count_exact(5300, 6300, TH_ACK) == 2 && l->so_incqlen == 0);
+	CHECK(count_exact(5300, 6300, TH_ACK) == 2 && syncache_stat.scs_count == 0 && l->so_incqlen == 0);
 	tcp_seq old_snd_max = stp->snd_max;
 	tw_forge_syn(6300, 5300, last + 1000, 1460);   // beyond: a new connection
 	wire_settle();
-	CHECK(tcpstat.tcps_twreuse == 1 && l->so_incqlen == 1);
+	CHECK(tcpstat.tcps_twreuse == 1 && syncache_stat.scs_count == 1);
 	CHECK(count_exact(5300, 6300, TH_SYN | TH_ACK) == 1);
 	struct wire_seg *sa = &wire_log[wire_nlog - 1];
 	CHECK(sa->ws_flags == (TH_SYN | TH_ACK) && sa->ws_ack == last + 1001);
@@ -134,13 +135,13 @@ static void tcp_time_wait_reuse_timestamps(void)
 	wire_log_clear();
 	forge_syn_ts(6300, 5300, last + 1000, ts - 1000);   // new sequence, old TSval
 	wire_settle();
-	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT && l->so_incqlen == 0);
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT && syncache_stat.scs_count == 0 && l->so_incqlen == 0);
 	forge_syn_ts(6300, 5300, last - 1000, ts);          // equal TSval, old sequence
 	wire_settle();
-	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT && l->so_incqlen == 0);
+	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT && syncache_stat.scs_count == 0 && l->so_incqlen == 0);
 	forge_syn_ts(6300, 5300, last - 1000, ts + 1000);   // old sequence, newer TSval
 	wire_settle();
-	CHECK(tcpstat.tcps_twreuse == 1 && l->so_incqlen == 1);
+	CHECK(tcpstat.tcps_twreuse == 1 && syncache_stat.scs_count == 1);
 	CHECK(count_exact(5300, 6300, TH_SYN | TH_ACK) == 1);
 	soclose(l);
 	clean(s0, m0);

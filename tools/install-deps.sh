@@ -20,6 +20,10 @@ pyhas scapy || need+=(python3-scapy)
 have tshark || need+=(tshark)
 have ip || need+=(iproute2)
 have nft || need+=(nftables)
+# The TCP fuzzer (make fuzz, tests/test_fuzz.py): clang and libFuzzer.
+have clang || need+=(clang)
+ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1 ||
+	need+=(libclang-rt-14-dev)
 
 [ ${#need[@]} -eq 0 ] && exit 0
 

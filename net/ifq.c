@@ -71,7 +71,10 @@
 //   -> TX-done interrupt -> m_freem, and ifq_start if the queue is not empty.
 //
 // Testing
-//   make hosttest (tests/host/test_ifq.c): several producers enqueue and
+//   make hosttest (tests/host/test_ifq_model.c: the serializer run with a
+//   switch point at every atomic step, thousands of seeded schedules --
+//   it finds two-instruction windows no real-thread test hits;
+//   tests/host/test_ifq.c): several producers enqueue and
 //   start while another thread keeps restarting; an atomic in-flag checks
 //   I1; every packet seen exactly once, in order per producer; nothing
 //   runs after ifq_barrier; the same in plain-lock mode. Counters:

@@ -95,6 +95,10 @@
 // Testing: make hosttest (tests/host/test_pcq.c: several producer
 // threads tag items (producer, seq); the consumer sees each exactly once
 // and in order per producer; full at capacity; the reserved state).
+// Real threads on x86 (TSO) cannot show a wrong memory order: the
+// weak-memory model checker tests/host/test_pcq_model.c runs this file
+// on a simulated C11 memory, where each RELAXED above instead of its
+// ACQUIRE/RELEASE fails (labs/mistakes/pcq/ keeps those mistakes).
 // nettests udpfastdemux. gdb: break pcq_put if the queue is full:
 //   break pcq_put if ((q->pcq_pc >> 32) + 1) % q->pcq_nslots == (uint32)q->pcq_pc
 //

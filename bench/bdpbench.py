@@ -32,11 +32,12 @@ is written here, no plotting library).  Measured, never asserted.
 """
 
 import json
+import os
 import statistics
 import sys
 import time
 
-from tcpbench import GUEST, start_server
+from tcpbench import GUEST, start_server, total_line
 
 SIZES = [16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10,
          1 << 20]
@@ -160,13 +161,48 @@ class BdpBench:
         self.write(res)
         return res
 
+        # -- what the options cost: guest instructions per byte --
+
+    def icount(self):
+        """A CPUS=1 guest under -icount shift=0,sleep=off (1 instruction =
+        1 ns of guest time) runs `tcpstream -l 2 127.0.0.1` with
+        net.inet.tcp.wscale and .timestamps on and off, alternating
+        (on, off, on, off); instructions per byte = guest ms x 10^6 /
+        bytes, as bench/tcpbench.py's tcp_icount."""
+        b = self.b
+        fs = b.nk.copy_fsimg(b.work, "fs-optsicount.img")
+        g = b.nk.Guest(fs, cpus=1,
+                       qemu_args=["-icount", "shift=0,sleep=off"] + b.qargs,
+                       log=b.results / "console.tmp", name="bench-optsicount")
+        runs = {1: [], 0: []}
+        try:
+            g.boot(timeout=300)
+            start_server(g, "", timeout=120)
+            for on in (1, 0, 1, 0):
+                g.run("sysctl net.inet.tcp.wscale=%d" % on)
+                g.run("sysctl net.inet.tcp.timestamps=%d" % on)
+                t = total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
+                runs[on].append(t["ms"] * 1e6 / t["bytes"])
+        finally:
+            g.close()
+        return {"on": round(statistics.mean(runs[1]), 2),
+                "off": round(statistics.mean(runs[0]), 2),
+                "runs_on": [round(x, 2) for x in runs[1]],
+                "runs_off": [round(x, 2) for x in runs[0]],
+                "command": "qemu ... -smp 1 -icount shift=0,sleep=off; "
+                           "sysctl net.inet.tcp.wscale=N net.inet.tcp.timestamps=N; "
+                           "tcpstream -s & tcpstream -l 2 127.0.0.1"}
+
     # -- output --
 
     def write(self, res):
         lines = table_lines(res)
         text = ("netkern make bench: TCP goodput Linux -> guest against "
-                "SO_RCVBUF, %d ms added each way (%s)\n\n"
-                % (DELAY_MS, time.strftime("%Y-%m-%dT%H:%M:%S")) +
+                "SO_RCVBUF, %d ms added each way (%s, host load %.1f, "
+                "%d s per row; one run, QEMU TCG on a shared host: rows move "
+                "with the load)\n\n"
+                % (DELAY_MS, time.strftime("%Y-%m-%dT%H:%M:%S"),
+                   os.getloadavg()[0], res["secs"]) +
                 "\n".join(lines) + "\n")
         (self.b.results / "bdp.txt").write_text(text)
         (self.b.results / "bdp.svg").write_text(svg(res))
@@ -267,3 +303,9 @@ def table_rows(f, row, err):
     row("   link (1M, no delay) / RTT", "%.2f" % d["link_mbps"],
         "RTT %.1f ms (%.1f ms without the delay); bench/results/bdp.svg"
         % (d["rtt_ms"], d["base_rtt_ms"]))
+    if not err("   RFC 7323 on/off, instructions per byte (lo0)", "tcp_opts_icount"):
+        d = f["tcp_opts_icount"]
+        row("   RFC 7323 on/off, instructions per byte (lo0)",
+            "%.2f / %.2f" % (d["on"], d["off"]),
+            "CPUS=1, -icount shift=0, tcpstream -l 2; runs %s / %s"
+            % (d["runs_on"], d["runs_off"]))

@@ -574,6 +574,8 @@ class Bench:
             self.g = None
             if want("bdp") and self.rig:
                 self.figure("tcp_bdp", bdpbench.BdpBench(self).run)
+            if want("bdp"):
+                self.figure("tcp_opts_icount", bdpbench.BdpBench(self).icount)
             if want("cpus1"):
                 self.figure("cpus1", self.cpus1)
             if want("blast") and self.rig:

@@ -156,10 +156,12 @@ qemu: $(KERNEL) fs.img
 # .gdbinit: symbols of the kernel QEMU boots, the helpers in tools/gdb,
 # then the connection (tools/gdb/gdbinit.tmpl). Rewritten on every
 # make qemu-gdb / make gdbinit, as the port and the kernel may change.
-GDBCMD = gdb-multiarch -q -iex 'set auto-load local-gdbinit off' -x $(CURDIR)/.gdbinit
+# GDBINIT=path writes it elsewhere (the tests do, to run side by side).
+GDBINIT ?= $(CURDIR)/.gdbinit
+GDBCMD = gdb-multiarch -q -iex 'set auto-load local-gdbinit off' -x $(GDBINIT)
 gdbinit:
 	@sed -e "s|@PORT@|$(GDBPORT)|; s|@KERNEL@|$(CURDIR)/$(KERNEL)|; s|@TOOLS@|$(CURDIR)/tools/gdb|" \
-		< tools/gdb/gdbinit.tmpl > .gdbinit
+		< tools/gdb/gdbinit.tmpl > $(GDBINIT)
 
 qemu-gdb: DEBUG = 1
 qemu-gdb: $(DBGDIR)/kernel fs.img gdbinit

@@ -209,10 +209,11 @@ def test_make_qemu_gdb_prints_a_gdb_command_that_works(boot, workdir, gdbs):
     fsimg = netkern.copy_fsimg(workdir, "fs-make.img")
     port = netkern.free_port()
     g = boot(cpus=2, fsimg=fsimg, wait=False,
-             argv=["make", "qemu-gdb", "CPUS=2", "FSIMG=%s" % fsimg,
-                   "GDBPORT=%d" % port, "NETDEV=" + netkern.NETDEV_ISOLATED])
+             argv=["make", "qemu-gdb", "CPUS=2", "FSIMG=%s" % fsimg, "GDBPORT=%d" % port,
+                   "GDBINIT=%s" % (workdir / "gdbinit"), "NETDEV=" + netkern.NETDEV_ISOLATED])
     g.expect(r"\*\*\*   (gdb-multiarch [^\r\n]*)\r?\n", T, "the gdb command make prints")
     cmd = g.child.match.group(1)
+    assert cmd.endswith("-x %s" % (workdir / "gdbinit")), cmd
     g.expect(r" -kernel (\S+) ", T, "the QEMU command line")
     assert g.child.match.group(1) == "debug/kernel", "make qemu-gdb did not boot debug/kernel"
     assert netkern.wait_listening(port, 30), "no gdb stub on port %d" % port

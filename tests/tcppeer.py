@@ -15,7 +15,8 @@ deterministic pseudo-random stream (data(seed, n)); digests are SHA-256.
           be starting), send N bytes, shutdown(SHUT_WR), read to EOF;
           reading runs at the same time as sending, so against an echo
           server both directions carry data at once; reports sha256 of
-          what was sent and of what came back
+          what was sent and of what came back, connect_ms (connect()
+          until established, retries included) and total_ms
   conns   --dst A --port P --count N [--parallel K]
           N connections to an echo server, K at a time (all K connected
           and their messages sent before any echo is read; each is
@@ -121,7 +122,9 @@ def cmd_source(a, end):
 
 def cmd_send(a, end):
     d = data(a.seed, a.bytes)
+    t0 = time.monotonic()
     s = connect(a.dst, a.port, end)
+    connect_ms = (time.monotonic() - t0) * 1000
     s.setblocking(False)
     sel = selectors.DefaultSelector()
     sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
@@ -148,7 +151,8 @@ def cmd_send(a, end):
     s.close()
     return {"sent": off, "sent_sha256": hashlib.sha256(d[:off]).hexdigest(),
             "got": got, "got_sha256": h.hexdigest(), "eof": eof,
-            "error": err}
+            "error": err, "connect_ms": round(connect_ms, 1),
+            "total_ms": round((time.monotonic() - t0) * 1000, 1)}
 
 
 def cmd_conns(a, end):

@@ -59,6 +59,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
 import bdpbench                 # noqa: E402  (bench/bdpbench.py: goodput against SO_RCVBUF)
+import sackbench                # noqa: E402  (bench/sackbench.py: goodput with and without SACK)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
 import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
@@ -559,8 +560,6 @@ class Bench:
             tcp = tcpbench.TcpBench(self)
             if want("tcp") and self.rig:
                 self.figure("tcp_e1000", tcp.e1000)
-            if (want("tcp") or want("sack")) and self.rig:
-                self.figure("tcp_sack", tcp.sack)
             mech = mechbench.MechBench(self)
             if want("mech") and self.rig:
                 self.figure("mech_reuseport", mech.reuseport)
@@ -576,6 +575,8 @@ class Bench:
                 self.figure("tcp_bdp", bdpbench.BdpBench(self).run)
             if want("bdp"):
                 self.figure("tcp_opts_icount", bdpbench.BdpBench(self).icount)
+            if want("sack") and self.rig:
+                self.figure("tcp_sack", sackbench.SackBench(self).run)
             if want("cpus1"):
                 self.figure("cpus1", self.cpus1)
             if want("blast") and self.rig:
@@ -689,6 +690,7 @@ class Bench:
                            u["fullsock"] + u["pcqfull"], u["per_proc"]))
         tcpbench.table_rows(f, row, err)
         bdpbench.table_rows(f, row, err)
+        sackbench.table_rows(f, row, err)
         icount.table_rows(f, row, err)
         rxbench.table_rows(f, row, err)
         mechbench.table_rows(f, row, err)

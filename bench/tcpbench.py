@@ -15,10 +15,6 @@ Figures:
               e1000 receive rate of the same run (run.py's blast figure)
               as the ratio goodput / (frames/s x MSS), MSS = 1460: the
               share of the link's frame budget that became payload.
-  tcp_sack    the same 2% loss both ways, goodput each way with the
-              guest's net.inet.tcp.sack=1 and =0 (Linux always offers
-              SACK; with 0 the guest does not, so neither direction uses
-              it: NewReno), and the guest's recovery counters of each run.
   tcp_lo0     tcpstream over 127.0.0.1, 1 and 4 streams, on fresh slirp
               guests with CPUS=1 and CPUS=2.
   tcp_icount  instructions per byte: a CPUS=1 guest under
@@ -196,28 +192,6 @@ class TcpBench:
             "net.inet.tcp.sndrexmitpack")
         return res
 
-    SACK_KEYS = ("recovery", "sack_recovery", "newreno_partial", "rexmttimeo",
-                 "sndrexmitbyte", "sack_rexmitbyte", "sack_lostbyte")
-
-    def sack(self):
-        secs = max(2, int(self.b.secs))
-        res = {}
-        try:
-            self.nft_loss(2)
-            for on in (1, 0):
-                self.b.run("sysctl net.inet.tcp.sack=%d" % on)
-                c0 = self.b.counters("net.inet.tcp")
-                d = self.directions(secs)
-                c1 = self.b.counters("net.inet.tcp")
-                k = "net.inet.tcp."
-                d["counters"] = {n: c1.get(k + n, 0) - c0.get(k + n, 0)
-                                 for n in self.SACK_KEYS}
-                res["sack%d" % on] = d
-        finally:
-            self.nft_loss(0)
-            self.b.run("sysctl net.inet.tcp.sack=1")
-        return res
-
     def lo0_on(self, cpus, extra=()):
         b = self.b
         fs = b.nk.copy_fsimg(b.work, "fs-tcp%d.img" % cpus)
@@ -273,17 +247,6 @@ def table_rows(f, row, err):
                     else "no raw frame rate in this run"
                 row("   e1000 %s%s" % (name, ", 2% loss" if cond == "loss2"
                                         else ""), "%.2f" % mbps, ratio)
-    if not err("   e1000 2% loss, sack", "tcp_sack"):
-        for on in (1, 0):
-            d = f["tcp_sack"]["sack%d" % on]
-            c = d["counters"]
-            for k, name in (("l2g", "Linux -> guest"), ("g2l", "guest -> Linux")):
-                row("   e1000 %s, 2%% loss, sack=%d" % (name, on),
-                    "%.2f" % d["%s_mbps" % k],
-                    "guest: %d recoveries (%d SACK), %d timeouts, %d bytes "
-                    "retransmitted" % (c["recovery"], c["sack_recovery"],
-                                       c["rexmttimeo"], c["sndrexmitbyte"])
-                    if k == "g2l" else "")
     if not err("   lo0", "tcp_lo0"):
         for c in ("cpus1", "cpus2"):
             for P in ("P1", "P4"):

@@ -34,7 +34,10 @@
 // recovery is RFC 6675's instead (net/tcp_sack.c); it enters through
 // tcp_cc_recovery_start, and tcp_cc_rto ends it.
 //
-// References: RFC 5681 (2, 3.1, 3.2); RFC 6582 (3.2); RFC 6928 (2);
+// After an idle time longer than the RTO, cwnd restarts from the initial
+// window (RFC 5681 4.1: tcp_cc_idle_restart, called by tcp_output).
+//
+// References: RFC 5681 (2, 3.1, 3.2, 4.1); RFC 6582 (3.2); RFC 6928 (2);
 // RFC 3465 (byte counting, L = 1 SMSS).
 #include "net/tcp_var.h"
 
@@ -49,19 +52,39 @@ static uint32 tcp_flightsize(struct tcpcb *tp)
 	return tp->snd_max - tp->snd_una;
 }
 
-void tcp_cc_init(struct tcpcb *tp)
+// The initial window: RFC 6928 2: "IW = min (10*MSS, max (2*MSS,
+// 14600))" (with the sysctl's segment count in place of 10).
+static uint32 tcp_cc_iw(struct tcpcb *tp)
 {
 	uint32 mss = tp->t_maxseg;
-	// RFC 6928 2: "IW = min (10*MSS, max (2*MSS, 14600))" (with the
-	// sysctl's segment count in place of 10).
 	uint32 n = (uint32)__atomic_load_n(&tcp_iw_segs, __ATOMIC_RELAXED);
-	uint32 iw = MIN(n * mss, MAX(2 * mss, 14600u));
-	tp->snd_cwnd = MAX(iw, mss);
+	return MAX(MIN(n * mss, MAX(2 * mss, 14600u)), mss);
+}
+
+void tcp_cc_init(struct tcpcb *tp)
+{
+	tp->snd_cwnd = tcp_cc_iw(tp);
 	// RFC 5681 3.1: "The initial value of ssthresh SHOULD be set
 	// arbitrarily high".
 	tp->snd_ssthresh = TCP_CWND_MAX;
 	tp->t_dupacks = 0;
 	tp->t_bytes_acked = 0;
+}
+
+void tcp_cc_idle_restart(struct tcpcb *tp)
+{
+	// RFC 5681 4.1: "if the TCP has not sent data in an interval
+	// exceeding the retransmission timeout ... cwnd ... RW = min(IW,
+	// cwnd)": the ACK clock has stopped; do not send a whole old
+	// window into a network whose state we no longer know.
+	if (tp->t_sndtime == 0 || tp->snd_max != tp->snd_una ||
+	    net_now_ms() - tp->t_sndtime <= (uint64)tp->t_rto)
+		return;
+	uint32 rw = tcp_cc_iw(tp);
+	if (tp->snd_cwnd > rw) {
+		tp->snd_cwnd = rw;
+		TCPSTAT_INC(tcps_idlerestart);
+	}
 }
 
 void tcp_cc_ack(struct tcpcb *tp, uint32 acked)

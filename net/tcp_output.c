@@ -313,6 +313,8 @@ static int tcp_output_send(struct tcpcb *tp, const struct tcp_outseg *os)
 	if (m == NULL)
 		return -ENOBUFS;
 	bool rexmit = SEQ_LT(seq, tp->snd_max);
+	if (os->os_len > 0)
+		tp->t_sndtime = net_now_ms();   // RFC 5681 4.1 (tcp_cc_idle_restart)
 	uint32 adv = os->os_len + ((os->os_flags & TH_SYN) ? 1 : 0) +
 		     ((os->os_flags & TH_FIN) ? 1 : 0);
 	tp->snd_nxt += adv;
@@ -353,6 +355,8 @@ int tcp_output(struct tcpcb *tp)
 {
 	struct tcp_outseg os;
 	int err = 0;
+	if (TCPS_HAVEESTABLISHED(tp->t_state))
+		tcp_cc_idle_restart(tp);
 	// Each round sends one segment and changes what the next decision
 	// sees (snd_nxt moves, TF_ACKNOW clears), so the loop ends.
 	while (tcp_output_decide(tp, &os)) {

@@ -94,6 +94,7 @@ TCPSTAT_OID(closed, tcps_closed, "connections closed (tcpcb freed)");
 TCPSTAT_OID(timeoutdrop, tcps_timeoutdrop, "dropped: retransmission limit");
 TCPSTAT_OID(keepdrops, tcps_keepdrops, "dropped: keepalive unanswered");
 TCPSTAT_OID(persistdrop, tcps_persistdrop, "dropped: zero-window probes unanswered");
+TCPSTAT_OID(idlerestart, tcps_idlerestart, "cwnd restarted from the initial window after idle");
 TCPSTAT_OID(keepprobe, tcps_keepprobe, "keepalive probes sent");
 TCPSTAT_OID(keeptimeo, tcps_keeptimeo, "keepalive timer expiries");
 TCPSTAT_OID(persisttimeo, tcps_persisttimeo, "persist timer expiries");

@@ -201,6 +201,7 @@ struct tcpcb {
 	tcp_seq snd_recover;          // [o] NewReno "recover"
 	int t_dupacks;                // [o] consecutive duplicate ACKs
 	uint32 t_bytes_acked;         // [o] CA: bytes acked since cwnd grew
+	uint64 t_sndtime;             // [o] when data was last sent (0: never): RFC 5681 4.1
 
 	// Round-trip time (RFC 6298): net/tcp_timer.c.
 	int t_srtt;                   // [r] smoothed RTT, ms << 3; 0: none yet
@@ -278,6 +279,7 @@ struct tcpstat {
 	uint64 tcps_timeoutdrop;    // dropped: retransmission limit
 	uint64 tcps_keepdrops;      // dropped: keepalive unanswered
 	uint64 tcps_persistdrop;    // dropped: zero-window probes unanswered
+	uint64 tcps_idlerestart;    // cwnd restarted from IW after an idle RTO
 	uint64 tcps_keepprobe;      // keepalive probes sent
 	uint64 tcps_keeptimeo;      // keepalive timer expiries
 	uint64 tcps_persisttimeo;   // persist timer expiries
@@ -510,6 +512,9 @@ struct tcp_reass_ent *tcp_reass_next(struct tcp_reass_ent *e, tcp_seq *start, tc
 
 // ---- tcp_cc.c -----------------------------------------------------------------------
 void tcp_cc_init(struct tcpcb *tp);
+// About to send with nothing in flight: after more than an RTO without
+// sending data, cwnd = min(cwnd, IW) (RFC 5681 4.1).
+void tcp_cc_idle_restart(struct tcpcb *tp);
 // New data acked (acked bytes) outside recovery.
 void tcp_cc_ack(struct tcpcb *tp, uint32 acked);
 // A duplicate ACK: count it; on the third, fast retransmit (RFC 5681 3.2).

@@ -6,8 +6,9 @@
 // immediate ACKs out of order (RFC 5681 4.2), ICMP errors (RFC 1122
 // 4.2.3.9, RFC 5927, RFC 1191: net/tcp_icmp.c), what write() says after
 // a reset (Linux's order), the options an accepted socket inherits, the
-// RTO after a SYN timeout (RFC 6298 5.7) and zero-window probing of a
-// peer that vanished.
+// RTO after a SYN timeout (RFC 6298 5.7), zero-window probing and
+// keepalives against a peer that vanished, and cwnd after idle (RFC 5681
+// 4.1).
 #include "tests/host/tcp_wire.h"
 #include "net/tcp_syncache.h"
 #include "net/icmp.h"
@@ -507,6 +508,43 @@ static void tcp_no_keepalive_with_data_outstanding(void)
 	clean(s0, m0);
 }
 
+// RFC 5681 4.1: after more than an RTO without sending, the next flight
+// is at most the initial window, however large cwnd had grown; a pause
+// shorter than the RTO keeps cwnd.
+static void tcp_cwnd_restart_after_idle(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5333, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	static uint8 buf[40 * 1460], got[sizeof(buf)];
+	uint32 iw = 10 * 1460;
+	for (int i = 0; i < 3; i++) {   // grow cwnd in slow start
+		CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+		wire_run(50);
+		CHECK(tw_recv(s, got, sizeof(got), 0) == (long)sizeof(got));
+		wire_run(50);
+	}
+	CHECK(tp->snd_max == tp->snd_una && tp->snd_cwnd > 2 * iw);
+	uint32 grown = tp->snd_cwnd;
+	wire_run((uint64)tp->t_rto / 2);   // shorter than the RTO: no restart
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	CHECK(tp->snd_max - tp->snd_una > iw && tcpstat.tcps_idlerestart == 0);
+	wire_run(50);
+	CHECK(tw_recv(s, got, sizeof(got), 0) == (long)sizeof(got));
+	wire_run(50);
+	CHECK(tp->snd_cwnd >= grown);
+	wire_run((uint64)tp->t_rto + 1000);   // idle longer than the RTO
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	CHECK(tp->snd_cwnd == iw && tp->snd_max - tp->snd_una == iw);   // one IW in flight
+	CHECK(tcpstat.tcps_idlerestart == 1);
+	wire_run(200);
+	CHECK(tw_recv(s, got, sizeof(got), 0) == (long)sizeof(got));
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 // ---- the socket interface ---------------------------------------------------------
 
 // After the peer's reset, the first write says ECONNRESET (and clears
@@ -593,6 +631,7 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_rto_3s_after_syn_timeout, "tcp_rto_3s_after_syn_timeout" },
 	{ tcp_persist_gives_up_on_a_dead_peer, "tcp_persist_gives_up_on_a_dead_peer" },
 	{ tcp_no_keepalive_with_data_outstanding, "tcp_no_keepalive_with_data_outstanding" },
+	{ tcp_cwnd_restart_after_idle, "tcp_cwnd_restart_after_idle" },
 	{ tcp_write_after_reset, "tcp_write_after_reset" },
 	{ tcp_accept_inherits_options, "tcp_accept_inherits_options" },
 	{ NULL, NULL },

@@ -32,8 +32,9 @@ deterministic pseudo-random stream (data(seed, n)); digests are SHA-256.
           as fast as it takes them, then close with SO_LINGER 0 while the
           guest is still reading (the unsent rest is discarded, a RST
           goes out); reports bytes sent
-  blackhole --port P                accept one connection and keep it
-          open, reading nothing, until killed or deadline
+  blackhole --port P [--bytes N]    accept one connection, send N bytes
+          (default none), then keep it open, reading and sending nothing,
+          until killed or deadline
 """
 
 import hashlib
@@ -259,6 +260,9 @@ def cmd_blackhole(a, end):
     ls = listener(a.port)
     ls.settimeout(max(1, end - time.monotonic()))
     c, _ = ls.accept()
+    if a.bytes:
+        c.settimeout(max(1, end - time.monotonic()))
+        c.sendall(data(a.seed, a.bytes))
     print(json.dumps({"accepted": True}), flush=True)
     while time.monotonic() < end:
         time.sleep(0.2)

@@ -395,19 +395,20 @@ def test_tcp_icmp_errors_from_linux(netguest):
 
 
 def test_tcp_keepalive_finds_a_dead_peer(netguest):
-    """nc -K (SO_KEEPALIVE) to a Linux server that reads nothing: while
-    Linux answers, the keepalive probes keep the idle connection open;
-    once nftables drops everything from the guest, keepcnt unanswered
-    probes end it with ETIMEDOUT (bound: keepidle_ms + keepcnt x
-    keepintvl_ms after the last answer)."""
+    """nc -K (SO_KEEPALIVE) reading from a Linux server that sent 100 KB
+    and then went quiet: while Linux answers, the keepalive probes keep
+    the idle connection open; once nftables drops everything from the
+    guest (the peer vanished in the middle of the connection), keepcnt
+    unanswered probes end the read with ETIMEDOUT (bound: keepidle_ms +
+    keepcnt x keepintvl_ms after the last answer)."""
     rig, g = netguest(cpus=2)
     base = prepare(g)
     g.run("sysctl net.inet.tcp.keepidle_ms=1000")
     g.run("sysctl net.inet.tcp.keepintvl_ms=500")
     g.run("sysctl net.inet.tcp.keepcnt=3")
-    hole = Bg(rig, "blackhole", port=5010, timeout=120)
+    hole = Bg(rig, "blackhole", port=5010, bytes=100000, seed=5, timeout=120)
     try:
-        bg(g, "nc -d -K 10.0.2.2 5010 > /ka 2>&1")
+        bg(g, "nc -d -K 10.0.2.2 5010 > /ka.data")
         line = hole.p.stdout.readline()
         assert "accepted" in line, line
         probes = 0
@@ -423,16 +424,16 @@ def test_tcp_keepalive_finds_a_dead_peer(netguest):
         nft(rig, "table ip nk {\n chain in {\n"
                  "  type filter hook input priority 0; policy accept;\n"
                  "  ip saddr 10.0.2.15 drop\n }\n}\n")
-        out = ""
-        for _ in range(240):
-            out = g.read_file("/ka")
-            if "nc:" in out:
-                break
-            time.sleep(0.25)
+        g.expect(r"nc: read: [^\r\n]*", timeout=60,
+                 what="the keepalive to give up")
+        out = g.child.after
     finally:
         hole.kill()
     assert "nc: read: Connection timed out" in out, out
     assert sysctl_int(g, "net.inet.tcp.keepdrops") == 1
+    import tcppeer
+    assert guest_sha(g, "/ka.data") == \
+        (hashlib.sha256(tcppeer.data(5, 100000)).hexdigest(), 100000)
     rig.ns_run(["nft", "delete", "table", "ip", "nk"])
     settle(g, base)
 

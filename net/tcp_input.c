@@ -302,8 +302,8 @@ static bool tcp_timewait_syn_newer(struct tcpcb *tp, const struct tcp_seg *sg)
 	if ((tp->t_flags & TF_BOTH_TSTMP) != TF_BOTH_TSTMP || !(sg->sg_opt.to_flags & TOF_TS) ||
 	    !__atomic_load_n(&tcp_do_timestamps, __ATOMIC_RELAXED))
 		return seq_newer;   // one of the two incarnations has no timestamps
-	int32 d = (int32)(sg->sg_opt.to_tsval - tp->ts_recent);
-	return d > 0 || (d == 0 && seq_newer);
+	uint32 tsval = sg->sg_opt.to_tsval;
+	return TSTMP_GT(tsval, tp->ts_recent) || (tsval == tp->ts_recent && seq_newer);
 }
 
 // RFC 9293 3.6.1, RFC 1122 4.2.2.13, RFC 6191: a SYN for a connection in

@@ -280,7 +280,7 @@ void tcp_options_syn(struct tcpcb *tp, const struct tcpopt *to, uint32 now_ms)
 // idleness TS.Recent is no longer trusted (5.5) and is reset instead.
 static bool tcp_paws_reject(struct tcpcb *tp, const struct tcp_seg *sg)
 {
-	if (!((int32)(sg->sg_opt.to_tsval - tp->ts_recent) < 0))
+	if (!TSTMP_LT(sg->sg_opt.to_tsval, tp->ts_recent))
 		return false;
 	if (net_now_ms() - tp->ts_recent_age > TCP_PAWS_IDLE_MS) {
 		tp->ts_recent = 0;   // "TS.Recent is invalid": take the new value
@@ -326,7 +326,7 @@ void tcp_ts_update(struct tcpcb *tp, const struct tcp_seg *sg)
 	// earliest unacknowledged segment (4.3 (1), case (A)) and a hole
 	// filled late echoes the segment that filled it (case (C)), never a
 	// segment that arrived after the hole (the RTT would be too short).
-	if ((int32)(to->to_tsval - tp->ts_recent) >= 0 && SEQ_LEQ(sg->sg_seq, tp->last_ack_sent)) {
+	if (TSTMP_GEQ(to->to_tsval, tp->ts_recent) && SEQ_LEQ(sg->sg_seq, tp->last_ack_sent)) {
 		tp->ts_recent = to->to_tsval;
 		tp->ts_recent_age = net_now_ms();
 	}

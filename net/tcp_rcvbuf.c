@@ -92,7 +92,7 @@ void tcp_rcvbuf_autotune(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len)
 		tp->t_rfbuf_cnt = 0;
 	}
 	tp->t_rfbuf_cnt += len;
-	if ((int32)(to->to_tsecr - tp->t_rfbuf_ts) > 0) {
+	if (TSTMP_GT(to->to_tsecr, tp->t_rfbuf_ts)) {
 		tcp_rcvbuf_grow(tp);
 		tp->t_rfbuf_ts = 0;   // the next segment starts a new round
 	}

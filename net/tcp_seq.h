@@ -16,6 +16,12 @@ typedef uint32 tcp_seq;
 #define SEQ_MIN(a, b) (SEQ_LT(a, b) ? (a) : (b))
 #define SEQ_MAX(a, b) (SEQ_GT(a, b) ? (a) : (b))
 
+// RFC 7323 timestamps (TSval, TSecr, TS.Recent) are 32-bit clocks that
+// wrap the same way: RFC 7323 5.2 compares them "modulo 2^32" too.
+#define TSTMP_LT(a, b)  ((int32)((a) - (b)) < 0)
+#define TSTMP_GT(a, b)  ((int32)((a) - (b)) > 0)
+#define TSTMP_GEQ(a, b) ((int32)((a) - (b)) >= 0)
+
 // Is a in [lo, hi) (modulo 2^32)?
 static inline bool seq_in(tcp_seq a, tcp_seq lo, tcp_seq hi)
 {

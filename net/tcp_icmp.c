@@ -62,8 +62,9 @@
 // tcp_ctl_act -> tcp_drop_quiet / t_softerror / tcp_mtu_reduce.
 //
 // Testing: make hosttest (tcp_icmp_port_unreach_refuses_connect,
-// tcp_icmp_host_unreach_soft_error, tcp_icmp_needfrag_shrinks_mss,
-// tcp_icmp_bad_seq_ignored); tests/test_tcp.py
+// tcp_icmp_host_unreach_soft_error, tcp_icmp_needfrag_shrinks_mss; each
+// also sends errors quoting a sequence number not in flight, which must
+// be ignored); tests/test_tcp.py
 // (test_tcp_icmp_unreachable_from_linux: nftables rejects in the peer's
 // namespace). gdb: break tcp_ctl_act.
 //

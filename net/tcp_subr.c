@@ -398,8 +398,9 @@ void tcp_reset_for(const struct tcp_seg *sg)
 //   <laddr>:<lport> <faddr>:<fport> <STATE> <recvq> <sendq> <cwnd>
 //   <ssthresh> <srtt_ms> <rto_ms> <cpu> <opts>\n
 // <opts>: the options in use, comma-separated ("sack,ts,ws"), or "-".
-// At most TCP_PCBLIST_MAX pcbs are listed (256 lines of at most 128
-// bytes: the value is at most 32 KiB; more connections are cut off).
+// At most TCP_PCBLIST_MAX pcbs are listed (256 lines of at most 146
+// bytes: two addresses of 21, a state of 12, 7 numbers of up to 10
+// digits, "sack,ts,ws", the separators; more connections are cut off).
 #define TCP_PCBLIST_MAX 256
 
 static int fmt_u(char *p, uint64 v)
@@ -445,7 +446,7 @@ static int tcp_pcbopts(struct tcpcb *tp, char *p)
 	return k;
 }
 
-// One line for inp into buf (>= 128 bytes). Caller holds ipi_lock.
+// One line for inp into buf (>= 146 bytes). Caller holds ipi_lock.
 static int tcp_pcbline(struct inpcb *inp, char *buf)
 {
 	struct tcpcb *tp = intotcpcb(inp);

@@ -251,7 +251,8 @@ static void syncache_ts_refresh(struct syncache_ent *e)
 			i++;
 			continue;
 		}
-		if (o[i] == TCPOPT_TIMESTAMP && o[i + 1] == 10 && i + 10 <= e->sce_synackoptlen) {
+		if (o[i] == TCPOPT_TIMESTAMP && o[i + 1] == TCPOLEN_TIMESTAMP &&
+		    i + TCPOLEN_TIMESTAMP <= e->sce_synackoptlen) {
 			uint32 v = (uint32)net_now_ms() + e->sce_tsoffset;
 			o[i + 2] = (uint8)(v >> 24), o[i + 3] = (uint8)(v >> 16);
 			o[i + 4] = (uint8)(v >> 8), o[i + 5] = (uint8)v;

@@ -41,7 +41,7 @@
 // -> tcp_syncookie_check -> syncache_newconn.
 //
 // Testing: make hosttest (tcp_syncookie_connect, tcp_syncookie_forged,
-// tcp_syncookie_mss_table); tests/test_synflood.py.
+// tcp_syncookie_encoding); tests/test_synflood.py.
 // gdb: break tcp_syncookie_check.
 //
 // References: D. J. Bernstein, "SYN cookies" (cr.yp.to/syncookies.html);

@@ -584,6 +584,64 @@ static void tcp_sack_rescue_tail_loss(void)
 	clean(s0, m0);
 }
 
+// RFC 6675 5.1: segments 2 and 4 lost, then lost again when resent in
+// recovery; the timeout empties the board and resends 2; the ACK of 2-3
+// SACKs 5-10 again, so the resend goes on with 4 and steps over 5-10
+// (tcp_sack_skip). Without SACK the same losses cost go-back-N resends
+// of data the receiver had.
+static int rto_resends_above(bool sack_on, uint16 port)
+{
+	struct socket *c, *s;
+	CHECK(host_sysctl_write("net.inet.tcp.sack", sack_on) == 0);
+	tw_pair(port, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	tcp_seq seg5 = tp->snd_nxt + 4 * MSS, end = tp->snd_nxt + 10 * MSS;
+	static const int lost[] = { 2, 2, 4, 4 };
+	drop_segments(c, lost, 4);
+	wire_log_clear();
+	send_pattern(c, 10 * MSS);
+	wire_run(3000);
+	CHECK(tcpstat.tcps_rexmttimeo >= 1 && tp->snd_una == end);
+	// Data segments at or above segment 5 sent after the first timeout.
+	uint64 t_rto = 0;
+	int n = 0;
+	tcp_seq hi = tp->snd_una - 10 * MSS;
+	for (int i = 0; i < wire_nlog; i++) {
+		struct wire_seg *w = &wire_log[i];
+		if (w->ws_sport != port_of(c) || w->ws_len == 0)
+			continue;
+		if (t_rto == 0 && SEQ_LT(w->ws_seq, hi) && w->ws_time >= 200)
+			t_rto = w->ws_time;   // the first resend the timer made
+		if (t_rto != 0 && SEQ_GEQ(w->ws_seq, seg5))
+			n++;
+		hi = SEQ_MAX(hi, w->ws_seq + w->ws_len);
+	}
+	CHECK(t_rto != 0);
+	recv_check(s, 10 * MSS);
+	soclose(c);
+	soclose(s);
+	return n;
+}
+
+static void tcp_sack_rto_resend_skips_sacked(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(rto_resends_above(true, 5330) == 0);
+	CHECK(tcpstat.tcps_sack_recovery == 1);
+	clean(s0, m0);
+}
+
+static void tcp_newreno_rto_resends_what_arrived(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(rto_resends_above(false, 5331) > 0);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_sack_tests[] = {
 	{ tcp_sack_negotiation, "tcp_sack_negotiation" },
 	{ tcp_sack_recv_block_order, "tcp_sack_recv_block_order" },
@@ -596,5 +654,7 @@ const struct host_test tcp_sack_tests[] = {
 	{ tcp_sack_three_holes_one_rtt, "tcp_sack_three_holes_one_rtt" },
 	{ tcp_newreno_three_holes_three_rtts, "tcp_newreno_three_holes_three_rtts" },
 	{ tcp_sack_rescue_tail_loss, "tcp_sack_rescue_tail_loss" },
+	{ tcp_sack_rto_resend_skips_sacked, "tcp_sack_rto_resend_skips_sacked" },
+	{ tcp_newreno_rto_resends_what_arrived, "tcp_newreno_rto_resends_what_arrived" },
 	{ NULL, NULL },
 };

@@ -57,9 +57,11 @@
 //
 // Testing: make hosttest: tests/host/test_tcp_sack.c (tcp_sack_three_holes
 // _one_rtt vs tcp_newreno_three_holes_three_rtts over a wire with 20 ms
-// each way, tcp_sack_rescue_tail_loss, tcp_sack_board_*, tcp_sack_recv_
-// block_order, tcp_sack_negotiation). netstat -s: sack_recovery,
-// sack_rcvblocks, sack_sndblocks, sack_rexmitbyte, sack_lostbyte.
+// each way, tcp_sack_rescue_tail_loss, tcp_sack_rto_resend_skips_sacked,
+// tcp_sack_board_*, tcp_sack_recv_block_order[_timestamps],
+// tcp_sack_negotiation); against Linux: test_tcp.py's relay case loss5.
+// netstat -s: sack_recovery, sack_rcvblocks, sack_sndblocks,
+// sack_rexmitbyte, sack_lostbyte. make bench --only sack.
 // gdb: break tcp_sack_enter, tcp_sack_send; print *tp->t_sack.
 //
 // References: RFC 2018 (2 SACK-permitted, 3 the option, 4 receiver

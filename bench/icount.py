@@ -25,6 +25,12 @@ instructions per exchange:
             too, the clock jumps over it) and minus the baseline of the same
             loop without traffic (timer ticks, the polling), per frame
             received.
+  tcp       busy instructions per MSS of TCP payload over the e1000, each
+            direction, Linux as the peer (bench/tcpbench.py's ns-tcpsink /
+            ns-tcpsend), sending also with dev.e1000.0.tso=0 and with
+            txcsum=0 as well; and per byte over lo0 with
+            net.link.lo0.hwassist 1 and 0.  Busy = uptime minus kern.idle_us
+            (sleep=off counts idle time in the clock, not as work).
 On a CPUS=1 guest: with 2 harts, QEMU 7.2 under -icount does not reach
 the shell prompt today (it stops after "fs: ..." or "init: starting sh"),
 so these figures are for one hart; CPUS_ICOUNT below is where to add 2
@@ -33,8 +39,15 @@ exchanges are deterministic under -icount); the e1000 figure depends on
 how many frames each interrupt finds, so it moves a little more.
 """
 
+import json
 import re
+import subprocess
+import sys
+import time
 
+import tcpbench
+
+MSS = 1460
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 N = 300
 CPUS_ICOUNT = (1,)
@@ -124,6 +137,80 @@ class IcountBench:
     def e1000(self):
         return {"cpus%d" % c: self.e1000_on(c) for c in CPUS_ICOUNT}
 
+    # -- per TCP segment --
+
+    def busy(self, g):
+        """Guest instructions so far that were not idle: under -icount
+        shift=0,sleep=off one ns of uptime is one instruction, and
+        kern.idle_us is the time the hart sat in wfi."""
+        t = self.b.nr.sysctl_tree(g, "kern.uptime_ms kern.idle_us")
+        return t["kern.uptime_ms"] * 1e6 - t["kern.idle_us"] * 1e3
+
+    def g2l(self, g, secs):
+        b = self.b
+        b.tcp_port += 1
+        sink = subprocess.Popen(
+            b.rig.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
+                           "--port", str(b.tcp_port)]),
+            stdout=subprocess.PIPE, text=True)
+        try:
+            sink.stdout.readline()      # listening
+            x0 = self.busy(g)
+            g.run("tcpstream -l %d -p %d 10.0.2.2" % (secs, b.tcp_port), timeout=600)
+            x1 = self.busy(g)
+            n = json.loads(sink.communicate(timeout=120)[0].splitlines()[-1])["bytes"]
+        finally:
+            if sink.poll() is None:
+                sink.kill()
+        return round((x1 - x0) * MSS / n) if n else None
+
+    def l2g(self, g, secs):
+        b = self.b
+        b.tcp_port += 1
+        tcpbench.start_server(g, "-p %d" % b.tcp_port, timeout=120)
+        x0 = self.busy(g)
+        r = b.ns_script(["ns-tcpsend", "--dst", "10.0.2.15", "--port", str(b.tcp_port),
+                         "--secs", str(secs)], timeout=600)
+        time.sleep(0.5)
+        x1 = self.busy(g)
+        return round((x1 - x0) * MSS / r["bytes"]) if r["bytes"] else None
+
+    def tcp_e1000(self):
+        """Busy guest instructions per MSS (1460 bytes) of TCP payload over
+        the e1000, each direction, with Linux in the namespace as the other
+        end (CPUS=1): everything the guest does for it -- segments, ACKs,
+        interrupts, the copies to and from the user, the checksums. Sending
+        also with the offloads switched off (dev.e1000.0.tso=0, then
+        txcsum=0 too)."""
+        g = self.guest(1, rig=True)
+        secs = 2
+        try:
+            res = {"g2l": self.g2l(g, secs), "l2g": self.l2g(g, secs)}
+            g.run("sysctl dev.e1000.0.tso=0")
+            res["g2l_tso0"] = self.g2l(g, secs)
+            g.run("sysctl dev.e1000.0.txcsum=0")
+            res["g2l_offload0"] = self.g2l(g, secs)
+        finally:
+            g.close()
+        return res
+
+    def tcp_lo0(self):
+        """Busy instructions per byte of a 2 s tcpstream over lo0 (CPUS=1),
+        with lo0's checksum offload on and off (net.link.lo0.hwassist)."""
+        g = self.guest(1)
+        res = {}
+        try:
+            tcpbench.start_server(g, "", timeout=120)
+            for hw in (1, 0):
+                g.run("sysctl net.link.lo0.hwassist=%d" % hw)
+                x0 = self.busy(g)
+                t = tcpbench.total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
+                x1 = self.busy(g)
+                res["hwassist%d" % hw] = round((x1 - x0) / t["bytes"], 2) if t["bytes"] else None
+        finally:
+            g.close()
+        return res
+
 
 def table_rows(f, row, err):
     """Rows for run.py's table."""
@@ -140,6 +227,17 @@ def table_rows(f, row, err):
         for k, name, _ in names:
             row("   " + name, " / ".join("%d" % d[c][k] for c in sorted(d) if c.startswith("cpus")),
                 "netbench %s -n %d" % ("rtt" if k.startswith("icmp") else "udprtt", N))
+    if not err("   TCP over e1000 per 1460 B", "icount_tcp"):
+        d = f["icount_tcp"]
+        row("   TCP per 1460 B, guest -> Linux", "%s" % d["g2l"],
+            "TSO off %s, checksum offload off too %s (dev.e1000.0.tso/txcsum)"
+            % (d["g2l_tso0"], d["g2l_offload0"]))
+        row("   TCP per 1460 B, Linux -> guest", "%s" % d["l2g"],
+            "the receiver: segments in, ACKs out, copy to the reader")
+    if not err("   TCP over lo0 per byte", "icount_tcplo"):
+        d = f["icount_tcplo"]
+        row("   TCP over lo0 per byte", "%s" % d["hwassist1"],
+            "net.link.lo0.hwassist=0 (checksums computed): %s" % d["hwassist0"])
     if not err("   e1000 frame received", "icount_e1000"):
         d = f["icount_e1000"]
         row("   e1000 frame received",

@@ -22,7 +22,7 @@ is in bench/results/console.tmp (ignored by git).  bench/results/README.md
 explains every figure.
 
 Usage: make bench            (builds, then /usr/bin/python3 bench/run.py)
-       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,sack,bdp,mech]
+       bench/run.py [--cpus N] [--secs S] [--only ping,blast,ifq,udp,tcp,sack,bdp,mech,tcpe1000]
                     [--lockcheck]
 TCP figures: bench/tcpbench.py; goodput against SO_RCVBUF over a 20 ms
 path (the bandwidth-delay product, bench/results/bdp.svg):
@@ -552,13 +552,14 @@ class Bench:
                 else:
                     self.notes.append("UDP not available in this kernel "
                                       "(no net.inet.udp.fast_demux)")
-            if want("blast") and self.rig:
-                self.figure("blast", self.blast)
             rx = rxbench.RxBench(self)
+            if (want("blast") or want("tcpe1000")) and self.rig:
+                self.figure("blast", self.blast)
+                self.figure("txblast", rx.txblast)
             if want("ifq") and self.rig:
                 self.figure("ifq_e1000", rx.ifq_e1000)
             tcp = tcpbench.TcpBench(self)
-            if want("tcp") and self.rig:
+            if (want("tcp") or want("tcpe1000")) and self.rig:
                 self.figure("tcp_e1000", tcp.e1000)
             mech = mechbench.MechBench(self)
             if want("mech") and self.rig:
@@ -589,6 +590,10 @@ class Bench:
                 self.figure("icount_lo0", ic.lo0)
                 if self.rig:
                     self.figure("icount_e1000", ic.e1000)
+            if want("icount") or want("tcp") or want("icounttcp"):
+                self.figure("icount_tcplo", ic.tcp_lo0)
+                if self.rig:
+                    self.figure("icount_tcp", ic.tcp_e1000)
             if want("mech"):
                 self.figure("mech_rcvd", mech.rcvd)
                 self.figure("mech_srs", mech.srs)
@@ -653,6 +658,13 @@ class Bench:
             row("   received by guest (gprc)", "%d" % b["recv_fps"],
                 "loss %s%%, mpc %d, rnbc %d, unknown_type %d"
                 % (b["loss_pct"], b["mpc"], b["rnbc"], b["unknown_type"]))
+        if "txblast" in f and "error" not in f["txblast"]:
+            row("2b. e1000 raw transmit (frames/s)", "", "")
+            for size in (60, 1514):
+                t = f["txblast"]["s%d" % size]
+                row("   sent by guest, %d B" % size, "%s" % t["fps"],
+                    "%d frames in %.2f s (guest clock), %d reached the tap"
+                    % (t["frames"], t["us"] / 1e6, t["tap_rx"]))
         row("3. ifq on lo0, 2 senders (pkt/s)", "", "")
         if not err("   serializer", "ifq"):
             for k, name in (("serializer", "   serializer"),
@@ -741,7 +753,9 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech")
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech,"
+                   "tcpe1000 (raw receive and transmit rates and the e1000 TCP rows only), "
+                   "icounttcp (instructions per TCP segment and per byte only)")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

@@ -1,5 +1,5 @@
-"""bench/rxbench.py: the e1000 receive-cost and e1000 send-queue figures of
-`make bench` (used by bench/run.py).
+"""bench/rxbench.py: the e1000 receive-cost, raw transmit and e1000
+send-queue figures of `make bench` (used by bench/run.py).
 
 Problem: the raw receive rate (run.py's blast figure) moves with the load
 of the host, and it counts frames the driver took off the ring even when
@@ -20,6 +20,12 @@ Figures:
               per frame.  Also how many frames reached ether_input
               (net.link.ether.unknown_type) and how many the netisr queue
               dropped.
+  txblast     the guest's raw transmit rate: `sysctl dev.e1000.0.txblast=MS`
+              sends frames of an ethertype nothing handles flat out through
+              the send queue and the driver for the run's secs (60 and
+              1514 bytes); frames/s from the guest's own count and clock,
+              and the tap's rx_packets as Linux saw them.  The TCP rows
+              put guest -> Linux goodput beside it too.
   ifq_e1000   ICMP echo requests to Linux from 1, 2 and 4 processes
               (netbench icmp ... 10.0.2.2) with the serializer on and
               with the plain lock (net.ifq.serializer=0), on the run's
@@ -143,6 +149,32 @@ class RxBench:
                 res["%d_%d" % (size, rate)] = r
         finally:
             g.close()
+        return res
+
+    def txblast(self):
+        """The guest's raw transmit rate: dev.e1000.0.txblast sends frames
+        flat out through the send queue and the driver for secs, 60-byte
+        ones and 1514-byte ones (a full TCP segment's frame); the tap's
+        rx_packets in the namespace counts what reached Linux."""
+        b = self.b
+        g = b.guest()
+        ms = int(b.secs * 1000)
+        res = {}
+        for size in (60, 1514):
+            b.run("sysctl dev.e1000.0.txblast_size=%d" % size)
+            before = b.rig.ns_run(["cat", "/sys/class/net/%s/statistics/rx_packets"
+                                   % b.rig.tap]).stdout
+            g.run("sysctl dev.e1000.0.txblast=%d" % ms, timeout=b.secs * 10 + 60)
+            time.sleep(0.3)
+            after = b.rig.ns_run(["cat", "/sys/class/net/%s/statistics/rx_packets"
+                                  % b.rig.tap]).stdout
+            c = b.nr.sysctl_tree(g, "dev.e1000.0.txblast")
+            fr = c["dev.e1000.0.txblast_frames"]
+            us = c["dev.e1000.0.txblast_us"]
+            res["s%d" % size] = {"frames": fr, "us": us,
+                                 "fps": round(fr * 1e6 / us) if us else None,
+                                 "tap_rx": int(after) - int(before)}
+        b.run("sysctl dev.e1000.0.txblast_size=60")
         return res
 
     def ifq_e1000(self):

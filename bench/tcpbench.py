@@ -15,6 +15,9 @@ Figures:
               e1000 receive rate of the same run (run.py's blast figure)
               as the ratio goodput / (frames/s x MSS), MSS = 1460: the
               share of the link's frame budget that became payload.
+              guest -> Linux is also put beside the guest's raw transmit
+              rate of 1514-byte frames (rxbench.py's txblast figure): the
+              same ratio against what the guest can send at all.
   tcp_lo0     tcpstream over 127.0.0.1, 1 and 4 streams, on fresh slirp
               guests with CPUS=1 and CPUS=2.
   tcp_icount  instructions per byte: a CPUS=1 guest under
@@ -234,6 +237,8 @@ def table_rows(f, row, err):
     """Rows for run.py's table."""
     blast = f.get("blast", {})
     fps = blast.get("recv_fps") if "error" not in blast else None
+    tx = f.get("txblast", {})
+    txfps = tx.get("s1514", {}).get("fps") if "error" not in tx else None
     row("5. TCP goodput (Mbit/s)", "", "")
     if not err("   e1000", "tcp_e1000"):
         for cond in ("clean", "loss2"):
@@ -245,6 +250,9 @@ def table_rows(f, row, err):
                 ratio = ("ratio %.2f of %d frames/s x %d" %
                          (mbps * 1e6 / 8 / (fps * MSS), fps, MSS)) if fps \
                     else "no raw frame rate in this run"
+                if k == "g2l" and txfps:
+                    ratio += "; %.2f of raw TX %d/s" % (
+                        mbps * 1e6 / 8 / (txfps * MSS), txfps)
                 row("   e1000 %s%s" % (name, ", 2% loss" if cond == "loss2"
                                         else ""), "%.2f" % mbps, ratio)
     if not err("   lo0", "tcp_lo0"):

@@ -22,6 +22,10 @@
 //       back when done. [sc_tx_clean, sc_tx_tail) is in flight; reclaim
 //       frees each frame once its EOP descriptor has DD. One slot is kept
 //       empty so that TDH == TDT means "empty", never "full".
+//   Offload: a TCP packet may leave its checksum to the device, and may
+//     be up to 64 KB for the device to cut into frames (TSO); a context
+//     descriptor before it says where the headers are, extended data
+//     descriptors carry it (e1000_offload; docs/e1000.md 7b).
 // One interrupt line (PLIC 33) signals "frames received" (RXT0), "ring
 // running low" (RXDMT0), "overrun" (RXO), "link changed" (LSC) and "sent"
 // (TXDW). ITR caps the interrupt rate; each interrupt drains every
@@ -78,7 +82,8 @@
 //     from the headers in place -> ether_input on the flow's netisr)
 //     -> RDT every E1000_RX_REFILL descriptors.
 //   send: ip_output -> ifq_enqueue + ifq_start -> (serializer)
-//     e1000_start -> ifq_dequeue -> e1000_encap (a descriptor per mbuf)
+//     e1000_start -> ifq_dequeue -> e1000_encap (e1000_offload: a context
+//     descriptor if the packet needs one; then a descriptor per mbuf)
 //     -> fence, TDT -> device DMA, DD -> TXDW -> e1000_intr ->
 //     e1000_txeof -> m_freem; ifq_start if packets wait.
 //
@@ -104,6 +109,7 @@
 #include "net/netisr.h"
 #include "net/ether.h"
 #include "net/byteorder.h"
+#include "net/ip.h"
 
 static struct e1000_softc e1000_softcs[E1000_MAXUNITS];
 static int e1000_nunits;  // [i] boot, hart 0
@@ -484,9 +490,99 @@ static void e1000_txeof(struct e1000_softc *sc)
 	}
 }
 
+// ---- checksum offload and TSO [E1000 3.3.5-3.3.7] -------------------------
+// A TCP packet from the stack may leave its checksum to us (PH_CSUM_TCP:
+// th_sum holds the pseudo-header sum) and may be larger than the MTU
+// (PH_TSO: cut it into frames of ph_tso_mss payload bytes). The device
+// does both from a context descriptor that says where the headers are;
+// it keeps the last one, so the checksum-only context is written once
+// and again only after a TSO context replaced it (sc_tx_ctx).
+
+#define E1000_IPOFF 14                    // the IP header, after Ethernet's
+#define E1000_TCPOFF (E1000_IPOFF + 20)   // the TCP header (IP has no options)
+
+// Write a context descriptor at the tail. tso: payload bytes paylen in
+// frames of mss payload bytes after hdrlen bytes of headers. [tx].
+static void e1000_put_ctx(struct e1000_softc *sc, bool tso, uint32 paylen, int hdrlen, int mss)
+{
+	struct e1000_ctx_desc *c = (struct e1000_ctx_desc *)&sc->sc_tx_ring[sc->sc_tx_tail];
+	c->cd_ipcss = E1000_IPOFF;
+	c->cd_ipcso = E1000_IPOFF + 10;          // ip_sum
+	c->cd_ipcse = E1000_TCPOFF - 1;
+	c->cd_tucss = E1000_TCPOFF;
+	c->cd_tucso = E1000_TCPOFF + 16;         // th_sum
+	c->cd_tucse = 0;
+	c->cd_cmdlen = E1000_TXC_DEXT | E1000_TXC_TCP | E1000_TXC_IP |
+		       (tso ? E1000_TXC_TSE | paylen : 0);
+	c->cd_status = 0;
+	c->cd_hdrlen = tso ? (uint8)hdrlen : 0;
+	c->cd_mss = tso ? (uint16)mss : 0;
+	sc->sc_tx_ctx = tso ? E1000_CTX_TSO : E1000_CTX_CSUM;
+	sc->sc_tx_tail = (sc->sc_tx_tail + 1) % E1000_NTXDESC;
+}
+
+// Prepare the offload of packet m (len bytes): a context descriptor if
+// needed, and the POPTS and command bits its data descriptors carry.
+// Returns false if m cannot be offloaded (headers not where the device
+// would look): a checksum is then finished in software; a TSO packet is
+// dropped by the caller. [tx].
+static bool e1000_offload(struct e1000_softc *sc, struct mbuf *m, int len, uint8 *popts,
+			  uint8 *dcmd)
+{
+	*popts = 0;
+	*dcmd = 0;
+	if (!(m->m_pkthdr.ph_flags & PH_CSUM_TCP))
+		return true;
+	uint8 *p = mtod(m, uint8 *);
+	if (m->m_len < E1000_TCPOFF + 20 || p[12] != 0x08 || p[13] != 0x00 ||
+	    p[E1000_IPOFF] != 0x45)
+		return false;   // not Ethernet + IPv4 without options + TCP in one mbuf
+	int hdrlen = E1000_TCPOFF + (p[E1000_TCPOFF + 12] >> 4) * 4;
+	if (m->m_pkthdr.ph_flags & PH_TSO) {
+		int mss = (int)m->m_pkthdr.ph_tso_mss;
+		if (m->m_len < hdrlen || mss <= 0 || hdrlen + mss > E1000_MAXFRAME - 4)
+			return false;
+		// The device sums each frame's IP header over ip_sum: zero it.
+		p[E1000_IPOFF + 10] = p[E1000_IPOFF + 11] = 0;
+		e1000_put_ctx(sc, true, (uint32)(len - hdrlen), hdrlen, mss);
+		*popts = E1000_TXD_POPTS_TXSM | E1000_TXD_POPTS_IXSM;
+		*dcmd = E1000_TXD_CMD_DEXT | E1000_TXD_CMD_TSE;
+		sc->sc_tx_tso++;
+		return true;
+	}
+	if (sc->sc_tx_ctx != E1000_CTX_CSUM)
+		e1000_put_ctx(sc, false, 0, 0, 0);
+	*popts = E1000_TXD_POPTS_TXSM;
+	*dcmd = E1000_TXD_CMD_DEXT;
+	sc->sc_tx_csum++;
+	return true;
+}
+
+// m as a chain of at most E1000_TX_MAXSEG mbufs: itself, or a copy into
+// clusters (m freed). NULL if memory ran out (m freed). [tx].
+static struct mbuf *e1000_tx_collapse(struct e1000_softc *sc, struct mbuf *m, int nseg, int len)
+{
+	if (nseg <= E1000_TX_MAXSEG)
+		return m;
+	struct mbuf *n = m_getspace(len, 0);
+	if (n != NULL) {
+		n->m_pkthdr.ph_flags = m->m_pkthdr.ph_flags;
+		n->m_pkthdr.ph_tso_mss = m->m_pkthdr.ph_tso_mss;
+		int off = 0;
+		for (struct mbuf *k = n; k; k = k->m_next) {
+			m_copydata(m, off, k->m_len, mtod(k, char *));
+			off += k->m_len;
+		}
+		sc->sc_tx_collapsed++;
+	}
+	m_freem(m);
+	return n;
+}
+
 // Put packet m on the ring at the tail, one descriptor per non-empty
-// mbuf [E1000 3.3.3] (does not write TDT). Consumes m. Caller holds
-// sc_tx_lock and has made sure E1000_TX_MAXSEG slots are free.
+// mbuf [E1000 3.3.3] (does not write TDT), after a context descriptor if
+// its offload needs one. Consumes m. Caller holds sc_tx_lock and has
+// made sure E1000_TX_MAXSEG + 1 slots are free.
 static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 {
 	KASSERT(holding(&sc->sc_tx_lock));
@@ -496,11 +592,27 @@ static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 			nseg++;
 		len += n->m_len;
 	}
-	if (nseg == 0 || nseg > E1000_TX_MAXSEG || len < 14 || len > E1000_MAXFRAME - 4) {
-		sc->sc_tx_drops++;  // too fragmented or a bad length: drop
+	bool tso = m->m_pkthdr.ph_flags & PH_TSO;
+	int maxlen = tso ? E1000_IPOFF + IP_MAXPACKET : E1000_MAXFRAME - 4;
+	if (nseg == 0 || len < 14 || len > maxlen) {
+		sc->sc_tx_drops++;  // a bad length: drop
 		m_freem(m);
 		return;
 	}
+	if ((m = e1000_tx_collapse(sc, m, nseg, len)) == NULL) {
+		sc->sc_tx_drops++;
+		return;
+	}
+	uint8 popts, dcmd;
+	if (!e1000_offload(sc, m, len, &popts, &dcmd)) {
+		if (tso) {
+			sc->sc_tx_drops++;
+			m_freem(m);
+			return;
+		}
+		in_cksum_finish(m, E1000_TCPOFF);
+	}
+	int dfirst = sc->sc_tx_tail;   // the packet's first data descriptor
 	/* LAB e1000 BEGIN: exercise 3, a descriptor per mbuf */
 	int last = -1;
 	for (struct mbuf *n = m; n; n = n->m_next) {
@@ -528,6 +640,13 @@ static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 	m_freem(m);
 	return;
 	   LAB e1000 END */
+	// Offload: the descriptors just written become extended data
+	// descriptors that ask for the checksums (and TSO) the context says.
+	for (int i = dfirst; dcmd && i != sc->sc_tx_tail; i = (i + 1) % E1000_NTXDESC) {
+		sc->sc_tx_ring[i].td_cso = E1000_TXD_DTYP_D;
+		sc->sc_tx_ring[i].td_css = popts;
+		sc->sc_tx_ring[i].td_cmd |= dcmd;
+	}
 	sc->sc_tx_packets++;
 	sc->sc_tx_bytes += len;
 }
@@ -546,7 +665,7 @@ void e1000_start(struct ifqueue *ifq, void *softc)
 	acquire(&sc->sc_tx_lock);
 	e1000_txeof(sc);
 	// Keep one slot empty: TDT == TDH means empty [E1000 3.4].
-	while (e1000_tx_inflight(sc) + E1000_TX_MAXSEG < E1000_NTXDESC &&
+	while (e1000_tx_inflight(sc) + E1000_TX_MAXSEG + 1 < E1000_NTXDESC &&
 	       (m = ifq_dequeue(ifq)) != NULL) {
 		e1000_encap(sc, m);
 		posted++;
@@ -611,6 +730,7 @@ static int e1000_ifattach(struct e1000_softc *sc)
 	int r;
 	snprintf(ifp->if_name, sizeof(ifp->if_name), "em%d", sc->sc_unit);
 	ifp->if_mtu = 1500;
+	ifp->if_hwassist = IFCAP_TXCSUM | IFCAP_TSO;   // dev.e1000.N.txcsum, tso
 	memmove(ifp->if_lladdr, sc->sc_mac, ETHER_ADDR_LEN);
 	ifp->if_softc = sc;
 	ether_ifattach(ifp);
@@ -636,6 +756,7 @@ static int e1000_attach(struct pci_dev *pd)
 	sc->sc_unit = e1000_nunits;
 	sc->sc_regs = (volatile uint32 *)pd->pd_bar[0];
 	sc->sc_irq = pd->pd_irq;
+	sc->sc_txblast_size = 60;
 	initlock(&sc->sc_tx_lock, "e1000_tx");
 	initlock(&sc->sc_stat_lock, "e1000_stat");
 	callout_init(&sc->sc_stat_callout);

@@ -30,7 +30,10 @@
 #define E1000_MAXFRAME 1518  // without CRC: 1514; RCTL.LPE is off
 #define E1000_MAXUNITS 2
 #define E1000_IFQ_MAXLEN 256 // interface send queue (net/ifq) bound
-#define E1000_TX_MAXSEG 8    // most descriptors (mbufs) one frame may use
+// Most descriptors (mbufs) one packet may use: a TSO packet of 64 KB is
+// ~32 clusters of so_snd plus its header; a longer chain is copied into
+// clusters first (e1000_tx_collapse). One more slot for a context.
+#define E1000_TX_MAXSEG 40
 #define E1000_ITR_DEFAULT 8000  // interrupts/s at most (ITR) [E1000 13.4.18]
 #define E1000_ITR_MAX 1000000   // largest rate dev.e1000.N.itr accepts
 // QEMU's e1000 accepts no frame for 1000 ms (virtual clock = the time
@@ -40,7 +43,7 @@
 // Hardware statistics the driver accumulates (e1000.c: e1000_hwstats[]).
 #define E1000_NHWSTAT 16
 // Run-time sysctl knobs per unit (dev.e1000.N.*).
-#define E1000_NKNOB 40
+#define E1000_NKNOB 48
 
 struct e1000_knob {
 	struct sysctl_oid k_oid;          // [i] on sysctl's dynamic list
@@ -75,6 +78,7 @@ struct e1000_softc {
 	struct mbuf *sc_tx_mbuf[E1000_NTXDESC];  // [tx] the packet, on its EOP slot
 	int sc_tx_tail;                   // [tx] next free slot, = TDT
 	int sc_tx_clean;                  // [tx] oldest slot not yet reclaimed
+	int sc_tx_ctx;                    // [tx] E1000_CTX_*: the device's context
 
 	// The network interface ("em0"); its send queue sc_if.if_snd (alias
 	// sc_ifq) has a serializer that calls e1000_start.
@@ -89,6 +93,9 @@ struct e1000_softc {
 	uint64 sc_rx_overruns;            // [rx] ICR.RXO: device FIFO overran
 	uint64 sc_tx_packets;             // [tx]
 	uint64 sc_tx_bytes;               // [tx]
+	uint64 sc_tx_tso;                 // [tx] TSO packets (each several frames)
+	uint64 sc_tx_csum;                // [tx] packets with the TCP checksum offloaded
+	uint64 sc_tx_collapsed;           // [tx] chains copied: too many mbufs
 	uint64 sc_tx_drops;               // [tx] too many segments or bad size
                                   //   (queue-full drops: net.ifq.e1000.N)
 	uint64 sc_intr;                   // [rx] interrupts handled
@@ -105,6 +112,11 @@ struct e1000_softc {
 	                                  // attach, then re-armed only by its
 	                                  // own handler (callout.c's locking)
 
+	// Raw transmit bench (dev.e1000.N.txblast*).
+	int sc_txblast_size;              // [a] frame size, 60..1514
+	uint64 sc_txblast_frames;         // [a] result of the last run
+	uint64 sc_txblast_us;             // [a]
+
 	// Driver test aid (dev.e1000.N.test_arp).
 	uint64 sc_test_arp_replies;       // [a] ARP replies seen
 	int sc_test_arp_armed;            // [a] print the next ARP reply
@@ -113,6 +125,11 @@ struct e1000_softc {
 };
 
 #define sc_ifq sc_if.if_snd   // the send queue lives in the ifnet
+
+// The context descriptor the device holds (sc_tx_ctx).
+#define E1000_CTX_NONE 0   // none written since reset
+#define E1000_CTX_CSUM 1   // TCP checksum, no segmentation
+#define E1000_CTX_TSO  2   // the last TSO packet's
 
 struct pci_driver;
 extern struct pci_driver e1000_pci_driver;

@@ -170,5 +170,35 @@ struct e1000_tx_desc {
 #define E1000_TXD_CMD_IDE  0x80  // delay the TXDW interrupt by TIDV
 #define E1000_TXD_STAT_DD  0x01  // descriptor done [E1000 3.3.3.2]
 
+// ---- TCP/IP context descriptor and extended data descriptor [E1000 3.3.5-3.3.7]
+// Offload: a context descriptor tells the device where the IP and TCP
+// headers and their checksum fields are, and (with TSE) how to cut a large
+// TCP packet; the data descriptors that follow (DEXT, DTYP_D) carry the
+// packet and say, in POPTS, which checksums to insert.
+struct e1000_ctx_desc {
+	uint8 cd_ipcss;     // IP checksum start: first byte of the IP header
+	uint8 cd_ipcso;     // IP checksum offset: where ip_sum goes
+	uint16 cd_ipcse;    // IP checksum end: last byte summed (inclusive)
+	uint8 cd_tucss;     // TCP checksum start: first byte of the TCP header
+	uint8 cd_tucso;     // TCP checksum offset: where th_sum goes
+	uint16 cd_tucse;    // TCP checksum end, 0 = to the end of the packet
+	uint32 cd_cmdlen;   // PAYLEN (bits 0-19, TSO) | DTYP_C | TUCMD (bits 24-31)
+	uint8 cd_status;    // E1000_TXD_STAT_DD if RS
+	uint8 cd_hdrlen;    // TSO: bytes of headers copied in front of each frame
+	uint16 cd_mss;      // TSO: payload bytes per frame
+};
+#define E1000_TXC_TCP   (1u << 24)  // TUCMD.TCP: the packet is TCP (TSO)
+#define E1000_TXC_IP    (1u << 25)  // TUCMD.IP: IPv4 (TSO adjusts ip_len, ip_id)
+#define E1000_TXC_TSE   (1u << 26)  // TUCMD.TSE: this context is for TSO
+#define E1000_TXC_DEXT  (1u << 29)  // extended (with DTYP 0: context)
+// Extended data descriptor: struct e1000_tx_desc with td_cso = DTYP_D
+// (the length's bits 16-19 are 0: an mbuf is at most 2 KiB) and td_css =
+// POPTS.
+#define E1000_TXD_DTYP_D   0x10  // in td_cso's high nibble
+#define E1000_TXD_CMD_TSE  0x04  // in td_cmd of a data descriptor: TCP segmentation
+#define E1000_TXD_POPTS_IXSM 0x01  // insert the IP header checksum
+#define E1000_TXD_POPTS_TXSM 0x02  // insert the TCP checksum
+
+_Static_assert(sizeof(struct e1000_ctx_desc) == 16, "context descriptor is 16 bytes");
 _Static_assert(sizeof(struct e1000_rx_desc) == 16, "rx descriptor is 16 bytes");
 _Static_assert(sizeof(struct e1000_tx_desc) == 16, "tx descriptor is 16 bytes");

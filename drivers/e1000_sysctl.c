@@ -14,6 +14,11 @@
 //   dev.e1000.N.mac            station address
 //   dev.e1000.N.link           1 if STATUS.LU
 //   dev.e1000.N.itr            (rw) interrupt rate limit per second, 0 = off
+//   dev.e1000.N.txcsum, tso    (rw) TCP checksum offload, TCP segmentation
+//                              offload (1 = on, the default)
+//   dev.e1000.N.tx_tso/tx_csum/tx_collapsed  offload counters
+//   dev.e1000.N.txblast        (rw) bench: raw frames flat out, see below
+//   dev.e1000.N.txblast_size/txblast_frames/txblast_us  its size and result
 //   dev.e1000.N.rx_packets/rx_bytes/rx_errors/rx_drops/rx_overruns,
 //   dev.e1000.N.tx_packets/tx_bytes/tx_drops, intr, rx_max_batch,
 //   dev.e1000.N.link_changes   software counters (see drivers/e1000.h)
@@ -41,6 +46,7 @@
 // References: [E1000 13.7] statistics; RFC 826 (ARP packet format).
 #include "kernel/types.h"
 #include "kernel/param.h"
+#include "kernel/riscv.h"
 #include "kernel/lock.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
@@ -128,6 +134,25 @@ static int e1000_sysctl_itr(struct sysctl_oid *oid, int64 *val, bool write)
 	return 0;
 }
 
+// dev.e1000.N.txcsum / tso: whether the stack may leave TCP checksums
+// (IFCAP_TXCSUM) or the cutting of large TCP packets (IFCAP_TSO) to this
+// interface. A packet already marked is still offloaded after a switch
+// goes off: the driver goes by the packet's flags.
+static int e1000_sysctl_cap(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	struct e1000_knob *k = container_of(oid, struct e1000_knob, k_oid);
+	int *hw = &k->k_sc->sc_if.if_hwassist;
+	if (!write) {
+		*val = (__atomic_load_n(hw, __ATOMIC_RELAXED) & k->k_idx) != 0;
+		return 0;
+	}
+	if (*val)
+		__atomic_or_fetch(hw, k->k_idx, __ATOMIC_RELAXED);
+	else
+		__atomic_and_fetch(hw, ~k->k_idx, __ATOMIC_RELAXED);
+	return 0;
+}
+
 // Build "who has target? tell 10.0.2.15" [RFC 826] in one mbuf and queue
 // it (without starting: the caller does, once for a whole burst).
 // Returns ifq_enqueue's result (-ENOBUFS: queue full, counted by ifq).
@@ -172,6 +197,45 @@ static int e1000_sysctl_test_arp(struct sysctl_oid *oid, int64 *val, bool write)
 			break;
 	ifq_start(&sc->sc_ifq);
 	return r == -ENOMEM ? r : 0;
+}
+
+// dev.e1000.N.txblast=MS: the raw transmit rate (make bench's "e1000
+// raw transmit"): for MS milliseconds, frames of dev.e1000.N.txblast_size
+// bytes (destination broadcast, the bench's ethertype 0x88B5, which
+// nothing handles) go through the send queue and start routine as fast
+// as they can be built, 32 per ifq_start; the frames sent and the
+// microseconds it took are read back from txblast_frames / txblast_us.
+// Runs in the writer's system call, interrupts on; nothing else of this
+// interface's traffic stops, it only waits in the same queue.
+static int e1000_sysctl_txblast(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	struct e1000_knob *k = container_of(oid, struct e1000_knob, k_oid);
+	struct e1000_softc *sc = k->k_sc;
+	if (!write) {
+		*val = 0;
+		return 0;
+	}
+	int size = __atomic_load_n(&sc->sc_txblast_size, __ATOMIC_RELAXED);
+	uint64 t0 = r_time(), end = t0 + (uint64)*val * (TIMEBASE / 1000);
+	uint64 sent0 = sc->sc_tx_packets;
+	while (r_time() < end) {
+		for (int i = 0; i < 32 && ifq_len(&sc->sc_ifq) < E1000_IFQ_MAXLEN / 2; i++) {
+			struct mbuf *m = m_getspace(size, 0);
+			if (m == NULL)
+				break;
+			uint8 *p = mtod(m, uint8 *);
+			memset(p, 0xff, 6);
+			memcpy(p + 6, sc->sc_mac, 6);
+			p[12] = 0x88, p[13] = 0xb5;
+			if (ifq_enqueue(&sc->sc_ifq, m) < 0)
+				break;
+		}
+		ifq_start(&sc->sc_ifq);
+	}
+	__atomic_store_n(&sc->sc_txblast_us, (r_time() - t0) / (TIMEBASE / 1000000),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&sc->sc_txblast_frames, sc->sc_tx_packets - sent0, __ATOMIC_RELAXED);
+	return 0;
 }
 
 // Called for every good received frame (interrupt handler): count ARP
@@ -228,6 +292,20 @@ void e1000_sysctl_attach(struct e1000_softc *sc)
 	e1000_knob(sc, &n, "test_arp", SYSCTL_K_PROC, SYSCTL_RW | SYSCTL_ACT, NULL,
 		   e1000_sysctl_test_arp, 0, 1, 0xffffffffL,
 		   "test aid: write 1 (or N<=256) to ARP for 10.0.2.2; read: replies seen");
+	e1000_knob(sc, &n, "txcsum", SYSCTL_K_PROC, SYSCTL_RW, NULL, e1000_sysctl_cap,
+		   IFCAP_TXCSUM, 0, 1, "1: the device computes TCP checksums (context descriptor)");
+	e1000_knob(sc, &n, "tso", SYSCTL_K_PROC, SYSCTL_RW, NULL, e1000_sysctl_cap,
+		   IFCAP_TSO, 0, 1, "1: the device cuts TCP packets of up to 64 KB (TSO)");
+	e1000_knob(sc, &n, "txblast", SYSCTL_K_PROC, SYSCTL_RW | SYSCTL_ACT, NULL,
+		   e1000_sysctl_txblast, 0, 1, 10000,
+		   "bench: write MS to send raw frames flat out for MS ms");
+	e1000_knob(sc, &n, "txblast_size", SYSCTL_K_INT, SYSCTL_RW, &sc->sc_txblast_size, NULL,
+		   0, 60, 1514, "bench: frame size (bytes, no CRC) txblast sends");
+	E1000_SWKNOB(sc_txblast_frames, "txblast_frames", "bench: frames the last txblast sent");
+	E1000_SWKNOB(sc_txblast_us, "txblast_us", "bench: microseconds the last txblast took");
+	E1000_SWKNOB(sc_tx_tso, "tx_tso", "TSO packets sent (each several frames)");
+	E1000_SWKNOB(sc_tx_csum, "tx_csum", "packets sent with the TCP checksum offloaded");
+	E1000_SWKNOB(sc_tx_collapsed, "tx_collapsed", "packets copied: too many mbufs");
 	E1000_SWKNOB(sc_rx_packets, "rx_packets", "frames received and handed up");
 	E1000_SWKNOB(sc_rx_bytes, "rx_bytes", "bytes received (without CRC)");
 	E1000_SWKNOB(sc_rx_errors, "rx_errors", "bad frames dropped");

@@ -24,6 +24,10 @@
 #define IFF_LOOPBACK  0x04    // lo0
 #define IFF_RUNNING   0x08    // driver resources allocated, may send
 
+// if_hwassist bits (mbuf.h: PH_CSUM_TCP, PH_TSO).
+#define IFCAP_TXCSUM  0x01    // computes the TCP checksum of a packet it sends
+#define IFCAP_TSO     0x02    // cuts a TCP packet larger than the MTU (TSO)
+
 struct ifnet;
 
 // Send IPv4 packet m (M_PKTHDR, IP header first) to next hop nexthop (host
@@ -49,6 +53,8 @@ struct ifnet {
 	int if_index;                    // [i] 1.. (0 = none)
 	int if_flags;                    // [a][c] IFF_*
 	int if_mtu;                      // [i] largest IP packet
+	int if_hwassist;                 // [a] IFCAP_*: work the interface does
+	                                 //   for the stack (a sysctl may flip it)
 	uint8 if_lladdr[ETHER_ADDR_LEN]; // [i] link address (zero for lo0)
 	struct net_lock if_lock;         // orders single-word writes below
 	int if_cfgbusy;                  // [s] configuration sleep lock held

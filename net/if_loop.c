@@ -38,6 +38,13 @@
 
 static struct ifnet loif;
 
+// Checksum offload on lo0 (IFCAP_TXCSUM, as Linux's loopback does): a TCP
+// segment sent through lo0 keeps only its pseudo-header sum, and
+// tcp_input trusts a looped segment so marked (PH_LOOP | PH_CSUM_TCP):
+// the bytes never left memory. 0: every checksum computed and checked.
+NET_SYSCTL_INT_RANGE(lo0_hwassist, "net.link.lo0.hwassist", SYSCTL_RW, &loif.if_hwassist,
+		     0, IFCAP_TXCSUM, "1 (IFCAP_TXCSUM): TCP checksums over lo0 left out");
+
 static int loop_output(struct ifnet *ifp, struct mbuf *m, uint32 nexthop)
 {
 	(void)nexthop;
@@ -78,6 +85,7 @@ int loop_attach(void)
 	strncpy(ifp->if_name, "lo0", IFNAMSIZ);
 	ifp->if_mtu = LOMTU;
 	ifp->if_flags = IFF_LOOPBACK;
+	ifp->if_hwassist = IFCAP_TXCSUM;
 	ifp->if_output = loop_output;
 	ifp->if_softc = ifp;
 	if ((err = ifq_init(&ifp->if_snd, "lo0", LO_IFQ_MAXLEN, loop_start, ifp)) < 0)

@@ -306,6 +306,25 @@ static int ip_fragment(struct ifnet *ifp, uint32 nexthop, struct mbuf *m,
 	return err;
 }
 
+// Checksum offload (mbuf.h: PH_CSUM_TCP, PH_TSO): what the interface
+// will not do, do here. The TCP header is at the front of m (no IP
+// header yet), th_sum at offset 16. A TSO packet for an interface that
+// cannot cut it (its switch was turned off after TCP looked) is dropped:
+// TCP retransmits it in MSS pieces. 0 or -EMSGSIZE.
+static int ip_output_offload(struct ifnet *ifp, struct mbuf *m)
+{
+	int hw = __atomic_load_n(&ifp->if_hwassist, __ATOMIC_RELAXED);
+	if ((m->m_pkthdr.ph_flags & PH_TSO) && !(hw & IFCAP_TSO)) {
+		IPSTAT_INC(ips_cantfrag);
+		return -EMSGSIZE;
+	}
+	// (A TSO packet's checksums are always the interface's.)
+	if ((m->m_pkthdr.ph_flags & (PH_CSUM_TCP | PH_TSO)) == PH_CSUM_TCP &&
+	    !(hw & IFCAP_TXCSUM))
+		in_cksum_finish(m, 0);
+	return 0;
+}
+
 int ip_output(struct mbuf *m, uint32 src, uint32 dst, uint8 proto, int ttl, int off)
 {
 	struct ifnet *ifp;
@@ -321,7 +340,9 @@ int ip_output(struct mbuf *m, uint32 src, uint32 dst, uint8 proto, int ttl, int 
 	int len = m->m_pkthdr.ph_len + IP_HDR_LEN;
 	uint16 id = __atomic_fetch_add(&ip_id_next, 1, __ATOMIC_RELAXED);
 	IPSTAT_INC(ips_localout);
-	if (len > ifp->if_mtu) {
+	if ((err = ip_output_offload(ifp, m)) < 0)
+		goto drop;
+	if (len > ifp->if_mtu && !(m->m_pkthdr.ph_flags & PH_TSO)) {
 		if ((off & IP_DF) || len > IP_MAXPACKET) {
 			IPSTAT_INC(ips_cantfrag);
 			err = -EMSGSIZE;

@@ -120,3 +120,8 @@ void ip_reass_flush(void);
 uint16 in_cksum(struct mbuf *m, int off, int len);
 // The same over a flat buffer.
 uint16 in_cksum_buf(const void *buf, int len);
+// Finish in software the TCP checksum an interface would have computed
+// (PH_CSUM_TCP): the TCP header starts at offset off of m and its th_sum
+// holds the pseudo-header sum (with the length); sum the segment over
+// it, store, and clear the flag. Borrows m.
+void in_cksum_finish(struct mbuf *m, int off);

@@ -37,12 +37,20 @@ struct m_pkthdr {
 	uint32 ph_flowhash;       // [o] valid if PH_HASHVALID
 	uint32 ph_flags;          // [o] PH_*
 	int ph_proto;             // [o] netisr protocol (NETISR_*)
+	uint32 ph_tso_mss;        // [o] PH_TSO: TCP payload bytes per frame
 };
 
 #define PH_HASHVALID 0x01   // ph_flowhash is set
 #define PH_BCAST     0x02   // link-level broadcast
 #define PH_MCAST     0x04   // link-level multicast
 #define PH_LOOP      0x08   // came through loopback
+// Checksum offload (ip_output, docs/e1000.md): the TCP header's th_sum
+// holds only the pseudo-header sum; the interface (IFCAP_TXCSUM) or
+// ip_output (in software) computes the rest. With PH_TSO the packet is
+// larger than the MTU: the interface (IFCAP_TSO) cuts it into frames of
+// ph_tso_mss payload bytes, and th_sum's seed has no length in it.
+#define PH_CSUM_TCP  0x10
+#define PH_TSO       0x20
 
 // External storage: valid if M_EXT.
 struct m_ext {

@@ -86,6 +86,7 @@ struct tcp_outseg {
 	uint32 os_len;     // data bytes
 	uint8 os_flags;    // TH_*
 	uint32 os_win;     // window to advertise (bytes, before scaling)
+	uint32 os_mss;     // payload bytes per frame (t_maxseg less the options)
 	int os_optlen;     // bytes of options in os_opt
 	uint8 os_opt[TCP_MAXOLEN];   // the options (tcp_addoptions)
 };
@@ -138,9 +139,34 @@ static uint32 tcp_output_mss(struct tcpcb *tp, int optlen)
 								  TCP_MSS_MIN / 2;
 }
 
+int tcp_tso = 1;
+NET_SYSCTL_INT_RANGE(tcp_tso, "net.inet.tcp.tso", SYSCTL_RW, &tcp_tso, 0, 1,
+		     "1: send up to 44 MSS in one TSO packet where the interface cuts them");
+
+// TCP segmentation offload (docs/tcp.md "Offload"): how much new data
+// one packet may carry -- a multiple of the MSS up to what an IP packet
+// holds, if the route's interface cuts packets into frames (IFCAP_TSO),
+// else one MSS (mss: t_maxseg less the options, the payload of a
+// frame). Only new data (a retransmission goes MSS by MSS), never a
+// probe. The route is looked up only when more than one MSS could go.
+static uint32 tcp_tso_maxlen(struct tcpcb *tp, uint32 could, uint32 mss)
+{
+	struct ifnet *ifp;
+	uint32 nexthop;
+	if (could <= mss || !__atomic_load_n(&tcp_tso, __ATOMIC_RELAXED) ||
+	    tp->snd_nxt != tp->snd_max || (tp->t_flags & TF_FORCEDATA) ||
+	    !TCPS_HAVEESTABLISHED(tp->t_state) ||
+	    ip_route(tp->t_inp->inp_faddr, &ifp, &nexthop) < 0 ||
+	    !(__atomic_load_n(&ifp->if_hwassist, __ATOMIC_RELAXED) & IFCAP_TSO))
+		return mss;
+	uint32 most = (TCP_TSO_MAXPKT - IP_HDR_LEN - TCP_HDR_LEN - TCP_MAXOLEN) / mss * mss;
+	return MAX(MIN(could, most) / mss * mss, mss);
+}
+
 // How much data may go now, from offset off of so_snd, at most mss
 // bytes (t_maxseg less the options, RFC 6691); sets *flags' FIN bit off
-// if data stays behind. Pure computation.
+// if data stays behind. Pure computation, but for the route lookup
+// of TSO (more than mss bytes).
 static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint32 mss,
 			     uint8 *flags)
 {
@@ -155,9 +181,10 @@ static uint32 tcp_output_len(struct tcpcb *tp, uint32 off, uint32 sbcc, uint32 m
 	if (tp->t_flags & TF_SACKRECOVERY)
 		len = 0;
 	if (len > mss)
-		len = mss;
-	if (off + len < sbcc)
-		*flags &= ~TH_FIN;   // RFC 9293 3.10.4: the FIN follows all queued data
+		len = tcp_tso_maxlen(tp, (uint32)len, mss);
+	if (off + len < sbcc || len > mss)
+		*flags &= ~TH_FIN;   // RFC 9293 3.10.4: the FIN follows all queued
+				     // data (and never rides in a TSO packet)
 	return (uint32)len;
 }
 
@@ -211,7 +238,8 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	os->os_len = len;
 	os->os_flags = flags;
 	os->os_win = tcp_output_win(tp, flags);
-	if (len > 0 && (len == mss || len == lim || tcp_small_ok(tp, off, len, sbcc)))
+	os->os_mss = mss;
+	if (len > 0 && (len >= mss || len == lim || tcp_small_ok(tp, off, len, sbcc)))
 		return true;
 	if (flags & (TH_SYN | TH_RST | TH_FIN))
 		return true;
@@ -274,7 +302,14 @@ static struct mbuf *tcp_output_build(struct tcpcb *tp, const struct tcp_outseg *
 		m_cat(m, data);
 		m->m_pkthdr.ph_len += os->os_len;
 	}
-	th->th_sum = tcp_cksum(m, 0, hlen + os->os_len, inp->inp_laddr, inp->inp_faddr);
+	// Checksum offload: th_sum gets the pseudo-header sum; the interface
+	// or ip_output sums the rest (PH_CSUM_TCP). A packet of more than
+	// one MSS is cut by the interface (PH_TSO), which adds each frame's
+	// length to the pseudo-header.
+	bool tso = os->os_len > os->os_mss;
+	th->th_sum = tcp_phdr_sum(inp->inp_laddr, inp->inp_faddr, tso ? 0 : hlen + os->os_len);
+	m->m_pkthdr.ph_flags |= PH_CSUM_TCP | (tso ? PH_TSO : 0);
+	m->m_pkthdr.ph_tso_mss = tso ? os->os_mss : 0;
 	return m;
 }
 
@@ -378,7 +413,8 @@ int tcp_output_at(struct tcpcb *tp, tcp_seq seq, uint32 len)
 	    SEQ_GT(seq, tp->snd_max) || len == 0)
 		return 0;
 	os.os_optlen = tcp_addoptions(tp, flags, os.os_opt, TCP_MAXOLEN);
-	len = MIN(len, tcp_output_mss(tp, os.os_optlen));
+	os.os_mss = tcp_output_mss(tp, os.os_optlen);
+	len = MIN(len, os.os_mss);   // never a TSO packet
 	if (off + len >= sbcc)
 		len = sbcc - off;      // the data ends here: the FIN (if due) goes too
 	else

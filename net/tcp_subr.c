@@ -322,6 +322,18 @@ uint16 tcp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst)
 	return (uint16)~sum;
 }
 
+uint16 tcp_phdr_sum(uint32 src, uint32 dst, uint32 len)
+{
+	// The sum of 16-bit words is the same whatever the byte order of
+	// each word, as long as all are taken alike (RFC 1071 2(B)): add in
+	// host order, fold, and store in network order.
+	uint32 sum = (src >> 16) + (src & 0xffff) + (dst >> 16) + (dst & 0xffff) +
+		     IPPROTO_TCP + len;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return hton16((uint16)sum);
+}
+
 // A control segment with the 16-bit window field win16 and optlen
 // bytes of options opt (a multiple of 4). 0 or -Exxx. Any netisr.
 static int tcp_respond_opt(uint32 laddr, uint16 lport, uint32 faddr, uint16 fport,

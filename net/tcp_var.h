@@ -54,6 +54,7 @@ struct tcphdr {
 
 #define TCP_HDR_LEN 20
 #define TCP_MAXOLEN 40            // options: at most 40 bytes
+#define TCP_TSO_MAXPKT 65535      // largest IP packet a TSO packet may be
 #define TCP_MAXWIN 65535          // largest unscaled window (th_win is 16 bits)
 #define TCP_MAX_WINSHIFT 14       // RFC 7323 2.3: shift counts above 14 are taken as 14
 #define TCP_MSS_DEFAULT 536       // RFC 9293 3.7.1 / RFC 1122 4.2.2.6
@@ -391,6 +392,10 @@ void tcp_setstate(struct tcpcb *tp, enum tcp_state s);
 extern struct inpcbinfo tcbinfo;
 // Checksum of len TCP bytes at offset off of m with the pseudo-header.
 uint16 tcp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst);
+// The pseudo-header's one's-complement sum (RFC 9293 3.1), folded, not
+// complemented, as th_sum holds it for checksum offload (PH_CSUM_TCP);
+// len 0 for a TSO packet (the interface adds each frame's length).
+uint16 tcp_phdr_sum(uint32 src, uint32 dst, uint32 len);
 
 // The pcblist sysctl's generator (format: net/tcp_subr.c) and boot setup.
 int tcp_pcblist(sysctl_emit_t emit, void *ctx);

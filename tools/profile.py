@@ -25,7 +25,12 @@ the least that works: with shorter periods QEMU 7.2 under -icount takes
 the M-mode timer interrupt back to back at one pc),
 --top N, --out DIR, --junk (keep vm.junk_fill on; off by default, as in
 make bench), --lockcheck (keep the lock-order checker on; booted with
-lockcheck=0 otherwise, as make bench does). Needs only the Debian packages
+lockcheck=0 otherwise, as make bench does), --rig (the guest's e1000 on a
+tap in a network namespace made for the run, Linux at 10.0.2.2, instead of
+slirp; root only), --peer 'ARGS' (with --rig: run `bench/run.py ARGS` in
+the namespace while CMD runs, e.g. --peer 'ns-tcpsink --port 5201' for
+`tcpstream -l 2 -p 5201 10.0.2.2`, or --peer 'ns-tcpsend --secs 2' for
+`tcpstream -s & sleep 4`). Needs only the Debian packages
 of the build (QEMU 7.2 has no
 plugin headers; see docs/profiling.md for why the sampler is in the
 guest).
@@ -50,6 +55,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 import netkern  # noqa: E402
+import netrig   # noqa: E402
 
 SAMPLE = 128            # sizeof(struct prof_sample), kernel/prof.h
 DEPTH = 14              # PROF_DEPTH
@@ -211,20 +217,39 @@ def run(args):
     mon = str(work / "monitor.sock")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    rig = peer = None
     try:
         fs = netkern.copy_fsimg(work)
+        qargs = (["-icount", "shift=0,sleep=off",
+                  "-monitor", "unix:%s,server,nowait" % mon]
+                 + ([] if args.lockcheck else ["-append", "lockcheck=0"]))
+        argv = None
+        if args.rig:
+            rig = netrig.NetRig(work).setup()
+            argv = rig.ns_argv(netkern.qemu_argv(fs, args.cpus, rig.netdev(),
+                                                 qargs))
         g = netkern.Guest(fs, cpus=args.cpus, log=out / "console.txt",
-                          name="profile",
-                          qemu_args=["-icount", "shift=0,sleep=off",
-                                     "-monitor", "unix:%s,server,nowait" % mon]
-                          + ([] if args.lockcheck else ["-append", "lockcheck=0"]))
+                          name="profile", argv=argv, qemu_args=qargs)
         with g:
             g.boot(timeout=300)
             if not args.junk:
                 g.run("sysctl vm.junk_fill=0")
+            if args.peer:
+                peer = subprocess.Popen(
+                    rig.ns_argv([sys.executable, str(ROOT / "bench" / "run.py")]
+                                + args.peer.split()),
+                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                if "ns-tcpsink" in args.peer:
+                    peer.stdout.readline()      # {"listening": port}
             line = ("sysctl kern.prof.period=%d; %s; sysctl kern.prof.period=0"
                     % (args.period, args.cmd))
             cmd_out = g.run(line, timeout=args.timeout)
+            if peer is not None:
+                try:
+                    cmd_out += "\n--- peer ---\n" + peer.communicate(timeout=120)[0]
+                except subprocess.TimeoutExpired:
+                    peer.kill()
+                    cmd_out += "\n--- peer: killed (did not end) ---\n"
             n = int(g.run("sysctl -n kern.prof.samples").strip())
             idle = int(g.run("sysctl -n kern.prof.idle").strip())
             dropped = int(g.run("sysctl -n kern.prof.dropped").strip())
@@ -240,6 +265,11 @@ def run(args):
             samples = read_samples(dump, n)
             g.halt()
     finally:
+        if peer is not None and peer.poll() is None:
+            peer.kill()
+            peer.wait()
+        if rig is not None:
+            rig.close()             # after the guest (with g: killed it)
         shutil.rmtree(work, ignore_errors=True)
     if not samples:
         sys.exit("profile: no samples (did the command run? output:\n%s)" % cmd_out)
@@ -277,7 +307,15 @@ def main(argv):
     ap.add_argument("--lockcheck", action="store_true",
                     help="keep the lock-order checker on (boot arg lockcheck=0 "
                          "otherwise, as in make bench)")
+    ap.add_argument("--rig", action="store_true",
+                    help="e1000 on a tap in a fresh network namespace "
+                         "(Linux at 10.0.2.2) instead of slirp; root only")
+    ap.add_argument("--peer",
+                    help="with --rig: 'ARGS' for bench/run.py, run in the "
+                         "namespace while CMD runs (e.g. 'ns-tcpsink')")
     args = ap.parse_args(argv)
+    if args.peer and not args.rig:
+        ap.error("--peer needs --rig")
     if args.period < 20000:
         # Shorter periods make QEMU 7.2 (-icount) deliver the M-mode timer
         # interrupt back to back at one pc: the profile degenerates.

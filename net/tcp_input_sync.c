@@ -513,6 +513,25 @@ static void tcp_input_fin(struct tcpcb *tp)
 	   LAB tcp END */
 }
 
+// TIME_WAIT (RFC 9293 3.10.7.4, eighth): "The only thing that can arrive
+// in this state is a retransmission of the remote FIN. Acknowledge it,
+// and restart the 2 MSL timeout." That FIN ends at RCV.NXT (it is the
+// sequence number RCV.NXT - 1), so the acceptability test calls it old
+// and would answer only through the rate-limited path (tcp_ack_invalid):
+// the peer in LAST_ACK, whose first ACK from us was lost, could wait for
+// ever. Here it gets its ACK each time and TIME_WAIT starts over.
+// Returns true if the segment was consumed.
+static bool tcp_timewait_finrexmt(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	if (tp->t_state != TCPS_TIME_WAIT || (sg->sg_flags & (TH_FIN | TH_RST)) != TH_FIN ||
+	    sg->sg_seq + sg->sg_len + 1 != tp->rcv_nxt)
+		return false;
+	m_freem(sg->sg_m);
+	tcp_timer_set(tp, TCPT_2MSL, 2 * tcp_msl_ms);
+	tcp_ack_later(tp);
+	return true;
+}
+
 void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 {
 	bool output = false;
@@ -536,6 +555,8 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 		tcp_input_syn(tp, sg);   // RFC 5961 4.2: before the sequence check
 		return;
 	}
+	if (tcp_timewait_finrexmt(tp, sg))
+		return;
 	if (!tcp_seq_acceptable(tp, sg)) {
 		// "If an incoming segment is not acceptable, an acknowledgment
 		// should be sent in reply (unless the RST bit is set, if so

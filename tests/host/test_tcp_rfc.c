@@ -148,6 +148,32 @@ static void tcp_time_wait_reuse_timestamps(void)
 	clean(s0, m0);
 }
 
+// A retransmitted FIN in TIME_WAIT (the peer did not get our ACK) is
+// acknowledged every time, even twice within the invalid-ACK rate limit,
+// and restarts the 2 MSL wait (RFC 9293 3.10.7.4).
+static void tcp_time_wait_acks_retransmitted_fin(void)
+{
+	BEGIN();
+	struct socket *l;
+	struct tcpcb *stp = server_time_wait(&l);
+	soclose(l);
+	drop_to_port = 6300;
+	wire_filter = drop_to;
+	wire_log_clear();
+	wire_run(1000);
+	uint64 end0 = stp->t_timer[TCPT_2MSL];
+	for (int i = 1; i <= 2; i++) {
+		tw_forge(6300, 5300, stp->rcv_nxt - 1, stp->snd_max, TH_FIN | TH_ACK);
+		wire_settle();
+		CHECK(count_exact(5300, 6300, TH_ACK) == i);
+		CHECK(wire_log[wire_nlog - 1].ws_ack == stp->rcv_nxt);
+	}
+	CHECK(stp->t_state == TCPS_TIME_WAIT);
+	CHECK(stp->t_timer[TCPT_2MSL] == net_now_ms() + 2 * (uint64)tcp_msl_ms);
+	CHECK(stp->t_timer[TCPT_2MSL] > end0);
+	clean(s0, m0);
+}
+
 // Without a listener to take it, even a good SYN leaves TIME_WAIT alone
 // (as Linux does): it gets an ACK, not a RST.
 static void tcp_time_wait_kept_without_listener(void)
@@ -623,6 +649,7 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_time_wait_reuse_rejects_old_syn, "tcp_time_wait_reuse_rejects_old_syn" },
 	{ tcp_time_wait_reuse_timestamps, "tcp_time_wait_reuse_timestamps" },
 	{ tcp_time_wait_kept_without_listener, "tcp_time_wait_kept_without_listener" },
+	{ tcp_time_wait_acks_retransmitted_fin, "tcp_time_wait_acks_retransmitted_fin" },
 	{ tcp_delack_every_second_segment_in_a_batch, "tcp_delack_every_second_segment_in_a_batch" },
 	{ tcp_ooo_and_hole_fill_ack_at_once, "tcp_ooo_and_hole_fill_ack_at_once" },
 	{ tcp_icmp_port_unreach_refuses_connect, "tcp_icmp_port_unreach_refuses_connect" },

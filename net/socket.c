@@ -447,12 +447,16 @@ static long sosend_dgram(struct socket *so, struct uio *uio, const struct sockad
 }
 
 // Wait until so_snd has room for the next chunk; returns the room, or
-// -EPIPE/-EAGAIN/-EINTR/so_error. Caller holds so_snd.sb_lock.
-static long sosend_wait(struct socket *so, size_t resid, bool nonblock)
+// -EPIPE/-EAGAIN/-EINTR/so_error. take: consume so_error (false when
+// this write already moved bytes: it returns their count, and the error
+// stays for the next call -- taken here it would be lost, and the next
+// write would say only EPIPE). Caller holds so_snd.sb_lock.
+static long sosend_wait(struct socket *so, size_t resid, bool nonblock, bool take)
 {
 	struct sockbuf *sb = &so->so_snd;
 	for (;;) {
-		int err = so_takeerror(so);   // first: as in sosend
+		int err = take ? so_takeerror(so) :   // first: as in sosend
+			  __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE);
 		if (err < 0)
 			return err;
 		if (so_getstate(so) & SS_CANTSENDMORE)
@@ -474,7 +478,7 @@ static long sosend_stream(struct socket *so, struct uio *uio, bool nonblock)
 	long sent = 0, err = 0;
 	while (uio->uio_resid > 0) {
 		net_lock_acquire(&so->so_snd.sb_lock);
-		long space = sosend_wait(so, uio->uio_resid, nonblock);
+		long space = sosend_wait(so, uio->uio_resid, nonblock, sent == 0);
 		net_lock_release(&so->so_snd.sb_lock);
 		if (space < 0) {
 			err = space;

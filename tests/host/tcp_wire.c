@@ -3,6 +3,7 @@
 #include "tests/host/tcp_wire.h"
 #include "net/if.h"
 #include "net/icmp.h"
+#include "net/tcp_syncache.h"
 
 enum wire_verdict (*wire_filter)(const struct wire_seg *ws);
 struct wire_seg wire_log[WIRE_LOGMAX];
@@ -432,4 +433,45 @@ void tw_forge_raw(uint16 sport, uint16 dport, uint32 seq, uint32 ack, uint8 flag
 	uint16 sum = tcp_cksum(m, 0, len, lo, lo);
 	CHECK(m_copyback(m, 16, 2, &sum) == 0);
 	CHECK(ip_output(m, lo, lo, IPPROTO_TCP, 0, 0) == 0);
+}
+
+void clean(int s0, uint64 m0)
+{
+	wire_filter = NULL;
+	wire_run(2 * 60000 + 1000);
+	CHECK(tcpstat.tcps_pcbs == 0);
+	CHECK(syncache_stat.scs_count == 0);   // every half-open entry expired
+	CHECK(so_count() == s0);
+	CHECK(mbstat.mbs_inuse == m0);
+}
+
+uint16 port_of(struct socket *so)
+{
+	return tw_tp(so)->t_inp->inp_lport;
+}
+
+void send_pattern(struct socket *so, size_t n)
+{
+	static uint8 out[1 << 17];
+	CHECK(n <= sizeof(out));
+	tw_pattern(out, n, 0);
+	CHECK(tw_send(so, out, n) == (long)n);
+}
+
+void recv_check(struct socket *so, size_t n)
+{
+	static uint8 in[1 << 17], want[1 << 17];
+	size_t got = 0;
+	CHECK(n <= sizeof(in));
+	for (int i = 0; i < 100000 && got < n; i++) {
+		long k = tw_recv(so, in + got, n - got, 0);
+		CHECK(k > 0 || k == -EAGAIN);
+		if (k > 0)
+			got += k;
+		else
+			wire_run(10);
+	}
+	CHECK(got == n);
+	tw_pattern(want, n, 0);
+	CHECK(memcmp(in, want, n) == 0);
 }

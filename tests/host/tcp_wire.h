@@ -101,3 +101,23 @@ void tw_setopt(struct socket *so, int level, int name, int v);
 int tw_count(uint16 sport, uint8 flags, bool data);
 // Fill buf with a pattern from offset off.
 void tw_pattern(uint8 *buf, size_t n, size_t off);
+
+// ---- the frame of every test over the wire ------------------------------------------
+// A test's start: a fresh wire (RFC 7323 off), and the sockets and mbufs
+// in use now (s0, m0), which clean() compares at the end.
+#define BEGIN()                                   \
+	wire_setup();                             \
+	int s0 = so_count();                      \
+	uint64 m0 = mbstat.mbs_inuse
+// A test's end, after closing its sockets: no filter, the wire run past
+// every timer (2 MSL, FIN_WAIT_2, the syncache's), then nothing may be
+// left: no tcpcb, no syncache entry, the sockets and mbufs of the start.
+void clean(int s0, uint64 m0);
+// so's local port.
+uint16 port_of(struct socket *so);
+// Send n bytes of the pattern (tw_pattern from offset 0) on so: all of it
+// must fit in the send buffer.
+void send_pattern(struct socket *so, size_t n);
+// Receive exactly n bytes at so (running the wire meanwhile) and check
+// they are the pattern from offset 0. n <= 128 KiB.
+void recv_check(struct socket *so, size_t n);

@@ -4,26 +4,7 @@
 // is tcp_rst_in_window in test_tcp_state.c.)
 #include "tests/host/tcp_wire.h"
 
-#define BEGIN()                                   \
-	wire_setup();                             \
-	int s0 = so_count();                      \
-	uint64 m0 = mbstat.mbs_inuse
-
-static void clean(int s0, uint64 m0)
-{
-	wire_filter = NULL;
-	wire_run(2 * 60000 + 1000);
-	CHECK(tcpstat.tcps_pcbs == 0);
-	CHECK(so_count() == s0);
-	CHECK(mbstat.mbs_inuse == m0);
-}
-
 static const uint8 nopt[4];   // no options (tw_forge_raw copies 0 bytes)
-
-static uint16 port_of(struct socket *so)
-{
-	return tw_tp(so)->t_inp->inp_lport;
-}
 
 // The last segment sport sent must be a pure challenge ACK of tp:
 // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>.

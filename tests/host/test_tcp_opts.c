@@ -6,20 +6,10 @@
 // the filter drops (they stay in wire_log, where the test reads them).
 #include "tests/host/tcp_wire.h"
 
-static void clean(int s0, uint64 m0)
-{
-	wire_filter = NULL;
-	wire_run(2 * 60000 + 1000);
-	CHECK(tcpstat.tcps_pcbs == 0);
-	CHECK(so_count() == s0);
-	CHECK(mbstat.mbs_inuse == m0);
-}
-
-#define BEGIN()                                   \
-	wire_setup();                             \
-	tw_rfc7323(true);                         \
-	int s0 = so_count();                      \
-	uint64 m0 = mbstat.mbs_inuse
+// Every test here has RFC 7323 on.
+#define BEGIN_RFC7323() \
+	BEGIN();        \
+	tw_rfc7323(true)
 
 static bool has(const struct wire_seg *ws, uint32 tof)
 {
@@ -120,7 +110,7 @@ static void tcp_wscale_negotiated_both_sides(void)
 {
 	enum { N = 600000 };
 	static uint8 out[N], in[N];
-	BEGIN();
+	BEGIN_RFC7323();
 	struct socket *l = tw_listen(5300, 5), *s;
 	tw_setopt(l, SOL_SOCKET, SO_RCVBUF, 1 << 20);   // 65535 << 5 >= 1 MB: shift 5
 	struct socket *c = tw_socket();
@@ -164,7 +154,7 @@ static void tcp_wscale_negotiated_both_sides(void)
 // scaling off at the side that offered it.
 static void tcp_wscale_one_side_only(void)
 {
-	BEGIN();
+	BEGIN_RFC7323();
 	struct fpeer p;
 	fp_open(&p, 5301, -1, 1 << 20);   // the peer's SYN has no window scale
 	const struct wire_seg *sa = &wire_log[1];
@@ -205,7 +195,7 @@ static void tcp_wscale_one_side_only(void)
 // we send carries timestamps (3.2).
 static void tcp_ts_echo_rules(void)
 {
-	BEGIN();
+	BEGIN_RFC7323();
 	struct fpeer p;
 	fp_open(&p, 5303, 7, 0);
 	struct tcpcb *tp = tw_tp(p.so);
@@ -235,7 +225,7 @@ static void tcp_ts_echo_rules(void)
 // TS.Recent no longer counts.
 static void tcp_paws_drops_old_duplicate(void)
 {
-	BEGIN();
+	BEGIN_RFC7323();
 	struct fpeer p;
 	fp_open(&p, 5304, 7, 0);
 	struct tcpcb *tp = tw_tp(p.so);
@@ -266,7 +256,7 @@ static void tcp_paws_drops_old_duplicate(void)
 // would not time.
 static void tcp_ts_rtt_from_tsecr(void)
 {
-	BEGIN();
+	BEGIN_RFC7323();
 	struct fpeer p;
 	fp_open(&p, 5305, 7, 0);
 	struct tcpcb *tp = tw_tp(p.so);

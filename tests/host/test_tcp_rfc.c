@@ -13,25 +13,6 @@
 #include "net/tcp_syncache.h"
 #include "net/icmp.h"
 
-static void clean(int s0, uint64 m0)
-{
-	wire_filter = NULL;
-	wire_run(2 * 60000 + 1000);
-	CHECK(tcpstat.tcps_pcbs == 0);
-	CHECK(so_count() == s0);
-	CHECK(mbstat.mbs_inuse == m0);
-}
-
-static uint16 port_of(struct socket *so)
-{
-	return tw_tp(so)->t_inp->inp_lport;
-}
-
-#define BEGIN()                                   \
-	wire_setup();                             \
-	int s0 = so_count();                      \
-	uint64 m0 = mbstat.mbs_inuse
-
 // ---- TIME_WAIT reuse ----------------------------------------------------------------
 
 static uint16 drop_to_port;   // the filter below drops segments to this port

@@ -10,45 +10,6 @@
 #define MSS 1460
 #define DELAY 20          // ms one way: RTT 40 ms
 
-static void clean(int s0, uint64 m0)
-{
-	wire_filter = NULL;
-	wire_run(2 * 60000 + 1000);
-	CHECK(tcpstat.tcps_pcbs == 0);
-	CHECK(so_count() == s0);
-	CHECK(mbstat.mbs_inuse == m0);
-}
-
-static uint16 port_of(struct socket *so)
-{
-	return tw_tp(so)->t_inp->inp_lport;
-}
-
-static void send_pattern(struct socket *so, size_t n)
-{
-	static uint8 out[1 << 17];
-	tw_pattern(out, n, 0);
-	CHECK(tw_send(so, out, n) == (long)n);
-}
-
-// Receive exactly n bytes at so (running the wire) and check the pattern.
-static void recv_check(struct socket *so, size_t n)
-{
-	static uint8 in[1 << 17], want[1 << 17];
-	size_t got = 0;
-	for (int i = 0; i < 100000 && got < n; i++) {
-		long k = tw_recv(so, in + got, n - got, 0);
-		CHECK(k > 0 || k == -EAGAIN);
-		if (k > 0)
-			got += k;
-		else
-			wire_run(10);
-	}
-	CHECK(got == n);
-	tw_pattern(want, n, 0);
-	CHECK(memcmp(in, want, n) == 0);
-}
-
 // ---- a filter: drop the data segments at chosen sequence numbers, once -----------
 
 static uint16 f_port;

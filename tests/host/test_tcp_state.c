@@ -7,25 +7,6 @@
 #include "net/tcp_syncache.h"
 #include "kernel/poll.h"
 
-static void clean(int s0, uint64 m0)
-{
-	wire_filter = NULL;
-	wire_run(2 * 60000 + 1000);
-	CHECK(tcpstat.tcps_pcbs == 0);
-	CHECK(so_count() == s0);
-	CHECK(mbstat.mbs_inuse == m0);
-}
-
-static uint16 port_of(struct socket *so)
-{
-	return tw_tp(so)->t_inp->inp_lport;
-}
-
-#define BEGIN()                                   \
-	wire_setup();                             \
-	int s0 = so_count();                      \
-	uint64 m0 = mbstat.mbs_inuse
-
 // RFC 9293 3.6.1: a SYN for a 4-tuple in TIME_WAIT, with a sequence
 // number beyond the old connection, reopens it.
 static void tcp_time_wait_reuse(void)

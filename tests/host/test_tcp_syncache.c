@@ -6,21 +6,6 @@
 #include "tests/host/tcp_wire.h"
 #include "net/tcp_syncache.h"
 
-#define BEGIN()                                   \
-	wire_setup();                             \
-	int s0 = so_count();                      \
-	uint64 m0 = mbstat.mbs_inuse
-
-static void clean(int s0, uint64 m0)
-{
-	wire_filter = NULL;
-	wire_run(2 * 60000 + 1000);
-	CHECK(tcpstat.tcps_pcbs == 0);
-	CHECK(syncache_stat.scs_count == 0);
-	CHECK(so_count() == s0);
-	CHECK(mbstat.mbs_inuse == m0);
-}
-
 // Forged peers use ports 7000-7999 and have no socket: the RSTs the
 // stack sends for them are dropped, as a spoofed source never answers.
 // allow_rst: that many RSTs the test forges itself pass.

@@ -5,7 +5,9 @@ control byte, a 2-byte length and a TCP segment.  The control byte used
 here fixes the ports (1), makes SEQ relative to RCV.NXT (2) and ACK
 relative to SND.UNA (4), so the seeds are accepted segments that reach
 deep code; the fuzzer mutates from there.  Run from the tree's top:
-/usr/bin/python3 tests/fuzz/mkcorpus.py (rewrites tests/fuzz/corpus/).
+/usr/bin/python3 tests/fuzz/mkcorpus.py (rewrites the seeds in
+tests/fuzz/corpus/; the found_* files are inputs a longer fuzzing run
+added, merged with -merge=1 so that each adds coverage, and are kept).
 """
 
 import os
@@ -39,7 +41,8 @@ def main():
     d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus")
     os.makedirs(d, exist_ok=True)
     for f in os.listdir(d):
-        os.unlink(os.path.join(d, f))
+        if not f.startswith("found_"):   # inputs the fuzzer found stay
+            os.unlink(os.path.join(d, f))
     scen = {
         "ack": [item(REL, seg(ACK))],
         "ack1": [item(REL, seg(ACK, ack=1, data=b"q" * 10))],

@@ -74,11 +74,13 @@ NET_SYSCTL_INT_RANGE(tcp_challenge_ack_limit, "net.inet.tcp.challenge_ack_limit"
 static uint64 tcp_chal_state;
 
 // The budget of second s: uniform in [limit/2, limit/2 + limit), keyed so
-// an attacker cannot predict it.
+// an attacker cannot predict it -- and at least 1: with limit 1 the range
+// would be [0, 1), no challenge ACK at all.
 static uint32 tcp_chal_budget(uint32 s)
 {
 	uint32 lim = (uint32)__atomic_load_n(&tcp_challenge_ack_limit, __ATOMIC_RELAXED);
-	return lim / 2 + (uint32)(tcp_keyed_hash(s, 0x6368616c6c656e67ull) % lim);
+	uint32 b = lim / 2 + (uint32)(tcp_keyed_hash(s, 0x6368616c6c656e67ull) % lim);
+	return b > 0 ? b : 1;
 }
 
 // Take one challenge ACK from the global budget. false: none left.

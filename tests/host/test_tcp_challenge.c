@@ -143,6 +143,16 @@ static void tcp_challenge_limit(void)
 	tw_forge(cp, sp, stp->rcv_nxt + 50, 0, TH_RST);
 	wire_settle();
 	CHECK(tcpstat.tcps_challenge_sent == 1 + sent + 1);
+	// The smallest limit still allows one a second ([1/2, 3/2) is not 0).
+	CHECK(host_sysctl_write("net.inet.tcp.challenge_ack_limit", 1) == 0);
+	wire_run(1000 - net_now_ms() % 1000);
+	sent0 = tcpstat.tcps_challenge_sent;
+	for (int i = 0; i < 3; i++) {
+		tw_forge(cp, sp, stp->rcv_nxt + 60 + i, 0, TH_RST);
+		wire_settle();
+	}
+	CHECK(tcpstat.tcps_challenge_sent - sent0 == 1);
+	CHECK(host_sysctl_write("net.inet.tcp.challenge_ack_limit", 1000) == 0);
 	soclose(c);
 	soclose(s);
 	clean(s0, m0);

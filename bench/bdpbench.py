@@ -37,7 +37,7 @@ import statistics
 import sys
 import time
 
-from tcpbench import GUEST, start_server, total_line
+from tcpbench import GUEST, RelayGuest, start_server, total_line
 
 SIZES = [16 << 10, 32 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10,
          1 << 20]
@@ -49,7 +49,7 @@ def kb(n):
     return "%dK" % (n >> 10) if n < (1 << 20) else "%dM" % (n >> 20)
 
 
-class BdpBench:
+class BdpBench(RelayGuest):
     def __init__(self, bench):
         self.b = bench
         self.rig = None
@@ -61,25 +61,7 @@ class BdpBench:
         return {"seed": 1, "in": d, "out": d}
 
     def boot(self):
-        b = self.b
-        self.rig = b.nr.NetRig(b.work)
-        self.rig.setup()
-        self.rig.start_relay(self.relay_cfg(0))
-        fs = b.nk.copy_fsimg(b.work, "fs-bdp.img")
-        argv = self.rig.ns_argv(b.nk.qemu_argv(fs, b.cpus, self.rig.netdev(),
-                                               b.qargs))
-        self.g = b.nk.Guest(fs, cpus=b.cpus, argv=argv, qemu_args=b.qargs,
-                            log=b.results / "console.tmp", name="bench-bdp")
-        self.g.boot(timeout=120)
-        self.g.run("sysctl vm.junk_fill=0")
-
-    def close(self):
-        try:
-            if self.g is not None:
-                self.g.close()
-        finally:
-            if self.rig is not None:
-                self.rig.close()         # stops the relay, deletes the ns
+        self.boot_relay(self.relay_cfg(0), "fs-bdp.img", "bench-bdp")
 
     def ns(self, args, timeout):
         r = self.rig.ns_run([sys.executable, str(self.b.script)] + args,

@@ -22,7 +22,7 @@ import json
 import statistics
 import sys
 
-from tcpbench import GUEST, PEER, start_server, total_line
+from tcpbench import GUEST, PEER, RelayGuest, start_server, total_line
 
 ROUNDS = 2
 LOSS = 0.02
@@ -33,7 +33,7 @@ LINUX_KEYS = ("TcpRetransSegs", "TcpExtTCPSackRecovery",
               "TcpExtTCPRenoRecovery", "TcpExtTCPTimeouts")
 
 
-class SackBench:
+class SackBench(RelayGuest):
     def __init__(self, bench):
         self.b = bench
         self.rig = None
@@ -41,26 +41,8 @@ class SackBench:
         self.port = 5500
 
     def boot(self):
-        b = self.b
-        self.rig = b.nr.NetRig(b.work)
-        self.rig.setup()
         d = {"loss": LOSS, "delay_ms": DELAY_MS}
-        self.rig.start_relay({"seed": 7, "in": d, "out": d})
-        fs = b.nk.copy_fsimg(b.work, "fs-sack.img")
-        argv = self.rig.ns_argv(b.nk.qemu_argv(fs, b.cpus, self.rig.netdev(),
-                                               b.qargs))
-        self.g = b.nk.Guest(fs, cpus=b.cpus, argv=argv, qemu_args=b.qargs,
-                            log=b.results / "console.tmp", name="bench-sack")
-        self.g.boot(timeout=120)
-        self.g.run("sysctl vm.junk_fill=0")
-
-    def close(self):
-        try:
-            if self.g is not None:
-                self.g.close()
-        finally:
-            if self.rig is not None:
-                self.rig.close()
+        self.boot_relay({"seed": 7, "in": d, "out": d}, "fs-sack.img", "bench-sack")
 
     def guest_counters(self):
         t = self.b.nr.sysctl_tree(self.g, "net.inet.tcp")

@@ -133,6 +133,37 @@ def start_server(g, args, timeout=30):
     raise RuntimeError("tcpstream -s did not start")
 
 
+class RelayGuest:
+    """The part of a bench whose guest sits behind the relay
+    (tests/netrig.py: delay, loss on the path). self.b is the Bench;
+    boot_relay sets self.rig and self.g as it goes, so close() undoes
+    whatever was done, also after a failed boot."""
+    rig = None
+    g = None
+
+    def boot_relay(self, relay_cfg, img, name):
+        b = self.b
+        self.rig = b.nr.NetRig(b.work)
+        self.rig.setup()
+        self.rig.start_relay(relay_cfg)
+        fs = b.nk.copy_fsimg(b.work, img)
+        argv = self.rig.ns_argv(b.nk.qemu_argv(fs, b.cpus, self.rig.netdev(),
+                                               b.qargs))
+        self.g = b.nk.Guest(fs, cpus=b.cpus, argv=argv, qemu_args=b.qargs,
+                            log=b.results / "console.tmp", name=name)
+        self.g.boot(timeout=120)
+        self.g.run("sysctl vm.junk_fill=0")
+
+    def close(self):
+        try:
+            if self.g is not None:
+                self.g.close()
+        finally:
+            if self.rig is not None:
+                self.rig.close()         # stops the relay, deletes the ns
+            self.g = self.rig = None
+
+
 class TcpBench:
     def __init__(self, bench):
         self.b = bench

@@ -158,6 +158,19 @@ def parse(expr, typename=None):
     return v.cast(ptr_type(typename))
 
 
+def parse_ptr(expr):
+    """Evaluate a command argument that names an object (the object, or a
+    pointer to it): (a pointer to it, its struct tag or None), for the
+    commands that accept several kinds (a socket, its inpcb, its tcpcb)."""
+    v = parse(expr)
+    t = v.type.strip_typedefs()
+    if t.code == gdb.TYPE_CODE_STRUCT:
+        v = v.address
+        t = v.type.strip_typedefs()
+    tag = t.target().strip_typedefs().tag if t.code == gdb.TYPE_CODE_PTR else None
+    return v, tag
+
+
 def cstr(v, limit=64):
     """A char array or char * as a Python string."""
     try:

@@ -54,12 +54,7 @@ def items(q):
 
 
 def as_pcq(expr):
-    v = core.parse(expr)
-    t = v.type.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_STRUCT:
-        v = v.address
-        t = v.type.strip_typedefs()
-    tag = t.target().strip_typedefs().tag if t.code == gdb.TYPE_CODE_PTR else None
+    v, tag = core.parse_ptr(expr)
     if tag == "socket":
         return v["so_rcv"]["sb_pcq"]
     if tag == "sockbuf":

@@ -168,12 +168,7 @@ def sockbuf_lines(name, sb):
 
 
 def as_socket(expr):
-    v = core.parse(expr)
-    t = v.type.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_STRUCT:
-        v = v.address
-        t = v.type.strip_typedefs()
-    tag = t.target().strip_typedefs().tag if t.code == gdb.TYPE_CODE_PTR else None
+    v, tag = core.parse_ptr(expr)
     if tag == "inpcb":
         return v["inp_socket"]
     if tag == "tcpcb":
@@ -236,12 +231,7 @@ def seq_diff(a, b):
 
 
 def as_tcpcb(expr):
-    v = core.parse(expr)
-    t = v.type.strip_typedefs()
-    if t.code == gdb.TYPE_CODE_STRUCT:
-        v = v.address
-        t = v.type.strip_typedefs()
-    tag = t.target().strip_typedefs().tag if t.code == gdb.TYPE_CODE_PTR else None
+    v, tag = core.parse_ptr(expr)
     if tag in ("socket", "file"):
         so = as_socket(expr)
         tp = tcpcb_of(so)

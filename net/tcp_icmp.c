@@ -65,7 +65,7 @@
 // tcp_icmp_host_unreach_soft_error, tcp_icmp_needfrag_shrinks_mss; each
 // also sends errors quoting a sequence number not in flight, which must
 // be ignored); tests/test_tcp.py
-// (test_tcp_icmp_unreachable_from_linux: nftables rejects in the peer's
+// (test_tcp_icmp_errors_from_linux: nftables rejects in the peer's
 // namespace). gdb: break tcp_ctl_act.
 //
 // References: RFC 1122 4.2.3.9 (TCP's ICMP processing), 3.2.2.1; RFC

@@ -46,7 +46,9 @@
 //
 // Testing: make hosttest (tcp_three_way_handshake, tcp_rst_for_closed_port,
 // tcp_bad_checksum_dropped, tcp_simultaneous_open, tcp_listen_backlog,
-// tcp_time_wait_reuse). gdb: break tcp_input, tcp_input_listener.
+// tcp_time_wait_reuse, tcp_time_wait_reuse_rejects_old_syn,
+// tcp_time_wait_reuse_timestamps, tcp_time_wait_kept_without_listener,
+// tcp_accept_inherits_options). gdb: break tcp_input, tcp_input_listener.
 //
 // References: RFC 9293 3.1 (header, options), 3.7.1 (MSS), 3.10.7.1
 // (CLOSED), 3.10.7.2 (LISTEN), 3.10.7.3 (SYN-SENT), 3.6.1 (TIME-WAIT

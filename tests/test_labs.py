@@ -114,6 +114,11 @@ def test_grading_works_for_an_ordinary_user():
                    for t in doc["tests"]), doc
         assert "Score: 6/6" in out and "NOT RUN" not in out, out
         assert "x2 time scale" in out, out
+        # Host unit tests (lwkt, tcp) build and run as nobody too.
+        r = as_nobody([labcheck.PY, "tests/grade.py", "lwkt", "-k",
+                       "domsg_to_own_port"])
+        assert r.returncode == 0 and "Score: 4/4" in r.stdout, (
+            r.stdout + r.stderr)
         # A commit of the student's, then make handin.
         (tree / "docs" / "labs" / ("answers-%s.txt" % last)).write_text(
             "Q1. done\n\nmy answer\n")

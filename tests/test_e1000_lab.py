@@ -61,7 +61,7 @@ def test_rx_ring_is_refilled_round_and_round(boot):
     # Every reply must reach the driver (slirp drops nothing); ping itself
     # may miss a few on a busy machine when its raw socket's buffer is
     # full, which is not the driver's doing.
-    assert rx >= n and got > RING * 2, (
+    assert rx >= n > 2 * RING and got > 0, (
         "%d of %d replies; frames received %d, device found no buffer %d "
         "times (hw.rnbc): is the ring given back (RDT)?\n%s"
         % (got, sent, rx, after.get("hw.rnbc", -1), out[-600:]))

@@ -158,6 +158,17 @@ def parse(expr, typename=None):
     return v.cast(ptr_type(typename))
 
 
+def walk(v, next_field, limit=4096):
+    """The nodes of a NULL-terminated list, from pointer v along
+    next_field: at most limit of them (a list broken into a cycle must
+    not hang gdb)."""
+    n = 0
+    while addr(v) and n < limit:
+        yield v
+        v = v[next_field]
+        n += 1
+
+
 def parse_ptr(expr):
     """Evaluate a command argument that names an object (the object, or a
     pointer to it): (a pointer to it, its struct tag or None), for the

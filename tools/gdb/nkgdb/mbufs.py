@@ -37,20 +37,13 @@ def mflags(v):
 
 def chain(m, limit=1024):
     """The mbufs of one packet (m_next)."""
-    seen = 0
-    while core.addr(m) and seen < limit:
-        yield m.dereference()
-        m = m["m_next"]
-        seen += 1
+    for v in core.walk(m, "m_next", limit):
+        yield v.dereference()
 
 
 def packets(m, limit=4096):
     """The packets of an m_nextpkt queue (m is the first)."""
-    seen = 0
-    while core.addr(m) and seen < limit:
-        yield m
-        m = m["m_nextpkt"]
-        seen += 1
+    return core.walk(m, "m_nextpkt", limit)
 
 
 def storage(mb):

@@ -85,12 +85,8 @@ def describe(msg, indent="  "):
 
 
 def queued(port, limit=4096):
-    m = port["mp_head"]
-    n = 0
-    while core.addr(m) and n < limit:
+    for m in core.walk(port["mp_head"], "ms_next", limit):
         yield m.dereference()
-        m = m["ms_next"]
-        n += 1
 
 
 def netisrs():

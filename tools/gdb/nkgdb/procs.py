@@ -194,16 +194,15 @@ p->context; `full` adds the locals of each frame."""
     out(bt_one(find_pid(pid), extra))
 
 
+def rq_chain(p):
+    """pid:name of each process from p on, following rq_next."""
+    return ["%d:%s" % (int(q["pid"]), core.cstr(q["name"]))
+            for q in core.walk(p, "rq_next", 128)]
+
+
 def runq_list(rq):
-    """Names/pids on a struct runq, following rq_next."""
-    items = []
-    p = rq["rq_head"]
-    seen = 0
-    while core.addr(p) and seen < 128:
-        items.append("%d:%s" % (int(p["pid"]), core.cstr(p["name"])))
-        p = p["rq_next"]
-        seen += 1
-    return items
+    """Names/pids on a struct runq."""
+    return rq_chain(rq["rq_head"])
 
 
 TRAPS = {"kerneltrap": "in a trap from the kernel", "usertrap": "in a trap from user mode"}
@@ -284,9 +283,5 @@ threads made runnable for this CPU by another one, not yet queued."""
         for q in ("rq_kthread", "rq_user"):
             items = runq_list(c[q])
             out("  %-10s len=%d [%s]" % (q, int(c[q]["rq_len"]), " ".join(items)))
-        ipi = []
-        p = c["ipiq"]
-        while core.addr(p) and len(ipi) < 128:
-            ipi.append("%d:%s" % (int(p["pid"]), core.cstr(p["name"])))
-            p = p["rq_next"]
+        ipi = rq_chain(c["ipiq"])
         out("  %-10s [%s]" % ("ipiq", " ".join(ipi)))

@@ -41,12 +41,8 @@ def _pcb_table(name):
         info = core.global_(name)
     except core.NkError:
         return
-    inp = info["ipi_all"]
-    n = 0
-    while core.addr(inp) and n < 100000:
+    for inp in core.walk(info["ipi_all"], "inp_next", 100000):
         yield inp["inp_socket"]
-        inp = inp["inp_next"]
-        n += 1
 
 
 def _raw():
@@ -54,11 +50,8 @@ def _raw():
         rcb = core.global_("rip_list")
     except core.NkError:
         return
-    n = 0
-    while core.addr(rcb) and n < 10000:
-        yield rcb["rcb_so"]
-        rcb = rcb["rcb_next"]
-        n += 1
+    for r in core.walk(rcb, "rcb_next", 10000):
+        yield r["rcb_so"]
 
 
 def all_sockets():

@@ -7,6 +7,7 @@
 #   make grade LAB=name   run one lab's graded tests and print the score
 #   make handin     a tarball of your commits and answers files for grading
 #   make lab-tree LAB=name DEST=dir   a lab's starter tree (docs/labs/README.md)
+#   make labcheck   (staff) every starter tree and mistake patch, in full
 #   make profile CMD='...'  instruction profile of a guest command (docs/profiling.md)
 #   make clean
 # Variables: CPUS=N (harts, 1..8, default 2); NETDEV=... (QEMU -netdev
@@ -235,6 +236,12 @@ grade: $(if $(LAB),$(K)/kernel fs.img)
 handin:
 	$(PYTHON) tests/grade.py --handin $(LAB)
 
+# make labcheck (staff): every lab's starter tree in full (builds, boots,
+# the earlier lab's whole grader scores full, its own lab loses points)
+# and every mistake patch caught; make test runs a quicker starter check.
+labcheck: $(K)/kernel fs.img
+	LABCHECK_FULL=1 $(PYTEST) -v tests/test_labs.py
+
 # make lab-tree LAB=x DEST=dir: the starter tree of lab x (tools/labgen.py;
 # markers explained in docs/labs/README.md).
 lab-tree:
@@ -274,4 +281,4 @@ clean:
 -include $(K)/*.d $(D)/*.d net/*.d $(U)/*.d $(U)/lib/*.d
 -include $(wildcard $(DBGDIR)/obj/*/*.d)
 
-.PHONY: all qemu qemu-gdb gdbinit test hosttest fuzz grade handin lab-tree bench profile clean
+.PHONY: all qemu qemu-gdb gdbinit test hosttest fuzz grade handin lab-tree labcheck bench profile clean

@@ -9,6 +9,8 @@
                                           ('-' writes it to stdout)
     tests/grade.py e1000 --time-scale 3   a slow machine: every time limit
                                           (and the harness's waits) x3
+    tests/grade.py e1000 --sample 2       only the lab's first 2 tests
+                                          (the quick lab check of make test)
     make handin                (tests/grade.py --handin) pack your work
 
 Prints each selected test of the lab with PASS/FAIL, its points and its
@@ -53,8 +55,9 @@ class LabPlugin:
     """Keeps only the graded tests of one lab (or all graded tests when lab
     is None), enforces each one's time limit and records its outcome."""
 
-    def __init__(self, lab, scale=1.0):
+    def __init__(self, lab, scale=1.0, sample=None):
         self.lab = lab
+        self.sample = sample    # keep only the first N tests (labcheck)
         self.scale = scale
         self.items = []
         self.outcome = {}       # nodeid -> "passed" | "failed" | "error" | "skipped"
@@ -74,6 +77,9 @@ class LabPlugin:
                     self.refused.append((item.nodeid, bad))
             else:
                 drop.append(item)
+        if self.sample is not None:
+            drop += keep[self.sample:]
+            keep = keep[:self.sample]
         if drop:
             config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -190,14 +196,16 @@ def grade(lab, args):
         print("grade: no lab %r; labs: %s" % (lab, ", ".join(grading.LABS)))
         return 2
     scale = float(os.environ.get("NETKERN_TIMEOUT_SCALE", "1") or 1)
-    json_path = None
+    json_path = sample = None
     rest = []
     i = 0
     while i < len(args):
         a = args[i]
-        if a in ("--json", "--time-scale") and i + 1 < len(args):
+        if a in ("--json", "--time-scale", "--sample") and i + 1 < len(args):
             if a == "--json":
                 json_path = args[i + 1]
+            elif a == "--sample":
+                sample = int(args[i + 1])
             else:
                 scale = float(args[i + 1])
             i += 2
@@ -210,7 +218,7 @@ def grade(lab, args):
     # netkern.py reads this when conftest imports it: the harness's own
     # waits (boot, commands) stretch by the same factor.
     os.environ["NETKERN_TIMEOUT_SCALE"] = repr(scale)
-    plugin = LabPlugin(lab, scale)
+    plugin = LabPlugin(lab, scale, sample)
     t0 = time.monotonic()
     # Test files or node ids (tests/test_x.py::test_y) given: run those
     # (still only this lab's graded ones); else every test file.

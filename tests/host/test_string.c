@@ -22,7 +22,7 @@ struct memfns {
 static const struct memfns kfns = { kstr_memset, kstr_memmove, kstr_memcpy, kstr_memcmp };
 
 #define BUF 12288
-#define ROUNDS 20000
+#define ROUNDS 4000
 static unsigned char a[BUF], b[BUF], ref[BUF];
 
 // Mostly small sizes (where the head/tail byte loops matter), some of

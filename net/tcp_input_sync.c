@@ -300,6 +300,29 @@ static bool tcp_input_finacked(struct tcpcb *tp)
 	}
 }
 
+// Is SEG.ACK within [SND.UNA - MAX.SND.WND, SND.NXT]? Else a challenge
+// ACK answers it and the segment is dropped (consumed): false.
+static bool tcp_ack_acceptable(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	if (SEQ_GT(sg->sg_ack, tp->snd_max)) {
+		// "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
+		// then send an ACK, drop the segment, and return."
+		TCPSTAT_INC(tcps_rcvacktoomuch);
+	} else if (SEQ_LT(sg->sg_ack, tp->snd_una - tp->t_maxsndwnd)) {
+		// RFC 5961 5.2: "The ACK value is considered acceptable only
+		// if it is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK
+		// =< SND.NXT). All incoming segments whose ACK value doesn't
+		// satisfy the above condition MUST be discarded and an ACK
+		// sent back." Blindly injected data must now guess the ACK too.
+		TCPSTAT_INC(tcps_rcvackold);
+	} else {
+		return true;
+	}
+	tcp_challenge_ack(tp);
+	m_freem(sg->sg_m);
+	return false;
+}
+
 // "fifth, check the ACK field". Returns false if processing ends.
 static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 {
@@ -311,26 +334,9 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 	}
 	if (tp->t_state == TCPS_SYN_RECEIVED && !tcp_input_synrcvd_ack(tp, sg))
 		return false;
+	if (!tcp_ack_acceptable(tp, sg))
+		return false;
 	tcp_seq ack = sg->sg_ack;
-	if (SEQ_GT(ack, tp->snd_max)) {
-		// "If the ACK acks something not yet sent (SEG.ACK > SND.NXT),
-		// then send an ACK, drop the segment, and return."
-		TCPSTAT_INC(tcps_rcvacktoomuch);
-		tcp_challenge_ack(tp);
-		m_freem(sg->sg_m);
-		return false;
-	}
-	if (SEQ_LT(ack, tp->snd_una - tp->t_maxsndwnd)) {
-		// RFC 5961 5.2: "The ACK value is considered acceptable only
-		// if it is in the range of ((SND.UNA - MAX.SND.WND) =< SEG.ACK
-		// =< SND.NXT). All incoming segments whose ACK value doesn't
-		// satisfy the above condition MUST be discarded and an ACK
-		// sent back." Blindly injected data must now guess the ACK too.
-		TCPSTAT_INC(tcps_rcvackold);
-		tcp_challenge_ack(tp);
-		m_freem(sg->sg_m);
-		return false;
-	}
 	// RFC 6675 5: "Upon the receipt of any ACK containing SACK
 	// information, the scoreboard MUST be updated via the Update () routine".
 	uint32 sacked = tcp_sack_update(tp, &sg->sg_opt, ack);

@@ -168,7 +168,7 @@ class RxBench:
             time.sleep(0.3)
             after = b.rig.ns_run(["cat", "/sys/class/net/%s/statistics/rx_packets"
                                   % b.rig.tap]).stdout
-            c = b.nr.sysctl_tree(g, "dev.e1000.0.txblast")
+            c = b.nr.sysctl_tree(g, "dev.e1000.0")
             fr = c["dev.e1000.0.txblast_frames"]
             us = c["dev.e1000.0.txblast_us"]
             res["s%d" % size] = {"frames": fr, "us": us,

@@ -29,7 +29,9 @@
 // is idle, or if it is this CPU and a kernel thread (a netisr about to
 // block) is the waker; otherwise move to an idle CPU if there is one, else
 // stay home. A new process (fork) counts as woken by its parent, so it
-// starts on an idle CPU when there is one.
+// starts on an idle CPU when there is one. Before all that, wake-affine
+// (kern.sched_wake_affine): a user process woken by a pinned kernel
+// thread (a netisr) joins that thread's CPU.
 // Work (balancing): a CPU with empty queues sets want_work before it
 // waits; a CPU that picks a user process while others still wait in its
 // queue hands the first of them to such a CPU (ipiq + IPI). (Not when it
@@ -370,11 +372,24 @@ static int find_idle_cpu(int me)
 	return -1;
 }
 
+// Wake-affine placement (kern.sched_wake_affine): a user process woken
+// by a pinned kernel thread (a netisr delivering data, or room in a send
+// buffer) joins that thread's CPU, where the flow it talks to is
+// processed: its next system call's message to that netisr stays on the
+// CPU, and neither side waits for an IPI to reach a sleeping hart.
+static int wake_affine = 1;
+SYSCTL_INT_RANGE(kern_sched_wake_affine, "kern.sched_wake_affine", SYSCTL_RW, &wake_affine, 0, 1,
+	   "1: a user process woken by a pinned kernel thread (netisr) moves to its CPU");
+
 // The CPU whose queue p joins (see "Placement" above). Interrupts off.
 static int place(struct proc *p, int me)
 {
 	if (p->affinity >= 0)
 		return p->affinity;
+	struct proc *waker = cpus[me].proc;
+	if (wake_affine && !p->kthread && p->state == SLEEPING && waker != NULL &&
+	    waker->kthread && waker->affinity == me)
+		return me;
 	int home = p->cpu;
 	if (home != me && __atomic_load_n(&cpus[home].idle, __ATOMIC_SEQ_CST))
 		return home;

@@ -427,13 +427,19 @@ void tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg)
 		goto drop;
 	}
 	if (e != NULL) {
-		// The peer's SYN again: our SYN,ACK was lost or is slow. A new
-		// ISN means the peer restarted: take the new one.
+		// The peer's SYN again: our SYN,ACK was lost or is slow. Send
+		// it again, echoing this SYN's options (its TSval). A SYN with
+		// another ISN changes nothing (RFC 5961 4: a blind attacker who
+		// guessed the 4-tuple must not move IRS, or the real third ACK
+		// would fail); a peer that really restarted answers our SYN,ACK
+		// with a RST at exactly IRS + 1 (RFC 9293 3.10.7.3: <SEQ=SEG.ACK>),
+		// which frees the entry (tcp_syncache_rst), and retries.
 		SCSTAT_INC(scs_dupsyn);
-		e->sce_irs = sg->sg_seq;
-		e->sce_opt = sg->sg_opt;
-		e->sce_peerwin = sg->sg_win;
-		syncache_options(lso, sg, e);
+		if (sg->sg_seq == e->sce_irs) {
+			e->sce_opt = sg->sg_opt;
+			e->sce_peerwin = sg->sg_win;
+			syncache_options(lso, sg, e);
+		}
 		syncache_respond(e);
 		goto drop;
 	}

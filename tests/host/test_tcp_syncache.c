@@ -89,7 +89,8 @@ static void tcp_syncache_expire(void)
 }
 
 // A RST ends a cached handshake only at exactly IRS + 1 (RFC 5961 3.2);
-// a repeated SYN is answered again with the same ISS.
+// a repeated SYN is answered again with the same ISS; a SYN with another
+// ISN (blind, RFC 5961 4) leaves IRS alone.
 static void tcp_syncache_rst_dupsyn(void)
 {
 	BEGIN();
@@ -102,6 +103,14 @@ static void tcp_syncache_rst_dupsyn(void)
 	CHECK(syncache_stat.scs_dupsyn == 1 && syncache_stat.scs_count == 1);
 	CHECK(count_synack(5312, 7001) == 2);
 	CHECK(wire_log[1].ws_seq == last_synack(5312, 7001)->ws_seq);
+	tw_forge_syn(7001, 5312, 900000, 1460);
+	wire_settle();
+	CHECK(syncache_stat.scs_dupsyn == 2 && count_synack(5312, 7001) == 3);
+	CHECK(last_synack(5312, 7001)->ws_ack == 5000 + 1);
+	allow_rst = 1;
+	tw_forge(7001, 5312, 900000 + 1, 0, TH_RST);
+	wire_settle();
+	CHECK(syncache_stat.scs_count == 1 && syncache_stat.scs_reset == 0);
 	allow_rst = 1;
 	tw_forge(7001, 5312, 5000 + 7, 0, TH_RST);
 	wire_settle();

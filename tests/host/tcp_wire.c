@@ -450,6 +450,25 @@ uint16 port_of(struct socket *so)
 	return tw_tp(so)->t_inp->inp_lport;
 }
 
+static char tw_pcblist_buf[8192];
+
+static int tw_pcblist_emit(void *ctx, const char *str, size_t n)
+{
+	size_t have = strlen(tw_pcblist_buf);
+	(void)ctx;
+	CHECK(have + n < sizeof(tw_pcblist_buf));
+	memcpy(tw_pcblist_buf + have, str, n);
+	tw_pcblist_buf[have + n] = 0;
+	return 0;
+}
+
+const char *tw_pcblist(void)
+{
+	tw_pcblist_buf[0] = 0;
+	CHECK(tcp_pcblist(tw_pcblist_emit, NULL) == 0);
+	return tw_pcblist_buf;
+}
+
 void send_pattern(struct socket *so, size_t n)
 {
 	static uint8 out[1 << 17];

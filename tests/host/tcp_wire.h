@@ -115,6 +115,9 @@ void tw_pattern(uint8 *buf, size_t n, size_t off);
 void clean(int s0, uint64 m0);
 // so's local port.
 uint16 port_of(struct socket *so);
+// The net.inet.tcp.pcblist text now (a static buffer, overwritten by the
+// next call).
+const char *tw_pcblist(void);
 // Send n bytes of the pattern (tw_pattern from offset 0) on so: all of it
 // must fit in the send buffer.
 void send_pattern(struct socket *so, size_t n);

@@ -239,16 +239,6 @@ static void tcp_poll_eof(void)
 }
 
 // The pcblist sysctl: one line per pcb in the documented format.
-static int pl_emit(void *ctx, const char *str, size_t n)
-{
-	char *buf = ctx;
-	size_t have = strlen(buf);
-	CHECK(have + n < 4096);
-	memcpy(buf + have, str, n);
-	buf[have + n] = 0;
-	return 0;
-}
-
 static void tcp_pcblist_format(void)
 {
 	BEGIN();
@@ -257,14 +247,12 @@ static void tcp_pcblist_format(void)
 	c = tw_connect(5210, 6210);
 	wire_settle();
 	CHECK(soaccept(l, true, &s) == 0);
-	static char buf[4096];
-	buf[0] = 0;
-	CHECK(tcp_pcblist(pl_emit, buf) == 0);
+	const char *buf = tw_pcblist();
 	CHECK(strstr(buf, "0.0.0.0:5210 0.0.0.0:0 LISTEN 0 0 ") != NULL);
 	CHECK(strstr(buf, "127.0.0.1:6210 127.0.0.1:5210 ESTABLISHED 0 0 14600 ") != NULL);
 	CHECK(strstr(buf, "127.0.0.1:5210 127.0.0.1:6210 ESTABLISHED 0 0 14600 ") != NULL);
 	int lines = 0;
-	for (char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
+	for (const char *p = buf; (p = strchr(p, '\n')) != NULL; p++)
 		lines++;
 	CHECK(lines == 3);
 	soclose(c);

@@ -237,7 +237,7 @@ static void ifq_model_no_request_is_lost(void)
 	for (int r = 0; r < runs; r++) {
 		const char *why = im_run((uint64)r);
 		if (why != NULL) {
-			printf("run %d (seed %d): %s\n", r, r, why);
+			printf("schedule %d (random seed %d): %s\n", r, r, why);
 			CHECK(why == NULL);
 		}
 	}

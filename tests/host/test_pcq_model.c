@@ -429,7 +429,7 @@ static void wm_explore(int runs, uint32 qsize)
 	for (int r = 0; r < runs; r++) {
 		const char *why = wm_run((uint64)r, qsize);
 		if (why != NULL) {
-			printf("run %d (seed %d, queue of %u): %s\n", r, r, qsize, why);
+			printf("schedule %d (random seed %d, queue of %u): %s\n", r, r, qsize, why);
 			CHECK(why == NULL);
 		}
 	}

@@ -65,11 +65,17 @@
 // Locking: none ([o] per netisr); counters [a]; tunables [a].
 //
 // Races:
-//   - "SYN vs listener close": the entry does not point at the listener;
-//     the third ACK looks the listener up again, and sonewconn checks
-//     SS_ACCEPTCONN under so_qlock (net/so_accept.c). Entries of a
-//     closed listener retransmit until they expire; their ACKs find no
-//     listener and get a RST from tcp_input.
+//   - "SYN vs listener close": the entry remembers which listener the
+//     SYN reached (sce_lso, compared, never dereferenced); the third ACK
+//     looks the listener up again, and if that is another socket (the
+//     SYN's listener closed: no listener now, or a sibling of its
+//     SO_REUSEPORT group) the handshake is reset, as the closed
+//     listener's accept queue is (net/so_accept.c): a client never has
+//     its connection moved to a listener its SYN did not pick. sonewconn
+//     checks SS_ACCEPTCONN under so_qlock for a close in between.
+//     Entries of a closed listener retransmit until they expire or
+//     their ACK comes. A cookie names no listener: its ACK goes to
+//     whichever listener the lookup finds.
 //   - "accept queue full at the third ACK": the entry stays, the ACK is
 //     dropped (scs_listendrop); the next SYN,ACK retransmission draws
 //     another ACK, by when accept may have made room (as Linux).
@@ -135,6 +141,7 @@ SCSTAT_OID(overflowed, scs_overflowed, "SYNs that found the cache full");
 SCSTAT_OID(dupsyn, scs_dupsyn, "SYNs for a cached 4-tuple");
 SCSTAT_OID(reset, scs_reset, "entries dropped by a RST");
 SCSTAT_OID(listendrop, scs_listendrop, "handshakes held back: accept queue full");
+SCSTAT_OID(listenergone, scs_listenergone, "third ACKs reset: their SYN's listener had closed");
 SCSTAT_OID(cookiessent, scs_cookiessent, "SYN cookies sent");
 SCSTAT_OID(cookiesaccepted, scs_cookiesaccepted, "connections made from a SYN cookie");
 SCSTAT_OID(cookiesrejected, scs_cookiesrejected, "ACKs whose cookie did not verify");
@@ -157,6 +164,7 @@ struct syncache_ent {
 	uint64 sce_deadline;            // [o] next retransmission or expiry (ms)
 	int sce_rxmits;                 // [o] SYN,ACKs retransmitted
 	bool sce_cookie;                // [o] decoded from a cookie (not cached)
+	const struct socket *sce_lso;   // [o] the listener the SYN reached; compared only
 };
 
 // One netisr's cache (index = cpu).
@@ -385,6 +393,7 @@ static void syncache_fill(struct syncache_ent *e, struct socket *lso, const stru
 			  uint32 ourwin)
 {
 	memset(e, 0, sizeof(*e));
+	e->sce_lso = lso;
 	e->sce_laddr = sg->sg_dst;
 	e->sce_lport = sg->sg_dport;
 	e->sce_faddr = sg->sg_src;
@@ -556,6 +565,11 @@ int tcp_syncache_ack(struct socket *lso, struct tcp_seg *sg, struct tcpcb **tpp)
 		if (sg->sg_ack != e->sce_iss + 1 ||
 		    !seq_in(sg->sg_seq, e->sce_irs + 1, e->sce_irs + 1 + MAX(e->sce_ourwin, 1u)))
 			return -ENOENT;
+		if (e->sce_lso != lso) {   // Races: "SYN vs listener close"
+			SCSTAT_INC(scs_listenergone);
+			syncache_free(sc, pp);
+			return -ENOENT;
+		}
 	} else {
 		int err = syncache_from_cookie(lso, sg, &ce);
 		if (err == -EINVAL)

@@ -20,6 +20,7 @@ struct syncache_stat {
 	uint64 scs_dupsyn;         // SYNs for a 4-tuple already cached
 	uint64 scs_reset;          // entries dropped by a RST
 	uint64 scs_listendrop;     // third ACKs dropped: the accept queue was full
+	uint64 scs_listenergone;   // third ACKs reset: the SYN's listener had closed
 	uint64 scs_cookiessent;    // SYN,ACKs carrying a cookie
 	uint64 scs_cookiesaccepted;// connections made from a returned cookie
 	uint64 scs_cookiesrejected;// ACKs whose cookie did not verify

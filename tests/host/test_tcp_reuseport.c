@@ -5,6 +5,7 @@
 // member resets what was queued on it (the clients learn it) and leaves
 // the other members' queues alone. Over the fake wire (tcp_wire.h).
 #include "tests/host/tcp_wire.h"
+#include "net/tcp_syncache.h"
 
 #define RP_PORT 5100
 #define RP_CONNS 200
@@ -171,9 +172,51 @@ static void tcp_reuseport_close_resets_its_queue(void)
 	rp_clean(s0, m0);
 }
 
+// The third ACK of a handshake whose SYN picked member 0 arrives after
+// member 0 closed: the syncache resets it (the SYN's listener is gone,
+// as for the connections queued on it) rather than hand the connection
+// to member 1, which the client's SYN did not pick.
+static uint16 rp_lost_ack_port;
+static enum wire_verdict rp_drop_third_ack(const struct wire_seg *ws)
+{
+	return ws->ws_sport == rp_lost_ack_port && ws->ws_flags == TH_ACK && ws->ws_len == 0
+		? WIRE_DROP : WIRE_PASS;
+}
+
+static void tcp_reuseport_close_resets_its_handshakes(void)
+{
+	static struct socket *acc[4];
+	wire_setup();
+	int s0 = so_count(), na = 0;
+	uint64 m0 = mbstat.mbs_inuse;
+	uint16 port = RP_PORT + 3, cport = 33000;
+	struct socket *l[2] = { rp_listen(port), rp_listen(port) };
+	while (rp_expected(cport, port, 2) != 0)
+		cport++;
+	rp_lost_ack_port = cport;
+	wire_filter = rp_drop_third_ack;
+	struct socket *c = tw_connect(port, cport);
+	wire_settle();
+	wire_filter = NULL;
+	CHECK(tw_state(c) == TCPS_ESTABLISHED);   // the server end: in the syncache
+	uint64 gone0 = syncache_stat.scs_listenergone;
+	soclose(l[0]);
+	l[0] = NULL;
+	CHECK(tw_send(c, "x", 1) == 1);           // its ACK completes the handshake
+	wire_settle();
+	CHECK(syncache_stat.scs_listenergone == gone0 + 1);
+	CHECK(tw_state(c) == TCPS_CLOSED);
+	CHECK(so_takeerror(c) == -ECONNRESET);
+	CHECK(rp_drain_port(l[1], acc, &na, -1, 1, port) == 0);
+	soclose(c);
+	rp_close_all(l, 2);
+	rp_clean(s0, m0);
+}
+
 const struct host_test tcp_reuseport_tests[] = {
 	{ tcp_reuseport_listeners_share, "tcp_reuseport_listeners_share" },
 	{ tcp_reuseport_ext_off_one_listener, "tcp_reuseport_ext_off_one_listener" },
 	{ tcp_reuseport_close_resets_its_queue, "tcp_reuseport_close_resets_its_queue" },
+	{ tcp_reuseport_close_resets_its_handshakes, "tcp_reuseport_close_resets_its_handshakes" },
 	{ NULL, NULL },
 };

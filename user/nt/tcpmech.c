@@ -125,7 +125,7 @@ t_tcpreuseport(void)
 	close(l[0]);
 	int reset = 0;
 	bool done[RP_NC] = { false };
-	for (int round = 0; round < 30 && reset < queued0; round++) {
+	for (int round = 0; round < 100 && reset < queued0; round++) {
 		struct pollfd pf[RP_NC];
 		for (int k = 0; k < RP_NC; k++)
 			pf[k] = (struct pollfd){ c[k], done[k] ? 0 : POLLIN, 0 };

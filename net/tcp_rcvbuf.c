@@ -26,6 +26,11 @@
 //      once the connection is synchronized (the SYN fixed rcv_scale from
 //      the ceiling); a buffer larger than the window shift allows is
 //      never advertised beyond it (tcp_rcvwin clamps).
+//   I3 Only a buffer its reader keeps draining grows: at the decision
+//      at most half of it may be queued. A program that never reads
+//      must not let a sender grow its buffer (and the memory it pins)
+//      to recvbuf_max by filling it once per round trip; Linux sizes
+//      by bytes copied to the reader for the same reason.
 //
 // Locking: t_rfbuf_* are [o]; sbreserve takes so_rcv.sb_lock.
 //
@@ -73,7 +78,8 @@ static void tcp_rcvbuf_grow(struct tcpcb *tp)
 	uint32 hiwat = __atomic_load_n(&so->so_rcv.sb_hiwat, __ATOMIC_RELAXED);
 	uint32 max = MIN((uint32)__atomic_load_n(&tcp_recvbuf_max, __ATOMIC_RELAXED),
 			 (uint32)TCP_MAXWIN << tp->rcv_scale);   // I2
-	if (tp->t_rfbuf_cnt > hiwat / 8 * 7 && hiwat < max) {
+	uint32 queued = __atomic_load_n(&so->so_rcv.sb_cc, __ATOMIC_RELAXED);
+	if (tp->t_rfbuf_cnt > hiwat / 8 * 7 && hiwat < max && queued <= hiwat / 2) {   // I3
 		sbreserve(&so->so_rcv, MIN(2 * hiwat, max));
 		TCPSTAT_INC(tcps_rcvbufgrow);
 	}

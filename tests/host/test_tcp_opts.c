@@ -300,11 +300,48 @@ static void tcp_ts_rtt_from_tsecr(void)
 	clean(s0, m0);
 }
 
+// Receive autotuning (net/tcp_rcvbuf.c) over a path of 10 ms each way,
+// the sender's buffer kept full: a reader that drains its socket gets a
+// larger buffer; a socket nobody reads keeps the one it had (I3), even
+// when the sender fills its whole window in one round trip.
+static void tcp_rcvbuf_autotune_needs_a_reader(void)
+{
+	BEGIN_RFC7323();
+	static uint8 buf[32 * 1024];
+	for (int reads = 1; reads >= 0; reads--) {
+		struct socket *cli, *srv;
+		tw_pair((uint16)(5310 + reads), &cli, &srv);
+		wire_delay_ms = 10;   // after the handshake: tw_pair runs no clock
+		// A sender that fills the whole window in one round trip, as a
+		// hostile one may (no slow start to hold it back).
+		tw_tp(cli)->snd_cwnd = 1u << 24;
+		uint32 hiwat0 = srv->so_rcv.sb_hiwat;
+		uint64 grow0 = tcpstat.tcps_rcvbufgrow;
+		for (int i = 0; i < 300; i++) {
+			while (tw_send(cli, buf, sizeof(buf)) > 0)
+				;
+			wire_run(5);
+			while (reads && tw_recv(srv, buf, sizeof(buf), 0) > 0)
+				;
+		}
+		if (reads)
+			CHECK(srv->so_rcv.sb_hiwat > hiwat0 && tcpstat.tcps_rcvbufgrow > grow0);
+		else
+			CHECK(srv->so_rcv.sb_hiwat == hiwat0 && tcpstat.tcps_rcvbufgrow == grow0);
+		wire_delay_ms = 0;
+		soclose(cli);
+		soclose(srv);
+		wire_run(100);
+	}
+	clean(s0, m0);
+}
+
 const struct host_test tcp_opts_tests[] = {
 	{ tcp_wscale_negotiated_both_sides, "tcp_wscale_negotiated_both_sides" },
 	{ tcp_wscale_one_side_only, "tcp_wscale_one_side_only" },
 	{ tcp_ts_echo_rules, "tcp_ts_echo_rules" },
 	{ tcp_paws_drops_old_duplicate, "tcp_paws_drops_old_duplicate" },
 	{ tcp_ts_rtt_from_tsecr, "tcp_ts_rtt_from_tsecr" },
+	{ tcp_rcvbuf_autotune_needs_a_reader, "tcp_rcvbuf_autotune_needs_a_reader" },
 	{ NULL, NULL },
 };

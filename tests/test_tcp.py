@@ -424,7 +424,7 @@ def test_tcp_keepalive_finds_a_dead_peer(netguest):
         nft(rig, "table ip nk {\n chain in {\n"
                  "  type filter hook input priority 0; policy accept;\n"
                  "  ip saddr 10.0.2.15 drop\n }\n}\n")
-        g.expect(r"nc: read: [^\r\n]*", timeout=60,
+        g.expect(r"nc: read: [^\r\n]*\r?\n", timeout=60,
                  what="the keepalive to give up")
         out = g.child.after
     finally:

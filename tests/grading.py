@@ -168,3 +168,10 @@ def host_units(names, timeout=60):
                 or p.returncode != 0:
             problems.append("%s failed:\n%s" % (name, (p.stdout + p.stderr)[-2000:]))
     return problems
+
+
+def check_host_units(*names, timeout=60):
+    """host_units(names) as a test's assertion: fails listing every
+    problem."""
+    problems = host_units(names, timeout=timeout)
+    assert not problems, "\n".join(problems)

@@ -530,6 +530,42 @@ int so_rcvwait(struct socket *so, bool nonblock, bool take_error)
 	return sbwait(&so->so_rcv);
 }
 
+// The stream read's wait decision, one for both stream paths (the
+// generic one below and soreceive_stream). Enough is queued when so_rcv
+// holds what the caller needs (the request, capped by SO_RCVLOWAT, or by
+// the buffer with MSG_WAITALL), or holds anything at all once end of file
+// or an error stops the stream. Otherwise, if this read already took data
+// from a buffer at least half full (rs->full), first tell the sender about
+// the room it made (MSG_WAITALL keeps reading; without this the sender
+// waits for window while we wait for data), then look again; else wait
+// (so_rcvwait). Caller holds so_rcv.sb_lock (held again on return).
+int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock)
+{
+	struct sockbuf *sb = &so->so_rcv;
+	uint32 need = MIN(resid, rs->waitall ? sb->sb_hiwat : sb->sb_lowat);
+	bool stop = (so_getstate(so) & SS_CANTRCVMORE) ||
+		    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
+	if (sb->sb_cc >= need || (sb->sb_cc > 0 && stop))
+		return SORCV_COPY;
+	if (rs->rcvd && rs->got > rs->told && rs->full) {
+		net_lock_release(&sb->sb_lock);
+		so_rcvd(so);
+		rs->told = rs->got;
+		rs->full = false;
+		net_lock_acquire(&sb->sb_lock);
+		return 0;
+	}
+	return so_rcvwait(so, nonblock, rs->got == 0);
+}
+
+// End of a stream read (no lock held): the window update owed for what
+// was read from a half-full buffer and not yet announced.
+void so_rcvdone(struct socket *so, struct sorcv *rs)
+{
+	if (rs->rcvd && rs->got > rs->told && rs->full)
+		so_rcvd(so);
+}
+
 static long soreceive_dgram(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 			    int flags, bool nonblock)
 {
@@ -578,43 +614,30 @@ static long soreceive_generic_stream(struct socket *so, struct uio *uio, int fla
 	struct sockbuf *sb = &so->so_rcv;
 	bool peek = flags & MSG_PEEK;
 	bool waitall = (flags & MSG_WAITALL) && !peek;
-	bool rcvd = !peek && (so->so_proto->pr_flags & PR_WANTRCVD);
-	bool full = false;   // read from a buffer at least half full
-	long got = 0, err = 0, told = 0;
+	struct sorcv rs = {.waitall = waitall,
+			   .rcvd = !peek && (so->so_proto->pr_flags & PR_WANTRCVD)};
+	long err = 0;
 
 	net_lock_acquire(&sb->sb_lock);
 	while (uio->uio_resid > 0) {
-		uint32 need = MIN(uio->uio_resid, waitall ? sb->sb_hiwat : sb->sb_lowat);
-		bool stop = (so_getstate(so) & SS_CANTRCVMORE) ||
-			    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
-		if (sb->sb_cc < need && !(sb->sb_cc > 0 && stop)) {
-			if (rcvd && got > told && full) {
-				// MSG_WAITALL: before waiting for more, tell the
-				// sender about the room we made, or it waits too.
-				net_lock_release(&sb->sb_lock);
-				so_rcvd(so);
-				told = got;
-				full = false;
-				net_lock_acquire(&sb->sb_lock);
-				continue;
-			}
-			int r = so_rcvwait(so, nonblock, got == 0);
-			if (r == 0)
-				continue;
+		int r = so_rcvready(so, &rs, uio->uio_resid, nonblock);
+		if (r == 0)
+			continue;
+		if (r != SORCV_COPY) {
 			if (r < 0)
 				err = r;
 			break;
 		}
-		// The sender can be short of window only if the buffer was at
-		// least half full when we last advertised; then a read that
-		// starts at half full or more must tell the protocol.
 		if (sb->sb_rcvout) {   // a reader of the other path has data out
 			if ((err = sbwait_rcvout(sb)) < 0)
 				break;
 			continue;
 		}
+		// The sender can be short of window only if the buffer was at
+		// least half full when we last advertised; then a read that
+		// starts at half full or more must tell the protocol.
 		if (sb->sb_cc >= sb->sb_hiwat / 2)
-			full = true;
+			rs.full = true;
 		long n = sbcopyout(sb->sb_mb, 0, uio->uio_resid, uio);
 		if (n < 0) {
 			err = n;   // the data stays where it was
@@ -622,14 +645,13 @@ static long soreceive_generic_stream(struct socket *so, struct uio *uio, int fla
 		}
 		if (!peek)
 			sbdrop(sb, n);
-		got += n;
+		rs.got += n;
 		if (!waitall)
 			break;
 	}
 	net_lock_release(&sb->sb_lock);
-	if (rcvd && got > told && full)
-		so_rcvd(so);
-	return got > 0 ? got : err;
+	so_rcvdone(so, &rs);
+	return rs.got > 0 ? rs.got : err;
 }
 
 long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,

@@ -114,6 +114,21 @@ long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 // wakeup (test again), or -Exxx: so_error (taken only if take_error),
 // -EAGAIN, -EINTR; caller holds so_rcv.sb_lock. sbwait_rcvout: sleep
 // until no reader has data out of sb (0 or -EINTR); caller holds sb_lock.
+// so_rcvready: the wait decision of both stream paths (caller holds
+// sb_lock): SORCV_COPY enough is queued, copy now; 0 waited or told the
+// sender about room, look again; 1 stop (end of file, or an error left for
+// the next read); -Exxx stop with this error. so_rcvdone: the window
+// update owed at the end of a read (no lock held).
+struct sorcv {
+	bool waitall;   // MSG_WAITALL: fill the request
+	bool rcvd;      // the protocol wants PRU_RCVD (so_rcvd)
+	bool full;      // some copy started from a buffer at least half full
+	long got;       // bytes read so far
+	long told;      // got when so_rcvd was last called
+};
+#define SORCV_COPY 2
+int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock);
+void so_rcvdone(struct socket *so, struct sorcv *rs);
 bool soreceive_stream_on(struct socket *so, int flags);
 long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblock);
 int so_rcvwait(struct socket *so, bool nonblock, bool take_error);

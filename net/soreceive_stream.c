@@ -47,8 +47,8 @@
 // other errors (so_error, taken only if nothing was read), -EAGAIN,
 // -EINTR, a partial copy (the bytes copied; the rest stays queued), and
 // the window update after reading from a half-full buffer (so_rcvd). The
-// wait decisions are the generic path's, line for line; only the copy
-// differs. nettests runs its TCP list with net.inet.tcp.soreceive_stream
+// wait decision is the generic path's own function (so_rcvready in
+// net/socket.c, shared by both paths); only the copy differs. nettests runs its TCP list with net.inet.tcp.soreceive_stream
 // on and off (tests/test_tcp_mech.py).
 //
 // Invariants: I1 above, and
@@ -193,10 +193,9 @@ static long srs_take_copy(struct socket *so, struct uio *uio, bool *stop)
 long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblock)
 {
 	struct sockbuf *sb = &so->so_rcv;
-	bool waitall = flags & MSG_WAITALL;
-	bool rcvd = so->so_proto->pr_flags & PR_WANTRCVD;
-	bool full = false;   // read from a buffer at least half full
-	long got = 0, err = 0, told = 0;
+	struct sorcv rs = {.waitall = flags & MSG_WAITALL,
+			   .rcvd = so->so_proto->pr_flags & PR_WANTRCVD};
+	long err = 0;
 
 	net_lock_acquire(&sb->sb_lock);
 	while (uio->uio_resid > 0) {
@@ -205,40 +204,28 @@ long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblo
 				break;
 			continue;
 		}
-		// From here to the copy: the generic path's decisions, unchanged.
-		uint32 need = MIN(uio->uio_resid, waitall ? sb->sb_hiwat : sb->sb_lowat);
-		bool stop = (__atomic_load_n(&so->so_state, __ATOMIC_ACQUIRE) & SS_CANTRCVMORE) ||
-			    __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;
-		if (sb->sb_cc < need && !(sb->sb_cc > 0 && stop)) {
-			if (rcvd && got > told && full) {
-				net_lock_release(&sb->sb_lock);
-				so_rcvd(so);   // MSG_WAITALL: announce the room, then wait
-				told = got;
-				full = false;
-				net_lock_acquire(&sb->sb_lock);
-				continue;
-			}
-			int r = so_rcvwait(so, nonblock, got == 0);
-			if (r == 0)
-				continue;
+		// The generic path's decision (net/socket.c), shared.
+		int r = so_rcvready(so, &rs, uio->uio_resid, nonblock);
+		if (r == 0)
+			continue;
+		if (r != SORCV_COPY) {
 			if (r < 0)
 				err = r;
 			break;
 		}
 		if (sb->sb_cc >= sb->sb_hiwat / 2)
-			full = true;
+			rs.full = true;
 		bool short_copy = false;
 		long n = srs_take_copy(so, uio, &short_copy);
 		if (n < 0) {
 			err = n;   // the data stays (was put back)
 			break;
 		}
-		got += n;
-		if (short_copy || !waitall)
+		rs.got += n;
+		if (short_copy || !rs.waitall)
 			break;
 	}
 	net_lock_release(&sb->sb_lock);
-	if (rcvd && got > told && full)
-		so_rcvd(so);
-	return got > 0 ? got : err;
+	so_rcvdone(so, &rs);
+	return rs.got > 0 ? rs.got : err;
 }

@@ -336,13 +336,21 @@ int in_pcbinstall(struct inpcb *inp, uint32 laddr, uint16 lport, uint32 faddr,
 struct inpcb *in_pcblookup(struct inpcbinfo *info, uint32 faddr, uint16 fport,
 			   uint32 laddr, uint16 lport, uint32 hash)
 {
-	struct inpcb *inp, *wild = NULL;
+	struct inpcb *inp;
 	KASSERT(net_lock_held(&info->ipi_lock));
 	inp = info->ipi_connhash[inp_connhash(laddr, lport, faddr, fport)];
 	for (; inp != NULL; inp = inp->inp_connnext)
 		if (inp->inp_laddr == laddr && inp->inp_lport == lport &&
 		    inp->inp_faddr == faddr && inp->inp_fport == fport)
 			return inp;
+	return in_pcblookup_unconnected(info, laddr, lport, hash);
+}
+
+struct inpcb *in_pcblookup_unconnected(struct inpcbinfo *info, uint32 laddr, uint16 lport,
+				       uint32 hash)
+{
+	struct inpcb *inp, *wild = NULL;
+	KASSERT(net_lock_held(&info->ipi_lock));
 	if (__atomic_load_n(info->ipi_reuseport_ext, __ATOMIC_RELAXED) &&
 	    (inp = in_localgroup_lookup(info, laddr, lport, hash)) != NULL)
 		return inp;

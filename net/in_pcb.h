@@ -92,6 +92,11 @@ int in_pcbinstall(struct inpcb *inp, uint32 laddr, uint16 lport, uint32 faddr,
 // NULL if none. Caller holds ipi_lock (any netisr).
 struct inpcb *in_pcblookup(struct inpcbinfo *info, uint32 faddr, uint16 fport,
 			   uint32 laddr, uint16 lport, uint32 hash);
+// in_pcblookup's answer when no connected pcb has the 4-tuple (TCP:
+// the listener a SYN reaches once a TIME_WAIT connection is out of the
+// way). Caller holds ipi_lock.
+struct inpcb *in_pcblookup_unconnected(struct inpcbinfo *info, uint32 laddr, uint16 lport,
+				       uint32 hash);
 // The chain of bound pcbs that may have lport (walk inp_portnext, test
 // inp_lport). Caller holds ipi_lock.
 struct inpcb *in_pcbportchain(struct inpcbinfo *info, uint16 lport);

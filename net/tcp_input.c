@@ -204,8 +204,13 @@ static void tcp_input_listener(struct socket *lso, struct tcp_seg *sg)
 	} else if (sg->sg_flags & TH_SYN) {
 		// "third, check for a SYN": the syncache remembers it and
 		// answers <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>; the connection
-		// is made when the ACK of that arrives.
-		tcp_syncache_syn(lso, sg);
+		// is made when the ACK of that arrives. A TIME_WAIT this SYN
+		// reopens (tcp_timewait_reuse) ends only now that it is taken.
+		if (tcp_syncache_syn(lso, sg) == 0 && sg->sg_tw != NULL) {
+			TCPSTAT_INC(tcps_twreuse);
+			tcp_close(sg->sg_tw);
+			sg->sg_tw = NULL;
+		}
 	} else {
 		tcp_input_drop(sg);   // "fourth, other data or control: drop"
 	}
@@ -282,20 +287,21 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 
 // ---- demultiplexing ----------------------------------------------------------------
 
-// Is somebody listening on (laddr, lport)? (A TIME_WAIT connection is
-// given up for a new SYN only if a listener will take the SYN.)
-static bool tcp_listener_for(uint32 laddr, uint16 lport)
+// The listener a SYN for sg's 4-tuple reaches once the TIME_WAIT
+// connection holding that 4-tuple is out of the way: referenced (the
+// caller sorele's it), or NULL if nobody listens there.
+static struct socket *tcp_listener_for(const struct tcp_seg *sg, uint32 hash)
 {
-	bool found = false;
+	struct socket *lso = NULL;
 	net_lock_acquire(&tcbinfo.ipi_lock);
-	for (struct inpcb *inp = in_pcbportchain(&tcbinfo, lport); inp && !found;
-	     inp = inp->inp_portnext)
-		found = inp->inp_lport == lport && inp->inp_faddr == INADDR_ANY &&
-			(inp->inp_laddr == INADDR_ANY || inp->inp_laddr == laddr) &&
-			(__atomic_load_n(&inp->inp_socket->so_state, __ATOMIC_ACQUIRE) &
-			 SS_ACCEPTCONN);
+	struct inpcb *inp = in_pcblookup_unconnected(&tcbinfo, sg->sg_dst, sg->sg_dport, hash);
+	if (inp != NULL &&
+	    (__atomic_load_n(&inp->inp_socket->so_state, __ATOMIC_ACQUIRE) & SS_ACCEPTCONN)) {
+		lso = inp->inp_socket;
+		soref(lso);
+	}
 	net_lock_release(&tcbinfo.ipi_lock);
-	return found;
+	return lso;
 }
 
 // RFC 6191 2: can the SYN not be an old duplicate of the connection tp
@@ -320,17 +326,22 @@ static bool tcp_timewait_syn_newer(struct tcpcb *tp, const struct tcp_seg *sg)
 // (tcp_input_listen). Any other SYN is an old duplicate or a mistake and
 // gets what a synchronized state gives a SYN (tcp_input_sync: an ACK,
 // RFC 9293 3.10.7.4 / RFC 5961 4), and the TIME_WAIT stays (as in Linux;
-// RFC 6191 would drop it silently). Returns true if tp was closed for
-// the SYN.
-static bool tcp_timewait_reuse(struct tcpcb *tp, struct tcp_seg *sg)
+// RFC 6191 would drop it silently). Returns the listener (referenced)
+// that is to see the SYN, with sg->sg_tw = tp, or NULL: tp handles it.
+// tp is closed only once the syncache takes the SYN (tcp_input_listener):
+// a SYN the listener drops (accept queue or syncache full) leaves the
+// TIME_WAIT, and its protection, as it was; the peer retransmits.
+static struct socket *tcp_timewait_reuse(struct tcpcb *tp, struct tcp_seg *sg, uint32 hash)
 {
 	if (tp->t_state != TCPS_TIME_WAIT || (sg->sg_flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN ||
-	    !tcp_timewait_syn_newer(tp, sg) || !tcp_listener_for(sg->sg_dst, sg->sg_dport))
-		return false;
-	TCPSTAT_INC(tcps_twreuse);
-	sg->sg_tw_iss = tp->snd_max;
-	tcp_close(tp);
-	return true;
+	    !tcp_timewait_syn_newer(tp, sg))
+		return NULL;
+	struct socket *lso = tcp_listener_for(sg, hash);
+	if (lso != NULL) {
+		sg->sg_tw = tp;
+		sg->sg_tw_iss = tp->snd_max;
+	}
+	return lso;
 }
 
 // Find the connection (or listener) of sg and hand it over. Consumes sg.
@@ -338,7 +349,6 @@ static void tcp_input_demux(struct tcp_seg *sg)
 {
 	uint32 hash = netisr_hash_ipv4(sg->sg_src, sg->sg_dst, IPPROTO_TCP, sg->sg_sport,
 				       sg->sg_dport);
-again:
 	net_lock_acquire(&tcbinfo.ipi_lock);
 	struct inpcb *inp = in_pcblookup(&tcbinfo, sg->sg_src, sg->sg_sport, sg->sg_dst,
 					 sg->sg_dport, hash);
@@ -360,8 +370,12 @@ again:
 		tcp_input_dropreset(sg);
 		return;
 	}
-	if (tcp_timewait_reuse(tp, sg))
-		goto again;
+	struct socket *lso = tcp_timewait_reuse(tp, sg, hash);
+	if (lso != NULL) {
+		tcp_input_listener(lso, sg);
+		sorele(lso);
+		return;
+	}
 	if (tp->t_state == TCPS_SYN_SENT)
 		tcp_input_synsent(tp, sg);
 	else

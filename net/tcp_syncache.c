@@ -425,10 +425,11 @@ static void syncache_overflow(struct socket *lso, const struct tcp_seg *sg, uint
 	syncache_respond(&e);
 }
 
-void tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg)
+int tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg)
 {
 	struct syncache *sc = syncache_mine();
 	struct syncache_ent *e = syncache_lookup(sc, sg, NULL);
+	int r = -ENOBUFS;
 	if (soqfull(lso)) {
 		// Nobody accepts: do not even answer; the peer retransmits
 		// (BSD and Linux drop here too).
@@ -450,6 +451,7 @@ void tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg)
 			syncache_options(lso, sg, e);
 		}
 		syncache_respond(e);
+		r = 0;
 		goto drop;
 	}
 	uint32 ourwin = syncache_ourwin(lso);
@@ -467,9 +469,11 @@ void tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg)
 	SCSTAT_INC(scs_added);
 	syncache_respond(e);
 	syncache_arm(sc, e->sce_deadline);
+	r = 0;
 drop:
 	m_freem(sg->sg_m);
 	sg->sg_m = NULL;
+	return r;
 }
 
 void tcp_syncache_rst(const struct tcp_seg *sg)

@@ -36,8 +36,10 @@ extern int tcp_syncookies;           // 1: cookies when the cache is full
 void tcp_syncache_init(void);
 // A SYN for listener lso (referenced by the caller), on the netisr of the
 // new connection's 4-tuple: remember it and answer SYN,ACK (or a cookie,
-// or drop it). Consumes sg->sg_m.
-void tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg);
+// or drop it). Consumes sg->sg_m. Returns 0 if an entry holds the SYN
+// (a new one, or the one this SYN repeats), -ENOBUFS if it was dropped or
+// answered by a cookie (no state kept).
+int tcp_syncache_syn(struct socket *lso, struct tcp_seg *sg);
 // A segment with ACK (and no SYN, no RST) for listener lso: if it
 // completes a cached handshake or carries a valid cookie, create the
 // connection and return its tcpcb in SYN_RECEIVED (the caller hands sg to

@@ -107,6 +107,8 @@ struct tcp_seg {
 	uint16 sg_sport, sg_dport;
 	struct tcpopt sg_opt;
 	tcp_seq sg_tw_iss;      // TIME_WAIT reuse: the new ISS must exceed this (0: none)
+	struct tcpcb *sg_tw;    // TIME_WAIT reuse: the connection to close once the
+				// syncache takes this SYN (NULL: none)
 };
 
 // ---- the connection ----------------------------------------------------------

@@ -1,7 +1,7 @@
 // Host tests of TCP rules that are easy to get almost right, over the
 // fake wire (tcp_wire.h): the TIME_WAIT reuse rule for a new SYN (RFC
 // 9293 3.6.1, RFC 6191, with and without timestamps) in its accept and
-// reject cases, the ACK of every
+// reject cases (and kept when the listener drops the SYN), the ACK of every
 // second full segment inside one input batch (RFC 1122 4.2.3.2) and
 // immediate ACKs out of order (RFC 5681 4.2), ICMP errors (RFC 1122
 // 4.2.3.9, RFC 5927, RFC 1191: net/tcp_icmp.c), what write() says after
@@ -20,6 +20,13 @@ static uint16 drop_to_port;   // the filter below drops segments to this port
 static enum wire_verdict drop_to(const struct wire_seg *ws)
 {
 	return ws->ws_dport == drop_to_port ? WIRE_DROP : WIRE_PASS;
+}
+
+// Drops what goes to drop_to_port and to the port after it.
+static enum wire_verdict drop_to_two(const struct wire_seg *ws)
+{
+	return ws->ws_dport == drop_to_port || ws->ws_dport == drop_to_port + 1 ? WIRE_DROP
+										: WIRE_PASS;
 }
 
 // Count logged segments from sport to dport with exactly flags.
@@ -171,6 +178,48 @@ static void tcp_time_wait_kept_without_listener(void)
 	wire_settle();
 	CHECK(tcpstat.tcps_twreuse == 0 && stp->t_state == TCPS_TIME_WAIT);
 	CHECK(count_exact(5300, 6300, TH_ACK) == 1 && tw_count(5300, TH_RST, false) == 0);
+	clean(s0, m0);
+}
+
+// A good SYN that the listener then drops -- its accept queue full, or
+// its syncache full (a cookie cannot promise the ISS rule) -- leaves the
+// TIME_WAIT in place: it is given up only for a SYN the syncache takes.
+// (Were it closed first, the dropped SYN would have cost the old
+// connection its protection against old duplicates for nothing.)
+static void tcp_time_wait_kept_when_syn_dropped(void)
+{
+	BEGIN();
+	struct socket *l;
+	struct tcpcb *stp = server_time_wait(&l);
+	tcp_seq good = stp->t_last_rcvnxt + 1000;
+	drop_to_port = 6300;
+	wire_filter = drop_to_two;   // nobody answers at 6300 or 6301
+	wire_log_clear();
+	// The accept queue full (as if 0 connections were allowed to wait).
+	int qlimit = l->so_qlimit;
+	l->so_qlimit = 0;
+	tw_forge_syn(6300, 5300, good, 1460);
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && tcpstat.tcps_pcbs == 2);
+	CHECK(stp->t_state == TCPS_TIME_WAIT && count_exact(5300, 6300, TH_SYN | TH_ACK) == 0);
+	l->so_qlimit = qlimit;
+	// The syncache full: one entry allowed, held by another peer's SYN.
+	int limit = tcp_syncache_limit;
+	tcp_syncache_limit = 1;
+	tw_forge_syn(6301, 5300, 77777, 1460);
+	wire_settle();
+	CHECK(syncache_stat.scs_count == 1);
+	tw_forge_syn(6300, 5300, good, 1460);
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 0 && tcpstat.tcps_pcbs == 2);
+	CHECK(stp->t_state == TCPS_TIME_WAIT && count_exact(5300, 6300, TH_SYN | TH_ACK) == 0);
+	tcp_syncache_limit = limit;
+	// Room again: the retransmitted SYN reopens the connection.
+	tw_forge_syn(6300, 5300, good, 1460);
+	wire_settle();
+	CHECK(tcpstat.tcps_twreuse == 1 && syncache_stat.scs_count == 2);
+	CHECK(count_exact(5300, 6300, TH_SYN | TH_ACK) == 1);
+	soclose(l);
 	clean(s0, m0);
 }
 
@@ -630,6 +679,7 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_time_wait_reuse_rejects_old_syn, "tcp_time_wait_reuse_rejects_old_syn" },
 	{ tcp_time_wait_reuse_timestamps, "tcp_time_wait_reuse_timestamps" },
 	{ tcp_time_wait_kept_without_listener, "tcp_time_wait_kept_without_listener" },
+	{ tcp_time_wait_kept_when_syn_dropped, "tcp_time_wait_kept_when_syn_dropped" },
 	{ tcp_time_wait_acks_retransmitted_fin, "tcp_time_wait_acks_retransmitted_fin" },
 	{ tcp_delack_every_second_segment_in_a_batch, "tcp_delack_every_second_segment_in_a_batch" },
 	{ tcp_ooo_and_hole_fill_ack_at_once, "tcp_ooo_and_hole_fill_ack_at_once" },

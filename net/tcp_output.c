@@ -114,7 +114,7 @@ uint32 tcp_rcvwin(struct tcpcb *tp)
 // 2^rcv_scale bytes (the "window retraction" of RFC 7323 2.4), and we
 // still accept data up to rcv_adv. (Rounding up instead would let the
 // edge creep past the buffer by a little on every ACK.)
-static uint32 tcp_output_win(struct tcpcb *tp, uint8 flags)
+uint32 tcp_output_win(struct tcpcb *tp, uint8 flags)
 {
 	int s = (flags & TH_SYN) ? 0 : tp->rcv_scale;
 	uint32 max = (uint32)TCP_MAXWIN << s;

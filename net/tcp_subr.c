@@ -376,11 +376,16 @@ int tcp_respond_tcb(struct tcpcb *tp, tcp_seq seq, tcp_seq ack, uint8 flags)
 	uint8 opt[TCP_MAXOLEN];
 	struct inpcb *inp = tp->t_inp;
 	// The connection's options (RFC 7323 3.2: timestamps on every
-	// segment once negotiated) and its scaled window (2.3).
+	// segment once negotiated) and its scaled window (2.3), which, as
+	// on every segment tcp_output sends, never moves the right edge we
+	// advertised (rcv_adv) back (RFC 9293 3.8.6.2.2; net/tcp_output.c
+	// I3): a keepalive probe must not shrink the peer's window.
 	int optlen = tcp_addoptions(tp, flags, opt, sizeof(opt));
-	uint32 win = MIN(tcp_rcvwin(tp) >> tp->rcv_scale, (uint32)TCP_MAXWIN);
+	uint32 win = tcp_output_win(tp, flags);
+	if (SEQ_GT(tp->rcv_nxt + win, tp->rcv_adv))
+		tp->rcv_adv = tp->rcv_nxt + win;
 	return tcp_respond_opt(inp->inp_laddr, inp->inp_lport, inp->inp_faddr, inp->inp_fport,
-			       seq, ack, flags, (uint16)win, opt, optlen);
+			       seq, ack, flags, (uint16)(win >> tp->rcv_scale), opt, optlen);
 }
 
 void tcp_reset_for(const struct tcp_seg *sg)

@@ -431,6 +431,9 @@ void tcp_rollup(int cpu);
 void tcp_rollup_remove(struct tcpcb *tp);
 // Window we can advertise now (receive buffer space, SWS-avoided).
 uint32 tcp_rcvwin(struct tcpcb *tp);
+// The window a segment with flags advertises, in bytes (a multiple of
+// 2^rcv_scale unless SYN): tcp_rcvwin, but never left of rcv_adv.
+uint32 tcp_output_win(struct tcpcb *tp, uint8 flags);
 // Start the retransmission timer if it is not running.
 void tcp_rexmt_arm(struct tcpcb *tp);
 // Send one segment of at most len bytes of sequence space from seq

@@ -90,13 +90,30 @@
 // (sonewconn, tcpcb in SYN_RECEIVED) -> tcp_input_sync -> ESTABLISHED ->
 // soqcomplete -> accept(2).
 //
+// A bad third segment (decided, RFC 9293 3.10.7.4): an entry is a
+// connection in SYN-RECEIVED that has sent exactly one thing, its SYN, so
+// the only acceptable ACK is ISS + 1. "Fifth, check the ACK field ...
+// SYN-RECEIVED STATE ... If the segment acknowledgment is not acceptable,
+// form a reset segment <SEQ=SEG.ACK><CTL=RST> and send it": an ACK that is
+// not ISS + 1 -- early, late, or from another incarnation -- gets that RST
+// and changes nothing (the entry keeps waiting for the right ACK; that
+// RST cannot reset a real peer that has our SYN,ACK: its RCV.NXT is
+// ISS + 1, not SEG.ACK, and RFC 5961 3.2 wants an exact match). The
+// RFC 5961 5 ACK check (challenge ACK instead) is for the synchronized
+// states' own ACK range and does not replace this rule; FreeBSD's syncache
+// and Linux's request sockets answer the same way. A sequence number
+// outside the window we offered is treated alike (RST), where the RFC's
+// first check would send an ACK: the entry has no tcpcb to send one from
+// but the SYN,ACK itself, and a peer that lost its state answers our RST
+// by connecting again. Test: tcp_syncache_bad_ack_gets_rst.
+//
 // Options: the SYN,ACK offers what RFC 7323 / RFC 2018 negotiation on a
 // scratch tcpcb chose (tcp_passive_options + tcp_addoptions, the same
 // calls the child makes when the SYN is replayed into it), so both
 // agree; a retransmission refreshes its TSval.
 //
 // Testing: make hosttest (tcp_syncache_handshake, tcp_syncache_expire,
-// tcp_syncache_rst_dupsyn, tcp_syncache_rfc7323, tcp_syncookie_connect,
+// tcp_syncache_rst_dupsyn, tcp_syncache_bad_ack_gets_rst, tcp_syncache_rfc7323, tcp_syncookie_connect,
 // tcp_syncookie_forged, tcp_syncookie_off, tcp_syncookie_encoding,
 // tcp_listen_backlog);
 // tests/test_synflood.py (20,000 spoofed SYNs from Linux while a real
@@ -105,7 +122,7 @@
 //
 // References: RFC 4987 (TCP SYN flooding attacks and common
 // mitigations: 3.3 SYN cache, 3.6 SYN cookies); RFC 9293 3.10.7.2
-// (LISTEN), 3.5 (handshake); J. Lemon, BSDCon 2002; D. J. Bernstein,
+// (LISTEN), 3.10.7.4 (SYN-RECEIVED), 3.5 (handshake); J. Lemon, BSDCon 2002; D. J. Bernstein,
 // "SYN cookies" (cr.yp.to/syncookies.html).
 #include "net/tcp_syncache.h"
 #include "net/in_pcb.h"

@@ -22,11 +22,11 @@ static enum wire_verdict drop_to(const struct wire_seg *ws)
 	return ws->ws_dport == drop_to_port ? WIRE_DROP : WIRE_PASS;
 }
 
-// Drops what goes to drop_to_port and to the port after it.
-static enum wire_verdict drop_to_two(const struct wire_seg *ws)
+// Drops what goes to drop_to_port and to the spoofed peers 6400-6419.
+static enum wire_verdict drop_to_spoofed(const struct wire_seg *ws)
 {
-	return ws->ws_dport == drop_to_port || ws->ws_dport == drop_to_port + 1 ? WIRE_DROP
-										: WIRE_PASS;
+	return ws->ws_dport == drop_to_port || (ws->ws_dport >= 6400 && ws->ws_dport < 6420)
+		       ? WIRE_DROP : WIRE_PASS;
 }
 
 // Count logged segments from sport to dport with exactly flags.
@@ -193,7 +193,7 @@ static void tcp_time_wait_kept_when_syn_dropped(void)
 	struct tcpcb *stp = server_time_wait(&l);
 	tcp_seq good = stp->t_last_rcvnxt + 1000;
 	drop_to_port = 6300;
-	wire_filter = drop_to_two;   // nobody answers at 6300 or 6301
+	wire_filter = drop_to_spoofed;   // nobody answers at 6300 or 64xx
 	wire_log_clear();
 	// The accept queue full (as if 0 connections were allowed to wait).
 	int qlimit = l->so_qlimit;
@@ -203,21 +203,22 @@ static void tcp_time_wait_kept_when_syn_dropped(void)
 	CHECK(tcpstat.tcps_twreuse == 0 && tcpstat.tcps_pcbs == 2);
 	CHECK(stp->t_state == TCPS_TIME_WAIT && count_exact(5300, 6300, TH_SYN | TH_ACK) == 0);
 	l->so_qlimit = qlimit;
-	// The syncache full: one entry allowed, held by another peer's SYN.
-	int limit = tcp_syncache_limit;
-	tcp_syncache_limit = 1;
-	tw_forge_syn(6301, 5300, 77777, 1460);
-	wire_settle();
-	CHECK(syncache_stat.scs_count == 1);
+	// Every netisr's syncache full (one entry each, spoofed SYNs).
+	CHECK(host_sysctl_write("net.inet.tcp.syncache.limit", 1) == 0);
+	for (uint16 p = 6400; p < 6420 && syncache_stat.scs_count < (uint64)net_ncpu(); p++) {
+		tw_forge_syn(p, 5300, p * 1000u, 1460);
+		wire_settle();
+	}
+	CHECK(syncache_stat.scs_count == (uint64)net_ncpu());
 	tw_forge_syn(6300, 5300, good, 1460);
 	wire_settle();
 	CHECK(tcpstat.tcps_twreuse == 0 && tcpstat.tcps_pcbs == 2);
 	CHECK(stp->t_state == TCPS_TIME_WAIT && count_exact(5300, 6300, TH_SYN | TH_ACK) == 0);
-	tcp_syncache_limit = limit;
 	// Room again: the retransmitted SYN reopens the connection.
+	CHECK(host_sysctl_write("net.inet.tcp.syncache.limit", 256) == 0);
 	tw_forge_syn(6300, 5300, good, 1460);
 	wire_settle();
-	CHECK(tcpstat.tcps_twreuse == 1 && syncache_stat.scs_count == 2);
+	CHECK(tcpstat.tcps_twreuse == 1 && syncache_stat.scs_count == (uint64)net_ncpu() + 1);
 	CHECK(count_exact(5300, 6300, TH_SYN | TH_ACK) == 1);
 	soclose(l);
 	clean(s0, m0);

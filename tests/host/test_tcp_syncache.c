@@ -1,6 +1,7 @@
 // Host tests of the SYN cache and SYN cookies (net/tcp_syncache.c,
 // net/tcp_syncookie.c) over the fake wire: the handshake through the
-// cache, SYN,ACK retransmission and expiry, RST and repeated SYN,
+// cache, SYN,ACK retransmission and expiry, RST and repeated SYN, the
+// RST for a bad ACK,
 // overflow into cookies, forged cookies, cookies switched off, and what
 // a cookie encodes.
 #include "tests/host/tcp_wire.h"
@@ -119,6 +120,46 @@ static void tcp_syncache_rst_dupsyn(void)
 	tw_forge(7001, 5312, 5000 + 1, 0, TH_RST);
 	wire_settle();
 	CHECK(syncache_stat.scs_count == 0 && syncache_stat.scs_reset == 1);
+	soclose(l);
+	clean(s0, m0);
+}
+
+// RFC 9293 3.10.7.4, "fifth, check the ACK field", SYN-RECEIVED: an ACK
+// that is not exactly ISS + 1 (the only acceptable one: nothing but our
+// SYN was sent) is answered <SEQ=SEG.ACK><CTL=RST> and changes nothing:
+// the entry keeps waiting, and the right ACK still completes it.
+static void tcp_syncache_bad_ack_gets_rst(void)
+{
+	BEGIN();
+	struct socket *l = tw_listen(5316, 5), *s;
+	wire_filter = drop_forged;
+	tw_forge_syn(7003, 5316, 3000, 1460);
+	wire_settle();
+	struct wire_seg *sa = last_synack(5316, 7003);
+	CHECK(sa != NULL && syncache_stat.scs_count == 1);
+	tcp_seq iss = sa->ws_seq;
+	tcp_seq bad[] = { iss, iss + 2, iss + 100000, iss - 70000 };
+	for (int i = 0; i < 4; i++) {
+		wire_log_clear();
+		tw_forge(7003, 5316, 3001, bad[i], TH_ACK);
+		wire_settle();
+		int rst = 0;
+		for (int k = 0; k < wire_nlog; k++)
+			if (wire_log[k].ws_sport == 5316 && wire_log[k].ws_dport == 7003 &&
+			    wire_log[k].ws_flags == TH_RST && wire_log[k].ws_seq == bad[i])
+				rst++;
+		CHECK(rst == 1);
+		CHECK(syncache_stat.scs_count == 1 && syncache_stat.scs_completed == 0);
+		CHECK(l->so_qlen == 0 && tcpstat.tcps_pcbs == 1);
+	}
+	tw_forge(7003, 5316, 3001, iss + 1, TH_ACK);
+	wire_settle();
+	CHECK(syncache_stat.scs_completed == 1 && syncache_stat.scs_count == 0);
+	CHECK(soaccept(l, true, &s) == 0 && tw_state(s) == TCPS_ESTABLISHED);
+	struct linger nol = { 1, 0 };   // abort: the spoofed peer never closes
+	struct sockopt o = { SOL_SOCKET, SO_LINGER, false, &nol, sizeof(nol) };
+	CHECK(sosetopt(s, &o) == 0);
+	soclose(s);
 	soclose(l);
 	clean(s0, m0);
 }
@@ -320,6 +361,7 @@ const struct host_test tcp_syncache_tests[] = {
 	{ tcp_syncache_handshake, "tcp_syncache_handshake" },
 	{ tcp_syncache_expire, "tcp_syncache_expire" },
 	{ tcp_syncache_rst_dupsyn, "tcp_syncache_rst_dupsyn" },
+	{ tcp_syncache_bad_ack_gets_rst, "tcp_syncache_bad_ack_gets_rst" },
 	{ tcp_syncookie_connect, "tcp_syncookie_connect" },
 	{ tcp_syncookie_forged, "tcp_syncookie_forged" },
 	{ tcp_syncookie_off, "tcp_syncookie_off" },

@@ -39,10 +39,7 @@ exchanges are deterministic under -icount); the e1000 figure depends on
 how many frames each interrupt finds, so it moves a little more.
 """
 
-import json
 import re
-import subprocess
-import sys
 import time
 
 import tcpbench
@@ -149,19 +146,11 @@ class IcountBench:
     def g2l(self, g, secs):
         b = self.b
         b.tcp_port += 1
-        sink = subprocess.Popen(
-            b.rig.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
-                           "--port", str(b.tcp_port)]),
-            stdout=subprocess.PIPE, text=True)
-        try:
-            sink.stdout.readline()      # listening
+        with tcpbench.LinuxSink(b, b.rig, b.tcp_port) as sink:
             x0 = self.busy(g)
             g.run("tcpstream -l %d -p %d 10.0.2.2" % (secs, b.tcp_port), timeout=600)
             x1 = self.busy(g)
-            n = json.loads(sink.communicate(timeout=120)[0].splitlines()[-1])["bytes"]
-        finally:
-            if sink.poll() is None:
-                sink.kill()
+            n = sink.result()["bytes"]
         return round((x1 - x0) * MSS / n) if n else None
 
     def l2g(self, g, secs):

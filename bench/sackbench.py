@@ -22,7 +22,7 @@ import json
 import statistics
 import sys
 
-from tcpbench import GUEST, PEER, RelayGuest, start_server, total_line
+from tcpbench import GUEST, PEER, LinuxSink, RelayGuest, start_server, total_line
 
 ROUNDS = 2
 LOSS = 0.02
@@ -75,20 +75,11 @@ class SackBench(RelayGuest):
         return {"mbps": round(r["bytes"] * 8 / r["secs"] / 1e6, 3)}
 
     def g2l(self, secs):
-        import subprocess
         self.port += 1
-        sink = subprocess.Popen(
-            self.rig.ns_argv([sys.executable, str(self.b.script), "ns-tcpsink",
-                              "--port", str(self.port)]),
-            stdout=subprocess.PIPE, text=True)
-        try:
-            sink.stdout.readline()      # listening
+        with LinuxSink(self.b, self.rig, self.port) as sink:
             out = self.g.run("tcpstream -l %d -p %d %s" % (secs, self.port, PEER),
                              timeout=secs * 10 + 120)
-            sink.communicate(timeout=120)
-        finally:
-            if sink.poll() is None:
-                sink.kill()
+            sink.result()
         return {"mbps": total_line(out)["mbps"]}
 
     def run(self):

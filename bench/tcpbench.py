@@ -133,6 +133,36 @@ def start_server(g, args, timeout=30):
     raise RuntimeError("tcpstream -s did not start")
 
 
+class LinuxSink:
+    """ns-tcpsink, Linux's end of a guest -> Linux run, in rig's namespace
+    (the script is b.script, bench/run.py): accepts one connection on port
+    and reads it to the end.  `with LinuxSink(b, rig, port) as sink:`
+    returns once it listens; sink.result() waits for its end and returns
+    its JSON line (bytes, secs).  Killed on the way out if still running."""
+
+    def __init__(self, b, rig, port):
+        self.argv = rig.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
+                                 "--port", str(port)])
+        self.p = None
+
+    def __enter__(self):
+        self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
+        try:
+            self.p.stdout.readline()        # listening
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def result(self, timeout=120):
+        return json.loads(self.p.communicate(timeout=timeout)[0].splitlines()[-1])
+
+    def __exit__(self, *exc):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait()
+
+
 class RelayGuest:
     """The part of a bench whose guest sits behind the relay
     (tests/netrig.py: delay, loss on the path). self.b is the Bench;
@@ -196,18 +226,10 @@ class TcpBench:
                         timeout=secs + 120)
         l2g = r["bytes"] * 8 / r["secs"] / 1e6
         b.tcp_port += 1
-        sink = subprocess.Popen(
-            b.rig.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
-                           "--port", str(b.tcp_port)]),
-            stdout=subprocess.PIPE, text=True)
-        try:
-            sink.stdout.readline()      # listening
+        with LinuxSink(b, b.rig, b.tcp_port) as sink:
             out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port, PEER),
                         timeout=secs * 10 + 120)
-            s = json.loads(sink.communicate(timeout=120)[0].splitlines()[-1])
-        finally:
-            if sink.poll() is None:
-                sink.kill()
+            s = sink.result()
         t = total_line(out)
         return {"l2g_mbps": round(l2g, 2), "l2g_bytes": r["bytes"],
                 "g2l_mbps": t["mbps"], "g2l_bytes": t["bytes"],

@@ -113,13 +113,20 @@ echo_req(uint16 id, uint16 seq)
 	return len;
 }
 
-// Microseconds all harts have idled (kern.idle_us).
+// An integer sysctl, or 0 where this kernel has none.
+static int64
+sysctl_or0(const char *name)
+{
+	int64 v = 0;
+	sysctl_getint(name, &v);
+	return v;
+}
+
+// Microseconds all harts have idled.
 static int64
 idle_us(void)
 {
-	int64 v = 0;
-	sysctl_getint("kern.idle_us", &v);
-	return v;
+	return sysctl_or0("kern.idle_us");
 }
 
 // Instructions executed, from an instret delta and the idle time in it:
@@ -470,12 +477,11 @@ run_udprtt(long n, int k, int port)
 	       n > lost ? busy / (n - lost) : 0);
 }
 
+// Frames the e1000 has received.
 static int64
 rx_frames(void)
 {
-	int64 f = 0;
-	sysctl_getint("dev.e1000.0.rx_packets", &f);
-	return f;
+	return sysctl_or0("dev.e1000.0.rx_packets");
 }
 
 // n == 0: count instructions over ms with whatever arrives (the idle

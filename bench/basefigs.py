@@ -12,6 +12,7 @@ import statistics
 import time
 
 from nsside import GUEST_IP
+import rxbench                 # (bench/rxbench.py: the full-frame receive rate row)
 
 
 class BaseFigures:
@@ -50,7 +51,7 @@ class BaseFigures:
 
     # -- figure 2: raw frame receive rate --
 
-    def blast(self):
+    def blast(self, size=60):
         keys = ["dev.e1000.0.hw.gprc", "dev.e1000.0.rx_packets",
                 "dev.e1000.0.hw.mpc", "dev.e1000.0.hw.rnbc",
                 "dev.e1000.0.rx_drops", "dev.e1000.0.rx_overruns",
@@ -58,7 +59,8 @@ class BaseFigures:
         b = self.counters("dev.e1000.0")
         b.update(self.counters("net.link.ether"))
         r = self.ns_script(["ns-blast", "--iface", self.rig.tap, "--secs",
-                            str(self.secs)], timeout=self.secs + 120)
+                            str(self.secs), "--size", str(size)],
+                           timeout=self.secs + 120)
         # let the guest drain its ring, then read until the count settles
         prev = None
         for _ in range(10):
@@ -70,7 +72,7 @@ class BaseFigures:
         a.update(self.counters("net.link.ether"))
         d = self.delta(b, a, keys + ["net.link.ether.unknown_type"])
         secs = r["secs"]
-        return {"secs": round(secs, 2), "host_sent": r["sent"],
+        return {"size": size, "secs": round(secs, 2), "host_sent": r["sent"],
                 "host_errors": r["errors"], "tap_to_qemu": r["tap_tx"],
                 "tap_dropped": r["tap_dropped"],
                 "sent_fps": round(r["sent"] / secs),
@@ -241,6 +243,7 @@ def table_rows(f, meta, row, err):
         row("   received by guest (gprc)", "%d" % b["recv_fps"],
             "loss %s%%, mpc %d, rnbc %d, unknown_type %d"
             % (b["loss_pct"], b["mpc"], b["rnbc"], b["unknown_type"]))
+    rxbench.blast_rows(f, row, err)
     if "txblast" in f and "error" not in f["txblast"]:
         row("2b. e1000 raw transmit (frames/s)", "", "")
         for size in (60, 1514):

@@ -68,12 +68,13 @@ def _tap_stats(iface):
 
 
 def ns_blast(a):
-    """Minimum-size frames (60 bytes before the FCS) to the guest's MAC with
-    an ethertype nothing handles, flat out for a.secs seconds."""
+    """Frames of a.size bytes before the FCS (60: the minimum; 1514: a
+    full-size frame, bench/rxbench.py) to the guest's MAC with an
+    ethertype nothing handles, flat out for a.secs seconds."""
     with open("/sys/class/net/%s/address" % a.iface) as f:
         src = bytes.fromhex(f.read().strip().replace(":", ""))
     dst = bytes.fromhex(a.dst_mac.replace(":", ""))
-    frame = dst + src + struct.pack("!H", ETHERTYPE_BENCH) + bytes(46)
+    frame = dst + src + struct.pack("!H", ETHERTYPE_BENCH) + bytes(a.size - 14)
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((a.iface, 0))
     before = _tap_stats(a.iface)
@@ -144,6 +145,7 @@ def ns_main(argv):
     pb.add_argument("--iface", required=True)
     pb.add_argument("--secs", type=float, default=5)
     pb.add_argument("--dst-mac", default=GUEST_MAC)
+    pb.add_argument("--size", type=int, default=60)
     pu = sub.add_parser("ns-udp")
     pu.add_argument("--dst", required=True)
     pu.add_argument("--src", default="10.0.2.2")

@@ -231,6 +231,7 @@ class Bench(basefigs.BaseFigures):
             rx = rxbench.RxBench(self)
             if (want("blast") or want("tcpe1000")) and self.rig:
                 self.figure("blast", self.blast)
+                self.figure("blast1514", rx.blast1514)
                 self.figure("txblast", rx.txblast)
             if want("ifq") and self.rig:
                 self.figure("ifq_e1000", rx.ifq_e1000)

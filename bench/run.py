@@ -63,6 +63,7 @@ import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, 
 import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
 import basefigs                 # noqa: E402  (bench/basefigs.py: figures 1-4, CPUS=1)
 import nsside                   # noqa: E402  (bench/nsside.py: the Linux side, ns-*)
+import contendbench             # noqa: E402  (bench/contendbench.py: ifq, PCQ under contention)
 RESULTS = ROOT / "bench" / "results"
 
 UDP_PORT = 9000
@@ -271,6 +272,10 @@ class Bench(basefigs.BaseFigures):
                 self.figure("icount_tcplo", ic.tcp_lo0)
                 if self.rig:
                     self.figure("icount_tcp", ic.tcp_e1000)
+            if want("contend") and self.rig:
+                cb = contendbench.ContendBench(self)
+                self.figure("contend_ifq", cb.ifq)
+                self.figure("contend_pcq", cb.pcq)
             if want("mech"):
                 self.figure("mech_rcvd", mech.rcvd)
                 self.figure("mech_srs", mech.srs)
@@ -306,6 +311,7 @@ class Bench(basefigs.BaseFigures):
         icount.table_rows(f, row, err)
         rxbench.table_rows(f, row, err)
         mechbench.table_rows(f, row, err)
+        contendbench.table_rows(f, row, err)
         w = max(len(r[0]) for r in rows)
         v = max(len(r[1]) for r in rows)
         lines = ["%-*s  %*s  %s" % (w, a, v, b, c) if b or c else a
@@ -353,7 +359,7 @@ def main(argv):
     p.add_argument("--cpus", type=int, default=int(os.environ.get("CPUS", 2)))
     p.add_argument("--secs", type=float, default=5.0,
                    help="length of each rate run (default 5)")
-    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech,"
+    p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech,contend,"
                    "tcpe1000 (raw receive and transmit rates and the e1000 TCP rows only), "
                    "icounttcp (instructions per TCP segment and per byte only)")
     p.add_argument("--lockcheck", action="store_true",

@@ -116,6 +116,11 @@ static void stat_inc(uint64 *c)
 	__atomic_add_fetch(c, 1, __ATOMIC_RELAXED);
 }
 
+static void stat_add(uint64 *c, uint64 n)
+{
+	__atomic_add_fetch(c, n, __ATOMIC_RELAXED);
+}
+
 static const struct {
 	const char *name;
 	size_t off;
@@ -128,6 +133,9 @@ static const struct {
 	{ "contended", offsetof(struct ifq_stats, ifs_contended), "found busy" },
 	{ "restarts", offsetof(struct ifq_stats, ifs_restarts), "extra passes" },
 	{ "runs", offsetof(struct ifq_stats, ifs_runs), "start routine calls" },
+	{ "run_us", offsetof(struct ifq_stats, ifs_run_us), "us in start routine" },
+	{ "waits", offsetof(struct ifq_stats, ifs_waits), "plain lock: found it taken" },
+	{ "wait_us", offsetof(struct ifq_stats, ifs_wait_us), "plain lock: us spun" },
 };
 _Static_assert(nelem(ifq_oid_tab) == nelem(((struct ifqueue *)0)->ifq_oids),
 	       "one oid per counter");
@@ -260,14 +268,19 @@ static void run_start(struct ifqueue *ifq)
 	// Indirect call: the driver's start routine given to ifq_init --
 	// e1000_start (drivers/e1000.c) for em0, loop_start (net/if_loop.c)
 	// for lo0, a capture routine in the host tests.
+	uint64 t0 = net_now_us();
 	ifq->ifq_start_fn(ifq, ifq->ifq_softc);
+	stat_add(&ifq->ifq_stats.ifs_run_us, net_now_us() - t0);
 }
 
 // Naive mode: every caller takes the lock, so CPUs that arrive while the
-// start routine runs spin (interrupts off) until it is their turn.
+// start routine runs spin (interrupts off) until it is their turn; waits
+// and wait_us count them and the time they spun -- the work the
+// serializer's "leave a note and go" saves.
 static void plain_start(struct ifqueue *ifq)
 {
-	net_lock_acquire(&ifq->ifq_start_lock);
+	net_lock_acquire_counted(&ifq->ifq_start_lock, &ifq->ifq_stats.ifs_waits,
+				 &ifq->ifq_stats.ifs_wait_us);
 	run_start(ifq);
 	net_lock_release(&ifq->ifq_start_lock);
 }

@@ -38,6 +38,9 @@ struct ifq_stats {
 	uint64 ifs_contended;   // [a] calls that found the serializer busy
 	uint64 ifs_restarts;    // [a] extra passes the owner ran for others
 	uint64 ifs_runs;        // [a] calls of the start routine
+	uint64 ifs_run_us;      // [a] microseconds inside it (wall clock)
+	uint64 ifs_waits;       // [a] plain lock: calls that found it taken
+	uint64 ifs_wait_us;     // [a] plain lock: microseconds they spun
 };
 
 struct ifqueue {
@@ -53,7 +56,7 @@ struct ifqueue {
 	void *ifq_softc;            // [i]
 	struct ifq_stats ifq_stats;
 	char ifq_name[16];          // [i]
-	struct net_sysctl ifq_oids[7]; // [i] net.ifq.<name>.*
+	struct net_sysctl ifq_oids[10]; // [i] net.ifq.<name>.*
 };
 
 // Global switch net.ifq.serializer: 1 = serializer (default), 0 = plain

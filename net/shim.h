@@ -61,6 +61,14 @@ void net_lock_init(struct net_lock *lk, const char *name);
 void net_lock_acquire(struct net_lock *lk);
 void net_lock_release(struct net_lock *lk);
 bool net_lock_held(struct net_lock *lk);   // by this CPU/thread
+// Is lk held by anyone right now? A racy peek, for statistics only.
+bool net_lock_busy(struct net_lock *lk);
+// net_lock_acquire that also counts contention: if lk was busy when we
+// arrived, adds 1 to *waits and the microseconds spent waiting (spinning,
+// in the kernel) to *wait_us. Both counters are relaxed atomics. Costs one
+// load when the lock is free. Shows what a lock-avoiding mechanism saves
+// (net.ifq.<if>.waits, net.inet.udp.sbwaits ...).
+void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_us);
 
 // ---- waiting --------------------------------------------------------------
 // xv6 sleep/wakeup: net_sleep atomically releases lk and waits until
@@ -85,6 +93,9 @@ int net_ncpu(void);    // number of CPUs, >= 1
 // ---- time -----------------------------------------------------------------
 // Milliseconds since boot (kernel), or the virtual clock (host tests).
 uint64 net_now_ms(void);
+// Microseconds since boot (kernel: the time CSR), or the virtual clock x
+// 1000 (host tests). For statistics.
+uint64 net_now_us(void);
 
 // ---- callouts ---------------------------------------------------------------
 // A one-shot timed call: fn(arg) runs once, ms milliseconds after

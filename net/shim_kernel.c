@@ -37,6 +37,23 @@ void net_lock_release(struct net_lock *lk)
 	release(&lk->nl_lk);
 }
 
+bool net_lock_busy(struct net_lock *lk)
+{
+	return __atomic_load_n(&lk->nl_lk.locked, __ATOMIC_RELAXED) != 0;
+}
+
+void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_us)
+{
+	if (!net_lock_busy(lk)) {
+		net_lock_acquire(lk);
+		return;
+	}
+	uint64 t0 = net_now_us();
+	net_lock_acquire(lk);
+	__atomic_add_fetch(wait_us, net_now_us() - t0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(waits, 1, __ATOMIC_RELAXED);
+}
+
 // holding() compares with mycpu(), which needs interrupts off.
 bool net_lock_held(struct net_lock *lk)
 {
@@ -92,6 +109,11 @@ int net_ncpu(void)
 uint64 net_now_ms(void)
 {
 	return uptime_ms();
+}
+
+uint64 net_now_us(void)
+{
+	return r_time() / (TIMEBASE / 1000000);
 }
 
 int net_sysctl_add_u64(struct net_sysctl *ns, const char *name, uint64 *p,

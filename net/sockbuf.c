@@ -273,19 +273,20 @@ bool sbhasrecord(struct sockbuf *sb)
 	return sb->sb_mb != NULL || (sb->sb_pcq != NULL && pcq_peek(sb->sb_pcq) != NULL);
 }
 
-void sbpcqwakeup(struct sockbuf *sb)
+bool sbpcqwakeup(struct sockbuf *sb, uint64 *waits, uint64 *wait_us)
 {
 	// Dekker pair with sbwait: our publish (pcq_put's RELEASE store) is
 	// ordered before the load of sb_sleepers by this full fence; sbwait
 	// orders its increment of sb_sleepers before its look at the PCQ.
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&sb->sb_sleepers, __ATOMIC_RELAXED) != 0) {
-		net_lock_acquire(&sb->sb_lock);
+		net_lock_acquire_counted(&sb->sb_lock, waits, wait_us);
 		sbwakeup(sb);
 		net_lock_release(&sb->sb_lock);
-	} else {
-		sbpollnotify(sb);   // a poller is not a sleeper on sb
+		return true;
 	}
+	sbpollnotify(sb);   // a poller is not a sleeper on sb
+	return false;
 }
 
 struct pcq *sbpcqdetach(struct sockbuf *sb, struct mbuf **recs)

@@ -94,8 +94,10 @@ void sbpcqdrain(struct sockbuf *sb);
 bool sbhasrecord(struct sockbuf *sb);
 // Producer side, after a pcq_put on sb_pcq: wake a reader sleeping in
 // sbwait (takes sb_lock only if one sleeps) and poll(2). Any thread that
-// may take sb_lock; caller does not hold it.
-void sbpcqwakeup(struct sockbuf *sb);
+// may take sb_lock; caller does not hold it. Returns whether it took
+// sb_lock to wake a sleeper; a wait for that lock is counted in *waits
+// and *wait_us (net_lock_acquire_counted).
+bool sbpcqwakeup(struct sockbuf *sb, uint64 *waits, uint64 *wait_us);
 // Take sb_pcq away (set NULL) and return it, with every record it held
 // in *recs (a list by m_nextpkt, to m_freem one by one). Producers must
 // be gone already (the protocol unlinked the pcb). Takes sb_lock.

@@ -106,6 +106,12 @@ struct udpstat {
 	uint64 udps_fastpath;     // [a] of which through a PCQ
 	uint64 udps_opackets;     // [a] datagrams sent
 	uint64 udps_oerrors;      // [a] sends that failed
+	// Contention (what the fast demux saves; bench/contendbench.py):
+	uint64 udps_tablewaits;   // [a] input found the table lock taken
+	uint64 udps_tablewait_us; // [a] ... and spun this long
+	uint64 udps_sbwaits;      // [a] delivery found so_rcv's lock taken
+	uint64 udps_sbwait_us;    // [a] ... and spun this long
+	uint64 udps_pcqwakeups;   // [a] fast path: locked so_rcv to wake a reader
 };
 static struct udpstat udpstat;
 #define UDPSTAT(f) __atomic_add_fetch(&udpstat.f, 1, __ATOMIC_RELAXED)
@@ -124,6 +130,11 @@ UDPSTAT_OID(delivered, udps_delivered, "queued on a socket");
 UDPSTAT_OID(fastpath, udps_fastpath, "queued through a PCQ");
 UDPSTAT_OID(opackets, udps_opackets, "datagrams sent");
 UDPSTAT_OID(oerrors, udps_oerrors, "sends that failed");
+UDPSTAT_OID(tablewaits, udps_tablewaits, "input found the pcb table lock taken");
+UDPSTAT_OID(tablewait_us, udps_tablewait_us, "microseconds input spun on the table lock");
+UDPSTAT_OID(sbwaits, udps_sbwaits, "deliveries that found so_rcv's lock taken");
+UDPSTAT_OID(sbwait_us, udps_sbwait_us, "microseconds deliveries spun on so_rcv's lock");
+UDPSTAT_OID(pcqwakeups, udps_pcqwakeups, "fast path: so_rcv locked to wake a sleeping reader");
 
 static int udp_fast_demux = 1;     // [a]
 static int udp_reuseport_ext = 1;  // [a]
@@ -199,10 +210,16 @@ static void udp_deliver(struct inpcb *inp, struct mbuf *m, const struct sockaddr
 		}
 		UDPSTAT(udps_delivered);
 		UDPSTAT(udps_fastpath);
-		sbpcqwakeup(sb);   // locks sb only if a reader sleeps
+		// locks sb only if a reader sleeps
+		if (sbpcqwakeup(sb, &udpstat.udps_sbwaits, &udpstat.udps_sbwait_us))
+			UDPSTAT(udps_pcqwakeups);
 		return;
 	}
-	net_lock_acquire(&sb->sb_lock);
+	// Naive: the reader holds sb_lock while it copies out, so this
+	// netisr (holding the table lock, which the other netisrs want)
+	// may spin for the length of a copyout.
+	net_lock_acquire_counted(&sb->sb_lock, &udpstat.udps_sbwaits,
+				 &udpstat.udps_sbwait_us);
 	int err = sbappendaddr(sb, from, m);
 	net_lock_release(&sb->sb_lock);
 	if (err < 0) {
@@ -304,7 +321,8 @@ void udp_input(struct mbuf *m, int hlen)
 		udp_input_bcast(m, &from, dst, dport);
 		return;
 	}
-	net_lock_acquire(&udbinfo.ipi_lock);
+	net_lock_acquire_counted(&udbinfo.ipi_lock, &udpstat.udps_tablewaits,
+				 &udpstat.udps_tablewait_us);
 	struct inpcb *inp = in_pcblookup(&udbinfo, src, sport, dst, dport, hash);
 	if (inp == NULL) {
 		net_lock_release(&udbinfo.ipi_lock);

@@ -120,6 +120,23 @@ void net_lock_release(struct net_lock *lk)
 	pthread_mutex_unlock(&lk->nl_mu);
 }
 
+bool net_lock_busy(struct net_lock *lk)
+{
+	return __atomic_load_n(&lk->nl_held, __ATOMIC_RELAXED) != 0;
+}
+
+void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_us)
+{
+	if (!net_lock_busy(lk)) {
+		net_lock_acquire(lk);
+		return;
+	}
+	uint64 t0 = net_now_us();
+	net_lock_acquire(lk);
+	__atomic_add_fetch(wait_us, net_now_us() - t0, __ATOMIC_RELAXED);
+	__atomic_add_fetch(waits, 1, __ATOMIC_RELAXED);
+}
+
 // Only the owner can see nl_held set together with its own id, so the
 // unlocked read of nl_owner is stable for the question "is it me?".
 bool net_lock_held(struct net_lock *lk)
@@ -268,6 +285,11 @@ static uint64 host_clock;   // [a]
 uint64 net_now_ms(void)
 {
 	return __atomic_load_n(&host_clock, __ATOMIC_ACQUIRE);
+}
+
+uint64 net_now_us(void)
+{
+	return net_now_ms() * 1000;
 }
 
 void host_clock_advance(uint64 ms)

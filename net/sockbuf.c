@@ -289,6 +289,28 @@ bool sbpcqwakeup(struct sockbuf *sb, uint64 *waits, uint64 *wait_us)
 	return false;
 }
 
+void sbpin(struct sockbuf *sb)
+{
+	// Relaxed: the caller holds the table lock, whose release orders this
+	// before the detacher's unlink (it takes the same lock).
+	__atomic_add_fetch(&sb->sb_pins, 1, __ATOMIC_RELAXED);
+}
+
+void sbunpin(struct sockbuf *sb)
+{
+	// Release: everything this producer did to the socket happens before
+	// the detacher sees the count drop and frees.
+	__atomic_sub_fetch(&sb->sb_pins, 1, __ATOMIC_RELEASE);
+}
+
+void sbwaitunpinned(struct sockbuf *sb)
+{
+	// Short: a pinned producer is between its lookup and the end of its
+	// delivery, which never sleeps.
+	while (__atomic_load_n(&sb->sb_pins, __ATOMIC_ACQUIRE) != 0)
+		net_yield();
+}
+
 struct pcq *sbpcqdetach(struct sockbuf *sb, struct mbuf **recs)
 {
 	struct mbuf *rec, *head = NULL, **tail = &head;

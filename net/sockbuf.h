@@ -46,6 +46,8 @@ struct sockbuf {
 	uint64 sb_pcqcharge;        // [a] what sits in sb_pcq: storage bytes
 	                            //     << 32 | data bytes (sbpcqcharge)
 	uint32 sb_sleepers;         // [a] readers in sbwait (PCQ wakeups)
+	uint32 sb_pins;             // [a] producers delivering without the
+	                            //     pcb table lock (sbpin)
 	bool sb_polled;             // [a] poll(2) has looked at this socket:
 	                            //     changes notify pollers (sbpollnotify)
 	// Stream readers that copy out of the lock (net/soreceive_stream.c):
@@ -98,6 +100,14 @@ bool sbhasrecord(struct sockbuf *sb);
 // sb_lock to wake a sleeper; a wait for that lock is counted in *waits
 // and *wait_us (net_lock_acquire_counted).
 bool sbpcqwakeup(struct sockbuf *sb, uint64 *waits, uint64 *wait_us);
+// A producer that found the socket under its protocol's table lock pins
+// its receive side before it lets the lock go, and unpins it when it has
+// delivered (UDP: udp_input). The protocol's detach, after taking the
+// socket off the table, waits until nothing is pinned before it frees
+// the PCQ: the socket stays alive while a producer uses it. Any thread.
+void sbpin(struct sockbuf *sb);
+void sbunpin(struct sockbuf *sb);
+void sbwaitunpinned(struct sockbuf *sb);   // thread context; yields
 // Take sb_pcq away (set NULL) and return it, with every record it held
 // in *recs (a list by m_nextpkt, to m_freem one by one). Producers must
 // be gone already (the protocol unlinked the pcb). Takes sb_lock.

@@ -43,9 +43,11 @@
 //   I2 Every datagram that arrives is counted exactly once: delivered
 //      (ipackets - drops) or in one of hdrops, badlen, badsum, noport,
 //      noportbcast, fullsock, pcqfull, nombuf.
-//   I3 Producers touch a socket only while holding the table lock, and
-//      udp_detach unlinks the pcb under it before freeing the PCQ: no
-//      put can hit a freed queue.
+//   I3 Producers touch a socket only while holding the table lock or
+//      while so_rcv is pinned (sbpin, taken under the table lock right
+//      after the lookup, dropped after the delivery); udp_detach unlinks
+//      the pcb under the table lock, then waits until nothing is pinned
+//      (sbwaitunpinned), then frees the PCQ: no put can hit a freed queue.
 //
 // Locking: udbinfo.ipi_lock (the table lock) -> so_rcv.sb_lock. Requests
 // take the table lock inside in_pcb.c; udp_send takes none (it reads the
@@ -54,6 +56,9 @@
 // Races:
 //   - "close while datagrams arrive": I3; what was queued on the closed
 //     socket (PCQ + so_rcv) is freed; other group members keep theirs.
+//     A netisr that found the pcb just before the unlink still delivers
+//     (it pinned so_rcv); detach waits for it, the datagram is freed
+//     with the rest.
 //   - "reader sleeps while a producer publishes": sbwait / sbpcqwakeup
 //     (net/sockbuf.c) pair their full fences; one sees the other.
 //   - "switch flipped with data in the PCQ": records already in the PCQ
@@ -61,8 +66,8 @@
 //     promise order, and nothing is lost.
 //
 // Life of a packet: e1000 -> netisr N: ether_input -> ip_input ->
-// udp_input -> ipi_lock -> in_pcblookup -> sbmkrecord -> pcq_put ->
-// sbpcqwakeup ... user: recvfrom -> soreceive -> sbpcqdrain -> copyout.
+// udp_input -> ipi_lock -> in_pcblookup -> sbpin -> (table lock released)
+// sbmkrecord -> pcq_put -> sbpcqwakeup -> sbunpin ... user: recvfrom -> soreceive -> sbpcqdrain -> copyout.
 // Sending: sendto -> sosend -> PRU_SEND -> netisr so_cpu: udp_send ->
 // udp_output -> ip_output -> if_output.
 //
@@ -184,13 +189,14 @@ static uint16 udp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst
 
 // ---- input ------------------------------------------------------------------
 
-// Queue datagram m (data only) from from on inp's socket. Consumes m.
-// Netisr; caller holds ipi_lock (I3).
-static void udp_deliver(struct inpcb *inp, struct mbuf *m, const struct sockaddr_in *from)
+// Queue datagram m (data only) from from on socket so, whose PCQ is q
+// (inp_pcq). Consumes m. Netisr; caller holds ipi_lock or has pinned
+// so_rcv (sbpin) while it held it (I3).
+static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
+			   const struct sockaddr_in *from)
 {
-	struct sockbuf *sb = &inp->inp_socket->so_rcv;
-	KASSERT(net_lock_held(&udbinfo.ipi_lock));
-	if (__atomic_load_n(&udp_fast_demux, __ATOMIC_RELAXED) && inp->inp_pcq) {
+	struct sockbuf *sb = &so->so_rcv;
+	if (__atomic_load_n(&udp_fast_demux, __ATOMIC_RELAXED) && q) {
 		struct mbuf *rec = sbmkrecord(from, m);
 		if (rec == NULL) {
 			UDPSTAT(udps_nombuf);
@@ -202,7 +208,7 @@ static void udp_deliver(struct inpcb *inp, struct mbuf *m, const struct sockaddr
 			m_freem(rec);
 			return;
 		}
-		if (!pcq_put(inp->inp_pcq, rec)) {   // no socket lock taken
+		if (!pcq_put(q, rec)) {   // no socket lock taken
 			sbpcquncharge(sb, rec);
 			UDPSTAT(udps_pcqfull);
 			m_freem(rec);
@@ -228,6 +234,13 @@ static void udp_deliver(struct inpcb *inp, struct mbuf *m, const struct sockaddr
 		return;
 	}
 	UDPSTAT(udps_delivered);
+}
+
+// udp_deliver_so for inp. Caller holds ipi_lock (I3).
+static void udp_deliver(struct inpcb *inp, struct mbuf *m, const struct sockaddr_in *from)
+{
+	KASSERT(net_lock_held(&udbinfo.ipi_lock));
+	udp_deliver_so(inp->inp_socket, inp->inp_pcq, m, from);
 }
 
 // Is dst (host order) a broadcast for this packet?
@@ -331,9 +344,18 @@ void udp_input(struct mbuf *m, int hlen)
 		icmp_error(m, hlen, ICMP_UNREACH, ICMP_UNREACH_PORT);
 		return;
 	}
-	m_adj(m, hlen + UDP_HDR_LEN);
-	udp_deliver(inp, m, &from);   // I3: still under the table lock
+	// I3: pin the socket's receive side, then leave the table lock. The
+	// delivery (record, PCQ or so_rcv's lock, wake-up) runs without it,
+	// so netisrs delivering to one socket do not queue up behind each
+	// other on the table lock: what is left between them is what the
+	// fast demux is about, so_rcv's lock against the PCQ.
+	struct socket *so = inp->inp_socket;
+	struct pcq *q = inp->inp_pcq;
+	sbpin(&so->so_rcv);
 	net_lock_release(&udbinfo.ipi_lock);
+	m_adj(m, hlen + UDP_HDR_LEN);
+	udp_deliver_so(so, q, m, &from);
+	sbunpin(&so->so_rcv);   // so may go away from here on
 	return;
 drop:
 	m_freem(m);
@@ -444,8 +466,9 @@ static int udp_detach(struct socket *so)
 	struct mbuf *recs;
 	if (inp == NULL)
 		return 0;
-	in_pcbdetach(inp);   // I3: no producer can reach the PCQ after this
+	in_pcbdetach(inp);   // I3: no lookup finds the socket after this ...
 	so->so_pcb = NULL;
+	sbwaitunpinned(&so->so_rcv);   // ... and no producer still uses it
 	struct pcq *q = sbpcqdetach(&so->so_rcv, &recs);
 	while (recs != NULL) {   // what was queued on this socket is lost
 		struct mbuf *next = recs->m_nextpkt;

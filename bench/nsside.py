@@ -17,6 +17,7 @@ import socket
 import struct
 import time
 
+import contendbench
 import rxbench
 import tcpbench
 from inetsum import cksum      # tests/inetsum.py (bench/run.py puts tests/ on the path)
@@ -156,6 +157,8 @@ def ns_main(argv):
     pu.add_argument("--iface")
     if argv[0] == "ns-pace":
         return rxbench.ns_main(argv[1:])
+    if argv[0] in contendbench.NS_CMDS:
+        return contendbench.NS_CMDS[argv[0]](argv[1:])
     if argv[0] in ("ns-tcpsend", "ns-tcpsink"):
         return tcpbench.ns_main(argv[0], argv[1:])
     a = p.parse_args(argv)

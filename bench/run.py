@@ -275,7 +275,9 @@ class Bench(basefigs.BaseFigures):
             if want("contend") and self.rig:
                 cb = contendbench.ContendBench(self)
                 self.figure("contend_ifq", cb.ifq)
+                self.figure("contend_tcp", cb.tcp)
                 self.figure("contend_pcq", cb.pcq)
+                self.figure("contend_icount", cb.icount)
             if want("mech"):
                 self.figure("mech_rcvd", mech.rcvd)
                 self.figure("mech_srs", mech.srs)

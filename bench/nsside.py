@@ -7,7 +7,8 @@ reads the one JSON line it prints).
   ns-blast  raw frames of an ethertype nothing handles, as fast as the
             tap takes them (the e1000's raw receive rate).
   ns-udp    UDP datagrams from many sockets to the guest for a while.
-  ns-pace, ns-tcpsend, ns-tcpsink: bench/rxbench.py, bench/tcpbench.py.
+  ns-pace, ns-tcpsend, ns-tcpsink: bench/rxbench.py, bench/tcpbench.py;
+  ns-udppace, ns-tcpsinkn: bench/contendbench.py.
 """
 
 import argparse

@@ -579,6 +579,56 @@ static struct mbuf *e1000_tx_collapse(struct e1000_softc *sc, struct mbuf *m, in
 	return n;
 }
 
+// Packet m made ready for the ring: its length checked (*len), its chain
+// collapsed to at most E1000_TX_MAXSEG mbufs, its offload prepared (a
+// context descriptor if needed; *popts, *dcmd for its data descriptors)
+// or its checksum finished in software. Returns m (or its copy), or NULL
+// if it was dropped (bad length, no memory, TSO the device cannot do);
+// consumes m then. [tx].
+static struct mbuf *e1000_tx_prepare(struct e1000_softc *sc, struct mbuf *m, int *len,
+				     uint8 *popts, uint8 *dcmd)
+{
+	int nseg = 0;
+	*len = 0;
+	for (struct mbuf *n = m; n; n = n->m_next) {
+		if (n->m_len > 0)
+			nseg++;
+		*len += n->m_len;
+	}
+	bool tso = m->m_pkthdr.ph_flags & PH_TSO;
+	int maxlen = tso ? E1000_IPOFF + IP_MAXPACKET : E1000_MAXFRAME - 4;
+	if (nseg == 0 || *len < 14 || *len > maxlen) {
+		sc->sc_tx_drops++;  // a bad length: drop
+		m_freem(m);
+		return NULL;
+	}
+	if ((m = e1000_tx_collapse(sc, m, nseg, *len)) == NULL) {
+		sc->sc_tx_drops++;
+		return NULL;
+	}
+	if (!e1000_offload(sc, m, *len, popts, dcmd)) {
+		if (tso) {
+			sc->sc_tx_drops++;
+			m_freem(m);
+			return NULL;
+		}
+		in_cksum_finish(m, E1000_TCPOFF);
+	}
+	return m;
+}
+
+// Offload: the data descriptors from dfirst to the tail become extended
+// data descriptors that ask for the checksums (and TSO) the context says
+// (nothing to do if dcmd is 0: plain descriptors). [tx].
+static void e1000_tx_offload_descs(struct e1000_softc *sc, int dfirst, uint8 popts, uint8 dcmd)
+{
+	for (int i = dfirst; dcmd && i != sc->sc_tx_tail; i = (i + 1) % E1000_NTXDESC) {
+		sc->sc_tx_ring[i].td_cso = E1000_TXD_DTYP_D;
+		sc->sc_tx_ring[i].td_css = popts;
+		sc->sc_tx_ring[i].td_cmd |= dcmd;
+	}
+}
+
 // Put packet m on the ring at the tail, one descriptor per non-empty
 // mbuf [E1000 3.3.3] (does not write TDT), after a context descriptor if
 // its offload needs one. Consumes m. Caller holds sc_tx_lock and has
@@ -586,32 +636,10 @@ static struct mbuf *e1000_tx_collapse(struct e1000_softc *sc, struct mbuf *m, in
 static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 {
 	KASSERT(holding(&sc->sc_tx_lock));
-	int nseg = 0, len = 0;
-	for (struct mbuf *n = m; n; n = n->m_next) {
-		if (n->m_len > 0)
-			nseg++;
-		len += n->m_len;
-	}
-	bool tso = m->m_pkthdr.ph_flags & PH_TSO;
-	int maxlen = tso ? E1000_IPOFF + IP_MAXPACKET : E1000_MAXFRAME - 4;
-	if (nseg == 0 || len < 14 || len > maxlen) {
-		sc->sc_tx_drops++;  // a bad length: drop
-		m_freem(m);
-		return;
-	}
-	if ((m = e1000_tx_collapse(sc, m, nseg, len)) == NULL) {
-		sc->sc_tx_drops++;
-		return;
-	}
+	int len;
 	uint8 popts, dcmd;
-	if (!e1000_offload(sc, m, len, &popts, &dcmd)) {
-		if (tso) {
-			sc->sc_tx_drops++;
-			m_freem(m);
-			return;
-		}
-		in_cksum_finish(m, E1000_TCPOFF);
-	}
+	if ((m = e1000_tx_prepare(sc, m, &len, &popts, &dcmd)) == NULL)
+		return;
 	int dfirst = sc->sc_tx_tail;   // the packet's first data descriptor
 	/* LAB e1000 BEGIN: exercise 3, a descriptor per mbuf */
 	int last = -1;
@@ -640,13 +668,7 @@ static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 	m_freem(m);
 	return;
 	   LAB e1000 END */
-	// Offload: the descriptors just written become extended data
-	// descriptors that ask for the checksums (and TSO) the context says.
-	for (int i = dfirst; dcmd && i != sc->sc_tx_tail; i = (i + 1) % E1000_NTXDESC) {
-		sc->sc_tx_ring[i].td_cso = E1000_TXD_DTYP_D;
-		sc->sc_tx_ring[i].td_css = popts;
-		sc->sc_tx_ring[i].td_cmd |= dcmd;
-	}
+	e1000_tx_offload_descs(sc, dfirst, popts, dcmd);
 	sc->sc_tx_packets++;
 	sc->sc_tx_bytes += len;
 }

@@ -218,36 +218,39 @@ static void tcp_input_listener(struct socket *lso, struct tcp_seg *sg)
 
 // ---- SYN_SENT (RFC 9293 3.10.7.3) --------------------------------------------------
 
-static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
+// "first, check the ACK bit" and "second, check the RST bit": true if
+// that settled sg (dropped, answered by a RST, or tp refused).
+static bool tcp_synsent_ack_rst(struct tcpcb *tp, struct tcp_seg *sg)
 {
 	uint8 f = sg->sg_flags;
-	// "first, check the ACK bit: If SEG.ACK =< ISS or SEG.ACK > SND.NXT,
-	// send a reset (unless the RST bit is set, if so drop the segment)".
+	// "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the
+	// RST bit is set, if so drop the segment)".
 	if ((f & TH_ACK) && (SEQ_LEQ(sg->sg_ack, tp->iss) || SEQ_GT(sg->sg_ack, tp->snd_max))) {
 		TCPSTAT_INC(tcps_drop_badack);
 		if (f & TH_RST)
 			tcp_input_drop(sg);
 		else
 			tcp_input_dropreset(sg);
-		return;
+		return true;
 	}
-	if (f & TH_RST) {
-		// "second, check the RST bit: If the ACK was acceptable, then
-		// signal to the user 'error: connection reset', drop the
-		// segment, enter CLOSED state, delete TCB ... Otherwise (no
-		// ACK), drop the segment." connect(2) reports ECONNREFUSED.
-		tcp_input_drop(sg);
-		if (f & TH_ACK) {
-			TCPSTAT_INC(tcps_rstrcvd);
-			tcp_drop_quiet(tp, -ECONNREFUSED);
-		}
-		return;
+	if (!(f & TH_RST))
+		return false;
+	// "If the ACK was acceptable, then signal to the user 'error:
+	// connection reset', drop the segment, enter CLOSED state, delete
+	// TCB ... Otherwise (no ACK), drop the segment." connect(2) reports
+	// ECONNREFUSED.
+	tcp_input_drop(sg);
+	if (f & TH_ACK) {
+		TCPSTAT_INC(tcps_rstrcvd);
+		tcp_drop_quiet(tp, -ECONNREFUSED);
 	}
-	if (!(f & TH_SYN)) {
-		tcp_input_drop(sg);   // "fifth, if neither ... drop the segment"
-		return;
-	}
-	// "fourth, check the SYN bit": RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ.
+	return true;
+}
+
+// "fourth, check the SYN bit": RCV.NXT = SEG.SEQ+1, IRS = SEG.SEQ, and
+// what the peer's SYN tells: its MSS, options and window.
+static void tcp_synsent_take_syn(struct tcpcb *tp, const struct tcp_seg *sg)
+{
 	tp->irs = sg->sg_seq;
 	tp->rcv_nxt = tp->rcv_adv = sg->sg_seq + 1;
 	tcp_mss_from_syn(tp, sg);
@@ -256,32 +259,52 @@ static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
 	tp->snd_wl1 = sg->sg_seq;
 	tp->snd_wl2 = sg->sg_ack;
 	tp->t_rcvtime = net_now_ms();
-	if (f & TH_ACK) {
-		// "If SND.UNA > ISS (our SYN has been ACKed), change the
-		// connection state to ESTABLISHED, form an ACK segment
-		// <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
-		// RFC 7323 4.1: an echo times even a retransmitted SYN.
-		bool tsrtt = tcp_ts_rtt(tp, sg);
-		if (!tsrtt && tp->t_rtttime != 0)   // Karn: the SYN was not retransmitted
-			tcp_rtt_update(tp, (int)(net_now_ms() - tp->t_rtttime));
-		tp->t_rtttime = 0;
-		tcp_rto_after_handshake(tp);
-		tp->t_rxtshift = 0;
-		tp->snd_una = sg->sg_ack;
-		tcp_timer_set(tp, TCPT_REXMT, 0);
-		tcp_setstate(tp, TCPS_ESTABLISHED);
-		tcp_established(tp);
-		tp->t_flags |= TF_ACKNOW;
-		tcp_output(tp);
-	} else {
-		// Simultaneous open: "enter SYN-RECEIVED, form a SYN,ACK
-		// segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it."
-		tcp_setstate(tp, TCPS_SYN_RECEIVED);
-		tp->snd_nxt = tp->iss;
-		tp->t_rtttime = 0;
-		tcp_timer_set(tp, TCPT_REXMT, 0);
-		tcp_output(tp);
+}
+
+// Our SYN acknowledged by the peer's SYN,ACK: "If SND.UNA > ISS (our SYN
+// has been ACKed), change the connection state to ESTABLISHED, form an
+// ACK segment <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and send it."
+static void tcp_synsent_established(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	// RFC 7323 4.1: an echo times even a retransmitted SYN.
+	bool tsrtt = tcp_ts_rtt(tp, sg);
+	if (!tsrtt && tp->t_rtttime != 0)   // Karn: the SYN was not retransmitted
+		tcp_rtt_update(tp, (int)(net_now_ms() - tp->t_rtttime));
+	tp->t_rtttime = 0;
+	tcp_rto_after_handshake(tp);
+	tp->t_rxtshift = 0;
+	tp->snd_una = sg->sg_ack;
+	tcp_timer_set(tp, TCPT_REXMT, 0);
+	tcp_setstate(tp, TCPS_ESTABLISHED);
+	tcp_established(tp);
+	tp->t_flags |= TF_ACKNOW;
+	tcp_output(tp);
+}
+
+// Simultaneous open (a SYN without ACK): "enter SYN-RECEIVED, form a
+// SYN,ACK segment <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK> and send it."
+static void tcp_synsent_simultaneous(struct tcpcb *tp)
+{
+	tcp_setstate(tp, TCPS_SYN_RECEIVED);
+	tp->snd_nxt = tp->iss;
+	tp->t_rtttime = 0;
+	tcp_timer_set(tp, TCPT_REXMT, 0);
+	tcp_output(tp);
+}
+
+static void tcp_input_synsent(struct tcpcb *tp, struct tcp_seg *sg)
+{
+	if (tcp_synsent_ack_rst(tp, sg))
+		return;
+	if (!(sg->sg_flags & TH_SYN)) {
+		tcp_input_drop(sg);   // "fifth, if neither ... drop the segment"
+		return;
 	}
+	tcp_synsent_take_syn(tp, sg);
+	if (sg->sg_flags & TH_ACK)
+		tcp_synsent_established(tp, sg);
+	else
+		tcp_synsent_simultaneous(tp);
 	tcp_input_drop(sg);   // text in a SYN is not queued: the peer resends it
 }
 

@@ -207,11 +207,12 @@ static bool tcp_small_ok(struct tcpcb *tp, uint32 off, uint32 len, uint32 sbcc)
 	return SEQ_LT(tp->snd_nxt, tp->snd_max);   // a retransmission
 }
 
-// Decide the next segment. Returns true and fills *os if one must go.
-static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
+// What the next segment would carry now: flags, data offset and length
+// in so_snd, options, window (fills *os). Returns the go-back-N limit
+// after a timeout (TCP_SACK_NOLIMIT if none): a segment cut there goes
+// even if short.
+static uint32 tcp_output_fill(struct tcpcb *tp, struct tcp_outseg *os, uint32 sbcc)
 {
-	struct socket *so = tp->t_socket;
-	uint32 sbcc = __atomic_load_n(&so->so_snd.sb_cc, __ATOMIC_RELAXED);
 	uint8 flags = tcp_outflags[tp->t_state];
 	if ((flags & TH_SYN) && tp->snd_nxt != tp->iss)
 		flags &= ~TH_SYN;   // sent already (a retransmission backs snd_nxt up)
@@ -239,35 +240,55 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 	os->os_flags = flags;
 	os->os_win = tcp_output_win(tp, flags);
 	os->os_mss = mss;
-	if (len > 0 && (len >= mss || len == lim || tcp_small_ok(tp, off, len, sbcc)))
-		return true;
-	if (flags & (TH_SYN | TH_RST | TH_FIN))
-		return true;
-	if (tp->t_flags & TF_ACKNOW)
-		return true;
-	// RFC 9293 3.8.6.2.2: a window update once the window can grow by
-	// min(half the buffer, one MSS) -- we use two MSS or half the buffer,
-	// and only while the peer may send less than half the buffer (with
-	// more, the ACKs of its data carry the new window soon enough).
-	if (TCPS_HAVEESTABLISHED(tp->t_state) && !TCPS_HAVERCVDFIN(tp->t_state)) {
-		uint32 left = tp->rcv_adv - tp->rcv_nxt;
-		uint32 grow = os->os_win - left;
-		uint32 hiwat = so->so_rcv.sb_hiwat;
-		if (SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv) && left < hiwat / 2 &&
-		    (grow >= 2 * tp->t_ourmss || grow >= hiwat / 2)) {
-			TCPSTAT_INC(tcps_sndwinup);
-			return true;
-		}
-	}
-	// Data waits with nothing in flight: behind a zero window (probe it,
-	// RFC 9293 3.8.6.1), or held back by sender SWS avoidance (RFC 1122
-	// 4.2.3.4: "a timeout ... to force transmission"). Both are the
-	// persist timer's job, unless it or the retransmission timer runs.
+	return lim;
+}
+
+// RFC 9293 3.8.6.2.2: a window update once the window can grow by
+// min(half the buffer, one MSS) -- we use two MSS or half the buffer,
+// and only while the peer may send less than half the buffer (with
+// more, the ACKs of its data carry the new window soon enough).
+static bool tcp_output_winupdate(struct tcpcb *tp, const struct tcp_outseg *os)
+{
+	if (!TCPS_HAVEESTABLISHED(tp->t_state) || TCPS_HAVERCVDFIN(tp->t_state))
+		return false;
+	uint32 left = tp->rcv_adv - tp->rcv_nxt;
+	uint32 grow = os->os_win - left;
+	uint32 hiwat = tp->t_socket->so_rcv.sb_hiwat;
+	return SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv) && left < hiwat / 2 &&
+	       (grow >= 2 * tp->t_ourmss || grow >= hiwat / 2);
+}
+
+// Nothing goes, but data beyond off waits with nothing in flight: behind
+// a zero window (probe it, RFC 9293 3.8.6.1), or held back by sender SWS
+// avoidance (RFC 1122 4.2.3.4: "a timeout ... to force transmission").
+// Both are the persist timer's job, unless it or the retransmission timer
+// runs.
+static void tcp_output_persist(struct tcpcb *tp, uint32 off, uint32 sbcc)
+{
 	if (sbcc > off && TCPS_HAVEESTABLISHED(tp->t_state) &&
 	    !tcp_timer_active(tp, TCPT_REXMT) && !tcp_timer_active(tp, TCPT_PERSIST)) {
 		tp->t_persist_shift = 0;
 		tcp_timer_set(tp, TCPT_PERSIST, tcp_rexmt_ms(tp));
 	}
+}
+
+// Decide the next segment. Returns true and fills *os if one must go.
+static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
+{
+	uint32 sbcc = __atomic_load_n(&tp->t_socket->so_snd.sb_cc, __ATOMIC_RELAXED);
+	uint32 lim = tcp_output_fill(tp, os, sbcc);
+	uint32 len = os->os_len;
+	if (len > 0 && (len >= os->os_mss || len == lim || tcp_small_ok(tp, os->os_off, len, sbcc)))
+		return true;
+	if (os->os_flags & (TH_SYN | TH_RST | TH_FIN))
+		return true;
+	if (tp->t_flags & TF_ACKNOW)
+		return true;
+	if (tcp_output_winupdate(tp, os)) {
+		TCPSTAT_INC(tcps_sndwinup);
+		return true;
+	}
+	tcp_output_persist(tp, os->os_off, sbcc);
 	return false;
 }
 

@@ -59,7 +59,8 @@ MSS = 1460
 # The guest's counters (net.inet.tcp.*) each e1000 run reports: the
 # sender's timeouts are what 2% loss costs most (each >= rto_min_ms).
 LOSS_KEYS = ("rexmttimeo", "sndrexmitpack", "recovery", "sack_recovery",
-             "tlp_probe", "tlp_recovered")
+             "sack_limited", "tlp_probe", "tlp_recovered", "tlp_recovery",
+             "tlp_rack", "tlp_lostrexmt")
 PEER = "10.0.2.2"
 GUEST = "10.0.2.15"
 

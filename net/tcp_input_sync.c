@@ -268,6 +268,7 @@ static void tcp_input_newack(struct tcpcb *tp, tcp_seq ack, uint32 acked)
 	else if (!(tp->t_flags & TF_INRECOVERY) || !tcp_cc_recovery_ack(tp, ack, data))
 		if (data > 0 && !(tp->t_flags & TF_INRECOVERY))
 			tcp_cc_ack(tp, data);
+	tcp_tlp_newack(tp);   // RFC 8985 7.2: restart the PTO (or stop it)
 	if (finacked) {
 		__atomic_or_fetch(&so->so_state, SS_SNDDONE, __ATOMIC_ACQ_REL);
 		net_lock_acquire(&so->so_snd.sb_lock);
@@ -340,6 +341,7 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 	// RFC 6675 5: "Upon the receipt of any ACK containing SACK
 	// information, the scoreboard MUST be updated via the Update () routine".
 	uint32 sacked = tcp_sack_update(tp, &sg->sg_opt, ack);
+	tcp_tlp_ack(tp, sg, sacked);   // RFC 8985 7.4: the probe's outcome
 	if (SEQ_LEQ(ack, tp->snd_una)) {
 		// "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
 		// ignored" -- except for counting (RFC 5681 3.2, RFC 6675 5).
@@ -399,6 +401,7 @@ static struct mbuf *tcp_input_trim(struct tcpcb *tp, struct tcp_seg *sg)
 		} else {
 			TCPSTAT_INC(tcps_rcvpartduppack);
 		}
+		tcp_sack_dsack(tp, sg->sg_seq, dup);   // RFC 2883: tell the sender
 		m_adj(m, (int)dup);
 		sg->sg_seq += dup;
 		sg->sg_len -= dup;
@@ -571,6 +574,10 @@ void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg)
 			TCPSTAT_INC(tcps_rstignored);
 		} else {
 			TCPSTAT_INC(tcps_drop_badseq);
+			if (sg->sg_len > 0 && SEQ_LEQ(sg->sg_seq + sg->sg_len, tp->rcv_nxt)) {
+				TCPSTAT_INC(tcps_rcvduppack);   // old data: RFC 2883 D-SACK
+				tcp_sack_dsack(tp, sg->sg_seq, sg->sg_len);
+			}
 			tcp_ack_invalid(tp);
 		}
 		m_freem(sg->sg_m);

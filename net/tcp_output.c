@@ -395,6 +395,7 @@ static int tcp_output_send(struct tcpcb *tp, const struct tcp_outseg *os)
 		tcp_rexmt_arm(tp);
 	if (os->os_flags & TH_ACK) {
 		tp->last_ack_sent = tp->rcv_nxt;   // RFC 7323 4.3: Last.ACK.sent
+		tcp_sack_acked(tp);                // a D-SACK block went with it
 		tp->t_flags &= ~(TF_ACKNOW | TF_DELACK);
 		tcp_timer_set(tp, TCPT_DELACK, 0);
 		tp->t_unacked_bytes = 0;
@@ -411,6 +412,7 @@ int tcp_output(struct tcpcb *tp)
 {
 	struct tcp_outseg os;
 	int err = 0;
+	tcp_seq omax = tp->snd_max;
 	if (TCPS_HAVEESTABLISHED(tp->t_state))
 		tcp_cc_idle_restart(tp);
 	// Each round sends one segment and changes what the next decision
@@ -421,6 +423,8 @@ int tcp_output(struct tcpcb *tp)
 		if (os.os_len == 0 && !(os.os_flags & (TH_SYN | TH_FIN)))
 			break;   // a pure ACK: nothing further was waiting
 	}
+	if (SEQ_GT(tp->snd_max, omax))
+		tcp_tlp_arm(tp);   // RFC 8985 7.2: new data went: (re)start the PTO
 	return err == -ENOBUFS || err == -ENETUNREACH ? 0 : err;
 }
 

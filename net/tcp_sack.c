@@ -53,7 +53,12 @@
 // at the recovery point or (C) tcp_sack_send. Timeout: tcp_timer_rexmt ->
 // tcp_sack_rto.
 // Life of a block (receiver): tcp_input_text -> tcp_reass -> tcp_sack_rcvd
-// (history) -> tcp_output -> tcp_addoptions -> tcp_sack_addopt.
+// (history) -> tcp_output -> tcp_addoptions -> tcp_sack_addopt. A
+// duplicate segment: tcp_input_sync (unacceptable, old data) or
+// tcp_input_trim -> tcp_sack_dsack -> the next ACK's first block is a
+// D-SACK (RFC 2883), cleared by tcp_sack_acked when an ACK leaves.
+// Limited transmit (RFC 6675 5 (3)): tcp_sack_dupack below DupThresh ->
+// tcp_sack_limited -> tcp_output_at (new data while cwnd - pipe >= SMSS).
 //
 // Testing: make hosttest: tests/host/test_tcp_sack.c (tcp_sack_three_holes
 // _one_rtt vs tcp_newreno_three_holes_three_rtts over a wire with 20 ms
@@ -65,8 +70,9 @@
 // gdb: break tcp_sack_enter, tcp_sack_send; print *tp->t_sack.
 //
 // References: RFC 2018 (2 SACK-permitted, 3 the option, 4 receiver
-// behaviour, 5 sender behaviour); RFC 6675 (2 definitions, 4 the
-// routines Update/IsLost/SetPipe/NextSeg, 5 the algorithm, 5.1 timeouts);
+// behaviour, 5 sender behaviour); RFC 2883 4 (D-SACK); RFC 6675 (2
+// definitions, 4 the routines Update/IsLost/SetPipe/NextSeg, 5 the
+// algorithm, 5 (3) limited transmit, 5.1 timeouts);
 // RFC 5681 3.2 (FlightSize/2); McKusick et al., FreeBSD design, 14.
 #include "net/tcp_sack.h"
 #include "net/socket.h"
@@ -147,14 +153,37 @@ static void put32(uint8 *p, uint32 v)
 	p[0] = (uint8)(v >> 24), p[1] = (uint8)(v >> 16), p[2] = (uint8)(v >> 8), p[3] = (uint8)v;
 }
 
+void tcp_sack_dsack(struct tcpcb *tp, tcp_seq seq, uint32 len)
+{
+	if (!(tp->t_flags & TF_SACK_PERMIT) || len == 0)
+		return;
+	tp->t_dsack[0] = seq;
+	tp->t_dsack[1] = seq + len;
+	tp->t_dsack_on = true;
+}
+
+void tcp_sack_acked(struct tcpcb *tp)
+{
+	tp->t_dsack_on = false;
+}
+
 int tcp_sack_addopt(struct tcpcb *tp, uint8 *p, int room)
 {
 	struct tcp_sackblk blk[4], b;
 	int max = (room - 4) / 8, n = 0;
-	if (!(tp->t_flags & TF_SACK_PERMIT) || tp->t_reass.tr_head == NULL || max <= 0)
+	bool dsack = tp->t_dsack_on && (tp->t_flags & TF_SACK_PERMIT);
+	if (!(tp->t_flags & TF_SACK_PERMIT) || (tp->t_reass.tr_head == NULL && !dsack) || max <= 0)
 		return 0;
 	if (max > 4)
 		max = 4;
+	// RFC 2883 4: "If the D-SACK block reports a duplicate contiguous
+	// sequence from the receiver's data stream, the first SACK block
+	// MUST specify the contiguous sequence of duplicate data" -- below
+	// the cumulative ACK, which tells the sender it is one.
+	if (dsack) {
+		blk[n].sb_start = tp->t_dsack[0];
+		blk[n++].sb_end = tp->t_dsack[1];
+	}
 	// RFC 2018 4: "The first SACK block ... MUST specify the contiguous
 	// block of data containing the segment which triggered this ACK";
 	// then "the most recently reported SACK blocks" -- the history.
@@ -480,19 +509,60 @@ static void tcp_sack_enter(struct tcpcb *tp)
 	sb->sb_rescuerxt = sb->sb_highrxt;
 	sb->sb_rescue_set = true;
 	tcp_sack_send(tp);   // (4.4) SetPipe, (4.5) step (C)
+	tcp_tlp_recovery_arm(tp);   // watch the retransmission (net/tcp_tlp.c)
+}
+
+// RFC 6675 5 step (3), limited transmit: "If (cwnd - pipe) >= 1 SMSS,
+// there exists previously unsent data, and the receiver's advertised
+// window allows, transmit up to 1 SMSS of data starting with the octet
+// HighData+1", again while it holds. SACKed segments leave pipe, so
+// each ACK that SACKs one lets one new segment go: with a small cwnd,
+// these are what bring DupThresh SACKed segments above a hole.
+static void tcp_sack_limited(struct tcpcb *tp)
+{
+	uint32 pipe = tcp_sack_pipe(tp), mss = tp->t_maxseg;
+	for (int i = 0; i < 64 && tp->snd_cwnd >= pipe + mss; i++) {
+		uint32 sbcc = __atomic_load_n(&tp->t_socket->so_snd.sb_cc, __ATOMIC_RELAXED);
+		tcp_seq dend = tp->snd_una + sbcc, wend = tp->snd_una + tp->snd_wnd;
+		if (!SEQ_LT(tp->snd_max, dend) || !SEQ_LT(tp->snd_max, wend))
+			return;
+		int sent = tcp_output_at(tp, tp->snd_max, MIN(mss, SEQ_MIN(dend, wend) - tp->snd_max));
+		if (sent <= 0)
+			return;
+		TCPSTAT_INC(tcps_sack_limited);
+		pipe += (uint32)sent;
+	}
+}
+
+// RFC 6675 5.1: after a timeout "a new recovery phase ... MUST NOT be
+// initiated until HighACK is greater than or equal to the new value of
+// RecoveryPoint".
+static bool tcp_sack_may_enter(struct tcpcb *tp)
+{
+	return !SEQ_LT(tp->snd_una, tp->snd_recover);
 }
 
 void tcp_sack_dupack(struct tcpcb *tp)
 {
 	tp->t_dupacks++;
-	// RFC 6675 5.1: after a timeout "a new recovery phase ... MUST NOT be
-	// initiated until HighACK is greater than or equal to the new value
-	// of RecoveryPoint".
-	if (SEQ_LT(tp->snd_una, tp->snd_recover))
+	if (!tcp_sack_may_enter(tp))
 		return;
-	// Step (1): DupAcks >= DupThresh; step (2): IsLost(HighACK + 1).
-	if (tp->t_dupacks >= TCP_SACK_DUPTHRESH || tcp_sack_islost(tp, tp->snd_una))
+	// Step (1): DupAcks >= DupThresh; step (2): IsLost(HighACK + 1);
+	// or a tail loss probe was SACKed above the hole (net/tcp_tlp.c).
+	if (tp->t_dupacks >= TCP_SACK_DUPTHRESH || tcp_sack_islost(tp, tp->snd_una) ||
+	    tcp_tlp_marks_lost(tp))
 		tcp_sack_enter(tp);
+	else
+		tcp_sack_limited(tp);   // step (3)
+}
+
+bool tcp_sack_enter_lost(struct tcpcb *tp)
+{
+	if (!tcp_sack_on(tp) || (tp->t_flags & TF_INRECOVERY) || tp->t_sack->sb_n == 0 ||
+	    !tcp_sack_may_enter(tp))
+		return false;
+	tcp_sack_enter(tp);
+	return true;
 }
 
 void tcp_sack_recovery_ack(struct tcpcb *tp)

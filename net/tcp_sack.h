@@ -40,6 +40,12 @@ extern int tcp_do_sack;          // net.inet.tcp.sack [a]: offer SACK-permitted
 // Out-of-order data starting at seq was just queued: it becomes the most
 // recent block, reported first.
 void tcp_sack_rcvd(struct tcpcb *tp, tcp_seq seq);
+// Duplicate data [seq, seq + len) arrived below rcv_nxt: report it as a
+// D-SACK block (RFC 2883 4) first in the next ACK. A sender learns from
+// it that a retransmission was not needed (net/tcp_tlp.c).
+void tcp_sack_dsack(struct tcpcb *tp, tcp_seq seq, uint32 len);
+// A segment carrying an ACK was sent: the D-SACK block went with it.
+void tcp_sack_acked(struct tcpcb *tp);
 // (tcp_sack_addopt, net/tcp_var.h, writes the option: NOP, NOP, kind 5,
 // the blocks that fit in its room, at most 4.)
 
@@ -62,6 +68,10 @@ bool tcp_sack_on(struct tcpcb *tp);
 // An ACK brought new SACK information outside recovery: count it as a
 // duplicate ACK and enter recovery on DupThresh or IsLost(snd_una).
 void tcp_sack_dupack(struct tcpcb *tp);
+// Enter recovery now, the hole at snd_una taken as lost (the probe
+// timeout found SACKed data above it: net/tcp_tlp.c). false if not
+// possible (no SACKed data, in recovery, before RecoveryPoint).
+bool tcp_sack_enter_lost(struct tcpcb *tp);
 // An ACK during SACK recovery (after tcp_sack_update, and after snd_una
 // moved if it was cumulative): end recovery at the recovery point (A), or
 // send what cwnd - pipe allows (B, C).

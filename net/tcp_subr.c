@@ -137,6 +137,13 @@ TCPSTAT_OID(sack_rexmitbyte, tcps_sack_rexmitbyte, "bytes retransmitted by SACK 
 TCPSTAT_OID(sack_lostbyte, tcps_sack_lostbyte, "bytes the SACK scoreboard marked lost");
 TCPSTAT_OID(sack_rescue, tcps_sack_rescue, "SACK rescue retransmissions (RFC 6675 rule 4)");
 TCPSTAT_OID(sack_sboverflow, tcps_sack_sboverflow, "SACK blocks dropped: scoreboard full");
+TCPSTAT_OID(sack_limited, tcps_sack_limited, "new segments sent by SACK limited transmit (RFC 6675 5 (3))");
+TCPSTAT_OID(tlp_probe, tcps_tlp_probe, "tail loss probes sent (RFC 8985 7.3)");
+TCPSTAT_OID(tlp_probe_rexmt, tcps_tlp_probe_rexmt, "tail loss probes that resent the last segment");
+TCPSTAT_OID(tlp_recovered, tcps_tlp_recovered, "losses repaired by a tail loss probe alone");
+TCPSTAT_OID(tlp_recovery, tcps_tlp_recovery, "SACK recoveries started by a probe's SACK");
+TCPSTAT_OID(tlp_rack, tcps_tlp_rack, "SACK recoveries started at the probe timeout");
+TCPSTAT_OID(tlp_lostrexmt, tcps_tlp_lostrexmt, "lost retransmissions resent at the probe timeout");
 
 // ---- ISN (RFC 6528) -------------------------------------------------------------
 

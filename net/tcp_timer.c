@@ -1,7 +1,8 @@
 // TCP timers: retransmission (RFC 6298), persist (zero-window probes),
-// keepalive, 2MSL (TIME_WAIT) and delayed ACK; and the RTT estimator.
+// keepalive, 2MSL (TIME_WAIT), delayed ACK and the tail loss probe
+// (net/tcp_tlp.c); and the RTT estimator.
 //
-// Problem: each connection needs five timers, which must run in the
+// Problem: each connection needs six timers, which must run in the
 // connection's own netisr (ownership: nothing else may touch the tcpcb),
 // cost little when re-armed on every ACK, and never fire after the
 // tcpcb is freed.
@@ -231,6 +232,7 @@ static struct tcpcb *tcp_timer_rexmt(struct tcpcb *tp)
 		return tcp_drop(tp, -ETIMEDOUT);
 	}
 	tp->t_rtttime = 0;   // RFC 6298 3 (Karn): no sample from a retransmission
+	tcp_tlp_reset(tp);           // the probe (if any) did not help
 	tcp_cc_rto(tp);
 	tcp_sack_rto(tp);            // RFC 6675 5.1: forget the scoreboard
 	tp->snd_nxt = tp->snd_una;   // go back and resend from the oldest
@@ -353,6 +355,9 @@ static struct tcpcb *tcp_timer_fire(struct tcpcb *tp, int t)
 		return tcp_timer_2msl(tp);
 	case TCPT_DELACK:
 		return tcp_timer_delack(tp);
+	case TCPT_PTO:
+		tcp_tlp_fire(tp);   // net/tcp_tlp.c
+		return tp;
 	}
 	return tp;
 }

@@ -119,6 +119,7 @@ enum tcp_timer_kind {
 	TCPT_KEEP,       // connection establishment limit, then keepalive
 	TCPT_2MSL,       // TIME_WAIT, and the FIN_WAIT_2 idle limit
 	TCPT_DELACK,     // delayed ACK (RFC 1122 4.2.3.2)
+	TCPT_PTO,        // tail loss probe (RFC 8985 7.2): stands in for TCPT_REXMT
 	TCPT_NTIMERS
 };
 
@@ -239,6 +240,15 @@ struct tcpcb {
 	struct tcp_sackboard *t_sack; // [o] sender's scoreboard; NULL until a block arrives
 	tcp_seq t_sackhist[TCP_SACK_HIST]; // [o] receiver: newest out-of-order segments first
 	uint8 t_nsackhist;            // [o] entries in t_sackhist
+	tcp_seq t_dsack[2];           // [o] receiver: a duplicate range to report (RFC 2883)
+	bool t_dsack_on;              // [o] t_dsack is owed, in the next ACK
+
+	// Tail loss probe (net/tcp_tlp.c, RFC 8985 7).
+	uint8 t_tlp_state;            // [o] TLP_* (0: no probe episode)
+	tcp_seq t_tlp_seq;            // [o] the probe's first sequence number
+	tcp_seq t_tlp_end;            // [o] RFC 8985 TLP.end_seq: snd_max after the probe
+	tcp_seq t_tlp_rxtuna;         // [o] in SACK recovery: snd_una when the PTO was armed
+	uint64 t_tlp_rxttime;         // [o] ... and when
 };
 
 #define intotcpcb(inp) ((struct tcpcb *)(inp)->inp_ppcb)
@@ -325,6 +335,13 @@ struct tcpstat {
 	uint64 tcps_sack_lostbyte;  // bytes the scoreboard marked lost
 	uint64 tcps_sack_rescue;    // rescue retransmissions (RFC 6675 NextSeg rule 4)
 	uint64 tcps_sack_sboverflow;// SACK blocks dropped: scoreboard full
+	uint64 tcps_sack_limited;   // new segments sent by limited transmit (RFC 6675 5 (3))
+	uint64 tcps_tlp_probe;      // tail loss probes sent (RFC 8985 7.3)
+	uint64 tcps_tlp_probe_rexmt;// of them: retransmissions of the last segment
+	uint64 tcps_tlp_recovered;  // losses a probe's retransmission repaired alone (7.4)
+	uint64 tcps_tlp_recovery;   // recoveries started by the SACK of a probe
+	uint64 tcps_tlp_rack;       // recoveries started at the probe timeout (SACKed data above a hole)
+	uint64 tcps_tlp_lostrexmt;  // SACK recovery: a lost retransmission resent at the PTO
 };
 extern struct tcpstat tcpstat;
 #define TCPSTAT_INC(f) __atomic_add_fetch(&tcpstat.f, 1, __ATOMIC_RELAXED)
@@ -537,6 +554,29 @@ void tcp_cc_rto(struct tcpcb *tp);
 // Enter fast recovery: count it, ssthresh = max(FlightSize / 2, 2 SMSS),
 // recover = snd_max, TF_INRECOVERY (NewReno and RFC 6675 both).
 void tcp_cc_recovery_start(struct tcpcb *tp);
+
+// ---- tcp_tlp.c (RFC 8985 7) -------------------------------------------------------
+extern int tcp_do_tlp;            // net.inet.tcp.tlp [a]
+// New data was sent, or an ACK acknowledged new data: (re)start the
+// probe timer in place of the retransmission timer, if a probe may go.
+void tcp_tlp_arm(struct tcpcb *tp);
+// An ACK acknowledged new data (after the RTO and recovery updates):
+// restart the probe timer, or stop it (nothing outstanding, recovery).
+void tcp_tlp_newack(struct tcpcb *tp);
+// The probe timer fired: send the probe (or start recovery), then run
+// the retransmission timer.
+void tcp_tlp_fire(struct tcpcb *tp);
+// An acceptable ACK (after tcp_sack_update, before snd_una moves):
+// follow the probe episode (RFC 8985 7.4).
+void tcp_tlp_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 sacked);
+// SACK recovery began, or its ACK moved snd_una: run the PTO to find a
+// lost retransmission of the segment at snd_una.
+void tcp_tlp_recovery_arm(struct tcpcb *tp);
+// The retransmission timer fired: no probe, no episode.
+void tcp_tlp_reset(struct tcpcb *tp);
+// During a probe episode, has the probe been SACKed above the hole at
+// snd_una (so the hole is lost, RFC 8985 6.2)? Ends the episode if so.
+bool tcp_tlp_marks_lost(struct tcpcb *tp);
 
 // ---- tcp_timer.c --------------------------------------------------------------------
 void tcp_timer_init(struct tcpcb *tp);

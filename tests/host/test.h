@@ -52,6 +52,7 @@ extern const struct host_test soreceive_stream_tests[];
 extern const struct host_test tcp_challenge_tests[];
 extern const struct host_test tcp_rfc_tests[];
 extern const struct host_test tcp_syncache_tests[];
+extern const struct host_test tcp_tlp_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

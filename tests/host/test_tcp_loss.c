@@ -47,6 +47,8 @@ static void tcp_rto_backoff_karn(void)
 	int s0 = so_count();
 	uint64 m0 = mbstat.mbs_inuse;
 	struct socket *c, *s;
+	// The RTO alone: no tail loss probe first (test_tcp_tlp.c).
+	CHECK(host_sysctl_write("net.inet.tcp.tlp", 0) == 0);
 	tw_pair(5100, &c, &s);
 	struct tcpcb *tp = tw_tp(c);
 	CHECK(tp->t_rto == 200);   // a 0 ms RTT sample: the 200 ms floor
@@ -79,6 +81,7 @@ static void tcp_rexmt_limit_etimedout(void)
 	int s0 = so_count();
 	uint64 m0 = mbstat.mbs_inuse;
 	CHECK(host_sysctl_write("net.inet.tcp.rexmt_max", 3) == 0);
+	CHECK(host_sysctl_write("net.inet.tcp.tlp", 0) == 0);   // the RTO alone
 	struct socket *c, *s;
 	tw_pair(5101, &c, &s);
 	drop_setup(port_of(c), 1000);

@@ -448,6 +448,9 @@ static struct recovery_run recovery_run(uint16 port, const int *lost, int nlost)
 	struct recovery_run r;
 	struct socket *c, *s;
 	memset(&r, 0, sizeof(r));
+	// RFC 6675 alone: no tail loss probe (the handshake's 0 ms RTT
+	// sample would make its PTO fire before the first ACK; test_tcp_tlp.c).
+	CHECK(host_sysctl_write("net.inet.tcp.tlp", 0) == 0);
 	tw_pair(port, &c, &s);
 	wire_delay_ms = DELAY;   // (after the handshake: tw_pair runs no clock)
 	struct tcpcb *tp = tw_tp(c);

@@ -517,9 +517,10 @@ long sosend(struct socket *so, struct uio *uio, const struct sockaddr_in *to,
 
 // ---- receive ----------------------------------------------------------------
 
-// Nothing (enough) to read: decide (declared in net/socket.h for
-// net/soreceive_stream.c). Caller holds so_rcv.sb_lock.
-int so_rcvwait(struct socket *so, bool nonblock, bool take_error)
+// Nothing (enough) to read: 1 at end of file, 0 after a wakeup (test
+// again), or -Exxx: so_error (taken only if take_error), -EAGAIN,
+// -EINTR. Caller holds so_rcv.sb_lock.
+static int so_rcvwait(struct socket *so, bool nonblock, bool take_error)
 {
 	if (__atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0)
 		return take_error ? so_takeerror(so) : 1;
@@ -530,15 +531,13 @@ int so_rcvwait(struct socket *so, bool nonblock, bool take_error)
 	return sbwait(&so->so_rcv);
 }
 
-// The stream read's wait decision, one for both stream paths (the
-// generic one below and soreceive_stream). Enough is queued when so_rcv
-// holds what the caller needs (the request, capped by SO_RCVLOWAT, or by
-// the buffer with MSG_WAITALL), or holds anything at all once end of file
-// or an error stops the stream. Otherwise, if this read already took data
-// from a buffer at least half full (rs->full), first tell the sender about
-// the room it made (MSG_WAITALL keeps reading; without this the sender
-// waits for window while we wait for data), then look again; else wait
-// (so_rcvwait). Caller holds so_rcv.sb_lock (held again on return).
+// The wait decision of both stream paths (the generic one below and
+// soreceive_stream). Enough is queued when so_rcv holds the request
+// (capped by SO_RCVLOWAT, or by the buffer with MSG_WAITALL), or anything
+// once end of file or an error stops the stream. Else, if this read took
+// data from a half-full buffer, first tell the sender about that room
+// (MSG_WAITALL: or it waits for window while we wait for data), then look
+// again; else so_rcvwait. Caller holds so_rcv.sb_lock (held on return).
 int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock)
 {
 	struct sockbuf *sb = &so->so_rcv;
@@ -559,7 +558,13 @@ int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock)
 }
 
 // End of a stream read (no lock held): the window update owed for what
-// was read from a half-full buffer and not yet announced.
+// was read from a half-full buffer and not yet announced. so_rcvd
+// (net/tcp_rcvd_async.c) tells the protocol that the reader freed room:
+// the ONE place PRU_RCVD is sent from, asynchronously (DragonFly commit
+// 96c6eb29) or, with net.inet.tcp.async_rcvd=0, as a synchronous request.
+// Only after reading from a buffer at least half full: otherwise the last
+// window we advertised was more than half the buffer, and the ACKs of
+// arriving data carry the rest.
 void so_rcvdone(struct socket *so, struct sorcv *rs)
 {
 	if (rs->rcvd && rs->got > rs->told && rs->full)
@@ -594,14 +599,6 @@ out_unlock:
 		m_freem(rec);
 	return n;
 }
-
-// so_rcvd (net/tcp_rcvd_async.c) tells the protocol that the reader freed
-// receive-buffer space (TCP may send a window update): the ONE place
-// PRU_RCVD is sent from, asynchronously (DragonFly commit 96c6eb29) or,
-// with net.inet.tcp.async_rcvd=0, as a synchronous request. Called only
-// when the read started from a buffer at least half full: otherwise the
-// last window we advertised was more than half the buffer, and the ACKs
-// of arriving data carry the rest.
 
 // The generic stream receive path: copies out under so_rcv's lock. Its
 // replacement for TCP, soreceive_stream (net/soreceive_stream.c, after

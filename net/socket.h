@@ -110,10 +110,8 @@ long soreceive(struct socket *so, struct uio *uio, struct sockaddr_in *from,
 
 // The stream read path of net/soreceive_stream.c: used when
 // soreceive_stream_on (TCP, net.inet.tcp.soreceive_stream=1, not MSG_PEEK).
-// so_rcvwait: nothing (enough) to read: 1 at end of file, 0 after a
-// wakeup (test again), or -Exxx: so_error (taken only if take_error),
-// -EAGAIN, -EINTR; caller holds so_rcv.sb_lock. sbwait_rcvout: sleep
-// until no reader has data out of sb (0 or -EINTR); caller holds sb_lock.
+// sbwait_rcvout: sleep until no reader has data out of sb (0 or -EINTR);
+// caller holds sb_lock.
 // so_rcvready: the wait decision of both stream paths (caller holds
 // sb_lock): SORCV_COPY enough is queued, copy now; 0 waited or told the
 // sender about room, look again; 1 stop (end of file, or an error left for
@@ -131,7 +129,6 @@ int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock);
 void so_rcvdone(struct socket *so, struct sorcv *rs);
 bool soreceive_stream_on(struct socket *so, int flags);
 long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblock);
-int so_rcvwait(struct socket *so, bool nonblock, bool take_error);
 int sbwait_rcvout(struct sockbuf *sb);
 
 // PRU_RCVD (net/tcp_rcvd_async.c): so_rcvd_init at allocation (the

@@ -71,7 +71,7 @@
 //     generic path also waits while sb_rcvout.
 //
 // Life of a read: read(2) -> soreceive -> soreceive_stream_on? ->
-// soreceive_stream -> [lock: wait (so_rcvwait) | sbcut, sb_rcvout]
+// soreceive_stream -> [lock: wait (so_rcvready) | sbcut, sb_rcvout]
 // -> copy (no lock) -> [lock: put back the rest, clear sb_rcvout] ->
 // so_rcvd (window update, net/tcp_rcvd_async.c).
 //

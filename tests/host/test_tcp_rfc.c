@@ -5,7 +5,7 @@
 // second full segment inside one input batch (RFC 1122 4.2.3.2) and
 // immediate ACKs out of order (RFC 5681 4.2), ICMP errors (RFC 1122
 // 4.2.3.9, RFC 5927, RFC 1191: net/tcp_icmp.c), what write() says after
-// a reset (Linux's order), the window of a keepalive probe, the options an accepted socket inherits, the
+// a reset (Linux's order), the options an accepted socket inherits, the
 // RTO after a SYN timeout (RFC 6298 5.7), zero-window probing and
 // keepalives against a peer that vanished, and cwnd after idle (RFC 5681
 // 4.1).
@@ -565,49 +565,6 @@ static void tcp_no_keepalive_with_data_outstanding(void)
 	clean(s0, m0);
 }
 
-// A keepalive probe advertises the window as every other segment does:
-// never less than what was last advertised (RFC 9293 3.8.6.2.2: the
-// window must not shrink). Here the reader stops reading with less than
-// one segment of room left: receiver SWS avoidance then offers 0 to new
-// segments, but the edge already advertised (rcv_adv) stays, and so must
-// the probe's window.
-static void tcp_keepalive_probe_keeps_the_window(void)
-{
-	BEGIN();
-	tcp_keepidle_ms = 1000, tcp_keepintvl_ms = 500, tcp_keepcnt = 3;
-	struct socket *c, *s;
-	tw_pair(5334, &c, &s);
-	struct tcpcb *stp = tw_tp(s);
-	tw_setopt(s, SOL_SOCKET, SO_KEEPALIVE, 1);
-	uint32 room = 1000;   // below one segment and a quarter of the buffer
-	static uint8 buf[256 * 1024];
-	long fill = (long)stp->t_socket->so_rcv.sb_hiwat - room;
-	CHECK(fill > 0 && fill <= (long)sizeof(buf));
-	CHECK(tw_send(c, buf, fill) == fill);
-	wire_run(500);   // all in, nothing read
-	CHECK(stp->t_socket->so_rcv.sb_cc == (uint32)fill);
-	uint32 adv = stp->rcv_adv - stp->rcv_nxt;
-	CHECK(adv >= room >> stp->rcv_scale << stp->rcv_scale && adv > 0);
-	CHECK(tcp_rcvwin(stp) == 0);   // SWS avoidance: no new room offered
-	wire_log_clear();
-	uint64 probes = tcpstat.tcps_keepprobe;
-	wire_run(1500);   // idle: s probes c
-	CHECK(tcpstat.tcps_keepprobe > probes);
-	int seen = 0;
-	for (int i = 0; i < wire_nlog; i++) {
-		struct wire_seg *w = &wire_log[i];
-		if (w->ws_sport != port_of(s) || w->ws_seq != stp->snd_una - 1)
-			continue;   // not a probe of s
-		seen++;
-		CHECK((uint32)w->ws_win << stp->rcv_scale == adv >> stp->rcv_scale << stp->rcv_scale);
-	}
-	CHECK(seen >= 1 && stp->rcv_adv - stp->rcv_nxt == adv);
-	soclose(c);
-	soclose(s);
-	wire_settle();
-	clean(s0, m0);
-}
-
 // RFC 5681 4.1: after more than an RTO without sending, the next flight
 // is at most the initial window, however large cwnd had grown; a pause
 // shorter than the RTO keeps cwnd.
@@ -733,7 +690,6 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_rto_3s_after_syn_timeout, "tcp_rto_3s_after_syn_timeout" },
 	{ tcp_persist_gives_up_on_a_dead_peer, "tcp_persist_gives_up_on_a_dead_peer" },
 	{ tcp_no_keepalive_with_data_outstanding, "tcp_no_keepalive_with_data_outstanding" },
-	{ tcp_keepalive_probe_keeps_the_window, "tcp_keepalive_probe_keeps_the_window" },
 	{ tcp_cwnd_restart_after_idle, "tcp_cwnd_restart_after_idle" },
 	{ tcp_write_after_reset, "tcp_write_after_reset" },
 	{ tcp_accept_inherits_options, "tcp_accept_inherits_options" },

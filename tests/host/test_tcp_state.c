@@ -1,8 +1,8 @@
 // Host tests of TCP's connection states and timers over the fake wire
 // (tcp_wire.h): TIME_WAIT reuse, RST acceptance (RFC 9293 3.10.7.4 with
 // RFC 5961 challenge ACKs), simultaneous open and close, delayed ACK,
-// Nagle and TCP_NODELAY, keepalive, SO_LINGER 0, close with unread data,
-// and poll readiness on EOF and reset.
+// Nagle and TCP_NODELAY, keepalive (and the window its probe carries),
+// SO_LINGER 0, close with unread data, and poll readiness on EOF and reset.
 #include "tests/host/tcp_wire.h"
 #include "net/tcp_syncache.h"
 #include "kernel/poll.h"
@@ -462,6 +462,49 @@ static void tcp_cwnd_slow_start_then_avoidance(void)
 	clean(s0, m0);
 }
 
+// A keepalive probe advertises the window as every other segment does:
+// never less than what was last advertised (RFC 9293 3.8.6.2.2: the
+// window must not shrink). Here the reader stops reading with less than
+// one segment of room left: receiver SWS avoidance then offers 0 to new
+// segments, but the edge already advertised (rcv_adv) stays, and so must
+// the probe's window.
+static void tcp_keepalive_probe_keeps_the_window(void)
+{
+	BEGIN();
+	tcp_keepidle_ms = 1000, tcp_keepintvl_ms = 500, tcp_keepcnt = 3;
+	struct socket *c, *s;
+	tw_pair(5334, &c, &s);
+	struct tcpcb *stp = tw_tp(s);
+	tw_setopt(s, SOL_SOCKET, SO_KEEPALIVE, 1);
+	uint32 room = 1000;   // below one segment and a quarter of the buffer
+	static uint8 buf[256 * 1024];
+	long fill = (long)stp->t_socket->so_rcv.sb_hiwat - room;
+	CHECK(fill > 0 && fill <= (long)sizeof(buf));
+	CHECK(tw_send(c, buf, fill) == fill);
+	wire_run(500);   // all in, nothing read
+	CHECK(stp->t_socket->so_rcv.sb_cc == (uint32)fill);
+	uint32 adv = stp->rcv_adv - stp->rcv_nxt;
+	CHECK(adv >= room >> stp->rcv_scale << stp->rcv_scale && adv > 0);
+	CHECK(tcp_rcvwin(stp) == 0);   // SWS avoidance: no new room offered
+	wire_log_clear();
+	uint64 probes = tcpstat.tcps_keepprobe;
+	wire_run(1500);   // idle: s probes c
+	CHECK(tcpstat.tcps_keepprobe > probes);
+	int seen = 0;
+	for (int i = 0; i < wire_nlog; i++) {
+		struct wire_seg *w = &wire_log[i];
+		if (w->ws_sport != port_of(s) || w->ws_seq != stp->snd_una - 1)
+			continue;   // not a probe of s
+		seen++;
+		CHECK((uint32)w->ws_win << stp->rcv_scale == adv >> stp->rcv_scale << stp->rcv_scale);
+	}
+	CHECK(seen >= 1 && stp->rcv_adv - stp->rcv_nxt == adv);
+	soclose(c);
+	soclose(s);
+	wire_settle();
+	clean(s0, m0);
+}
+
 const struct host_test tcp_state_tests[] = {
 	{ tcp_time_wait_reuse, "tcp_time_wait_reuse" },
 	{ tcp_rst_in_window, "tcp_rst_in_window" },
@@ -470,6 +513,7 @@ const struct host_test tcp_state_tests[] = {
 	{ tcp_delayed_ack, "tcp_delayed_ack" },
 	{ tcp_nagle, "tcp_nagle" },
 	{ tcp_keepalive_drop, "tcp_keepalive_drop" },
+	{ tcp_keepalive_probe_keeps_the_window, "tcp_keepalive_probe_keeps_the_window" },
 	{ tcp_linger_zero_rst, "tcp_linger_zero_rst" },
 	{ tcp_close_unread_rst, "tcp_close_unread_rst" },
 	{ tcp_poll_eof, "tcp_poll_eof" },

@@ -123,6 +123,20 @@ uint32 sbspace(struct sockbuf *sb)
 	return sb->sb_hiwat - sb->sb_cc;
 }
 
+uint32 sbspace_peek(struct sockbuf *sb, uint32 *hiwat)
+{
+	// sb_cc first: a reader lowering it between the loads makes the
+	// result smaller, not larger (sbspace_peek's promise).
+	uint32 cc = __atomic_load_n(&sb->sb_cc, __ATOMIC_RELAXED);
+	uint32 mb = __atomic_load_n(&sb->sb_mbcnt, __ATOMIC_RELAXED);
+	uint32 hi = __atomic_load_n(&sb->sb_hiwat, __ATOMIC_RELAXED);
+	uint32 mbmax = __atomic_load_n(&sb->sb_mbmax, __ATOMIC_RELAXED);
+	*hiwat = hi;
+	if (cc >= hi || mb >= mbmax)
+		return 0;
+	return hi - cc;
+}
+
 // sb_cc += cc, sb_mbcnt += mb (two's complement: also to subtract), as
 // atomic stores (PCQ producers read both without sb_lock). Holds sb_lock.
 static void sb_count(struct sockbuf *sb, uint32 cc, uint32 mb)

@@ -65,6 +65,12 @@ void sbsetlowat(struct sockbuf *sb, uint32 lowat);
 
 // Bytes that may still be appended (0 when full). Caller holds sb_lock.
 uint32 sbspace(struct sockbuf *sb);
+// The same, read without sb_lock, for the buffer's only appender (TCP's
+// owning netisr, for the window it offers): sb_cc, sb_mbcnt, sb_hiwat and
+// sb_mbmax are each read atomically; meanwhile a reader can only lower
+// sb_cc and sb_mbcnt, so the answer is never more than the space there
+// is once the reads are done. Also the two fields with sb_lock: *hiwat.
+uint32 sbspace_peek(struct sockbuf *sb, uint32 *hiwat);
 
 // Append datagram m (M_PKTHDR chain) with its sender from as a record.
 // Consumes m on success; returns 0, or -ENOBUFS (full: counted in

@@ -30,8 +30,9 @@
 //
 // Locking: everything here is [o] (the owning netisr). so_snd is read
 // without its lock: only this netisr changes its chain and count (the
-// user thread only reads sb_cc to wait for room). so_rcv's lock is taken
-// briefly to read its free space.
+// user thread only reads sb_cc to wait for room). so_rcv's free space is
+// read without its lock too (sbspace_peek: we are its only appender; a
+// reader only makes room), as often as every segment and ACK asks.
 //
 // Races: "ACK owed by many segments of one batch": tcp_ack_later puts
 // the tcpcb on the netisr's rollup list once; tcp_rollup sends one ACK at
@@ -95,10 +96,9 @@ static struct tcpcb *tcp_rollup_head[NETISR_MAXCPU];   // [o] of that cpu's neti
 
 uint32 tcp_rcvwin(struct tcpcb *tp)
 {
-	struct sockbuf *sb = &tp->t_socket->so_rcv;
-	net_lock_acquire(&sb->sb_lock);
-	uint32 space = sbspace(sb), hiwat = sb->sb_hiwat;
-	net_lock_release(&sb->sb_lock);
+	// Without sb_lock (called several times per segment and ACK): we
+	// are the receive buffer's only appender (sbspace_peek).
+	uint32 hiwat, space = sbspace_peek(&tp->t_socket->so_rcv, &hiwat);
 	// RFC 1122 4.2.3.3 (receiver SWS avoidance): do not offer a window
 	// smaller than min(a quarter of the buffer, one segment) -- offer 0.
 	if (space < hiwat / 4 && space < tp->t_ourmss)

@@ -55,9 +55,11 @@ void ether_ifattach(struct ifnet *ifp)
 void ether_input(struct mbuf *m)
 {
 	struct ifnet *ifp = m->m_pkthdr.ph_rcvif;
-	struct ether_header eh;
+	struct ether_header ehbuf;
+	const struct ether_header *eh = NULL;
 
-	if (ifp == NULL || m_copydata(m, 0, ETHER_HDR_LEN, &eh) < 0) {
+	if (ifp == NULL ||
+	    (eh = m_peek(m, 0, ETHER_HDR_LEN, _Alignof(struct ether_header), &ehbuf)) == NULL) {
 		__atomic_add_fetch(&ether_runts, 1, __ATOMIC_RELAXED);
 		if (ifp)
 			IF_COUNT(ifp, ifc_ierrors, 1);
@@ -66,12 +68,12 @@ void ether_input(struct mbuf *m)
 	}
 	IF_COUNT(ifp, ifc_ipackets, 1);
 	IF_COUNT(ifp, ifc_ibytes, m->m_pkthdr.ph_len);
-	if (memcmp(eh.eh_dst, ether_broadcast, ETHER_ADDR_LEN) == 0)
-		m->m_pkthdr.ph_flags |= PH_BCAST;
-	else if (eh.eh_dst[0] & 1)
-		m->m_pkthdr.ph_flags |= PH_MCAST;
+	if (eh->eh_dst[0] & 1)   // group bit: broadcast or multicast
+		m->m_pkthdr.ph_flags |= memcmp(eh->eh_dst, ether_broadcast, ETHER_ADDR_LEN) == 0 ?
+					PH_BCAST : PH_MCAST;
+	uint16 type = ntoh16(eh->eh_type);   // read before m_adj moves m_data
 	m_adj(m, ETHER_HDR_LEN);
-	switch (ntoh16(eh.eh_type)) {
+	switch (type) {
 	case ETHERTYPE_IP:
 		ip_input(m);
 		return;

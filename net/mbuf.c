@@ -399,6 +399,16 @@ int m_copydata(struct mbuf *m, int off, int len, void *buf)
 	return 0;
 }
 
+const void *m_peek(struct mbuf *m, int off, int len, int align, void *buf)
+{
+	if (off >= 0 && len >= 0 && off + len <= m->m_len) {
+		const char *p = m->m_data + off;
+		if (((uint64)p & (align - 1)) == 0)
+			return p;
+	}
+	return m_copydata(m, off, len, buf) < 0 ? NULL : buf;
+}
+
 // Grow chain m by need zero bytes at its end. 0 or -ENOBUFS (the chain
 // may then have grown by less).
 static int m_extend(struct mbuf *m, int need)

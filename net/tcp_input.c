@@ -68,10 +68,14 @@
 // (counted; the caller frees m).
 static int tcp_input_parse(struct mbuf *m, int hlen, struct tcp_seg *sg)
 {
-	uint8 hdr[TCP_HDR_LEN + TCP_MAXOLEN];
+	// The header and its options are read in place when the first mbuf
+	// holds them (a received frame always does), else copied into hdrbuf.
+	uint8 hdrbuf[TCP_HDR_LEN + TCP_MAXOLEN];
+	const int align = _Alignof(struct tcphdr);
+	const uint8 *hdr = NULL;
 	int tlen = m->m_pkthdr.ph_len - hlen;
 	struct ip *ip = mtod(m, struct ip *);   // ip_input: hlen bytes contiguous
-	if (tlen < TCP_HDR_LEN || m_copydata(m, hlen, TCP_HDR_LEN, hdr) < 0) {
+	if (tlen < TCP_HDR_LEN || (hdr = m_peek(m, hlen, TCP_HDR_LEN, align, hdrbuf)) == NULL) {
 		TCPSTAT_INC(tcps_rcvshort);
 		return -EINVAL;
 	}
@@ -86,14 +90,13 @@ static int tcp_input_parse(struct mbuf *m, int hlen, struct tcp_seg *sg)
 		TCPSTAT_INC(tcps_rcvbadsum);   // RFC 9293 3.10.7: checksum first
 		return -EINVAL;
 	}
-	struct tcphdr *th = (struct tcphdr *)hdr;
-	int off = (th->th_off >> 4) * 4;
+	int off = (((const struct tcphdr *)hdr)->th_off >> 4) * 4;
 	if (off < TCP_HDR_LEN || off > tlen ||
-	    (off > TCP_HDR_LEN && m_copydata(m, hlen + TCP_HDR_LEN, off - TCP_HDR_LEN,
-					     hdr + TCP_HDR_LEN) < 0)) {
+	    (off > TCP_HDR_LEN && (hdr = m_peek(m, hlen, off, align, hdrbuf)) == NULL)) {
 		TCPSTAT_INC(tcps_rcvbadoff);
 		return -EINVAL;
 	}
+	const struct tcphdr *th = (const struct tcphdr *)hdr;
 	sg->sg_m = m;
 	sg->sg_hdroff = hlen + off;
 	sg->sg_sport = ntoh16(th->th_sport);

@@ -141,6 +141,26 @@ static void mbuf_copydata_out_of_range_is_error(void)
 	check_counts_zero();
 }
 
+// m_peek: a pointer into the first mbuf when it holds the bytes at the
+// asked alignment, a copy in buf when they are split or misaligned, NULL
+// past the end; the bytes are right in every case.
+static void mbuf_peek_in_place_or_copied(void)
+{
+	struct mbuf *m = make_chain(2, 10);   // bytes 0..19, 10 per mbuf
+	char buf[30];
+	const char *p = m_peek(m, 2, 6, 1, buf);
+	CHECK(p == m->m_data + 2 && p[0] == 2 && p[5] == 7);
+	p = m_peek(m, 8, 5, 1, buf);             // split over both mbufs
+	CHECK(p == buf && p[0] == 8 && p[4] == 12);
+	int mis = ((uint64)m->m_data & 1) ? 2 : 1;   // an odd address
+	p = m_peek(m, mis, 4, 2, buf);
+	CHECK(p == buf && p[0] == mis && p[3] == mis + 3);
+	CHECK(m_peek(m, 15, 6, 1, buf) == NULL);
+	CHECK(m_peek(m, -1, 2, 1, buf) == NULL);
+	m_freem(m);
+	check_counts_zero();
+}
+
 static void mbuf_copyback_overwrites_and_extends(void)
 {
 	struct mbuf *m = make_chain(2, 10);
@@ -256,6 +276,7 @@ const struct host_test mbuf_tests[] = {
 	{ mbuf_pullup_makes_header_contiguous, "mbuf_pullup_makes_header_contiguous" },
 	{ mbuf_pullup_never_writes_a_cluster, "mbuf_pullup_never_writes_a_cluster" },
 	{ mbuf_copydata_out_of_range_is_error, "mbuf_copydata_out_of_range_is_error" },
+	{ mbuf_peek_in_place_or_copied, "mbuf_peek_in_place_or_copied" },
 	{ mbuf_copyback_overwrites_and_extends, "mbuf_copyback_overwrites_and_extends" },
 	{ mbuf_copym_shares_clusters_with_refcount, "mbuf_copym_shares_clusters_with_refcount" },
 	{ mbuf_copym_copies_internal_data, "mbuf_copym_copies_internal_data" },

@@ -139,6 +139,38 @@ busy_insns(uint64 insns, int64 idle)
 	return insns > idle_ns ? insns - idle_ns : 0;
 }
 
+// ---- children --------------------------------------------------------------
+
+// Fork P children that each run child(spec, ctlfd, resfd), which exits.
+// Two pipes: ctl (parent -> children if to_child: the start signal;
+// else children -> parent: "ready") and res (the children's results). A
+// child gets its end of ctl and res's write end; the parent keeps the
+// other end of ctl (*ctlfd) and res's read end (*resfd).
+static void
+spawn(int P, void (*child)(const void *, int, int), const void *spec, bool to_child,
+      int *ctlfd, int *resfd)
+{
+	int ctl[2], res[2];
+	int mine = to_child ? 1 : 0, theirs = to_child ? 0 : 1;
+
+	if (pipe(ctl) < 0 || pipe(res) < 0)
+		die("netbench: pipe: %s", strerror(errno));
+	for (int i = 0; i < P; i++) {
+		int pid = fork();
+		if (pid < 0)
+			die("netbench: fork: %s", strerror(errno));
+		if (pid == 0) {
+			close(ctl[mine]);
+			close(res[0]);
+			child(spec, ctl[theirs], res[1]);
+		}
+	}
+	close(ctl[theirs]);
+	close(res[1]);
+	*ctlfd = ctl[mine];
+	*resfd = res[0];
+}
+
 // ---- senders ---------------------------------------------------------------
 
 struct sendspec {
@@ -152,8 +184,9 @@ struct sendspec {
 
 // Child: wait for the start pipe to close, send, report, exit.
 static void
-sender(const struct sendspec *sp, int startfd, int resfd)
+sender(const void *spec, int startfd, int resfd)
 {
+	const struct sendspec *sp = spec;
 	struct result r = { 0, 0, 0, 0 };
 	int socks[MAXP], ns = sp->ss_icmp ? 1 : sp->ss_socks;
 	int small = 1024;
@@ -189,28 +222,15 @@ sender(const struct sendspec *sp, int startfd, int resfd)
 static void
 run_senders(const char *kind, const struct sendspec *sp, int P)
 {
-	int start[2], res[2];
+	int start, res;
 	struct result r, tot = { 0, 0, 0, 0 };
 
-	if (pipe(start) < 0 || pipe(res) < 0)
-		die("netbench: pipe: %s", strerror(errno));
-	for (int i = 0; i < P; i++) {
-		int pid = fork();
-		if (pid < 0)
-			die("netbench: fork: %s", strerror(errno));
-		if (pid == 0) {
-			close(start[1]);
-			close(res[0]);
-			sender(sp, start[0], res[1]);
-		}
-	}
-	close(start[0]);
-	close(res[1]);
+	spawn(P, sender, sp, true, &start, &res);
 	sleep(100);             // let every child reach its read()
 	long t0 = clock_us();
-	close(start[1]);
+	close(start);
 	for (int i = 0; i < P; i++) {
-		if (read(res[0], &r, sizeof(r)) != sizeof(r))
+		if (read(res, &r, sizeof(r)) != sizeof(r))
 			die("netbench: a sender died");
 		tot.r_ok += r.r_ok;
 		tot.r_err += r.r_err;
@@ -218,7 +238,7 @@ run_senders(const char *kind, const struct sendspec *sp, int P)
 	long us = clock_us() - t0;
 	for (int i = 0; i < P; i++)
 		wait(NULL);
-	close(res[0]);
+	close(res);
 	if (us < 1)
 		us = 1;
 	printf("netbench: send kind=%s P=%d n=%ld ok=%ld errors=%ld us=%ld ms=%ld pps=%ld\n",
@@ -236,8 +256,9 @@ struct recvspec {
 
 // Child: bind the shared port, say so on readyfd, count until idle.
 static void
-receiver(const struct recvspec *rp, int readyfd, int resfd)
+receiver(const void *spec, int readyfd, int resfd)
 {
+	const struct recvspec *rp = spec;
 	struct result r = { 0, 0, 0, 0 };
 	struct sockaddr_in me = addr_of("0.0.0.0", rp->rs_port);
 	int s, one = 1, big = 256 * 1024;
@@ -282,29 +303,15 @@ receiver(const struct recvspec *rp, int readyfd, int resfd)
 static void
 start_receivers(const struct recvspec *rp, int P, int *resfd)
 {
-	int ready[2], res[2];
+	int ready;
 	char c;
 
-	if (pipe(ready) < 0 || pipe(res) < 0)
-		die("netbench: pipe: %s", strerror(errno));
-	for (int i = 0; i < P; i++) {
-		int pid = fork();
-		if (pid < 0)
-			die("netbench: fork: %s", strerror(errno));
-		if (pid == 0) {
-			close(ready[0]);
-			close(res[0]);
-			receiver(rp, ready[1], res[1]);
-		}
-	}
-	close(ready[1]);
-	close(res[1]);
+	spawn(P, receiver, rp, false, &ready, resfd);
 	for (int i = 0; i < P; i++)
-		if (read(ready[0], &c, 1) != 1)
+		if (read(ready, &c, 1) != 1)
 			die("netbench: a receiver died before binding");
-	close(ready[0]);
+	close(ready);
 	printf("netbench: ready recv P=%d port=%d\n", P, rp->rs_port);
-	*resfd = res[0];
 }
 
 static void

@@ -28,6 +28,7 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/kalloc.h"
+#include "kernel/kmcache.h"
 #include "kernel/sysctl.h"
 #include "kernel/errno.h"
 
@@ -179,6 +180,7 @@ uint64 kalloc_free_pages(void)
 
 static int sysctl_pages_free(struct sysctl_oid *oid, int64 *val, bool write)
 {
+	kmcache_drain_local();   // this CPU's cached objects are free
 	*val = kalloc_free_pages();
 	return 0;
 }

@@ -33,8 +33,9 @@
 #include "kernel/string.h"
 #include "kernel/kalloc.h"
 #include "kernel/sysctl.h"
+#include "kernel/kmcache.h"
 
-#define NCLASS 7          // 32, 64, 128, 256, 512, 1024, 2048
+#define NCLASS KM_NCLASS  // 32, 64, 128, 256, 512, 1024, 2048
 #define CLASS_PAGE NCLASS // whole-page allocation
 #define CLASS_NONE 0xff   // page not owned by kmalloc
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
@@ -130,54 +131,115 @@ static void *slab_release(struct kclass *k, struct slabinfo *si)
 }
 
 // The smallest class that holds n bytes: 32 << c >= n, i.e. c is the
-// bit length of (n - 1) / 32 (count-leading-zeros, no loop).
+// bit length of (n - 1) / 32, looked up in a table for n <= 2048 (the
+// ISA has no count-leading-zeros instruction without Zbb: libgcc's
+// __clzdi2 cost more than the rest of kmalloc's fast path).
+static const uint8 class_of[64] = {
+	[0] = 0, [1] = 1, [2 ... 3] = 2, [4 ... 7] = 3,
+	[8 ... 15] = 4, [16 ... 31] = 5, [32 ... 63] = 6,
+};
+
 static int size_class(size_t n)
 {
 	if (n <= 32)
 		return 0;
-	int c = 64 - __builtin_clzl((n - 1) >> 5);
-	return c < NCLASS ? c : CLASS_PAGE;
+	if (n > 2048)
+		return CLASS_PAGE;
+	return class_of[(n - 1) >> 5];
 }
 
-// Allocate n bytes (n <= PGSIZE). Returns NULL if n is too large or
-// memory is exhausted. Contents are junk; see kzalloc.
-void *kmalloc(size_t n)
+// Take up to n objects of class c (c < NCLASS) off the slabs into v[];
+// returns how many (0: memory exhausted). Carves a fresh page only when no
+// slab has a free object, so it may return fewer than n. Any context.
+int kmslab_alloc(int c, void **v, int n)
 {
-	if (n > PGSIZE)
-		goto fail;
-	int c = size_class(n);
 	struct kclass *k = &kcls[c];
-	if (c == CLASS_PAGE) {
-		void *p = kalloc();
-		if (p == NULL)
-			goto fail;
-		acquire(&k->lock);
-		page_info(p)->si_class = CLASS_PAGE;
-		k->inuse++;
-		k->pages++;
-		release(&k->lock);
-		return p;
-	}
-
 	acquire(&k->lock);
 	if (k->partial == NULL) {
 		release(&k->lock);
 		char *page = kalloc();  // outside the lock: kalloc may steal
 		if (page == NULL)
-			goto fail;
+			return 0;
 		acquire(&k->lock);
 		slab_add(c, page);
 	}
-	struct slabinfo *si = k->partial;
-	void **obj = si->si_free;
-	si->si_free = *obj;
-	if (si->si_inuse++ == 0)
-		k->nempty--;
-	k->inuse++;
-	if (si->si_free == NULL)
-		list_remove(k, si);
+	int got = 0;
+	while (got < n && k->partial != NULL) {
+		struct slabinfo *si = k->partial;
+		void **obj = si->si_free;
+		si->si_free = *obj;
+		if (si->si_inuse++ == 0)
+			k->nempty--;
+		if (si->si_free == NULL)
+			list_remove(k, si);
+		v[got++] = obj;
+	}
+	k->inuse += got;
 	release(&k->lock);
-	return obj;
+	return got;
+}
+
+// Put n objects of class c back on their slabs. Slabs that become empty
+// beyond the KMALLOC_KEEP_EMPTY kept ones go back to kalloc, after the
+// lock is dropped (linked through their first word meanwhile). Any
+// context.
+void kmslab_free(int c, void **v, int n)
+{
+	struct kclass *k = &kcls[c];
+	void **pages = NULL;
+	acquire(&k->lock);
+	k->inuse -= n;
+	for (int i = 0; i < n; i++) {
+		void *p = v[i];
+		struct slabinfo *si = page_info(p);
+		KASSERT(si->si_class == c);
+		KASSERT(((uint64)p - (uint64)info_page(si)) % class_size(c) == 0);
+		if (si->si_free == NULL)
+			list_push(k, si);   // was full, has a free object now
+		*(void **)p = si->si_free;
+		si->si_free = p;
+		if (--si->si_inuse == 0) {
+			if (k->nempty < KMALLOC_KEEP_EMPTY) {
+				k->nempty++;  // keep it for the next kmalloc
+			} else {
+				void **page = slab_release(k, si);
+				*page = pages;
+				pages = page;
+			}
+		}
+	}
+	release(&k->lock);
+	while (pages) {
+		void **next = *pages;
+		kfree_page(pages);
+		pages = next;
+	}
+}
+
+// Allocate n bytes (n <= PGSIZE). Returns NULL if n is too large or
+// memory is exhausted. Contents are junk; see kzalloc. Objects of the
+// small classes come from this CPU's cache (kernel/kmcache.c).
+void *kmalloc(size_t n)
+{
+	if (n > PGSIZE)
+		goto fail;
+	int c = size_class(n);
+	if (c != CLASS_PAGE) {
+		void *obj = kmcache_get(c);
+		if (obj == NULL)
+			goto fail;
+		return obj;
+	}
+	struct kclass *k = &kcls[c];
+	void *p = kalloc();
+	if (p == NULL)
+		goto fail;
+	acquire(&k->lock);
+	page_info(p)->si_class = CLASS_PAGE;
+	k->inuse++;
+	k->pages++;
+	release(&k->lock);
+	return p;
 
 fail:
 	__atomic_add_fetch(&kmalloc_failed, 1, __ATOMIC_RELAXED);
@@ -200,35 +262,22 @@ void kfree(void *p)
 	if ((uint64)p < KERNBASE || (uint64)p >= PHYSTOP)
 		panic("kfree: bad pointer %p", p);
 	struct slabinfo *si = page_info(p);
-	int c = si->si_class;
+	int c = si->si_class;   // stable: the object is ours until freed
 	if (c == CLASS_NONE)
 		panic("kfree: %p not from kmalloc", p);
+	if (c != CLASS_PAGE) {
+		KASSERT(((uint64)p - (uint64)info_page(si)) % class_size(c) == 0);
+		kmcache_put(c, p);
+		return;
+	}
+	KASSERT(((uint64)p % PGSIZE) == 0);
 	struct kclass *k = &kcls[c];
-	void *page_to_free = NULL;
-
 	acquire(&k->lock);
 	k->inuse--;
-	if (c == CLASS_PAGE) {
-		KASSERT(((uint64)p % PGSIZE) == 0);
-		si->si_class = CLASS_NONE;
-		k->pages--;
-		page_to_free = p;
-	} else {
-		KASSERT(((uint64)p - (uint64)info_page(si)) % class_size(c) == 0);
-		if (si->si_free == NULL)
-			list_push(k, si);   // was full, has a free object now
-		*(void **)p = si->si_free;
-		si->si_free = p;
-		if (--si->si_inuse == 0) {
-			if (k->nempty < KMALLOC_KEEP_EMPTY)
-				k->nempty++;  // keep it for the next kmalloc
-			else
-				page_to_free = slab_release(k, si);
-		}
-	}
+	si->si_class = CLASS_NONE;
+	k->pages--;
 	release(&k->lock);
-	if (page_to_free)
-		kfree_page(page_to_free);
+	kfree_page(p);
 }
 
 // Pages held in empty slabs (free memory kmalloc keeps for itself). Any
@@ -249,6 +298,7 @@ static int sysctl_carved(struct sysctl_oid *oid, int64 *val, bool write)
 
 static int sysctl_empty(struct sysctl_oid *oid, int64 *val, bool write)
 {
+	kmcache_drain_local();
 	*val = kmalloc_empty_pages();
 	return 0;
 }
@@ -269,6 +319,7 @@ uint64 kmalloc_slabs_carved(void)
 uint64 kmalloc_reclaim(void)
 {
 	uint64 freed = 0;
+	kmcache_drain_local();   // other CPUs drain theirs when idle
 	for (int c = 0; c < NCLASS; c++) {
 		struct kclass *k = &kcls[c];
 		for (;;) {
@@ -298,6 +349,7 @@ uint64 kmalloc_reclaim(void)
 // (and every class's inuse), not vm.pages_free alone.
 static int sysctl_busy_pages(struct sysctl_oid *oid, int64 *val, bool write)
 {
+	kmcache_drain_local();
 	uint64 n = 0;
 	for (int c = 0; c <= NCLASS; c++)
 		n += __atomic_load_n(&kcls[c].pages, __ATOMIC_RELAXED);
@@ -310,12 +362,25 @@ SYSCTL_PROC(kmalloc_empty, "vm.kmalloc.empty_pages", SYSCTL_RD, sysctl_empty,
 	    "pages kept in empty slabs (counted in vm.pages_free)");
 SYSCTL_PROC(kmalloc_carved, "vm.kmalloc.slabs_carved", SYSCTL_RD, sysctl_carved,
 	    "slabs made from a fresh page since boot, all classes");
-SYSCTL_UINT64(kmalloc_32, "vm.kmalloc.32.inuse", SYSCTL_RD, &kcls[0].inuse, "32-byte objects allocated");
-SYSCTL_UINT64(kmalloc_64, "vm.kmalloc.64.inuse", SYSCTL_RD, &kcls[1].inuse, "64-byte objects allocated");
-SYSCTL_UINT64(kmalloc_128, "vm.kmalloc.128.inuse", SYSCTL_RD, &kcls[2].inuse, "128-byte objects allocated");
-SYSCTL_UINT64(kmalloc_256, "vm.kmalloc.256.inuse", SYSCTL_RD, &kcls[3].inuse, "256-byte objects allocated");
-SYSCTL_UINT64(kmalloc_512, "vm.kmalloc.512.inuse", SYSCTL_RD, &kcls[4].inuse, "512-byte objects allocated");
-SYSCTL_UINT64(kmalloc_1024, "vm.kmalloc.1024.inuse", SYSCTL_RD, &kcls[5].inuse, "1024-byte objects allocated");
-SYSCTL_UINT64(kmalloc_2048, "vm.kmalloc.2048.inuse", SYSCTL_RD, &kcls[6].inuse, "2048-byte objects allocated");
-SYSCTL_UINT64(kmalloc_page, "vm.kmalloc.page.inuse", SYSCTL_RD, &kcls[7].inuse, "whole-page objects allocated");
+// Objects of one class allocated now: taken off the slabs, less those
+// sitting free in the per-CPU caches (a snapshot).
+static int sysctl_inuse(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	kmcache_drain_local();
+	struct kclass *k = oid->ptr;
+	int c = k - kcls;
+	uint64 n = __atomic_load_n(&k->inuse, __ATOMIC_RELAXED);
+	uint64 cached = c < NCLASS ? kmcache_cached(c) : 0;
+	*val = n > cached ? n - cached : 0;
+	return 0;
+}
+#define KMALLOC_INUSE(id, nm, c, d) SYSCTL_OID(id, nm, SYSCTL_K_PROC, SYSCTL_RD, &kcls[c], sysctl_inuse, 0, 0, d)
+KMALLOC_INUSE(kmalloc_32, "vm.kmalloc.32.inuse", 0, "32-byte objects allocated");
+KMALLOC_INUSE(kmalloc_64, "vm.kmalloc.64.inuse", 1, "64-byte objects allocated");
+KMALLOC_INUSE(kmalloc_128, "vm.kmalloc.128.inuse", 2, "128-byte objects allocated");
+KMALLOC_INUSE(kmalloc_256, "vm.kmalloc.256.inuse", 3, "256-byte objects allocated");
+KMALLOC_INUSE(kmalloc_512, "vm.kmalloc.512.inuse", 4, "512-byte objects allocated");
+KMALLOC_INUSE(kmalloc_1024, "vm.kmalloc.1024.inuse", 5, "1024-byte objects allocated");
+KMALLOC_INUSE(kmalloc_2048, "vm.kmalloc.2048.inuse", 6, "2048-byte objects allocated");
+KMALLOC_INUSE(kmalloc_page, "vm.kmalloc.page.inuse", NCLASS, "whole-page objects allocated");
 SYSCTL_UINT64(kmalloc_fail, "vm.kmalloc.failed", SYSCTL_RD, &kmalloc_failed, "kmalloc calls that returned NULL");

@@ -13,6 +13,7 @@
 // this hart's callouts and ends the running thread's quantum; device
 // interrupts come from the PLIC and are dispatched to the handler a driver
 // registered with intr_register().
+#include "kernel/kmcache.h"
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/memlayout.h"
@@ -80,6 +81,7 @@ static void timer_intr(void)
 		for (;;)
 			asm volatile("wfi");
 	callout_tick();
+	kmcache_tick();
 }
 
 static void device_intr(void)

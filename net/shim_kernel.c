@@ -54,13 +54,14 @@ void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_u
 	__atomic_add_fetch(waits, 1, __ATOMIC_RELAXED);
 }
 
-// holding() compares with mycpu(), which needs interrupts off.
+// holding() compares with mycpu(), which needs interrupts off. A CPU
+// holding a spinlock has interrupts off, so with them on the answer is
+// "no" without looking (and without push_off/pop_off).
 bool net_lock_held(struct net_lock *lk)
 {
-	push_off();
-	bool h = holding(&lk->nl_lk);
-	pop_off();
-	return h;
+	if (intr_get())
+		return false;
+	return holding(&lk->nl_lk);
 }
 
 void net_sleep(void *chan, struct net_lock *lk)

@@ -492,6 +492,17 @@ static int sysctl_migrations(struct sysctl_oid *oid, int64 *val, bool write)
 SYSCTL_PROC(kern_sched_handoffs, "kern.sched_handoffs", SYSCTL_RD, sysctl_migrations,
 	    "user processes a busy hart handed to an idle one, all harts");
 
+static int sysctl_ctxsw(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	uint64 n = 0;
+	for (int i = 0; i < ncpu; i++)
+		n += __atomic_load_n(&cpus[i].nswitch, __ATOMIC_RELAXED);
+	*val = n;
+	return 0;
+}
+SYSCTL_PROC(kern_ctxsw, "kern.ctxsw", SYSCTL_RD, sysctl_ctxsw,
+	    "context switches from the scheduler into a thread, all harts");
+
 static int sysctl_idle(struct sysctl_oid *oid, int64 *val, bool write)
 {
 	uint64 t = 0;

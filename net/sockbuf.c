@@ -499,6 +499,28 @@ long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio)
 // Either we see the mark and notify, or the poller's scan sees the change
 // and does not sleep. The mark is never cleared: a socket polled once
 // keeps notifying (simple, and the cost is only that of the old rule).
+// ---- contention on so_rcv's lock (measurement) -----------------------------
+// A stream's so_rcv lock is where the reader and the netisr meet: the
+// generic read path holds it during the copy to the user, soreceive_stream
+// only to cut and put back. These counters say how often one side found
+// it held and how long it then waited (net_lock_acquire_counted: a racy
+// peek, then the time CSR; under -icount shift=0 guest time is
+// instructions). An uncontended acquire costs one load.
+static uint64 rcvlock_waits[2], rcvlock_wait_us[2];   // [a] by side
+NET_SYSCTL_UINT64(tcp_rcvlock_waits_netisr, "net.inet.tcp.rcvlock_waits_netisr", SYSCTL_RD,
+		  &rcvlock_waits[SBRCV_NETISR], "netisr found so_rcv's lock held");
+NET_SYSCTL_UINT64(tcp_rcvlock_wait_us_netisr, "net.inet.tcp.rcvlock_wait_us_netisr", SYSCTL_RD,
+		  &rcvlock_wait_us[SBRCV_NETISR], "us the netisr waited for so_rcv's lock");
+NET_SYSCTL_UINT64(tcp_rcvlock_waits_reader, "net.inet.tcp.rcvlock_waits_reader", SYSCTL_RD,
+		  &rcvlock_waits[SBRCV_READER], "readers found so_rcv's lock held");
+NET_SYSCTL_UINT64(tcp_rcvlock_wait_us_reader, "net.inet.tcp.rcvlock_wait_us_reader", SYSCTL_RD,
+		  &rcvlock_wait_us[SBRCV_READER], "us readers waited for so_rcv's lock");
+
+void sbrcv_lock(struct sockbuf *sb, int side)
+{
+	net_lock_acquire_counted(&sb->sb_lock, &rcvlock_waits[side], &rcvlock_wait_us[side]);
+}
+
 void sbpollnotify(struct sockbuf *sb)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

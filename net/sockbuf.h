@@ -147,6 +147,14 @@ void sbprepend(struct sockbuf *sb, struct mbuf *m);
 // Caller holds the lock that keeps m alive.
 long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio);
 
+// so_rcv's lock of a stream, taken with its contention counted
+// (net.inet.tcp.rcvlock_*): who found it held by the other side, and for
+// how long it waited. The two sides are the netisr (appending segments,
+// waking the reader) and the reader (cutting or copying out).
+// The same lock as net_lock_acquire(&sb->sb_lock); release it as usual.
+enum { SBRCV_NETISR, SBRCV_READER };
+void sbrcv_lock(struct sockbuf *sb, int side);
+
 // Tell poll(2) that sb changed, if a poller has ever looked at its
 // socket (sb_polled); otherwise do nothing, so traffic on sockets nobody
 // polls does not wake every poller in the system (inetd, say). Call after

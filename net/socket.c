@@ -551,7 +551,7 @@ int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock)
 		so_rcvd(so);
 		rs->told = rs->got;
 		rs->full = false;
-		net_lock_acquire(&sb->sb_lock);
+		sbrcv_lock(sb, SBRCV_READER);
 		return 0;
 	}
 	return so_rcvwait(so, nonblock, rs->got == 0);
@@ -615,7 +615,7 @@ static long soreceive_generic_stream(struct socket *so, struct uio *uio, int fla
 			   .rcvd = !peek && (so->so_proto->pr_flags & PR_WANTRCVD)};
 	long err = 0;
 
-	net_lock_acquire(&sb->sb_lock);
+	sbrcv_lock(sb, SBRCV_READER);
 	while (uio->uio_resid > 0) {
 		int r = so_rcvready(so, &rs, uio->uio_resid, nonblock);
 		if (r == 0)

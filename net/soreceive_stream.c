@@ -179,7 +179,7 @@ static long srs_take_copy(struct socket *so, struct uio *uio, bool *stop)
 	if (soreceive_stream_between != NULL)
 		soreceive_stream_between(so);
 	long n = srs_copyout(m, uio, &rest);
-	net_lock_acquire(&sb->sb_lock);
+	sbrcv_lock(sb, SBRCV_READER);
 	stale = srs_putback_rest(sb, rest, gen);   // I1
 	*stop = rest != NULL;
 	if (stale != NULL) {
@@ -197,7 +197,7 @@ long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblo
 			   .rcvd = so->so_proto->pr_flags & PR_WANTRCVD};
 	long err = 0;
 
-	net_lock_acquire(&sb->sb_lock);
+	sbrcv_lock(sb, SBRCV_READER);
 	while (uio->uio_resid > 0) {
 		if (sb->sb_rcvout) {   // another reader has the stream's head
 			if ((err = sbwait_rcvout(sb)) < 0)

@@ -65,7 +65,7 @@ void tcp_deliver(struct tcpcb *tp, struct mbuf *m)
 	struct sockbuf *sb = &tp->t_socket->so_rcv;
 	TCPSTAT_INC(tcps_rcvpack);
 	TCPSTAT_ADD(tcps_rcvbyte, m_length(m));
-	net_lock_acquire(&sb->sb_lock);
+	sbrcv_lock(sb, SBRCV_NETISR);
 	sbappendstream(sb, m);
 	net_lock_release(&sb->sb_lock);
 	tp->t_flags |= TF_WAKEREADER;   // the reader wakes at the end of the batch

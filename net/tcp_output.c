@@ -509,7 +509,7 @@ void tcp_rollup(int cpu)
 			// One wakeup per batch for all the data it delivered.
 			struct sockbuf *sb = &tp->t_socket->so_rcv;
 			tp->t_flags &= ~TF_WAKEREADER;
-			net_lock_acquire(&sb->sb_lock);
+			sbrcv_lock(sb, SBRCV_NETISR);
 			sbwakeup(sb);
 			net_lock_release(&sb->sb_lock);
 		}

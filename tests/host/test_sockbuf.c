@@ -242,6 +242,57 @@ static void test_poll_notify_only_after_poll(void)
 	sorele(so);
 }
 
+static int64 sysctl_val(const char *name)
+{
+	int64 v = -1;
+	CHECK(net_sysctl_read(name, &v) == 0);
+	return v;
+}
+
+struct holder {
+	struct sockbuf *sb;
+	int held;   // [a] 1 once the lock is ours
+};
+
+static void *hold_rcvlock(void *arg)
+{
+	struct holder *h = arg;
+	net_lock_acquire(&h->sb->sb_lock);
+	__atomic_store_n(&h->held, 1, __ATOMIC_RELEASE);
+	msleep(200);
+	host_clock_advance(5);   // the "netisr" waits 5 virtual ms
+	net_lock_release(&h->sb->sb_lock);
+	return NULL;
+}
+
+// sbrcv_lock counts a wait only when the other side holds so_rcv's lock,
+// on the side that waited, with the time it waited (virtual clock here).
+static void test_rcvlock_counts_only_contention(void)
+{
+	struct socket *so = so_alloc(&fake_stream);
+	struct sockbuf *sb = &so->so_rcv;
+	int64 w0 = sysctl_val("net.inet.tcp.rcvlock_waits_netisr");
+	int64 r0 = sysctl_val("net.inet.tcp.rcvlock_waits_reader");
+	int64 us0 = sysctl_val("net.inet.tcp.rcvlock_wait_us_netisr");
+	sbrcv_lock(sb, SBRCV_NETISR);   // free: not a wait
+	net_lock_release(&sb->sb_lock);
+	CHECK(sysctl_val("net.inet.tcp.rcvlock_waits_netisr") == w0);
+
+	struct holder h = { sb, 0 };
+	pthread_t t;
+	CHECK(pthread_create(&t, NULL, hold_rcvlock, &h) == 0);
+	while (!__atomic_load_n(&h.held, __ATOMIC_ACQUIRE))
+		msleep(1);
+	sbrcv_lock(sb, SBRCV_NETISR);   // held by the "reader": a wait
+	net_lock_release(&sb->sb_lock);
+	pthread_join(t, NULL);
+	CHECK(sysctl_val("net.inet.tcp.rcvlock_waits_netisr") == w0 + 1);
+	CHECK(sysctl_val("net.inet.tcp.rcvlock_waits_reader") == r0);
+	int64 us = sysctl_val("net.inet.tcp.rcvlock_wait_us_netisr") - us0;
+	CHECK(us == 0 || us == 5000);   // 0 only if we looked after the advance
+	sorele(so);
+}
+
 const struct host_test sockbuf_tests[] = {
 	{ test_poll_notify_only_after_poll, "sockbuf_poll_notify_only_after_poll" },
 	{ test_records_keep_boundaries_and_senders, "sockbuf_records_keep_boundaries_and_senders" },
@@ -255,5 +306,6 @@ const struct host_test sockbuf_tests[] = {
 	{ test_water_marks_are_bounded, "sockbuf_water_marks_are_bounded" },
 	{ test_free_returns_every_mbuf, "sockbuf_free_returns_every_mbuf" },
 	{ test_blocking_receive_is_woken_by_append, "sockbuf_blocking_receive_is_woken_by_append" },
+	{ test_rcvlock_counts_only_contention, "sockbuf_rcvlock_counts_only_contention" },
 	{ NULL, NULL },
 };

@@ -6,20 +6,33 @@ settings alternating (on, off, on, off) so that a change of host load
 hits both alike; the ratio on/off is the figure.  Wall-clock rates under
 QEMU's TCG move with the host load: read the ratio, not the absolute.
 
+Every run is kept with the host's load average and, as deltas of the
+guest's counters, its context switches and IPIs per MB, the harts' idle
+share, the PRU_RCVD messages (sent, found in flight, synchronous) and the
+waits for so_rcv's lock (net.inet.tcp.rcvlock_*): the figures that say
+why a run was fast or slow.
+
 Figures:
-  mech_rcvd      net.inet.tcp.async_rcvd 1 vs 0: `tcpstream -P 4` over
-                 lo0 (its server reads 64 KB at a time), CPUS=2 and 4;
-                 and guest instructions per byte on a CPUS=1 guest under
-                 -icount (the same work either way: the gain is overlap).
-  mech_srs       net.inet.tcp.soreceive_stream 1 vs 0: `tcpstream -P 2`
-                 over lo0, CPUS=2 (goodput), and the same on a CPUS=1
-                 guest under `-icount shift=0,sleep=off` (guest
-                 instructions per byte = guest ms x 10^6 / bytes).
+  mech_rcvd      net.inet.tcp.async_rcvd 1 vs 0, 4 rounds each:
+                 `tcpstream -P 4` over lo0 (its server reads 64 KB at a
+                 time), CPUS=2 and 4 (the issue's configuration); and
+                 `tcpstream -P 4 -R -m 4096` (the client reads 4 KB at a
+                 time, so reads that free room are frequent), CPUS=2,
+                 with kern.sched_wake_affine 1 (the reader joins the
+                 netisr's CPU) and 0 (it stays on its own, so the netisr
+                 often runs on the other CPU); and guest instructions per
+                 byte of both commands on a CPUS=1 guest under -icount.
+  mech_srs       net.inet.tcp.soreceive_stream 1 vs 0, 4 rounds each:
+                 `tcpstream -P 2` over lo0 (64 KB reads), CPUS=2, with
+                 wake-affine on and off; and the same on a CPUS=1 guest
+                 under `-icount shift=0,sleep=off` (guest instructions per
+                 byte = guest ms x 10^6 / bytes).
   mech_reuseport accepts per second from Linux over the tap into
                  `reuseport -T` with 1 and with 2 listeners (CPUS=2), and
                  the share max/min over 4 listeners.  Needs the rig.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -49,24 +62,60 @@ class MechBench:
         g.run("sysctl vm.junk_fill=0")
         return g
 
-    def _flip(self, g, knob, streams, secs, rounds=2):
-        """tcpstream -P streams with knob=1 and =0, alternating."""
+    # Counters read around every run (deltas): where a run's time went.
+    COUNTERS = ("kern.ctxsw", "kern.ipis", "kern.idle_us",
+                "net.inet.tcp.rcvd_async_sent", "net.inet.tcp.rcvd_async_inflight",
+                "net.inet.tcp.rcvd_sync", "net.inet.tcp.sndwinup",
+                "net.inet.tcp.persisttimeo",
+                "net.inet.tcp.rcvlock_waits_netisr", "net.inet.tcp.rcvlock_wait_us_netisr",
+                "net.inet.tcp.rcvlock_waits_reader", "net.inet.tcp.rcvlock_wait_us_reader")
+
+    def _counters(self, g):
+        c = {}
+        for prefix in ("kern", "net.inet.tcp"):
+            c.update(self.b.nr.sysctl_tree(g, prefix))
+        return {k: c.get(k, 0) for k in self.COUNTERS}
+
+    def _run(self, g, cmd, secs, cpus):
+        """One tcpstream run: Mbit/s, the host's load average, and the
+        counters per MB (context switches, IPIs, PRU_RCVD messages, lock
+        waits) and the harts' idle share."""
+        load = round(os.getloadavg()[0], 2)
+        a = self._counters(g)
+        t = _mbps(g.run(cmd, timeout=secs * 30 + 120))
+        b = self._counters(g)
+        d = {k.rsplit(".", 1)[-1]: b[k] - a[k] for k in self.COUNTERS}
+        mb = max(t["bytes"], 1) / 1e6
+        run = {"mbps": t["mbps"], "load": load, "bytes": t["bytes"],
+               "ctxsw_per_mb": round(d["ctxsw"] / mb, 1),
+               "ipis_per_mb": round(d["ipis"] / mb, 1),
+               "idle_pct": round(100.0 * d["idle_us"] / (cpus * 1000.0 * t["ms"]), 1)
+               if t["ms"] else None}
+        for k in ("rcvd_async_sent", "rcvd_async_inflight", "rcvd_sync", "sndwinup",
+                  "persisttimeo", "rcvlock_waits_netisr", "rcvlock_waits_reader"):
+            run[k] = d[k]
+        run["rcvlock_wait_us_netisr"] = d["rcvlock_wait_us_netisr"]
+        run["rcvlock_wait_us_reader"] = d["rcvlock_wait_us_reader"]
+        return run
+
+    def _flip(self, g, knob, cmd, secs, cpus, rounds=4):
+        """cmd with knob=1 and =0, alternating, rounds times; every run is
+        kept (the wall clock on a shared host scatters run to run)."""
         res = {1: [], 0: []}
         for _ in range(rounds):
             for v in (1, 0):
                 g.run("sysctl %s=%d" % (knob, v))
-                t = _mbps(g.run("tcpstream -l %d -P %d 127.0.0.1" % (secs, streams),
-                                timeout=secs * 30 + 120))
-                res[v].append(t)
+                res[v].append(self._run(g, cmd, secs, cpus))
         g.run("sysctl %s=1" % knob)
-        on = sum(t["mbps"] for t in res[1]) / rounds
-        off = sum(t["mbps"] for t in res[0]) / rounds
-        return {"on_mbps": round(on, 2), "off_mbps": round(off, 2),
+        on = sum(r["mbps"] for r in res[1]) / rounds
+        off = sum(r["mbps"] for r in res[0]) / rounds
+        wins = sum(1 for a, b in zip(res[1], res[0]) if a["mbps"] > b["mbps"])
+        return {"command": cmd, "on_mbps": round(on, 2), "off_mbps": round(off, 2),
                 "ratio": round(on / off, 3) if off else None,
-                "runs_on": [t["mbps"] for t in res[1]],
-                "runs_off": [t["mbps"] for t in res[0]]}
+                "rounds_on_faster": "%d/%d" % (wins, rounds),
+                "runs_on": res[1], "runs_off": res[0]}
 
-    def _icount(self, knob, streams, name):
+    def _icount(self, knob, cmd, name):
         """Guest instructions per byte with knob 1 and 0 on a CPUS=1 guest
         under -icount shift=0 (one instruction = 1 ns of guest time, so
         tcpstream's guest milliseconds x 10^6 / bytes is instructions per
@@ -77,51 +126,71 @@ class MechBench:
             ipb = {}
             for v in (1, 0):
                 g.run("sysctl %s=%d" % (knob, v))
-                t = _mbps(g.run("tcpstream -l 2 -P %d 127.0.0.1" % streams,
-                                timeout=900))
+                a = self._counters(g)
+                t = _mbps(g.run(cmd, timeout=900))
+                b = self._counters(g)
+                mb = max(t["bytes"], 1) / 1e6
                 ipb[v] = {"bytes": t["bytes"], "guest_ms": t["ms"],
-                          "insn_per_byte": round(t["ms"] * 1e6 / t["bytes"], 2)
-                          if t["bytes"] else None}
+                          "insn_per_byte": round(t["ms"] * 1e6 / t["bytes"], 3)
+                          if t["bytes"] else None,
+                          "ctxsw_per_mb": round((b["kern.ctxsw"] - a["kern.ctxsw"]) / mb, 1),
+                          "rcvd_msgs_per_mb": round(sum(
+                              b[k] - a[k] for k in ("net.inet.tcp.rcvd_async_sent",
+                                                    "net.inet.tcp.rcvd_sync")) / mb, 1)}
             g.run("sysctl %s=1" % knob)
         finally:
             g.close()
         return {"on": ipb[1], "off": ipb[0],
                 "command": "qemu ... -smp 1 -icount shift=0,sleep=off; "
-                           "tcpstream -s & tcpstream -l 2 -P %d 127.0.0.1" % streams}
+                           "tcpstream -s & " + cmd}
+
+    def _flip_guest(self, cpus, name, knob, cmd, secs, pre=()):
+        g = self._guest(cpus, name)
+        try:
+            for p in pre:
+                g.run(p)
+            tcpbench.start_server(g, "")
+            out = self._flip(g, knob, cmd, secs, cpus)
+            out["settings"] = list(pre)
+        finally:
+            g.close()
+        return out
 
     def rcvd(self):
         secs = max(2, int(self.b.secs))
-        out = {}
-        for cpus in (2, 4):
-            g = self._guest(cpus, "rcvd%d" % cpus)
-            try:
-                tcpbench.start_server(g, "")
-                out["cpus%d" % cpus] = self._flip(g, "net.inet.tcp.async_rcvd", 4, secs)
-                c = self.b.nr.sysctl_tree(g, "net.inet.tcp")
-                out["cpus%d" % cpus]["counters"] = {
-                    k.rsplit(".", 1)[-1]: v for k, v in c.items()
-                    if "rcvd" in k and "async_rcvd" not in k}
-            finally:
-                g.close()
+        knob = "net.inet.tcp.async_rcvd"
+        p4 = "tcpstream -l %d -P 4 127.0.0.1" % secs
+        # The issue's configuration: the server reads 64 KB at a time.
+        out = {"cpus%d" % c: self._flip_guest(c, "rcvd%d" % c, knob, p4, secs)
+               for c in (2, 4)}
+        # Where it can win: reads that free room often (4 KB reads, the
+        # server sending: tcpstream -R), with the reader left on its CPU
+        # (kern.sched_wake_affine=0) so that the netisr owning the
+        # connection is often on the other one; beside it the same with
+        # wake-affine (the reader joins the netisr's CPU: nothing overlaps).
+        r4k = "tcpstream -l %d -P 4 -R -m 4096 127.0.0.1" % secs
+        out["cpus2_read4k"] = self._flip_guest(2, "rcvd4k", knob, r4k, secs)
+        out["cpus2_read4k_noaffine"] = self._flip_guest(
+            2, "rcvd4kna", knob, r4k, secs, pre=["sysctl kern.sched_wake_affine=0"])
         # One hart: the work per byte with and without the asynchronous
-        # update. The mechanism saves no instructions (the same message is
-        # handled either way); what it buys is overlap, the reader copying
-        # on one CPU while the netisr sends the window update on another,
-        # which one hart cannot show.
-        out["icount"] = self._icount(knob="net.inet.tcp.async_rcvd",
-                                     streams=4, name="rcvdicount")
+        # update. On one hart the message preempts the reader at once (a
+        # pinned kernel thread made runnable: need_resched), so the
+        # asynchronous path does the same switches as the synchronous one.
+        out["icount"] = self._icount(knob, "tcpstream -l 2 -P 4 127.0.0.1", "rcvdicount")
+        out["icount_read4k"] = self._icount(knob, "tcpstream -l 2 -P 4 -R -m 4096 127.0.0.1",
+                                            "rcvdicount4k")
         return out
 
     def srs(self):
         secs = max(2, int(self.b.secs))
-        g = self._guest(2, "srs")
-        try:
-            tcpbench.start_server(g, "")
-            res = {"cpus2": self._flip(g, "net.inet.tcp.soreceive_stream", 2, secs)}
-        finally:
-            g.close()
-        res["icount"] = self._icount(knob="net.inet.tcp.soreceive_stream",
-                                     streams=2, name="srsicount")
+        knob = "net.inet.tcp.soreceive_stream"
+        p2 = "tcpstream -l %d -P 2 127.0.0.1" % secs
+        res = {"cpus2": self._flip_guest(2, "srs", knob, p2, secs),
+               # Reader and netisr on different harts, where the locked
+               # copy of the generic path makes the netisr wait.
+               "cpus2_noaffine": self._flip_guest(2, "srsna", knob, p2, secs,
+                                                  pre=["sysctl kern.sched_wake_affine=0"])}
+        res["icount"] = self._icount(knob, "tcpstream -l 2 -P 2 127.0.0.1", "srsicount")
         return res
 
     def _accepts(self, g, n, count, port):
@@ -155,30 +224,39 @@ class MechBench:
                 "counts_4": c4, "share_max_min_4": round(max(c4) / max(1, min(c4)), 3)}
 
 
+def _runs(d):
+    return "on %s / off %s Mbit/s, on faster %s" % (
+        ",".join("%.0f" % r["mbps"] for r in d["runs_on"]),
+        ",".join("%.0f" % r["mbps"] for r in d["runs_off"]), d["rounds_on_faster"])
+
+
+def _icount_row(row, label, i):
+    if i:
+        row(label, "%s, %s" % (i["on"]["insn_per_byte"], i["off"]["insn_per_byte"]),
+            "CPUS=1, -icount shift=0: " + i["command"].split("& ", 1)[-1])
+
+
 def table_rows(f, row, err):
     row("9. TCP mechanisms (switch on vs off, one boot)", "", "")
     if not err("   async_rcvd, lo0 -P 4", "mech_rcvd"):
-        for c in ("cpus2", "cpus4"):
+        names = (("cpus2", "CPUS=2, 64K reads"), ("cpus4", "CPUS=4, 64K reads"),
+                 ("cpus2_read4k", "CPUS=2, 4K reads"),
+                 ("cpus2_read4k_noaffine", "CPUS=2, 4K reads, no wake-affine"))
+        for c, label in names:
             d = f["mech_rcvd"].get(c)
             if d:
-                row("   async_rcvd on/off, %s" % c.replace("cpus", "CPUS="),
-                    "%s" % d["ratio"], "%.2f vs %.2f Mbit/s (tcpstream -P 4 over lo0)"
-                    % (d["on_mbps"], d["off_mbps"]))
-        i = f["mech_rcvd"].get("icount")
-        if i:
-            row("   async_rcvd insn/byte on, off", "%s, %s"
-                % (i["on"]["insn_per_byte"], i["off"]["insn_per_byte"]),
-                "CPUS=1, -icount shift=0, tcpstream -l 2 -P 4")
+                row("   async_rcvd on/off, %s" % label, "%s" % d["ratio"], _runs(d))
+        _icount_row(row, "   async_rcvd insn/byte on, off, 64K reads",
+                    f["mech_rcvd"].get("icount"))
+        _icount_row(row, "   async_rcvd insn/byte on, off, 4K reads",
+                    f["mech_rcvd"].get("icount_read4k"))
     if not err("   soreceive_stream, lo0 -P 2", "mech_srs"):
-        d = f["mech_srs"]["cpus2"]
-        row("   soreceive_stream on/off, CPUS=2", "%s" % d["ratio"],
-            "%.2f vs %.2f Mbit/s (tcpstream -P 2, 64 KB reads)"
-            % (d["on_mbps"], d["off_mbps"]))
-        i = f["mech_srs"].get("icount")
-        if i:
-            row("   soreceive_stream insn/byte on, off", "%s, %s"
-                % (i["on"]["insn_per_byte"], i["off"]["insn_per_byte"]),
-                "CPUS=1, -icount shift=0, tcpstream -l 2 -P 2")
+        for c, label in (("cpus2", "CPUS=2"), ("cpus2_noaffine", "CPUS=2, no wake-affine")):
+            d = f["mech_srs"].get(c)
+            if d:
+                row("   soreceive_stream on/off, %s" % label, "%s" % d["ratio"], _runs(d))
+        _icount_row(row, "   soreceive_stream insn/byte on, off",
+                    f["mech_srs"].get("icount"))
     if not err("   reuseport accepts", "mech_reuseport"):
         d = f["mech_reuseport"]
         row("   reuseport accepts/s 2 vs 1 listeners", "%s" % d["ratio_2_1"],

@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 import tcpbench                 # noqa: E402  (bench/tcpbench.py: TCP figures)
 import bdpbench                 # noqa: E402  (bench/bdpbench.py: goodput against SO_RCVBUF)
 import sackbench                # noqa: E402  (bench/sackbench.py: goodput with and without SACK)
+import lossbench                # noqa: E402  (bench/lossbench.py: tlp on/off at 2% loss, one boot)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
 import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
@@ -239,6 +240,8 @@ class Bench(basefigs.BaseFigures):
             tcp = tcpbench.TcpBench(self)
             if (want("tcp") or want("tcpe1000")) and self.rig:
                 self.figure("tcp_e1000", tcp.e1000)
+            if want("lossflip") and self.rig:
+                self.figure("tcp_lossflip", lossbench.LossBench(self).run)
             mech = mechbench.MechBench(self)
             if want("mech") and self.rig:
                 self.figure("mech_reuseport", mech.reuseport)
@@ -310,6 +313,7 @@ class Bench(basefigs.BaseFigures):
         tcpbench.table_rows(f, row, err)
         bdpbench.table_rows(f, row, err)
         sackbench.table_rows(f, row, err)
+        lossbench.table_rows(f, row, err)
         icount.table_rows(f, row, err)
         rxbench.table_rows(f, row, err)
         mechbench.table_rows(f, row, err)
@@ -363,6 +367,7 @@ def main(argv):
                    help="length of each rate run (default 5)")
     p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech,contend,"
                    "tcpe1000 (raw receive and transmit rates and the e1000 TCP rows only), "
+                   "lossflip (guest -> Linux at 2%% loss, net.inet.tcp.tlp and rto_min_ms flipped in one boot), "
                    "icounttcp (instructions per TCP segment and per byte only)")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")

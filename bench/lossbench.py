@@ -1,0 +1,93 @@
+"""bench/lossbench.py: the guest's loss recovery at 2% loss, switch on and
+off in one boot (`make bench`, `bench/run.py --only lossflip`).
+
+Problem: what do the tail loss probe (net/tcp_tlp.c, net.inet.tcp.tlp)
+and the RTO floor (net.inet.tcp.rto_min_ms) change in the guest's
+sending over the e1000 at 2% loss?  Wall-clock goodput under TCG on a
+shared host moves by 20-300% with the load of the others, so two runs
+on two boots at two moments compare the host's load more than the code.
+
+Idea: one guest (run.py's, on the tap), nftables dropping 2% each way in
+the namespace (tcpbench's nft_loss), and guest -> Linux streams of
+--secs each (tcpstream against ns-tcpsink) with the settings of SETTINGS
+in turn, ROUNDS times over, so a change of the host's load hits every
+setting alike.  Beside each run: the host's load average at its start
+and the guest's counters during it (timeouts, probes, recoveries) --
+counts, which do not move with the load the way the rates do.
+
+Figures (tcp_lossflip): per setting, the goodput of every run, and the
+summed counters.  Measured, never asserted.
+"""
+
+import os
+
+from tcpbench import PEER, LinuxSink, TcpBench, total_line
+
+ROUNDS = 2
+SETTINGS = (("tlp=1", {"net.inet.tcp.tlp": 1}),
+            ("tlp=0", {"net.inet.tcp.tlp": 0}),
+            ("tlp=1, rto_min_ms=30", {"net.inet.tcp.tlp": 1,
+                                      "net.inet.tcp.rto_min_ms": 30}))
+DEFAULTS = {"net.inet.tcp.tlp": 1, "net.inet.tcp.rto_min_ms": 200}
+SHOWN = ("rexmttimeo", "tlp_probe", "tlp_lostrexmt", "sack_recovery")
+
+
+class LossBench:
+    def __init__(self, bench):
+        self.b = bench
+        self.tcp = TcpBench(bench)
+
+    def g2l(self, secs):
+        """One guest -> Linux stream: Mbit/s and the guest's counters."""
+        b, g = self.b, self.b.guest()
+        b.tcp_port += 1
+        c0 = self.tcp.guest_counters()
+        with LinuxSink(b, b.rig, b.tcp_port) as sink:
+            out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port, PEER),
+                        timeout=secs * 10 + 120)
+            sink.result()
+        c1 = self.tcp.guest_counters()
+        return {"mbps": total_line(out)["mbps"],
+                "ctr": {k: c1[k] - c0[k] for k in c0}}
+
+    def set(self, knobs):
+        for k, v in sorted(knobs.items()):
+            self.b.run("sysctl %s=%d" % (k, v))
+
+    def run(self):
+        secs = max(2, int(self.b.secs))
+        res = {"secs": secs, "rounds": ROUNDS, "runs": []}
+        try:
+            self.tcp.nft_loss(2)
+            for rnd in range(ROUNDS):
+                for name, knobs in SETTINGS:
+                    self.set(DEFAULTS)
+                    self.set(knobs)
+                    load = round(os.getloadavg()[0], 2)
+                    r = self.g2l(secs)
+                    r.update({"setting": name, "round": rnd, "load": load})
+                    res["runs"].append(r)
+        finally:
+            self.tcp.nft_loss(0)
+            self.set(DEFAULTS)
+        return res
+
+
+def table_rows(f, row, err):
+    """Rows for run.py's table."""
+    if "tcp_lossflip" not in f:
+        return
+    row("5d. guest -> Linux at 2% loss, switches flipped in one boot (Mbit/s)",
+        "", "")
+    if err("   e1000", "tcp_lossflip"):
+        return
+    runs = f["tcp_lossflip"]["runs"]
+    for name, _ in SETTINGS:
+        mine = [r for r in runs if r["setting"] == name]
+        if not mine:
+            continue
+        tot = {k: sum(r["ctr"].get(k, 0) for r in mine) for k in SHOWN}
+        row("   " + name, "/".join("%.2f" % r["mbps"] for r in mine),
+            "loads %s; RTO %d, TLP %d, lost rexmt resent %d, recoveries %d"
+            % ("/".join("%.1f" % r["load"] for r in mine), tot["rexmttimeo"],
+               tot["tlp_probe"], tot["tlp_lostrexmt"], tot["sack_recovery"]))

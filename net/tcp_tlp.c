@@ -35,9 +35,9 @@
 //
 // In SACK recovery the same timer watches the retransmission of the
 // segment at snd_una: if snd_una has not moved a PTO after recovery began
-// (or after the ACK that last moved it), though ACKs of later data came
-// back, that retransmission was lost too -- RFC 6675 would wait for the
-// RTO; RACK would see it -- and it is sent again, once
+// (or after the ACK that last moved it), that retransmission was lost
+// too -- RFC 6675 would wait for the RTO; RACK would see it when later
+// data is SACKed -- and it is sent again, once
 // (tcp_tlp_recovery_arm, tlp_recovery_fire, counted in tlp_lostrexmt).
 //
 // SACK limited transmit (RFC 6675 5 step (3), RFC 3042 with pipe): an
@@ -159,25 +159,23 @@ void tcp_tlp_recovery_arm(struct tcpcb *tp)
 		return;
 	int pto = 2 * (tp->t_srtt >> 3);
 	tp->t_tlp_rxtuna = tp->snd_una;
-	tp->t_tlp_rxttime = net_now_ms();
 	tcp_timer_set(tp, TCPT_PTO, pto < TCP_TLP_MIN_MS ? TCP_TLP_MIN_MS : pto);
 }
 
 // The PTO in SACK recovery. RFC 6675 cannot see a retransmission lost
-// again: the hole stays, SACKs keep coming, and only the RTO ends it
-// (cwnd to one segment, go-back-N). RACK (RFC 8985 6.2) marks a
-// retransmission lost when a segment sent after it was delivered and a
-// round trip has passed. Here, for the segment at snd_una only: it was
-// retransmitted in this recovery (below HighRxt), snd_una has not moved
-// for a PTO (2 SRTT) since, and an ACK arrived more than an SRTT after
-// the PTO was armed -- an ACK of something sent after the
-// retransmission. Then it is sent again, once per snd_una.
+// again: the hole stays (SACKs of later data may keep coming, or
+// nothing comes), and only the RTO ends it: cwnd to one segment,
+// go-back-N, and a timer of 200 ms at least on a path whose round trip
+// is a few. RACK (RFC 8985 6.2) marks a retransmission lost when a
+// segment sent after it was delivered and a round trip has passed. Here,
+// for the segment at snd_una only: it was retransmitted in this recovery
+// (below HighRxt) and snd_una has not moved for a PTO (2 SRTT): it is
+// sent again, once per snd_una -- with the later data SACKed, RACK's
+// conclusion; with nothing back, a probe, as TLP sends outside recovery.
 static void tlp_recovery_fire(struct tcpcb *tp)
 {
 	struct tcp_sackboard *sb = tp->t_sack;
-	uint64 srtt = (uint64)(tp->t_srtt >> 3);
-	if (sb == NULL || tp->snd_una != tp->t_tlp_rxtuna || !SEQ_LT(tp->snd_una, sb->sb_highrxt) ||
-	    tp->t_rcvtime < tp->t_tlp_rxttime + srtt)
+	if (sb == NULL || tp->snd_una != tp->t_tlp_rxtuna || !SEQ_LT(tp->snd_una, sb->sb_highrxt))
 		return;
 	tcp_seq end = sb->sb_n > 0 ? sb->sb_blk[0].sb_start : tp->snd_max;
 	int sent = tcp_output_at(tp, tp->snd_una, MIN(end - tp->snd_una, tp->t_maxseg));

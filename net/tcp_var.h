@@ -248,7 +248,6 @@ struct tcpcb {
 	tcp_seq t_tlp_seq;            // [o] the probe's first sequence number
 	tcp_seq t_tlp_end;            // [o] RFC 8985 TLP.end_seq: snd_max after the probe
 	tcp_seq t_tlp_rxtuna;         // [o] in SACK recovery: snd_una when the PTO was armed
-	uint64 t_tlp_rxttime;         // [o] ... and when
 };
 
 #define intotcpcb(inp) ((struct tcpcb *)(inp)->inp_ppcb)

@@ -545,6 +545,7 @@ static int rto_resends_above(bool sack_on, uint16 port)
 {
 	struct socket *c, *s;
 	CHECK(host_sysctl_write("net.inet.tcp.sack", sack_on) == 0);
+	CHECK(host_sysctl_write("net.inet.tcp.tlp", 0) == 0);   // the timeout is the subject
 	tw_pair(port, &c, &s);
 	struct tcpcb *tp = tw_tp(c);
 	tcp_seq seg5 = tp->snd_nxt + 4 * MSS, end = tp->snd_nxt + 10 * MSS;

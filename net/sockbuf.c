@@ -242,15 +242,17 @@ int sbappendaddr(struct sockbuf *sb, const struct sockaddr_in *from, struct mbuf
 
 // ---- the PCQ in front of a record buffer (UDP fast demux) ------------------
 
-static uint64 sb_charge_of(struct mbuf *rec)
+// What a record with data chain m costs: storage (its address mbuf and
+// the chain) << 32 | data bytes.
+static uint64 sb_charge_of(struct mbuf *m)
 {
-	uint32 len, sz = sb_chainsize(rec->m_next, &len) + MSIZE;
+	uint32 len, sz = sb_chainsize(m, &len) + MSIZE;
 	return (uint64)sz << 32 | len;
 }
 
-bool sbpcqcharge(struct sockbuf *sb, struct mbuf *rec)
+bool sbpcqcharge(struct sockbuf *sb, struct mbuf *m)
 {
-	uint64 c = sb_charge_of(rec);
+	uint64 c = sb_charge_of(m);
 	uint64 old = __atomic_load_n(&sb->sb_pcqcharge, __ATOMIC_RELAXED);
 	do {
 		if (!sb_fits_charged(sb, old, (uint32)c, (uint32)(c >> 32))) {   // I5
@@ -262,9 +264,9 @@ bool sbpcqcharge(struct sockbuf *sb, struct mbuf *rec)
 	return true;
 }
 
-void sbpcquncharge(struct sockbuf *sb, struct mbuf *rec)
+void sbpcquncharge(struct sockbuf *sb, struct mbuf *m)
 {
-	__atomic_sub_fetch(&sb->sb_pcqcharge, sb_charge_of(rec), __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&sb->sb_pcqcharge, sb_charge_of(m), __ATOMIC_RELAXED);
 }
 
 void sbpcqdrain(struct sockbuf *sb)
@@ -275,7 +277,7 @@ void sbpcqdrain(struct sockbuf *sb)
 		return;   // no PCQ: every stream socket, and UDP after detach
 	KASSERT(sb->sb_atomic);
 	while ((rec = pcq_get(sb->sb_pcq)) != NULL) {
-		uint64 c = sb_charge_of(rec);
+		uint64 c = sb_charge_of(rec->m_next);
 		sb_link(sb, rec, (uint32)c, (uint32)(c >> 32));   // I5: charged already
 		__atomic_sub_fetch(&sb->sb_pcqcharge, c, __ATOMIC_RELAXED);   // after
 	}

@@ -87,12 +87,15 @@ int sbappendrecord(struct sockbuf *sb, struct mbuf *rec);
 // The PCQ in front of a record buffer (UDP fast demux, NetBSD 2011). The
 // holder of sb_lock is the PCQ's single consumer. What sits in the PCQ
 // counts against the same limits as sb_mb (I2, I5 in sockbuf.c).
-// Producer, before pcq_put of record rec (from sbmkrecord): charge it to
-// sb. true, or false if it does not fit (counted in sb_drops; rec is
-// still the caller's, who drops it). Lock-free; any thread.
-bool sbpcqcharge(struct sockbuf *sb, struct mbuf *rec);
-// Producer: undo sbpcqcharge for rec (its pcq_put failed).
-void sbpcquncharge(struct sockbuf *sb, struct mbuf *rec);
+// Producer, before it makes the record of data chain m (sbmkrecord) and
+// puts it on the PCQ: charge the record (its address mbuf and m) to sb
+// -- first, so that a datagram that does not fit costs no allocation.
+// true, or false if it does not fit (counted in sb_drops; m is still the
+// caller's, who drops it). Lock-free; any thread.
+bool sbpcqcharge(struct sockbuf *sb, struct mbuf *m);
+// Producer: undo sbpcqcharge for data chain m (no record made, or its
+// pcq_put failed).
+void sbpcquncharge(struct sockbuf *sb, struct mbuf *m);
 // Move every published record from sb_pcq to sb_mb, oldest first (they
 // were charged when put: the socket's total does not change). Caller
 // holds sb_lock.

@@ -197,21 +197,26 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 {
 	struct sockbuf *sb = &so->so_rcv;
 	if (__atomic_load_n(&udp_fast_demux, __ATOMIC_RELAXED) && q) {
-		struct mbuf *rec = sbmkrecord(from, m);
-		if (rec == NULL) {
+		// Drops are decided before the record's mbuf is allocated:
+		// into a full socket, a flood costs no m_get/m_free pair per
+		// datagram (and no turn at the allocator's lock).
+		if (!sbpcqcharge(sb, m)) {   // over SO_RCVBUF (sockbuf.c I5)
+			UDPSTAT(udps_fullsock);
+			m_freem(m);
+			return;
+		}
+		struct mbuf *rec = NULL;
+		// A racy look at the PCQ first; pcq_put below decides.
+		if (pcq_count(q) < pcq_maxitems(q) && (rec = sbmkrecord(from, m)) == NULL) {
+			sbpcquncharge(sb, m);
 			UDPSTAT(udps_nombuf);
 			m_freem(m);
 			return;
 		}
-		if (!sbpcqcharge(sb, rec)) {   // over SO_RCVBUF (sockbuf.c I5)
-			UDPSTAT(udps_fullsock);
-			m_freem(rec);
-			return;
-		}
-		if (!pcq_put(q, rec)) {   // no socket lock taken
-			sbpcquncharge(sb, rec);
+		if (rec == NULL || !pcq_put(q, rec)) {   // no socket lock taken
+			sbpcquncharge(sb, m);
 			UDPSTAT(udps_pcqfull);
-			m_freem(rec);
+			m_freem(rec != NULL ? rec : m);
 			return;
 		}
 		UDPSTAT(udps_delivered);

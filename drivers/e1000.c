@@ -385,6 +385,7 @@ static void e1000_input(struct e1000_softc *sc, int i, int len)
 	}
 	m->m_len = m->m_pkthdr.ph_len = len;
 	m->m_pkthdr.ph_rcvif = &sc->sc_if;
+	netisr_steer_frame(&sc->sc_steer, m);
 	if (netisr_dispatch(m) < 0)   // consumes m; fails before net_init or
 				      // when that netisr's queue is full
 		IF_COUNT(&sc->sc_if, ifc_iqdrops, 1);
@@ -722,6 +723,9 @@ static void e1000_intr(void *arg)
 	// descriptor is cheap, and a TXDW interrupt then also picks up frames
 	// whose own RXT0 is still held back by ITR.
 	e1000_rxeof(sc);
+	// The line follows the netisr the frames went to (net/netisr_steer.c).
+	if (netisr_steer_end(&sc->sc_steer))
+		intr_route(sc->sc_irq, sc->sc_steer.st_cpu);
 	if (icr & E1000_ICR_TXDW) {
 		acquire(&sc->sc_tx_lock);
 		e1000_txeof(sc);
@@ -779,6 +783,7 @@ static int e1000_attach(struct pci_dev *pd)
 	sc->sc_regs = (volatile uint32 *)pd->pd_bar[0];
 	sc->sc_irq = pd->pd_irq;
 	sc->sc_txblast_size = 60;
+	netisr_steer_init(&sc->sc_steer);
 	initlock(&sc->sc_tx_lock, "e1000_tx");
 	initlock(&sc->sc_stat_lock, "e1000_stat");
 	callout_init(&sc->sc_stat_callout);

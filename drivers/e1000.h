@@ -11,6 +11,7 @@
 #include "net/mbuf.h"
 #include "net/ifq.h"
 #include "net/if.h"
+#include "net/netisr.h"
 
 // Ring sizes. Each ring of 256 16-byte descriptors is exactly one page, so
 // it is physically contiguous and 128-byte aligned as RDLEN/TDLEN require
@@ -99,6 +100,7 @@ struct e1000_softc {
 	uint64 sc_tx_drops;               // [tx] too many segments or bad size
                                   //   (queue-full drops: net.ifq.e1000.N)
 	uint64 sc_intr;                   // [rx] interrupts handled
+	struct netisr_steer sc_steer;     // [rx] the line follows the frames' netisr
 	uint64 sc_rx_max_batch;           // [rx] most frames drained by one interrupt
 	uint64 sc_rx_ticks;               // [rx] time CSR ticks spent draining RX
 	uint64 sc_link_changes;           // [rx] LSC interrupts

@@ -21,6 +21,7 @@
 //   dev.e1000.N.txblast_size/txblast_frames/txblast_us  its size and result
 //   dev.e1000.N.rx_packets/rx_bytes/rx_errors/rx_drops/rx_overruns,
 //   dev.e1000.N.tx_packets/tx_bytes/tx_drops, intr, rx_max_batch,
+//   dev.e1000.N.irq_moves      (interrupt steering: net/netisr_steer.c)
 //   dev.e1000.N.link_changes   software counters (see drivers/e1000.h)
 //   dev.e1000.N.hw.<register>  hardware statistics, lower-case manual names
 //   dev.e1000.N.test_arp       (rw) driver test aid, see below
@@ -316,6 +317,8 @@ void e1000_sysctl_attach(struct e1000_softc *sc)
 	E1000_SWKNOB(sc_tx_drops, "tx_drops", "frames dropped: too many segments or bad size");
 	E1000_SWKNOB(sc_intr, "intr", "interrupts handled");
 	E1000_SWKNOB(sc_rx_max_batch, "rx_max_batch", "most frames drained by one interrupt");
+	E1000_SWKNOB(sc_steer.st_moves, "irq_moves",
+		     "times the interrupt line moved to its frames' netisr (net.netisr.irq_follow)");
 	E1000_SWKNOB(sc_link_changes, "link_changes", "link status change interrupts");
 	e1000_knob(sc, &n, "rx_time_us", SYSCTL_K_PROC, SYSCTL_RD, NULL, e1000_sysctl_rxtime, 0,
 		   0, 0, "microseconds spent draining the RX ring (under -icount shift=0: "

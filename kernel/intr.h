@@ -14,4 +14,7 @@ void plicinithart(void);
 int plic_claim(void);
 void plic_complete(int irq);
 int intr_register(int irq, void (*fn)(void *), void *arg);
+// Offer registered line irq to hart cpu only, or to every hart (cpu = -1,
+// as intr_register does). 0 or -EINVAL. Any context.
+int intr_route(int irq, int cpu);
 void timer_arm(void);

@@ -100,6 +100,7 @@
 	X("callout", 420, 0, "callout wheel; sleep_timeout arms under p->lock") \
 	X("kmalloc", 430, 0, "kmalloc size class; kalloc is called outside it") \
 	X("kmem", 440, 0, "per-CPU page list; one at a time when stealing") \
+	X("plic", 450, 0, "PLIC enable words (intr_route); nothing inside") \
 	X("pr", 500, 0, "printf; anything may print") \
 	X("uart", 510, 0, "UART transmit; innermost")
 

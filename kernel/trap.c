@@ -58,6 +58,26 @@ void timer_arm(void)
 
 // Attach fn(arg) to PLIC line irq and enable the line on every hart.
 // 0, or -EINVAL for a bad or already-taken line.
+// The PLIC's enable words are read-modify-written; lines of one word may
+// be routed by different drivers.
+static struct spinlock plic_lock = { .name = "plic" };
+
+int intr_route(int irq, int cpu)
+{
+	if (irq <= 0 || irq >= PLIC_NIRQ || irqs[irq].fn == NULL || cpu < -1 || cpu >= ncpu)
+		return -EINVAL;
+	acquire(&plic_lock);
+	for (int hart = 0; hart < ncpu; hart++) {
+		volatile uint32 *en = (volatile uint32 *)PLIC_SENABLE(hart);
+		if (cpu == -1 || hart == cpu)
+			en[irq / 32] |= 1u << (irq % 32);
+		else
+			en[irq / 32] &= ~(1u << (irq % 32));
+	}
+	release(&plic_lock);
+	return 0;
+}
+
 int intr_register(int irq, void (*fn)(void *), void *arg)
 {
 	if (irq <= 0 || irq >= PLIC_NIRQ || irqs[irq].fn != NULL)

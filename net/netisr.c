@@ -235,15 +235,28 @@ int netisr_dispatch_proto(enum netisr_proto proto, struct mbuf *m)
 // An Ethernet frame: hash only IPv4 (ethertype 0x0800); ARP and the rest
 // hash to 0 through netisr_hash_mbuf's version test failing -- unless we
 // check the type here, which we do so an ARP payload is never mistaken.
-int netisr_dispatch(struct mbuf *m)
+static void netisr_frame_hash(struct mbuf *m)
 {
 	uint8 buf[2];
 	const uint8 *type;
-	if ((m->m_pkthdr.ph_flags & PH_HASHVALID) == 0 &&
-	    ((type = hdr_bytes(m, 12, 2, buf)) == NULL || be16(type) != 0x0800)) {
+	if (m->m_pkthdr.ph_flags & PH_HASHVALID)
+		return;
+	if ((type = hdr_bytes(m, 12, 2, buf)) == NULL || be16(type) != 0x0800)
 		m->m_pkthdr.ph_flowhash = 0;
-		m->m_pkthdr.ph_flags |= PH_HASHVALID;
-	}
+	else
+		m->m_pkthdr.ph_flowhash = netisr_hash_mbuf(m, 14);
+	m->m_pkthdr.ph_flags |= PH_HASHVALID;
+}
+
+int netisr_frame_cpu(struct mbuf *m)
+{
+	netisr_frame_hash(m);
+	return netisr_hashcpu(m->m_pkthdr.ph_flowhash);
+}
+
+int netisr_dispatch(struct mbuf *m)
+{
+	netisr_frame_hash(m);
 	return netisr_dispatch_proto(NETISR_ETHER, m);
 }
 

@@ -103,3 +103,24 @@ struct netisr *netisr_get(int cpu);
 int netisr_dispatch(struct mbuf *m);
 // As netisr_dispatch, for a packet of protocol proto (loopback: NETISR_IP).
 int netisr_dispatch_proto(enum netisr_proto proto, struct mbuf *m);
+// The CPU whose netisr netisr_dispatch would send Ethernet frame m to.
+// Hashes m now (the hash is kept in it: PH_HASHVALID). Borrows m.
+int netisr_frame_cpu(struct mbuf *m);
+
+// Interrupt steering (net/netisr_steer.c): a receive interrupt line that
+// follows the netisr its frames go to. One per device, used only by its
+// interrupt handler ([rx]).
+struct netisr_steer {
+	int st_cpu;                       // [rx] the hart the line goes to; -1: every hart
+	int st_want;                      // [rx] the CPU the last interrupts' frames went to
+	int st_streak;                    // [rx] interrupts in a row that pointed at st_want
+	uint32 st_frames;                 // [rx] frames of the interrupt being handled
+	uint32 st_count[NETISR_MAXCPU];   // [rx] of them, per netisr CPU
+	uint64 st_moves;                  // [a] times the line moved
+};
+void netisr_steer_init(struct netisr_steer *st);
+// Count frame m (before netisr_dispatch consumes it).
+void netisr_steer_frame(struct netisr_steer *st, struct mbuf *m);
+// At the end of an interrupt: true if the line should now go to st_cpu
+// (-1: every hart); the caller routes it (intr_route).
+bool netisr_steer_end(struct netisr_steer *st);

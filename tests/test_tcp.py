@@ -210,6 +210,15 @@ def test_tcp_transfers_sha256_on_a_clean_link(netguest):
     rig, g = netguest(cpus=2)
     base = prepare(g)
     transfers(rig, g, 1 << 20, 1)
+    # Two harts: the e1000's interrupt line moved to the hart of the
+    # streams' netisr (net/netisr_steer.c) ...
+    moves = sysctl_int(g, "dev.e1000.0.irq_moves")
+    assert moves >= 1
+    # ... and with the switch off it goes back to every hart, once.
+    g.run("sysctl net.netisr.irq_follow=0")
+    linux_to_guest(rig, g, 5003, 256 << 10, 3)
+    assert sysctl_int(g, "dev.e1000.0.irq_moves") == moves + 1
+    g.run("sysctl net.netisr.irq_follow=1")
     settle(g, base)
 
 

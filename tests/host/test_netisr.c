@@ -227,6 +227,66 @@ static void netisr_domsg_runs_on_target_cpu(void)
 	wait_count(&rollups, 2);
 }
 
+// One simulated interrupt of the e1000 handler: n frames of flow f
+// counted, then the end-of-interrupt decision.
+static bool steer_intr(struct netisr_steer *st, const int *flows, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct mbuf *m = frame(flows[i], i);
+		netisr_steer_frame(st, m);
+		m_freem(m);
+	}
+	return netisr_steer_end(st);
+}
+
+// Interrupt steering (net/netisr_steer.c): the line stays on every hart
+// until 4 interrupts in a row sent most frames to one netisr, then moves
+// there; a mix without a majority and a single stray interrupt do not
+// move it; irq_follow=0 gives it back to every hart.
+static void netisr_steer_follows_the_flow(void)
+{
+	host_set_ncpu(2);
+	int f0 = -1, f1 = -1;   // a flow of each netisr
+	for (int f = 0; f < 64 && (f0 < 0 || f1 < 0); f++) {
+		struct mbuf *m = frame(f, 0);
+		int cpu = netisr_frame_cpu(m);
+		m_freem(m);
+		if (cpu == 0 && f0 < 0)
+			f0 = f;
+		if (cpu == 1 && f1 < 0)
+			f1 = f;
+	}
+	CHECK(f0 >= 0 && f1 >= 0);
+	int to1[] = { f1, f1, f1, f0 }, to0[] = { f0, f0, f0, f1 }, mix[] = { f0, f1 };
+	struct netisr_steer st;
+	netisr_steer_init(&st);
+	CHECK(st.st_cpu == -1);
+	for (int i = 0; i < 3; i++)
+		CHECK(!steer_intr(&st, to1, 4));
+	CHECK(steer_intr(&st, to1, 4) && st.st_cpu == 1 && st.st_moves == 1);
+	CHECK(!steer_intr(&st, to1, 4));                 // already there
+	for (int i = 0; i < 10; i++)                     // no majority: stays
+		CHECK(!steer_intr(&st, mix, 2));
+	for (int i = 0; i < 3; i++)                      // a streak broken ...
+		CHECK(!steer_intr(&st, to0, 4));
+	CHECK(!steer_intr(&st, to1, 4));                 // ... starts again
+	for (int i = 0; i < 3; i++)
+		CHECK(!steer_intr(&st, to0, 4));
+	CHECK(steer_intr(&st, to0, 4) && st.st_cpu == 0 && st.st_moves == 2);
+	CHECK(!steer_intr(&st, NULL, 0));                // an interrupt without frames
+	CHECK(host_sysctl_write("net.netisr.irq_follow", 2) == -EINVAL);
+	CHECK(host_sysctl_write("net.netisr.irq_follow", 0) == 0);
+	CHECK(steer_intr(&st, to1, 4) && st.st_cpu == -1);
+	for (int i = 0; i < 5; i++)
+		CHECK(!steer_intr(&st, to1, 4) && st.st_cpu == -1);
+	CHECK(host_sysctl_write("net.netisr.irq_follow", 1) == 0);
+	host_set_ncpu(1);                                // one hart: nothing to steer
+	netisr_steer_init(&st);
+	for (int i = 0; i < 6; i++)
+		CHECK(!steer_intr(&st, to1, 4) && st.st_cpu == -1);
+	host_set_ncpu(2);
+}
+
 static void shim_virtual_clock_advances(void)
 {
 	uint64 t0 = net_now_ms();
@@ -244,6 +304,7 @@ const struct host_test netisr_tests[] = {
 	{ netisr_non_ip_goes_to_cpu0, "netisr_non_ip_goes_to_cpu0" },
 	{ netisr_full_queue_drops_and_counts, "netisr_full_queue_drops_and_counts" },
 	{ netisr_domsg_runs_on_target_cpu, "netisr_domsg_runs_on_target_cpu" },
+	{ netisr_steer_follows_the_flow, "netisr_steer_follows_the_flow" },
 	{ shim_virtual_clock_advances, "shim_virtual_clock_advances" },
 	{ NULL, NULL },
 };

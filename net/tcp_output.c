@@ -262,11 +262,13 @@ static bool tcp_output_winupdate(struct tcpcb *tp, const struct tcp_outseg *os)
 // a zero window (probe it, RFC 9293 3.8.6.1), or held back by sender SWS
 // avoidance (RFC 1122 4.2.3.4: "a timeout ... to force transmission").
 // Both are the persist timer's job, unless it or the retransmission timer
-// runs.
+// runs -- or the tail loss probe's, which stands in for the latter while
+// data is in flight (net/tcp_tlp.c I2).
 static void tcp_output_persist(struct tcpcb *tp, uint32 off, uint32 sbcc)
 {
 	if (sbcc > off && TCPS_HAVEESTABLISHED(tp->t_state) &&
-	    !tcp_timer_active(tp, TCPT_REXMT) && !tcp_timer_active(tp, TCPT_PERSIST)) {
+	    !tcp_timer_active(tp, TCPT_REXMT) && !tcp_timer_active(tp, TCPT_PTO) &&
+	    !tcp_timer_active(tp, TCPT_PERSIST)) {
 		tp->t_persist_shift = 0;
 		tcp_timer_set(tp, TCPT_PERSIST, tcp_rexmt_ms(tp));
 	}

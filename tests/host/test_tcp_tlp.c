@@ -272,6 +272,7 @@ static void tcp_tlp_lost_retransmission_resent(void)
 	CHECK(r.t_rexmit[1] - r.t_rexmit[0] == 2 * 2 * DELAY);   // one PTO later
 	CHECK(tcpstat.tcps_tlp_lostrexmt == 1 && tcpstat.tcps_sack_recovery == 1);
 	CHECK(tcpstat.tcps_rexmttimeo == 0);
+	CHECK(tcpstat.tcps_persisttimeo == 0);   // the PTO is no "nothing in flight"
 	soclose(c);
 	soclose(s);
 	clean(s0, m0);
@@ -317,6 +318,29 @@ static void tcp_sack_limited_transmit(void)
 	clean(s0, m0);
 }
 
+// The PTO stands in for the retransmission timer (I2 of net/tcp_tlp.c);
+// output must not take "no TCPT_REXMT" for "nothing in flight" and
+// start the persist timer (whose expiry forces a resend from snd_una)
+// when the window is full and more data waits.
+static void tcp_tlp_no_persist_behind_the_pto(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	struct tcpcb *tp = tlp_pair(5608, &c, &s);
+	static uint8 buf[15 * MSS];
+	tw_pattern(buf, sizeof(buf), 0);
+	CHECK(tw_send(c, buf, 10 * MSS) == 10 * MSS);   // the initial window
+	CHECK(tcp_timer_active(tp, TCPT_PTO) && !tcp_timer_active(tp, TCPT_REXMT));
+	CHECK(tw_send(c, buf + 10 * MSS, 5 * MSS) == 5 * MSS);   // waits for cwnd
+	CHECK(!tcp_timer_active(tp, TCPT_PERSIST));
+	wire_run(2000);
+	CHECK(tp->snd_una == tp->snd_max && tcpstat.tcps_persisttimeo == 0);
+	recv_check(s, 15 * MSS);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 // net.inet.tcp.tlp is a 0/1 switch (the *_RANGE sysctl: EINVAL outside).
 static void tcp_tlp_sysctl_range(void)
 {
@@ -335,6 +359,7 @@ const struct host_test tcp_tlp_tests[] = {
 	{ tcp_tlp_lost_retransmission_resent, "tcp_tlp_lost_retransmission_resent" },
 	{ tcp_tlp_off_lost_retransmission_rto, "tcp_tlp_off_lost_retransmission_rto" },
 	{ tcp_sack_limited_transmit, "tcp_sack_limited_transmit" },
+	{ tcp_tlp_no_persist_behind_the_pto, "tcp_tlp_no_persist_behind_the_pto" },
 	{ tcp_tlp_sysctl_range, "tcp_tlp_sysctl_range" },
 	{ NULL, NULL },
 };

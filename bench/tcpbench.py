@@ -60,7 +60,7 @@ MSS = 1460
 # sender's timeouts are what 2% loss costs most (each >= rto_min_ms).
 LOSS_KEYS = ("rexmttimeo", "sndrexmitpack", "recovery", "sack_recovery",
              "sack_limited", "tlp_probe", "tlp_recovered", "tlp_recovery",
-             "tlp_rack", "tlp_lostrexmt")
+             "tlp_rack", "tlp_lostrexmt", "persisttimeo")
 PEER = "10.0.2.2"
 GUEST = "10.0.2.15"
 

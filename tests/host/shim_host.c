@@ -26,8 +26,11 @@ void host_panic(const char *file, int line, const char *fmt, ...)
 	abort();
 }
 
+uint64 host_mallocs;   // [a] net_malloc calls, for tests
+
 void *net_malloc(size_t n)
 {
+	__atomic_add_fetch(&host_mallocs, 1, __ATOMIC_RELAXED);
 	if (n > NET_MALLOC_MAX)   // as the kernel's kmalloc: one page at most
 		return NULL;
 	return malloc(n);

@@ -55,6 +55,8 @@ void host_panic(const char *file, int line, const char *fmt, ...)
 void host_sysctl_register(struct host_sysctl *hs);
 // Calls of net_wakeup so far (tests count the wakeups a path costs).
 extern uint64 host_wakeups;
+// Calls of net_malloc so far (tests count the allocations a path costs).
+extern uint64 host_mallocs;
 // The same compile-time checks as the kernel's macros (kernel/sysctl.h).
 #define HOST_SYSCTL_(id, nm, kd, fl, p, lo, hi)                               \
 	static struct host_sysctl host_sysctl_##id = { nm, kd, p, fl, lo, hi, NULL }; \

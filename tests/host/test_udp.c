@@ -4,7 +4,9 @@
 // length, short header) are dropped and counted, a datagram for a port
 // nobody has gets ICMP port unreachable (a broadcast does not), a
 // broadcast reaches every matching socket, and output checksums verify.
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 #include "tests/host/net_fake.h"
 #include "net/socket.h"
 #include "net/in_pcb.h"
@@ -254,6 +256,61 @@ static void test_udp_full_pcq_drops_and_counts(void)
 	udp_close(so);
 }
 
+static int detach_done;   // [a]
+
+static void *detacher(void *arg)
+{
+	udp_close(arg);
+	__atomic_store_n(&detach_done, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+// I3 of net/udp.c: a netisr delivers outside the table lock with the
+// socket's receive side pinned; detach, once the pcb is off the table,
+// waits for the pin before it frees the PCQ and the socket. Here the test
+// plays the netisr between its lookup and the end of its delivery.
+static void test_udp_detach_waits_for_a_pinned_producer(void)
+{
+	setup();
+	struct socket *so = bound(5000, 0);
+	sbpin(&so->so_rcv);   // as udp_input does under the table lock
+	detach_done = 0;
+	pthread_t th;
+	pthread_create(&th, NULL, detacher, so);
+	for (int i = 0; i < 50 && !__atomic_load_n(&detach_done, __ATOMIC_SEQ_CST); i++)
+		usleep(2000);
+	CHECK(__atomic_load_n(&detach_done, __ATOMIC_SEQ_CST) == 0);   // still waiting
+	// The pcb is off the table already: a new datagram finds no socket.
+	inject_udp(FX_ADDR, 1, 5000, 10, 0, 1);
+	CHECK(sysctl_get("net.inet.udp.noport") == 1);
+	CHECK(so->so_rcv.sb_pcq != NULL);   // not freed under the producer
+	sbunpin(&so->so_rcv);
+	pthread_join(th, NULL);
+	CHECK(detach_done == 1);
+}
+
+// A datagram the fast demux drops (its socket's PCQ is full) costs one
+// allocation less than one it delivers: the drop is decided before the
+// record's address mbuf is made, so a flood into a full socket does not
+// allocate and free an mbuf per datagram.
+static void test_udp_full_pcq_drop_allocates_no_record(void)
+{
+	setup();
+	CHECK(host_sysctl_write("net.inet.udp.pcq_maxlen", 4) == 0);
+	struct socket *so = bound(5000, 0);
+	uint64 m0 = host_mallocs;
+	inject_udp(FX_ADDR, 1, 5000, 10, 0, 1);   // delivered
+	uint64 delivered = host_mallocs - m0;
+	for (int i = 0; i < 3; i++)
+		inject_udp(FX_ADDR, 1, 5000, 10, 0, 1);
+	CHECK(sysctl_get("net.inet.udp.pcqfull") == 0);
+	uint64 m1 = host_mallocs;
+	inject_udp(FX_ADDR, 1, 5000, 10, 0, 1);   // PCQ full: dropped
+	CHECK(sysctl_get("net.inet.udp.pcqfull") == 1);
+	CHECK(host_mallocs - m1 == delivered - 1);
+	udp_close(so);
+}
+
 // Every value net.inet.udp.pcq_maxlen accepts gives a working socket: the
 // largest queue (more than one page of slots) is allocated and holds that
 // many datagrams; one more is refused by the knob.
@@ -356,6 +413,8 @@ const struct host_test udp_tests[] = {
 	{ test_udp_output_checksum_verifies, "udp_output_checksum_verifies" },
 	{ test_udp_close_with_queued_datagrams_frees_them, "udp_close_with_queued_datagrams_frees_them" },
 	{ test_udp_full_pcq_drops_and_counts, "udp_full_pcq_drops_and_counts" },
+	{ test_udp_full_pcq_drop_allocates_no_record, "udp_full_pcq_drop_allocates_no_record" },
+	{ test_udp_detach_waits_for_a_pinned_producer, "udp_detach_waits_for_a_pinned_producer" },
 	{ test_udp_largest_pcq_maxlen_works, "udp_largest_pcq_maxlen_works" },
 	{ NULL, NULL },
 };

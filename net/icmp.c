@@ -174,22 +174,30 @@ static void icmp_notify(struct mbuf *m, int hlen, int icmplen, const struct icmp
 void icmp_input(struct mbuf *m, int hlen)
 {
 	int icmplen = m->m_pkthdr.ph_len - hlen;
-	struct icmp ic;
+	struct icmp copy;
+	const struct icmp *icp = &copy;
 
 	STAT(icps_received);
-	if (icmplen < ICMP_MINLEN || m_copydata(m, hlen, sizeof(ic), &ic) < 0) {
+	if (icmplen < ICMP_MINLEN) {
 		STAT(icps_tooshort);
 		goto drop;
 	}
+	// Read the header in place when it is in the first mbuf (it is, for
+	// every packet lo0 or m_devget makes); m is only borrowed below until
+	// the switch, so the pointer stays valid.
+	if (m->m_len >= hlen + ICMP_MINLEN)
+		icp = (const struct icmp *)(mtod(m, char *) + hlen);
+	else
+		m_copydata(m, hlen, sizeof(copy), &copy);   // icmplen >= 8: fits
 	if (in_cksum(m, hlen, icmplen) != 0) {
 		STAT(icps_badsum);
 		goto drop;
 	}
 	rip_input(m, hlen);   // a copy to each raw ICMP socket (ping); borrows m
-	if (ic.icmp_type == ICMP_UNREACH || ic.icmp_type == ICMP_TIMXCEED ||
-	    ic.icmp_type == ICMP_PARAMPROB)
-		icmp_notify(m, hlen, icmplen, &ic);
-	switch (ic.icmp_type) {
+	uint8 type = icp->icmp_type;
+	if (type == ICMP_UNREACH || type == ICMP_TIMXCEED || type == ICMP_PARAMPROB)
+		icmp_notify(m, hlen, icmplen, icp);
+	switch (type) {
 	case ICMP_ECHO:
 		STAT(icps_echo_received);
 		icmp_echo_reply(m, hlen, icmplen);   // consumes m

@@ -108,20 +108,26 @@ static bool rip_match(struct rawcb *rcb, uint8 proto, uint32 src, uint32 dst)
 
 void rip_input(struct mbuf *m, int hlen)
 {
-	struct ip ip;
+	struct ip copy;
+	const struct ip *ip = &copy;
 	(void)hlen;
 	// Cheap test first: most packets arrive when no raw socket exists.
 	if (!__atomic_load_n(&rip_inited, __ATOMIC_ACQUIRE) ||
 	    __atomic_load_n(&rip_list, __ATOMIC_RELAXED) == NULL)
 		return;
-	if (m_copydata(m, 0, sizeof(ip), &ip) < 0)
+	// In place when ip_input's pullup left the header in the first mbuf
+	// (always, today); m is borrowed, not changed, below.
+	if (m->m_len >= (int)sizeof(copy))
+		ip = mtod(m, const struct ip *);
+	else if (m_copydata(m, 0, sizeof(copy), &copy) < 0)
 		return;
-	uint32 src = ntoh32(ip.ip_src), dst = ntoh32(ip.ip_dst);
-	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = ip.ip_src };
+	uint32 src = ntoh32(ip->ip_src), dst = ntoh32(ip->ip_dst);
+	uint8 proto = ip->ip_p;
+	struct sockaddr_in from = { .sin_family = AF_INET, .sin_addr.s_addr = ip->ip_src };
 
 	net_lock_acquire(&rip_lock);
 	for (struct rawcb *rcb = rip_list; rcb != NULL; rcb = rcb->rcb_next) {
-		if (!rip_match(rcb, ip.ip_p, src, dst))
+		if (!rip_match(rcb, proto, src, dst))
 			continue;
 		struct sockbuf *sb = &rcb->rcb_so->so_rcv;
 		struct mbuf *n = m_copym(m, 0, M_COPYALL);   // shares clusters

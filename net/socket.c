@@ -695,14 +695,15 @@ int sopoll(struct socket *so, int events)
 	     (st & SS_CANTRCVMORE) || err;
 	net_lock_release(&so->so_rcv.sb_lock);
 
-	net_lock_acquire(&so->so_snd.sb_lock);
-	if (so->so_snd.sb_atomic)
-		wr = true;   // datagrams are not queued in so_snd
-	else
+	if (!(events & POLLOUT) || so->so_snd.sb_atomic) {
+		wr = true;   // not asked (unused below), or datagrams: never queued
+	} else {
+		net_lock_acquire(&so->so_snd.sb_lock);
 		wr = sbspace(&so->so_snd) >= so->so_snd.sb_lowat &&
 		     (!(so->so_proto->pr_flags & PR_CONNREQUIRED) || (st & SS_ISCONNECTED));
-	wr = wr || (st & SS_CANTSENDMORE) || err;
-	net_lock_release(&so->so_snd.sb_lock);
+		net_lock_release(&so->so_snd.sb_lock);
+		wr = wr || (st & SS_CANTSENDMORE) || err;
+	}
 out:
 	if ((events & POLLIN) && rd)
 		rev |= POLLIN;

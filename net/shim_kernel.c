@@ -27,12 +27,12 @@ void net_lock_init(struct net_lock *lk, const char *name)
 	initlock(&lk->nl_lk, name);
 }
 
-void net_lock_acquire(struct net_lock *lk)
+void (net_lock_acquire)(struct net_lock *lk)
 {
 	acquire(&lk->nl_lk);
 }
 
-void net_lock_release(struct net_lock *lk)
+void (net_lock_release)(struct net_lock *lk)
 {
 	release(&lk->nl_lk);
 }
@@ -57,7 +57,7 @@ void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_u
 // holding() compares with mycpu(), which needs interrupts off. A CPU
 // holding a spinlock has interrupts off, so with them on the answer is
 // "no" without looking (and without push_off/pop_off).
-bool net_lock_held(struct net_lock *lk)
+bool (net_lock_held)(struct net_lock *lk)
 {
 	if (intr_get())
 		return false;

@@ -3,6 +3,7 @@
 #pragma once
 #include "kernel/types.h"
 #include "kernel/lock.h"
+#include "kernel/riscv.h"   // intr_get
 #include "kernel/printf.h"   // printf, panic, KASSERT
 #include "kernel/string.h"   // memset, memcpy, memmove, memcmp, strlen
 #include "kernel/sysctl.h"
@@ -12,6 +13,13 @@
 struct net_lock {
 	struct spinlock nl_lk;
 };
+// The lock calls straight to the spinlock (the functions of the same
+// names in shim_kernel.c remain, for gdb and function pointers).
+// net_lock_held: a CPU holding a spinlock has interrupts off, so with
+// them on the answer is "no" without calling holding().
+#define net_lock_acquire(lk) acquire(&(lk)->nl_lk)
+#define net_lock_release(lk) release(&(lk)->nl_lk)
+#define net_lock_held(lk) (!intr_get() && holding(&(lk)->nl_lk))
 
 // A callout is a kernel callout (per-CPU lists, fired by the timer
 // interrupt of the CPU that armed it).

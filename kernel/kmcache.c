@@ -121,6 +121,11 @@ void kmcache_put(int c, void *p)
 	intr_restore(on);
 }
 
+bool kmcache_enable(bool on)
+{
+	return __atomic_exchange_n(&kmc_on, on ? 1 : 0, __ATOMIC_RELAXED) != 0;
+}
+
 uint64 kmcache_cached(int c)
 {
 	uint64 n = 0;

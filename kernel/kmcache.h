@@ -11,6 +11,9 @@
 // the slabs when empty), or NULL when memory ran out; give one back.
 void *kmcache_get(int c);
 void kmcache_put(int c, void *p);
+// Switch the caches on or off (vm.kmalloc.pcpu_cache); returns the old
+// setting. Off: kmcache_get/put go to the slabs one object at a time.
+bool kmcache_enable(bool on);
 // Objects of class c sitting in the caches of all CPUs (a snapshot).
 uint64 kmcache_cached(int c);
 // Give everything this CPU's caches hold back to the slabs. Any context.

@@ -17,6 +17,7 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/kalloc.h"
+#include "kernel/kmcache.h"
 #include "kernel/callout.h"
 #include "kernel/sysctl.h"
 
@@ -185,6 +186,23 @@ static void test_kmalloc_keeps_empty_slabs(void)
 	CHECK(kalloc_free_pages() == free0);
 }
 
+// The per-CPU cache hands back what this CPU freed last (LIFO), and
+// counts it as cached while it holds it.
+static void test_kmcache(void)
+{
+	bool was = kmcache_enable(true);
+	bool on = intr_save();   // stay on this CPU: its cache is the one used
+	void *a = kmalloc(200), *b;
+	CHECK(a != NULL);
+	kfree(a);
+	CHECK(kmcache_cached(3) >= 1);
+	b = kmalloc(256);
+	CHECK(b == a);
+	kfree(b);
+	intr_restore(on);
+	kmcache_enable(was);
+}
+
 // ---- the lock-order checker ---------------------------------------------
 // Test-only locks: selftest_lo/_hi have levels in kernel/lock.h; the x/y
 // classes and the sleeplocks have none, so their order is learned.
@@ -285,8 +303,15 @@ static int sysctl_selftest(struct sysctl_oid *oid, int64 *val, bool write)
 	if (*val != 1)
 		return -EINVAL;
 	failures = 0;
+	// The slab checks count free pages: with the per-CPU caches off (and
+	// this CPU's emptied) every kfree reaches its slab at once, wherever
+	// this thread runs.
+	bool cache = kmcache_enable(false);
+	kmcache_drain_local();
 	test_kmalloc();
 	test_kmalloc_keeps_empty_slabs();
+	kmcache_enable(cache);
+	test_kmcache();
 	test_callouts();
 	test_sleep_timeout();
 	test_affinity();

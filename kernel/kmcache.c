@@ -48,6 +48,11 @@
 // References: Jeff Bonwick and Jonathan Adams, "Magazines and Vmem:
 // Extending the Slab Allocator to Many CPUs and Arbitrary Resources",
 // USENIX 2001 (the magazine layer); FreeBSD's UMA per-CPU buckets.
+// Compiled -O2 in the optimised kernel (-O0 in the debug one, for
+// stepping): every packet allocates and frees several objects here.
+#ifdef __OPTIMIZE__
+#pragma GCC optimize("O2", "no-tree-loop-distribute-patterns")
+#endif
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/riscv.h"

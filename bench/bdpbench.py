@@ -33,6 +33,7 @@ is written here, no plotting library).  Measured, never asserted.
 
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -149,8 +150,10 @@ class BdpBench(RelayGuest):
         """A CPUS=1 guest under -icount shift=0,sleep=off (1 instruction =
         1 ns of guest time) runs `tcpstream -l 2 127.0.0.1` with
         net.inet.tcp.wscale and .timestamps on and off, alternating
-        (on, off, on, off); instructions per byte = guest ms x 10^6 /
-        bytes, as bench/tcpbench.py's tcp_icount."""
+        (on, off, on, off); busy instructions per byte (elapsed -
+        kern.idle_ns over the streams, minus the tick's share), as
+        bench/tcpbench.py's tcp_icount (bench/icount.py: cost)."""
+        import icount   # bench/icount.py
         b = self.b
         fs = b.nk.copy_fsimg(b.work, "fs-optsicount.img")
         g = b.nk.Guest(fs, cpus=1,
@@ -160,11 +163,17 @@ class BdpBench(RelayGuest):
         try:
             g.boot(timeout=300)
             start_server(g, "", timeout=120)
+            rate = icount.tick_rate(b, g)
             for on in (1, 0, 1, 0):
                 g.run("sysctl net.inet.tcp.wscale=%d" % on)
                 g.run("sysctl net.inet.tcp.timestamps=%d" % on)
-                t = total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
-                runs[on].append(t["ms"] * 1e6 / t["bytes"])
+                out = g.run("tcpstream -l 2 127.0.0.1", timeout=600)
+                t = total_line(out)
+                line = re.search(r"^tcpstream: total=.*$", out, re.M).group(0)
+                per, _ = icount.cost(line, t["bytes"], 1, rate)
+                if per is None:
+                    raise RuntimeError("no bytes or no elapsed_ns/idle_ns: " + line)
+                runs[on].append(per)
         finally:
             g.close()
         return {"on": round(statistics.mean(runs[1]), 2),

@@ -29,8 +29,16 @@ instructions per exchange:
             direction, Linux as the peer (bench/tcpbench.py's ns-tcpsink /
             ns-tcpsend), sending also with dev.e1000.0.tso=0 and with
             txcsum=0 as well; and per byte over lo0 with
-            net.link.lo0.hwassist 1 and 0.  Busy = uptime minus kern.idle_us
-            (sleep=off counts idle time in the clock, not as work).
+            net.link.lo0.hwassist 1 and 0.  Busy = elapsed - idle as
+            tcpstream reads them in the guest around the transfer (the
+            clock and kern.idle_ns: sleep=off counts idle time in the
+            clock, not as work), minus the clock tick's share (tick_rate:
+            busy ns per elapsed ns of `netbench idle`, x elapsed).  Until
+            December 2026 these read kern.uptime_ms / kern.idle_us from the
+            host before and after the command, which also counted the
+            shell, the exec, and the ticks of every ms the guest waited at
+            the prompt or for Linux; `raw_per` in the JSON detail is the
+            figure without the tick correction.
 On a CPUS=1 guest: with 2 harts, QEMU 7.2 under -icount does not reach
 the shell prompt today (it stops after "fs: ..." or "init: starting sh"),
 so these figures are for one hart; CPUS_ICOUNT below is where to add 2
@@ -48,6 +56,40 @@ MSS = 1460
 ICOUNT = ["-icount", "shift=0,sleep=off"]
 N = 300
 CPUS_ICOUNT = (1,)
+# Guest -> Linux runs send this many bytes (not for a time: under
+# sleep=off the guest clock races through its waits, so 2 s of it carry
+# anywhere from 0.2 to 46 MB, and the connection's fixed cost with them).
+G2L_BYTES = 16 << 20
+GUEST = "10.0.2.15"
+
+
+def tick_rate(b, g):
+    """Busy guest ns per ns of elapsed guest time while the guest has
+    nothing to do (`netbench idle`: one sleep): the HZ clock tick and
+    what it runs. A run that waits for a peer ticks through its waits
+    too, and how long it waits moves with the host's load; this rate x
+    the run's elapsed time is taken off its busy time."""
+    r = b.netbench(g.run("netbench idle -d 1000", timeout=600), "idle")
+    return r["busy_ns"] / r["elapsed_ns"] if r["elapsed_ns"] else 0.0
+
+
+def cost(line, nbytes, per, rate):
+    """Instructions per `per` bytes from a tcpstream line carrying
+    elapsed_ns and idle_ns (read in the guest around the transfer):
+    busy = elapsed - idle (one ns is one instruction under -icount
+    shift=0 on one hart), minus the tick rate x elapsed. Also the
+    figure without the tick correction (raw), for the record."""
+    m = re.search(r"elapsed_ns=(\d+) idle_ns=(\d+)", line)
+    if not m or not nbytes:
+        return None, {}
+    el, idle = int(m.group(1)), int(m.group(2))
+    busy = el - idle
+    net = busy - rate * el
+    return round(net * per / nbytes, 3 if per == 1 else 0), {
+        "bytes": nbytes, "elapsed_ms": round(el / 1e6, 1),
+        "idle_ms": round(idle / 1e6, 1), "busy_minsn": round(busy / 1e6, 2),
+        "ticks_minsn": round(rate * el / 1e6, 2),
+        "raw_per": round(busy * per / nbytes, 2)}
 
 
 class IcountBench:
@@ -126,7 +168,9 @@ class IcountBench:
             g.close()
         if r["frames"] <= 0:
             raise RuntimeError("no frames counted:\n" + out[-500:])
-        busy = r["insns"] - r["idle_us"] * 1000 - rate * (r["us"] - r["idle_us"])
+        # The tick and the polling loop run once a ms of elapsed time,
+        # idle or not: their share is rate x elapsed.
+        busy = r["insns"] - r["idle_us"] * 1000 - rate * r["us"]
         return {"frames": r["frames"], "insns": r["insns"], "us": r["us"],
                 "idle_us": r["idle_us"], "idle_insn_per_us": round(rate, 2),
                 "insn_per_frame": round(busy / r["frames"])}
@@ -136,33 +180,51 @@ class IcountBench:
 
     # -- per TCP segment --
 
-    def busy(self, g):
-        """Guest instructions so far that were not idle: under -icount
-        shift=0,sleep=off one ns of uptime is one instruction, and
-        kern.idle_us is the time the hart sat in wfi."""
-        t = self.b.nr.sysctl_tree(g, "kern.uptime_ms kern.idle_us")
-        return t["kern.uptime_ms"] * 1e6 - t["kern.idle_us"] * 1e3
+    def counters(self, g):
+        return self.b.nr.sysctl_tree(g, "net.inet.tcp dev.e1000.0")
 
-    def g2l(self, g, secs):
+    def per_mss(self, c0, c1, nbytes):
+        """What the guest's counters did per MSS of payload: how the run
+        was batched (ACKs per segment, interrupts per segment move with
+        the peer's pace, and the cost with them)."""
+        keys = ("net.inet.tcp.sndtotal", "net.inet.tcp.rcvtotal",
+                "net.inet.tcp.rcvackpack", "dev.e1000.0.intr", "dev.e1000.0.interrupts",
+                "dev.e1000.0.tx_packets", "dev.e1000.0.rx_packets")
+        return {k.rsplit(".", 1)[-1]: round((c1[k] - c0[k]) * MSS / nbytes, 3)
+                for k in keys if k in c0 and k in c1 and nbytes}
+
+    def g2l(self, g, secs, rate, tag):
         b = self.b
         b.tcp_port += 1
+        c0 = self.counters(g)
         with tcpbench.LinuxSink(b, b.rig, b.tcp_port) as sink:
-            x0 = self.busy(g)
-            g.run("tcpstream -l %d -p %d 10.0.2.2" % (secs, b.tcp_port), timeout=600)
-            x1 = self.busy(g)
+            out = g.run("tcpstream -l 60 -n %d -p %d 10.0.2.2" % (G2L_BYTES, b.tcp_port),
+                        timeout=600)
             n = sink.result()["bytes"]
-        return round((x1 - x0) * MSS / n) if n else None
+        m = re.search(r"^tcpstream: total=.*$", out, re.M)
+        v, self.detail[tag] = cost(m.group(0) if m else "", n, MSS, rate)
+        self.detail[tag]["per_mss"] = self.per_mss(c0, self.counters(g), n)
+        return v
 
-    def l2g(self, g, secs):
+    def served(self, g):
+        return re.findall(r"^tcpstream: served recv .*$", g.read_file("/tcps.txt"), re.M)
+
+    def l2g(self, g, secs, rate):
         b = self.b
         b.tcp_port += 1
         tcpbench.start_server(g, "-p %d" % b.tcp_port, timeout=120)
-        x0 = self.busy(g)
+        c0 = self.counters(g)
         r = b.ns_script(["ns-tcpsend", "--dst", "10.0.2.15", "--port", str(b.tcp_port),
                          "--secs", str(secs)], timeout=600)
-        time.sleep(0.5)
-        x1 = self.busy(g)
-        return round((x1 - x0) * MSS / r["bytes"]) if r["bytes"] else None
+        lines = []
+        for _ in range(50):          # the server prints once it has closed
+            lines = self.served(g)
+            if lines:
+                break
+            time.sleep(0.2)
+        v, self.detail["l2g"] = cost(lines[-1] if lines else "", r["bytes"], MSS, rate)
+        self.detail["l2g"]["per_mss"] = self.per_mss(c0, self.counters(g), r["bytes"])
+        return v
 
     def tcp_e1000(self):
         """Busy guest instructions per MSS (1460 bytes) of TCP payload over
@@ -170,22 +232,35 @@ class IcountBench:
         end (CPUS=1): everything the guest does for it -- segments, ACKs,
         interrupts, the copies to and from the user, the checksums. Sending
         also with the offloads switched off (dev.e1000.0.tso=0, then
-        txcsum=0 too)."""
+        txcsum=0 too). Busy = elapsed - kern.idle_ns, read by tcpstream in
+        the guest around the transfer, minus the clock tick's share (see
+        tick_rate)."""
         g = self.guest(1, rig=True)
         secs = 2
+        self.detail = {}
+        # Linux ACKs every segment it receives from the guest (quickack on
+        # the route to it) instead of when its delayed-ACK logic and its
+        # load say: one ACK costs the guest ~7,700 instructions, and
+        # without this Linux sent 0.3 to 0.8 per MSS from run to run.
+        quick = ["ip", "route", "replace", GUEST + "/32", "dev", self.b.rig.tap, "quickack", "1"]
         try:
+            self.b.rig.ns_run(quick)
             # Under -icount sleep=off the guest's clock jumps ahead
             # whenever it idles waiting for Linux, so a 200 ms RTO expires
             # after a fraction of that in real time: spurious
             # retransmissions would be counted as the cost of a segment.
             g.run("sysctl net.inet.tcp.rto_min_ms=60000")
-            res = {"g2l": self.g2l(g, secs), "l2g": self.l2g(g, secs)}
+            rate = tick_rate(self.b, g)
+            res = {"g2l": self.g2l(g, secs, rate, "g2l"), "l2g": self.l2g(g, secs, rate)}
             g.run("sysctl dev.e1000.0.tso=0")
-            res["g2l_tso0"] = self.g2l(g, secs)
+            res["g2l_tso0"] = self.g2l(g, secs, rate, "g2l_tso0")
             g.run("sysctl dev.e1000.0.txcsum=0")
-            res["g2l_offload0"] = self.g2l(g, secs)
+            res["g2l_offload0"] = self.g2l(g, secs, rate, "g2l_offload0")
         finally:
             g.close()
+            self.b.rig.ns_run(["ip", "route", "del", GUEST + "/32"], check=False)
+        res["tick_insn_per_ms"] = round(rate * 1e6)
+        res["detail"] = self.detail
         return res
 
     def tcp_lo0(self):
@@ -193,16 +268,21 @@ class IcountBench:
         with lo0's checksum offload on and off (net.link.lo0.hwassist)."""
         g = self.guest(1)
         res = {}
+        self.detail = {}
         try:
             tcpbench.start_server(g, "", timeout=120)
+            rate = tick_rate(self.b, g)
             for hw in (1, 0):
                 g.run("sysctl net.link.lo0.hwassist=%d" % hw)
-                x0 = self.busy(g)
-                t = tcpbench.total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
-                x1 = self.busy(g)
-                res["hwassist%d" % hw] = round((x1 - x0) / t["bytes"], 2) if t["bytes"] else None
+                out = g.run("tcpstream -l 2 127.0.0.1", timeout=600)
+                t = tcpbench.total_line(out)
+                m = re.search(r"^tcpstream: total=.*$", out, re.M)
+                res["hwassist%d" % hw], self.detail["hwassist%d" % hw] = cost(
+                    m.group(0), t["bytes"], 1, rate)
         finally:
             g.close()
+        res["tick_insn_per_ms"] = round(rate * 1e6)
+        res["detail"] = self.detail
         return res
 
 

@@ -25,8 +25,9 @@ Figures:
   mech_srs       net.inet.tcp.soreceive_stream 1 vs 0, 4 rounds each:
                  `tcpstream -P 2` over lo0 (64 KB reads), CPUS=2, with
                  wake-affine on and off; and the same on a CPUS=1 guest
-                 under `-icount shift=0,sleep=off` (guest instructions per
-                 byte = guest ms x 10^6 / bytes).
+                 under `-icount shift=0,sleep=off` (busy guest
+                 instructions per byte: elapsed - kern.idle_ns over the
+                 streams, minus the clock tick's share; bench/icount.py).
   mech_reuseport accepts per second from Linux over the tap into
                  `reuseport -T` with 1 and with 2 listeners (CPUS=2), and
                  the share max/min over 4 listeners.  Needs the rig.
@@ -39,6 +40,7 @@ import sys
 import time
 from pathlib import Path
 
+import icount
 import tcpbench
 
 HERE = Path(__file__).resolve().parent
@@ -117,26 +119,29 @@ class MechBench:
 
     def _icount(self, knob, cmd, name):
         """Guest instructions per byte with knob 1 and 0 on a CPUS=1 guest
-        under -icount shift=0 (one instruction = 1 ns of guest time, so
-        tcpstream's guest milliseconds x 10^6 / bytes is instructions per
-        byte, the same from run to run to a fraction of a percent)."""
+        under -icount shift=0 (one instruction = 1 ns of guest time):
+        busy = elapsed - kern.idle_ns, which tcpstream reads in the guest
+        around its streams, minus the clock tick's share
+        (bench/icount.py: tick_rate, cost), per byte."""
         g = self._guest(1, name, ["-icount", "shift=0,sleep=off"])
         try:
             tcpbench.start_server(g, "", timeout=120)
+            rate = icount.tick_rate(self.b, g)
             ipb = {}
             for v in (1, 0):
                 g.run("sysctl %s=%d" % (knob, v))
                 a = self._counters(g)
-                t = _mbps(g.run(cmd, timeout=900))
+                out = g.run(cmd, timeout=900)
+                t = _mbps(out)
                 b = self._counters(g)
                 mb = max(t["bytes"], 1) / 1e6
-                ipb[v] = {"bytes": t["bytes"], "guest_ms": t["ms"],
-                          "insn_per_byte": round(t["ms"] * 1e6 / t["bytes"], 3)
-                          if t["bytes"] else None,
-                          "ctxsw_per_mb": round((b["kern.ctxsw"] - a["kern.ctxsw"]) / mb, 1),
-                          "rcvd_msgs_per_mb": round(sum(
-                              b[k] - a[k] for k in ("net.inet.tcp.rcvd_async_sent",
-                                                    "net.inet.tcp.rcvd_sync")) / mb, 1)}
+                m = re.search(r"^tcpstream: total=.*$", out, re.M)
+                per, d = icount.cost(m.group(0), t["bytes"], 1, rate)
+                ipb[v] = dict(d, guest_ms=t["ms"], insn_per_byte=per,
+                              ctxsw_per_mb=round((b["kern.ctxsw"] - a["kern.ctxsw"]) / mb, 1),
+                              rcvd_msgs_per_mb=round(sum(
+                                  b[k] - a[k] for k in ("net.inet.tcp.rcvd_async_sent",
+                                                        "net.inet.tcp.rcvd_sync")) / mb, 1))
             g.run("sysctl %s=1" % knob)
         finally:
             g.close()

@@ -33,13 +33,13 @@ Figures:
               guests with CPUS=1 and CPUS=2.
   tcp_icount  instructions per byte: a CPUS=1 guest under
               `-icount shift=0,sleep=off` (one instruction = 1 ns of the
-              guest's clock) runs `tcpstream -l 2 127.0.0.1`; its
-              clock-ms are instructions / 10^6, so instructions per byte =
-              ms x 10^6 / bytes.  Sender and receiver both run on the one
-              hart, so the figure is the whole loopback path (send, lo0,
-              IP, TCP input, receive, ACKs) per byte delivered.  Idle time
-              would count too (sleep=off warps the clock over it), but a
-              loopback stream keeps the hart busy.
+              guest's clock) runs `tcpstream -l 2 127.0.0.1`, which reads
+              the clock and kern.idle_ns around its streams; busy
+              instructions = elapsed - idle, minus the clock tick's share
+              (bench/icount.py: cost), per byte.  Sender and receiver both
+              run on the one hart, so the figure is the whole loopback
+              path (send, lo0, IP, TCP input, receive, ACKs) per byte
+              delivered.
 
 The Linux end (script half, run in the namespace):
   ns-tcpsend --dst A --port P --secs S   connect, 'S', send for S s,
@@ -303,6 +303,7 @@ class TcpBench:
         return {"cpus%d" % c: self.lo0_on(c) for c in (1, 2)}
 
     def icount(self):
+        import icount   # bench/icount.py imports this file
         b = self.b
         fs = b.nk.copy_fsimg(b.work, "fs-icount.img")
         g = b.nk.Guest(fs, cpus=1,
@@ -311,15 +312,16 @@ class TcpBench:
         try:
             g.boot(timeout=300)
             start_server(g, "", timeout=120)
-            t = total_line(g.run("tcpstream -l 2 127.0.0.1", timeout=600))
+            rate = icount.tick_rate(b, g)
+            out = g.run("tcpstream -l 2 127.0.0.1", timeout=600)
+            t = total_line(out)
         finally:
             g.close()
-        insns = t["ms"] * 1e6
-        return {"bytes": t["bytes"], "guest_ms": t["ms"],
-                "insn_per_byte": round(insns / t["bytes"], 1)
-                if t["bytes"] else None,
-                "command": "qemu ... -smp 1 -icount shift=0,sleep=off; "
-                           "tcpstream -s & tcpstream -l 2 127.0.0.1"}
+        m = re.search(r"^tcpstream: total=.*$", out, re.M)
+        per, d = icount.cost(m.group(0), t["bytes"], 1, rate)
+        return dict(d, guest_ms=t["ms"], insn_per_byte=per,
+                    command="qemu ... -smp 1 -icount shift=0,sleep=off; "
+                            "tcpstream -s & tcpstream -l 2 127.0.0.1")
 
 
 def link_ratios(mbps, full_fps, small_fps):

@@ -513,3 +513,34 @@ static int sysctl_idle(struct sysctl_oid *oid, int64 *val, bool write)
 }
 SYSCTL_PROC(kern_idle_us, "kern.idle_us", SYSCTL_RD, sysctl_idle,
 	    "microseconds harts spent idle (in wfi), all harts");
+
+// Idle time in ns of the time CSR (the clock wfi is timed with).
+static uint64 idle_ns_of(struct cpu *c)
+{
+	return __atomic_load_n(&c->idle_ticks, __ATOMIC_RELAXED) * (1000000000UL / TIMEBASE);
+}
+
+static int sysctl_idle_ns(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	*val = 0;
+	for (int i = 0; i < ncpu; i++)
+		*val += idle_ns_of(&cpus[i]);
+	return 0;
+}
+SYSCTL_PROC(kern_idle_ns, "kern.idle_ns", SYSCTL_RD, sysctl_idle_ns,
+	    "nanoseconds harts spent idle (in wfi), all harts");
+
+// kern.cp_idle: one line per hart, "cpuN <idle ns>" (as FreeBSD's
+// kern.cp_times gives per-CPU times, here only the idle one).
+static int sysctl_cp_idle(sysctl_emit_t emit, void *ctx)
+{
+	char line[48];
+	int err = 0;
+	for (int i = 0; i < ncpu && err == 0; i++) {
+		int n = snprintf(line, sizeof(line), "cpu%d %lu\n", i, idle_ns_of(&cpus[i]));
+		err = emit(ctx, line, n);
+	}
+	return err;
+}
+SYSCTL_STRPROC(kern_cp_idle, "kern.cp_idle", sysctl_cp_idle,
+	       "per hart: \"cpuN <ns idle in wfi>\", one line each");

@@ -515,8 +515,10 @@ def test_tcp_tools_tcpstream_and_netstat(netguest):
         streams = re.findall(r"^stream (\d): ([\d.]+) Mbit/s bytes=(\d+) "
                              r"ms=(\d+)$", out, re.M)
         total = re.search(r"^tcpstream: total=([\d.]+) streams=2 "
-                          r"bytes=(\d+)$", out, re.M)
+                          r"bytes=(\d+) elapsed_ns=(\d+) idle_ns=(\d+)$", out, re.M)
         assert len(streams) == 2 and total, out
+        # The run's guest time and the part the harts idled in it.
+        assert 0 <= int(total.group(4)) <= 2 * int(total.group(3)), out
         assert all(int(b) > 0 for _, _, b, _ in streams), out
         assert int(total.group(2)) == sum(int(b) for _, _, b, _ in streams)
         assert out.rstrip().splitlines()[-1].startswith("tcpstream: total=")

@@ -78,6 +78,7 @@ usage(void)
 	    "       netbench rtt [-n N] [host]\n"
 	    "       netbench udprtt [-n N] [-k servers] [-p port]\n"
 	    "       netbench rxcount [-n frames] [-d ms]\n"
+	    "       netbench idle|spin [-d ms]\n"
 	    "       netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port\n"
 	    "       netbench udp-recv [-P P] [-p port] [-t secs] [-i idle_ms]\n"
 	    "       netbench udp-lo [-n N | -d ms] [-R R] [-s size] [-p port] [-i idle_ms]");
@@ -129,13 +130,13 @@ idle_us(void)
 	return sysctl_or0("kern.idle_us");
 }
 
-// Instructions executed, from an instret delta and the idle time in it:
-// under -icount sleep=off instret follows the guest's clock, which also
-// jumps over the time a lone hart idles. Exact with one hart.
+// Instructions executed, from an instret delta and the idle time in it
+// (kern.idle_ns): under -icount sleep=off instret follows the guest's
+// clock, which also jumps over the time a lone hart idles. Exact with one
+// hart.
 static uint64
-busy_insns(uint64 insns, int64 idle)
+busy_insns(uint64 insns, uint64 idle_ns)
 {
-	uint64 idle_ns = (uint64)idle * 1000;
 	return insns > idle_ns ? insns - idle_ns : 0;
 }
 
@@ -357,11 +358,11 @@ run_rtt(long n, const char *host)
 		die("netbench: socket: %s", strerror(errno));
 	long t0 = clock_us();
 	uint64 i0 = insn_count(), i1;
-	int64 idle0 = 0;
+	uint64 idle0 = 0;
 	for (long i = 0; i < n + WARMUP; i++) {
 		if (i == WARMUP) {
 			t0 = clock_us();
-			idle0 = idle_us();
+			idle0 = clock_idle_ns();
 			i0 = insn_count();
 			lost = 0, tmin = -1, tmax = 0;
 		}
@@ -398,7 +399,7 @@ run_rtt(long n, const char *host)
 	}
 	i1 = insn_count();
 	long us = clock_us() - t0;
-	uint64 busy = busy_insns(i1 - i0, idle_us() - idle0);
+	uint64 busy = busy_insns(i1 - i0, clock_idle_ns() - idle0);
 	close(s);
 	printf("netbench: rtt n=%ld lost=%ld us=%ld ms=%ld avg_us=%ld min_us=%ld max_us=%ld "
 	       "insns=%lu insn_per=%lu\n", n, lost, us, us / 1000,
@@ -456,11 +457,11 @@ run_udprtt(long n, int k, int port)
 		die("netbench: socket: %s", strerror(errno));
 	long t0 = clock_us();
 	uint64 i0 = insn_count(), i1;
-	int64 idle0 = 0;
+	uint64 idle0 = 0;
 	for (long i = 0; i < n + WARMUP; i++) {
 		if (i == WARMUP) {
 			t0 = clock_us();
-			idle0 = idle_us();
+			idle0 = clock_idle_ns();
 			i0 = insn_count();
 			lost = 0;
 		}
@@ -473,7 +474,7 @@ run_udprtt(long n, int k, int port)
 	}
 	i1 = insn_count();
 	long us = clock_us() - t0;
-	uint64 busy = busy_insns(i1 - i0, idle_us() - idle0);
+	uint64 busy = busy_insns(i1 - i0, clock_idle_ns() - idle0);
 	close(s);
 	for (int i = 0; i < k; i++)
 		kill(pids[i]);
@@ -514,6 +515,27 @@ run_rxcount(long n, long ms)
 	long us = clock_us() - t0;
 	printf("netbench: rxcount us=%ld frames=%ld insns=%lu idle_us=%ld\n", us,
 	       (long)(f - f0), i1 - i0, (long)(idle_us() - idle0));
+}
+
+// Sleep ms (spin: loop in user mode for ms) and report the elapsed time,
+// the idle time in it and instret: with nothing to do, busy = elapsed -
+// idle is the cost of the clock tick (HZ per second), which make bench
+// takes off, per ns of elapsed time, figures whose runs wait for a peer;
+// a spinning process on one hart leaves no idle time at all.
+// tests/test_idle.py checks both.
+static void
+run_idle(long ms, bool spin)
+{
+	uint64 n0 = clock_ns(), i0 = clock_idle_ns(), c0 = insn_count();
+	if (spin) {
+		while (clock_ns() - n0 < (uint64)ms * 1000000)
+			;
+	} else {
+		sleep((int)ms);
+	}
+	uint64 c1 = insn_count(), n1 = clock_ns(), i1 = clock_idle_ns();
+	printf("netbench: %s elapsed_ns=%lu idle_ns=%lu busy_ns=%lu insns=%lu\n",
+	       spin ? "spin" : "idle", n1 - n0, i1 - i0, n1 - n0 - (i1 - i0), c1 - c0);
 }
 
 // ---- main ------------------------------------------------------------------
@@ -584,6 +606,10 @@ main(int argc, char *argv[])
 		run_udprtt(v['n'], v['k'] == 8 ? 1 : v['k'], v['p']);
 	} else if (strcmp(cmd, "rxcount") == 0) {
 		run_rxcount(v['n'] == 10000 ? 0 : v['n'], v['d'] ? v['d'] : 2000);
+	} else if (strcmp(cmd, "idle") == 0) {
+		run_idle(v['d'] ? v['d'] : 1000, false);
+	} else if (strcmp(cmd, "spin") == 0) {
+		run_idle(v['d'] ? v['d'] : 1000, true);
 	} else if (strcmp(cmd, "udp") == 0) {
 		if (np != 2)
 			usage();

@@ -2,10 +2,11 @@
 // Usage:
 //   tcpstream -s [-p port] [-b bytes]
 //        serve on port (default 5201), a process per connection
-//   tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-R] host
+//   tcpstream [-P streams] [-l secs] [-n bytes] [-m msgsize] [-p port] [-R] host
 //        open `streams` connections (default 1, at most 16) to host and
 //        send msgsize-byte writes (default 16384) on each for secs
-//        seconds (default 5); with -R the server sends and we receive.
+//        seconds (default 5), or until bytes were sent on it (-n, if
+//        sooner); with -R the server sends and we receive.
 //   -b bytes sets SO_RCVBUF and SO_SNDBUF of every socket (before listen
 //   or connect, so the SYN's window scale fits it); without it the
 //   kernel's defaults and receive autotuning apply.
@@ -13,10 +14,14 @@
 // Output of the client, for people and scripts (one stream per line,
 // then the total, always last):
 //   stream 0: 123.45 Mbit/s bytes=77162496 ms=5000
-//   tcpstream: total=123.45 streams=1 bytes=77162496
+//   tcpstream: total=123.45 streams=1 bytes=77162496 elapsed_ns=5001200 idle_ns=3000
 // The server prints "tcpstream: server port 5201" once it listens, and
-// per connection "tcpstream: served send|recv bytes=N ms=T" (send: it
-// sent, for -R; recv: it received and discarded).
+// per connection "tcpstream: served send|recv bytes=N ms=T elapsed_ns=E
+// idle_ns=I" (send: it sent, for -R; recv: it received and discarded).
+// elapsed_ns is the guest time from before the first fork (server: the
+// connection's process start) to the end, idle_ns the part of it all
+// harts together spent in wfi (kern.idle_ns): under qemu -icount on one
+// hart, elapsed - idle is the instructions the run cost (make bench).
 //
 // The protocol (what a peer on another system must do, see bench/run.py):
 // the client's first byte says the direction: 'S' = the client sends,
@@ -47,10 +52,12 @@ static void
 usage(void)
 {
 	die("usage: tcpstream -s [-p port] [-b bytes]\n"
-	    "       tcpstream [-P streams] [-l secs] [-m msgsize] [-p port] [-b bytes] [-R] host");
+	    "       tcpstream [-P streams] [-l secs] [-n bytes] [-m msgsize] [-p port] [-b bytes] "
+	    "[-R] host");
 }
 
 static int sockbuf;   // -b: SO_RCVBUF and SO_SNDBUF, 0: the defaults
+static int64 maxbytes; // -n: a stream ends after this many bytes, 0: no limit
 
 static void
 set_sockbuf(int s)
@@ -114,6 +121,7 @@ static void
 serve_one(int s)
 {
 	long t0 = clock_us();
+	uint64 n0 = clock_ns(), i0 = clock_idle_ns();
 	char dir = 0;
 	int64 total = 0;
 	ssize_t n;
@@ -127,8 +135,10 @@ serve_one(int s)
 			total += n;
 	}
 	close(s);
-	printf("tcpstream: served %s bytes=%ld ms=%ld\n",
-	       dir == 'R' ? "send" : "recv", total, (long)(clock_us() - t0) / 1000);
+	uint64 n1 = clock_ns(), i1 = clock_idle_ns();
+	printf("tcpstream: served %s bytes=%ld ms=%ld elapsed_ns=%lu idle_ns=%lu\n",
+	       dir == 'R' ? "send" : "recv", total, (long)(clock_us() - t0) / 1000,
+	       n1 - n0, i1 - i0);
 	exit(0);
 }
 
@@ -190,8 +200,9 @@ stream(struct sockaddr_in *to, bool reverse, int secs, int msg)
 	}
 	end = t0 + secs * 1000000L;
 	fill(buf, msg);
-	while ((long)clock_us() < end) {
-		n = reverse ? read(s, buf, msg) : write(s, buf, msg);
+	while ((long)clock_us() < end && (maxbytes == 0 || r.bytes < maxbytes)) {
+		int len = maxbytes && maxbytes - r.bytes < msg ? (int)(maxbytes - r.bytes) : msg;
+		n = reverse ? read(s, buf, len) : write(s, buf, len);
 		if (n <= 0) {
 			r.err = n < 0 ? errno : EPIPE;
 			break;
@@ -224,6 +235,7 @@ client(const char *host, int port, int nstreams, int secs, int msg, bool reverse
 		die("tcpstream: bad address %s", host);
 	if (pipe(fds) < 0)
 		die("tcpstream: pipe: %s", strerror(errno));
+	uint64 n0 = clock_ns(), i0 = clock_idle_ns();
 	for (int i = 0; i < nstreams; i++) {
 		if ((pids[i] = fork()) < 0)
 			die("tcpstream: fork: %s", strerror(errno));
@@ -246,6 +258,7 @@ client(const char *host, int port, int nstreams, int secs, int msg, bool reverse
 	}
 	for (int i = 0; i < nstreams; i++)
 		wait(NULL);
+	uint64 n1 = clock_ns(), i1 = clock_idle_ns();
 	for (int i = 0; i < nstreams; i++) {
 		if (res[i].err) {
 			printf("stream %d: error %s bytes=%ld\n", i,
@@ -261,7 +274,8 @@ client(const char *host, int port, int nstreams, int secs, int msg, bool reverse
 			maxus = res[i].us;
 	}
 	mbits(rate, sizeof(rate), total, maxus);
-	printf("tcpstream: total=%s streams=%d bytes=%ld\n", rate, nstreams, total);
+	printf("tcpstream: total=%s streams=%d bytes=%ld elapsed_ns=%lu idle_ns=%lu\n", rate,
+	       nstreams, total, n1 - n0, i1 - i0);
 	exit(failed ? 1 : 0);
 }
 
@@ -297,6 +311,8 @@ main(int argc, char *argv[])
 			nstreams = num(argv[++i], 1, MAXSTREAMS);
 		else if (strcmp(a, "-l") == 0 && more)
 			secs = num(argv[++i], 1, 3600);
+		else if (strcmp(a, "-n") == 0 && more)
+			maxbytes = num(argv[++i], 1, 1 << 30);
 		else if (strcmp(a, "-m") == 0 && more)
 			msg = num(argv[++i], 1, MAXMSG);
 		else if (strcmp(a, "-b") == 0 && more)

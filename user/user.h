@@ -61,6 +61,8 @@ int sysctlinfo(const char *name, struct sysctl_info *info);
 uint64 clock_us(void);      // microseconds since boot (time CSR)
 uint64 clock_ticks(void);   // time CSR ticks since boot (TIMEBASE per second)
 uint64 insn_count(void);    // instret: guest instructions under qemu -icount
+uint64 clock_ns(void);      // nanoseconds since boot (time CSR, 100 ns steps)
+uint64 clock_idle_ns(void); // kern.idle_ns: ns all harts spent idle (in wfi)
 // Read an integer knob: 0, or -1 with errno (user/lib/sysctl.c).
 int sysctl_getint(const char *name, int64 *v);
 int halt(int code);                     // 0 powers off, else QEMU exits with code

@@ -34,3 +34,21 @@ insn_count(void)
 	asm volatile("rdinstret %0" : "=r"(n));
 	return n;
 }
+
+uint64
+clock_ns(void)
+{
+	return clock_ticks() * (1000000000UL / TIMEBASE);
+}
+
+// kern.idle_ns: ns of the same clock all harts spent in wfi (0 on a
+// kernel without it). Elapsed minus idle is the time the harts worked;
+// under qemu -icount shift=0 on one hart, one ns is one instruction.
+uint64
+clock_idle_ns(void)
+{
+	int64 v = 0;
+
+	sysctl_getint("kern.idle_ns", &v);
+	return (uint64)v;
+}

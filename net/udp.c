@@ -12,7 +12,8 @@
 //   Input: validate (length: RFC 768 and RFC 1122 4.1.3.4; checksum over
 //   the pseudo-header, 0 = none: RFC 768, RFC 1122 4.1.3.4), then under
 //   the pcb table lock look the pcb up (net/in_pcb.c, groups in
-//   net/in_localgroup.c) and -- the fast demux -- put the
+//   net/in_localgroup.c) and pin its socket's receive side (I3), leave
+//   the table lock, and -- the fast demux -- put the
 //   datagram, as a ready record (sender address mbuf + data), on the
 //   socket's lock-free PCQ (net/pcq.c) without taking the socket-buffer
 //   lock, then wake the reader only if one sleeps (sbpcqwakeup). What
@@ -226,9 +227,9 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 			UDPSTAT(udps_pcqwakeups);
 		return;
 	}
-	// Naive: the reader holds sb_lock while it copies out, so this
-	// netisr (holding the table lock, which the other netisrs want)
-	// may spin for the length of a copyout.
+	// Naive: the reader holds sb_lock while it copies out, and every
+	// other netisr delivering to this socket while it appends, so this
+	// netisr may spin for the length of a copyout (sbwaits, sbwait_us).
 	net_lock_acquire_counted(&sb->sb_lock, &udpstat.udps_sbwaits,
 				 &udpstat.udps_sbwait_us);
 	int err = sbappendaddr(sb, from, m);

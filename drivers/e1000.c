@@ -228,11 +228,11 @@ static void e1000_free_rings(struct e1000_softc *sc)
 
 // A fresh receive buffer: a packet-header mbuf with a 2 KiB cluster whose
 // data starts E1000_RX_ALIGN bytes in, so the IP header that follows the
-// 14-byte Ethernet header is 4-aligned. A cluster is kmalloc(2048):
-// 2048-aligned inside one page, so physically contiguous (kernel virtual
-// = physical) and one DMA segment. The device may write up to 2046 bytes
-// there: RCTL.LPE is off, so it discards frames longer than 1522 bytes
-// [E1000 13.4.22]. NULL when memory ran out. Any context.
+// 14-byte Ethernet header is 4-aligned (and a TCP payload 8-aligned: see
+// e1000.h). A cluster is kmalloc(2048): 2048-aligned inside one page, so
+// physically contiguous (kernel virtual = physical) and one DMA segment.
+// RCTL.BSIZE says 2048 bytes, but the device never writes more than 1522
+// there: RCTL.LPE is off, so it discards longer frames [E1000 13.4.22]. NULL when memory ran out. Any context.
 static struct mbuf *e1000_newbuf(void)
 {
 	struct mbuf *m = m_getcl(M_PKTHDR);

@@ -24,7 +24,12 @@
 #define E1000_NRXDESC 256
 #define E1000_NTXDESC 256
 #define E1000_RXBUFSZ 2048   // RCTL.BSIZE = 2048 = MCLBYTES, an mbuf cluster
-#define E1000_RX_ALIGN 2     // frame starts 2 bytes into its cluster
+// The frame starts 6 bytes into its cluster: the IP header is 4-aligned
+// (20), and a TCP segment with the timestamp option (66 bytes of headers,
+// what Linux sends) has its header (40) and payload (72) 8-aligned, so the
+// receive checksum and the copy to the reader move 8-byte words (with 2,
+// the payload was 4 bytes off and the copy moved 4-byte halves).
+#define E1000_RX_ALIGN 6
 #define E1000_RX_REFILL 32   // RX descriptors handed back per RDT write
 // Frames up to this long are copied into a small mbuf (e1000_rx_take).
 #define E1000_RX_COPYBREAK (MHLEN - E1000_RX_ALIGN)

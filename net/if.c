@@ -98,6 +98,15 @@ struct ifnet *if_get(int i)
 	return if_list[i];
 }
 
+// How many interfaces are attached (I1: if_list[0 .. n-1] stay valid).
+// The loops below run for every packet (if_byaddr, if_bysubnet,
+// if_isbroadcast): they read the count once and index if_list, where
+// if_get() was a call and an atomic load per slot.
+static int if_n(void)
+{
+	return __atomic_load_n(&if_count, __ATOMIC_ACQUIRE);
+}
+
 struct ifnet *if_byname(const char *name)
 {
 	struct ifnet *ifp;
@@ -114,10 +123,11 @@ struct ifnet *if_byindex(int index)
 
 struct ifnet *if_byaddr(uint32 addr)
 {
-	struct ifnet *ifp;
-	for (int i = 0; (ifp = if_get(i)) != NULL; i++)
-		if (addr != 0 && __atomic_load_n(&ifp->if_addr, __ATOMIC_RELAXED) == addr)
-			return ifp;
+	if (addr == 0)
+		return NULL;
+	for (int i = 0, n = if_n(); i < n; i++)
+		if (__atomic_load_n(&if_list[i]->if_addr, __ATOMIC_RELAXED) == addr)
+			return if_list[i];
 	return NULL;
 }
 
@@ -128,8 +138,8 @@ bool if_islocal(uint32 addr)
 
 struct ifnet *if_bysubnet(uint32 addr)
 {
-	struct ifnet *ifp;
-	for (int i = 0; (ifp = if_get(i)) != NULL; i++) {
+	for (int i = 0, n = if_n(); i < n; i++) {
+		struct ifnet *ifp = if_list[i];
 		int fl = __atomic_load_n(&ifp->if_flags, __ATOMIC_RELAXED);
 		uint32 a = __atomic_load_n(&ifp->if_addr, __ATOMIC_RELAXED);
 		uint32 mask = __atomic_load_n(&ifp->if_netmask, __ATOMIC_RELAXED);
@@ -244,13 +254,14 @@ void if_announce_all(void)
 
 bool if_isbroadcast(uint32 addr)
 {
-	struct ifnet *ifp;
 	if (addr == 0xffffffffu)   // the limited broadcast, 255.255.255.255
 		return true;
-	for (int i = 0; (ifp = if_get(i)) != NULL; i++)
-		if (__atomic_load_n(&ifp->if_netmask, __ATOMIC_RELAXED) != 0xffffffffu &&
-		    (__atomic_load_n(&ifp->if_flags, __ATOMIC_RELAXED) & IFF_BROADCAST) &&
-		    addr == __atomic_load_n(&ifp->if_broadaddr, __ATOMIC_RELAXED))
+	for (int i = 0, n = if_n(); i < n; i++) {
+		struct ifnet *ifp = if_list[i];
+		if (addr == __atomic_load_n(&ifp->if_broadaddr, __ATOMIC_RELAXED) &&
+		    __atomic_load_n(&ifp->if_netmask, __ATOMIC_RELAXED) != 0xffffffffu &&
+		    (__atomic_load_n(&ifp->if_flags, __ATOMIC_RELAXED) & IFF_BROADCAST))
 			return true;
+	}
 	return false;
 }

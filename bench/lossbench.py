@@ -7,8 +7,9 @@ sending over the e1000 at 2% loss?  Wall-clock goodput under TCG on a
 shared host moves by 20-300% with the load of the others, so two runs
 on two boots at two moments compare the host's load more than the code.
 
-Idea: one guest (run.py's, on the tap), nftables dropping 2% each way in
-the namespace (tcpbench's nft_loss), and guest -> Linux streams of
+Idea: one guest (run.py's, on the tap), Linux's end behind the rig's
+namespace, which drops 2% of what it forwards each way (bench/losspath.py,
+as tcpbench's loss rows), and guest -> Linux streams of
 --secs each (tcpstream against ns-tcpsink) with the settings of SETTINGS
 in turn, ROUNDS times over, so a change of the host's load hits every
 setting alike.  Beside each run: the host's load average at its start
@@ -21,7 +22,8 @@ summed counters.  Measured, never asserted.
 
 import os
 
-from tcpbench import PEER, LinuxSink, TcpBench, total_line
+from losspath import LossPath
+from tcpbench import LinuxSink, TcpBench, total_line
 
 ROUNDS = 2
 SETTINGS = (("tlp=1", {"net.inet.tcp.tlp": 1}),
@@ -37,16 +39,17 @@ class LossBench:
         self.b = bench
         self.tcp = TcpBench(bench)
 
-    def g2l(self, secs):
-        """One guest -> Linux stream: Mbit/s and the guest's counters."""
+    def g2l(self, secs, lp):
+        """One guest -> Linux stream through lp: Mbit/s and the counters."""
         b, g = self.b, self.b.guest()
         b.tcp_port += 1
-        c0 = self.tcp.guest_counters()
-        with LinuxSink(b, b.rig, b.tcp_port) as sink:
-            out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port, PEER),
+        c0 = self.tcp.guest_counters(lp)
+        with LinuxSink(b, lp, b.tcp_port) as sink:
+            out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port,
+                                                      lp.addr),
                         timeout=secs * 10 + 120)
             sink.result()
-        c1 = self.tcp.guest_counters()
+        c1 = self.tcp.guest_counters(lp)
         return {"mbps": total_line(out)["mbps"],
                 "ctr": {k: c1[k] - c0[k] for k in c0}}
 
@@ -58,17 +61,16 @@ class LossBench:
         secs = max(2, int(self.b.secs))
         res = {"secs": secs, "rounds": ROUNDS, "runs": []}
         try:
-            self.tcp.nft_loss(2)
-            for rnd in range(ROUNDS):
-                for name, knobs in SETTINGS:
-                    self.set(DEFAULTS)
-                    self.set(knobs)
-                    load = round(os.getloadavg()[0], 2)
-                    r = self.g2l(secs)
-                    r.update({"setting": name, "round": rnd, "load": load})
-                    res["runs"].append(r)
+            with LossPath(self.b.rig, 2) as lp:
+                for rnd in range(ROUNDS):
+                    for name, knobs in SETTINGS:
+                        self.set(DEFAULTS)
+                        self.set(knobs)
+                        load = round(os.getloadavg()[0], 2)
+                        r = self.g2l(secs, lp)
+                        r.update({"setting": name, "round": rnd, "load": load})
+                        res["runs"].append(r)
         finally:
-            self.tcp.nft_loss(0)
             self.set(DEFAULTS)
         return res
 

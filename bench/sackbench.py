@@ -1,10 +1,10 @@
 """bench/sackbench.py: goodput with and without SACK at 2% loss (make bench).
 
 Problem: what does SACK (RFC 2018 blocks, RFC 6675 recovery) buy on a
-lossy path, each way?  nftables' drop in the namespace (tcpbench's loss2)
-is not a network loss for what Linux sends: a packet dropped in Linux's
-own OUTPUT hook is an error its TCP sees at once and resends as if it had
-never left, so only the guest's sending would be tested.
+lossy path, each way, with delay?  (A packet dropped in Linux's own
+OUTPUT hook is not a network loss: its TCP sees a local error and resends
+as if it had never left; tcpbench's loss2 therefore drops on a forwarded
+path, bench/losspath.py, which adds no delay.)
 
 Idea: a guest of its own behind the seeded relay (tests/relay.py), which
 drops 2% of the frames each way and adds 5 ms each way, so both TCPs

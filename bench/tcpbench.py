@@ -9,10 +9,19 @@ in instructions, which do not move.
 Figures:
   tcp_e1000   goodput Linux -> guest and guest -> Linux over the e1000
               (tcpstream in the guest, this file's script half as the
-              Linux end, same protocol), each also with 2% of the frames
-              dropped both ways by nftables (numgen random) in the
-              namespace.  The table puts each goodput beside the raw
-              e1000 receive rate of the same run as the ratio goodput /
+              Linux end, same protocol).  Clean: Linux's end in the
+              rig's namespace, on the tap itself.  With 2% loss: Linux's
+              end in a second namespace behind the rig's, which forwards
+              and drops 2% of the packets both ways in its FORWARD hook
+              (bench/losspath.py), so both TCPs see real losses; the
+              rule's counters give the loss each direction really had.
+              (Until 2026-12-06 the rule dropped on the tap at Linux's
+              own input and output hooks: a drop at the output hook is a
+              local transmit error to Linux's TCP, which just sends
+              again, so the "Linux -> guest, 2% loss" figures of that
+              time measured no loss at all.)
+              The table puts each goodput beside the raw e1000 receive
+              rate of the same run as the ratio goodput /
               (frames/s x MSS), MSS = 1460: the share of the link's frame
               budget that became payload.  Two raw rates, both printed:
               "full" is the rate of 1514-byte frames (rxbench.py's
@@ -44,7 +53,7 @@ Figures:
 The Linux end (script half, run in the namespace):
   ns-tcpsend --dst A --port P --secs S   connect, 'S', send for S s,
         shutdown, read to the server's close; prints bytes, secs
-  ns-tcpsink --port P                    accept one connection, read its
+  ns-tcpsink --port P [--bind A]         accept one connection, read its
         first byte ('S'), read to EOF, close; prints bytes, secs
 """
 
@@ -55,12 +64,22 @@ import subprocess
 import sys
 import time
 
+from losspath import LossPath
+
 MSS = 1460
 # The guest's counters (net.inet.tcp.*) each e1000 run reports: the
-# sender's timeouts are what 2% loss costs most (each >= rto_min_ms).
+# sender's timeouts are what 2% loss costs most (each >= rto_min_ms); the
+# receiver's out-of-order and duplicate segments show the losses it saw.
 LOSS_KEYS = ("rexmttimeo", "sndrexmitpack", "recovery", "sack_recovery",
              "sack_limited", "tlp_probe", "tlp_recovered", "tlp_recovery",
-             "tlp_rack", "tlp_lostrexmt", "persisttimeo")
+             "tlp_rack", "tlp_lostrexmt", "persisttimeo", "rcvoopack",
+             "rcvduppack", "rcvdupack")
+# Linux's counters (nstat in the namespace of its end), under our names.
+LINUX_KEYS = (("linux_timeouts", "TcpExtTCPTimeouts"),
+              ("linux_rexmit", "TcpRetransSegs"),
+              ("linux_lossprobes", "TcpExtTCPLossProbes"),
+              ("linux_sack_recovery", "TcpExtTCPSackRecovery"),
+              ("linux_ofo", "TcpExtTCPOFOQueue"))
 PEER = "10.0.2.2"
 GUEST = "10.0.2.15"
 
@@ -96,7 +115,7 @@ def ns_tcpsend(a):
 def ns_tcpsink(a):
     ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((PEER, a.port))
+    ls.bind((a.bind, a.port))
     ls.listen(4)
     print(json.dumps({"listening": a.port}), flush=True)
     ls.settimeout(120)
@@ -119,6 +138,7 @@ def ns_main(cmd, argv):
     import argparse
     p = argparse.ArgumentParser()
     p.add_argument("--dst", default=GUEST)
+    p.add_argument("--bind", default=PEER)
     p.add_argument("--port", type=int, default=5201)
     p.add_argument("--secs", type=float, default=5)
     a = p.parse_args(argv)
@@ -149,18 +169,26 @@ def start_server(g, args, timeout=30):
     raise RuntimeError("tcpstream -s did not start")
 
 
+def ns_script(b, end, args, timeout):
+    """This bench's script half in end's namespace (the rig, or a
+    losspath.LossPath); its last JSON line."""
+    r = end.ns_run([sys.executable, str(b.script)] + args, timeout=timeout)
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
 class LinuxSink:
-    """ns-tcpsink, Linux's end of a guest -> Linux run, in rig's namespace
-    (the script is b.script, bench/run.py): accepts one connection on port
-    and reads it to the end.  `with LinuxSink(b, rig, port) as sink:`
-    returns once it listens; sink.result() waits for its end and returns
-    its JSON line (bytes, secs).  Killed on the way out if still running."""
+    """ns-tcpsink, Linux's end of a guest -> Linux run, in end's namespace
+    (the rig's, or a losspath.LossPath's, listening on its .addr; the
+    script is b.script, bench/run.py): accepts one connection on port and
+    reads it to the end.  `with LinuxSink(b, end, port) as sink:` returns
+    once it listens; sink.result() waits for its end and returns its JSON
+    line (bytes, secs).  Killed on the way out if still running."""
 
-    def __init__(self, b, rig, port):
-        self.argv = rig.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
-                                 "--port", str(port)])
+    def __init__(self, b, end, port):
+        self.argv = end.ns_argv([sys.executable, str(b.script), "ns-tcpsink",
+                                 "--port", str(port), "--bind",
+                                 getattr(end, "addr", PEER)])
         self.p = None
-
     def __enter__(self):
         self.p = subprocess.Popen(self.argv, stdout=subprocess.PIPE, text=True)
         try:
@@ -214,57 +242,50 @@ class TcpBench:
     def __init__(self, bench):
         self.b = bench
 
-    def nft_loss(self, pct):
-        """Drop pct% of the IPv4 packets both ways at the namespace's
-        Linux (0: remove the rule)."""
-        rig = self.b.rig
-        rig.ns_run(["nft", "delete", "table", "inet", "nkbench"], check=False)
-        if not pct:
-            return
-        rules = ("table inet nkbench {\n"
-                 " chain in { type filter hook input priority 0; "
-                 "iifname \"%s\" numgen random mod 100 < %d drop; }\n"
-                 " chain out { type filter hook output priority 0; "
-                 "oifname \"%s\" numgen random mod 100 < %d drop; }\n}\n"
-                 % (rig.tap, pct, rig.tap, pct))
-        p = subprocess.run(rig.ns_argv(["nft", "-f", "-"]), input=rules,
-                           text=True, capture_output=True, timeout=30)
-        if p.returncode != 0:
-            raise RuntimeError("nft: " + p.stderr.strip())
-
-    def guest_counters(self):
-        """The guest's LOSS_KEYS, and Linux's timeouts and retransmitted
-        segments (nstat in the namespace) as linux_timeouts, linux_rexmit."""
+    def guest_counters(self, end=None):
+        """The guest's LOSS_KEYS, and Linux's LINUX_KEYS (nstat in end's
+        namespace: the rig's, or a losspath.LossPath's)."""
+        end = end or self.b.rig
         t = self.b.nr.sysctl_tree(self.b.guest(), "net.inet.tcp")
         c = {k: t.get("net.inet.tcp." + k, 0) for k in LOSS_KEYS}
-        p = self.b.rig.ns_run(["nstat", "-az", "--json"], check=False)
+        p = end.ns_run(["nstat", "-az", "--json"], check=False)
         try:
             k = json.loads(p.stdout).get("kernel", {})
         except ValueError:
             k = {}
-        c["linux_timeouts"] = k.get("TcpExtTCPTimeouts", 0)
-        c["linux_rexmit"] = k.get("TcpRetransSegs", 0)
+        for ours, theirs in LINUX_KEYS:
+            c[ours] = k.get(theirs, 0)
         return c
 
-    def directions(self, secs):
-        """Goodput both ways over the e1000 (Mbit/s), and the growth of the
-        guest's loss-recovery counters during each (l2g_ctr, g2l_ctr)."""
+    def directions(self, secs, end=None):
+        """Goodput both ways over the e1000 (Mbit/s) between the guest and
+        Linux's end in end's namespace (default: the rig's, on the tap),
+        and the growth of both sides' counters during each (l2g_ctr,
+        g2l_ctr; with a LossPath also its forwarded/dropped packets)."""
         b, g = self.b, self.b.guest()
+        end = end or b.rig
+        path = getattr(end, "counters", dict)
+
+        def ctr():
+            c = self.guest_counters(end)
+            c.update(("path_" + k, v) for k, v in path().items())
+            return c
         b.tcp_port += 1
         start_server(g, "-p %d" % b.tcp_port)
-        c0 = self.guest_counters()
-        r = b.ns_script(["ns-tcpsend", "--dst", GUEST, "--port",
-                         str(b.tcp_port), "--secs", str(secs)],
-                        timeout=secs + 120)
-        c1 = self.guest_counters()
+        c0 = ctr()
+        r = ns_script(b, end, ["ns-tcpsend", "--dst", GUEST, "--port",
+                               str(b.tcp_port), "--secs", str(secs)],
+                      timeout=secs + 120)
+        c1 = ctr()
         l2g = r["bytes"] * 8 / r["secs"] / 1e6
         b.tcp_port += 1
-        with LinuxSink(b, b.rig, b.tcp_port) as sink:
-            out = g.run("tcpstream -l %d -p %d %s" % (secs, b.tcp_port, PEER),
-                        timeout=secs * 10 + 120)
+        with LinuxSink(b, end, b.tcp_port) as sink:
+            out = g.run("tcpstream -l %d -p %d %s" % (
+                secs, b.tcp_port, getattr(end, "addr", PEER)),
+                timeout=secs * 10 + 120)
             s = sink.result()
         t = total_line(out)
-        c2 = self.guest_counters()
+        c2 = ctr()
         return {"l2g_mbps": round(l2g, 2), "l2g_bytes": r["bytes"],
                 "g2l_mbps": t["mbps"], "g2l_bytes": t["bytes"],
                 "g2l_linux_bytes": s["bytes"],
@@ -272,13 +293,12 @@ class TcpBench:
                 "g2l_ctr": {k: c2[k] - c1[k] for k in c1}}
 
     def e1000(self):
+        """Clean: Linux on the tap (as always).  2% loss: Linux behind the
+        rig's namespace, which drops (losspath.py)."""
         secs = max(2, int(self.b.secs))
         res = {"clean": self.directions(secs)}
-        try:
-            self.nft_loss(2)
-            res["loss2"] = self.directions(secs)
-        finally:
-            self.nft_loss(0)
+        with LossPath(self.b.rig, 2) as lp:
+            res["loss2"] = self.directions(secs, lp)
         g = self.b.guest()
         res["retransmits"] = self.b.nr.sysctl_tree(g, "net.inet.tcp").get(
             "net.inet.tcp.sndrexmitpack")
@@ -337,6 +357,28 @@ def link_ratios(mbps, full_fps, small_fps):
     return "ratio " + ", ".join(parts) + " x %d" % MSS
 
 
+def loss_detail(k, c):
+    """One line of what a 2% loss run saw: the packets the path dropped
+    (data direction, then ACK direction), the sender's recoveries, the
+    receiver's out-of-order segments."""
+    data, acks = ("to_guest", "from_guest") if k == "l2g" else \
+        ("from_guest", "to_guest")
+    t = "dropped %d/%d data, %d/%d ACK packets; " % (
+        c.get("path_%s_drop" % data, 0), c.get("path_" + data, 0),
+        c.get("path_%s_drop" % acks, 0), c.get("path_" + acks, 0))
+    if k == "l2g":
+        return t + ("Linux sender: %d rexmit, %d RTO, %d loss probes, %d "
+                    "SACK recoveries; guest: %d out of order, %d dup" % (
+                        c["linux_rexmit"], c["linux_timeouts"],
+                        c.get("linux_lossprobes", 0),
+                        c.get("linux_sack_recovery", 0),
+                        c.get("rcvoopack", 0), c.get("rcvduppack", 0)))
+    return t + ("guest sender: %d rexmit, %d RTO, %d TLP, %d SACK "
+                "recoveries; Linux: %d out of order" % (
+                    c["sndrexmitpack"], c["rexmttimeo"], c["tlp_probe"],
+                    c["sack_recovery"], c.get("linux_ofo", 0)))
+
+
 def table_rows(f, row, err):
     """Rows for run.py's table."""
     blast = f.get("blast", {})
@@ -357,14 +399,11 @@ def table_rows(f, row, err):
                 if k == "g2l" and txfps:
                     ratio += "; %.2f of raw TX %d/s" % (
                         mbps * 1e6 / 8 / (txfps * MSS), txfps)
-                ctr = d.get("%s_ctr" % k)
-                if ctr and cond == "loss2" and k == "g2l":
-                    ratio += "; guest sender: %d RTO, %d TLP" % (
-                        ctr["rexmttimeo"], ctr["tlp_probe"])
-                elif ctr and cond == "loss2":
-                    ratio += "; Linux sender: %d RTO" % ctr["linux_timeouts"]
                 row("   e1000 %s%s" % (name, ", 2% loss" if cond == "loss2"
                                         else ""), "%.2f" % mbps, ratio)
+                ctr = d.get("%s_ctr" % k)
+                if ctr and cond == "loss2":
+                    row("", "", loss_detail(k, ctr))
     if not err("   lo0", "tcp_lo0"):
         for c in ("cpus1", "cpus2"):
             for P in ("P1", "P4"):

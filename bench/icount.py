@@ -158,12 +158,14 @@ class IcountBench:
             # polling loop; instret minus the idle time (which -icount
             # sleep=off skips but still counts).
             rate = (base["insns"] - base["idle_us"] * 1000) / base["us"]
+            i0 = b.nr.sysctl_tree(g, "dev.e1000.0.intr").get("dev.e1000.0.intr", 0)
             g.sendline("netbench rxcount -n %d -d 20000" % frames)
             g.expect(r"netbench: rxwait", 60, "rxcount ready")
             b.ns_script(["ns-blast", "--iface", b.rig.tap, "--secs", str(b.secs)],
                         timeout=b.secs + 120)
             out = g.wait_prompt(600, "rxcount end")
             r = b.netbench(out, "rxcount")
+            r["intr"] = b.nr.sysctl_tree(g, "dev.e1000.0.intr").get("dev.e1000.0.intr", 0) - i0
         finally:
             g.close()
         if r["frames"] <= 0:
@@ -173,7 +175,11 @@ class IcountBench:
         busy = r["insns"] - r["idle_us"] * 1000 - rate * r["us"]
         return {"frames": r["frames"], "insns": r["insns"], "us": r["us"],
                 "idle_us": r["idle_us"], "idle_insn_per_us": round(rate, 2),
-                "insn_per_frame": round(busy / r["frames"])}
+                "insn_per_frame": round(busy / r["frames"]),
+                # How the frames were batched, which the figure moves with
+                # (the blaster's pace against the guest's): interrupts per
+                # frame over the whole rxcount command.
+                "intr_per_frame": round(r["intr"] / r["frames"], 4)}
 
     def e1000(self):
         return {"cpus%d" % c: self.e1000_on(c) for c in CPUS_ICOUNT}

@@ -47,7 +47,7 @@ struct cpu {
 	uint64 nipi;              // wake-up IPIs received
 	uint64 nmigrate;          // user processes handed to an idle cpu
 	struct lc_stack lc;       // spinlocks held, for kernel/lockcheck.c
-	uint64 idle_ticks;        // [a] time CSR ticks spent in wfi (kern.idle_us)
+	uint64 idle_ticks;        // [a] time CSR ticks spent in wfi (kern.idle_ns, kern.cp_idle)
 };
 
 extern struct cpu cpus[NCPU];

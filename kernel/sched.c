@@ -191,9 +191,10 @@ static void balance(struct cpu *c)
 // Nothing to run: ask for work and wait for an interrupt, unless a thread
 // arrived on the ipiq meanwhile. Interrupts off; wfi returns on a pending
 // interrupt even so, and the caller turns them on to take it. The time
-// waited is counted (kern.idle_us); the handler the wake-up runs is not,
-// since it runs after. Under -icount shift=0 one guest instruction is
-// 1 ns of virtual time, so on one hart: instructions = elapsed - idle.
+// waited is counted (kern.idle_ns, kern.cp_idle per CPU, kern.idle_us);
+// the handler the wake-up runs is not, since it runs after. Under -icount
+// shift=0 one guest instruction is 1 ns of virtual time, so on one hart:
+// instructions = elapsed - idle (docs/profiling.md, "Idle time").
 static void idle_wait(struct cpu *c)
 {
 	__atomic_store_n(&c->want_work, 1, __ATOMIC_RELEASE);

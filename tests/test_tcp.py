@@ -522,9 +522,17 @@ def test_tcp_tools_tcpstream_and_netstat(netguest):
         assert all(int(b) > 0 for _, _, b, _ in streams), out
         assert int(total.group(2)) == sum(int(b) for _, _, b, _ in streams)
         assert out.rstrip().splitlines()[-1].startswith("tcpstream: total=")
-    served = g.read_file("/ts.txt")
+    # -n: a stream ends after that many bytes, long before -l's 60 s.
+    out = g.run("tcpstream -l 60 -n 100000 127.0.0.1", timeout=120)
+    assert re.search(r"^tcpstream: total=[\d.]+ streams=1 bytes=100000 ", out, re.M), out
+    for _ in range(20):     # the server prints after its close
+        served = g.read_file("/ts.txt")
+        if "served recv bytes=100000 " in served:
+            break
+        time.sleep(0.25)
     assert len(re.findall(r"^tcpstream: served recv bytes=\d+", served,
-                          re.M)) == 2, served
+                          re.M)) == 3, served
+    assert "served recv bytes=100000 " in served, served
     assert len(re.findall(r"^tcpstream: served send bytes=\d+", served,
                           re.M)) == 2, served
     cli = bg(g, "nc -d 127.0.0.1 9")

@@ -122,11 +122,13 @@ static void copy_forward(uint8 *d, const uint8 *s, size_t n)
 		if (aligned(s)) {
 			word_t *wd = (word_t *)d;
 			const word_t *ws = (const word_t *)s;
-			for (; n >= 4 * WSIZE; n -= 4 * WSIZE, wd += 4, ws += 4) {
-				wd[0] = ws[0];
-				wd[1] = ws[1];
-				wd[2] = ws[2];
-				wd[3] = ws[3];
+			// Eight words a turn: a 1448-byte segment's copy to
+			// the reader is 22 turns (loop overhead 3 of 19).
+			for (; n >= 8 * WSIZE; n -= 8 * WSIZE, wd += 8, ws += 8) {
+				word_t w0 = ws[0], w1 = ws[1], w2 = ws[2], w3 = ws[3];
+				word_t w4 = ws[4], w5 = ws[5], w6 = ws[6], w7 = ws[7];
+				wd[0] = w0, wd[1] = w1, wd[2] = w2, wd[3] = w3;
+				wd[4] = w4, wd[5] = w5, wd[6] = w6, wd[7] = w7;
 			}
 			for (; n >= WSIZE; n -= WSIZE)
 				*wd++ = *ws++;

@@ -22,12 +22,10 @@
 // every function here with the C library's over random sizes, offsets
 // and overlaps.
 //
-// Compiled -O2 (the rest of the kernel is -Og): these loops run for every
-// packet and page, and nobody steps through them. Loop-to-memset pattern
-// matching is off: it would turn memset's own loop into a call to itself.
-#ifdef __OPTIMIZE__
-#pragma GCC optimize("O2", "no-tree-loop-distribute-patterns")
-#endif
+// Compiled -O2 (the rest of the kernel is -Og; the Makefile's HOTOBJS):
+// these loops run for every packet and page. Loop-to-memset pattern
+// matching is off there: it would turn memset's own loop into a call to
+// itself.
 #include "kernel/types.h"
 
 // A word that may alias any other type (the compiler must not assume an

@@ -8,13 +8,11 @@
 // push_off/pop_off nest: interrupts are turned back on only when the
 // outermost pop_off runs, and only if they were on at the first push_off.
 //
-// Compiled -O2 in the kernel the tests and benchmarks run (-Og elsewhere):
+// Compiled -O2 in the kernel the tests and benchmarks run (the Makefile's
+// HOTOBJS; -Og elsewhere):
 // a loopback ping takes and drops about 50 spinlocks, and at -Og each
 // acquire and release recomputed &cpus[tp] three times. The -O0 debug
 // kernel (make gdb) keeps this file -O0 too, for stepping.
-#ifdef __OPTIMIZE__
-#pragma GCC optimize("O2")
-#endif
 #include "kernel/types.h"
 #include "kernel/riscv.h"
 #include "kernel/lock.h"

@@ -42,18 +42,6 @@ bool net_lock_busy(struct net_lock *lk)
 	return __atomic_load_n(&lk->nl_lk.locked, __ATOMIC_RELAXED) != 0;
 }
 
-void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_us)
-{
-	if (!net_lock_busy(lk)) {
-		net_lock_acquire(lk);
-		return;
-	}
-	uint64 t0 = net_now_us();
-	net_lock_acquire(lk);
-	__atomic_add_fetch(wait_us, net_now_us() - t0, __ATOMIC_RELAXED);
-	__atomic_add_fetch(waits, 1, __ATOMIC_RELAXED);
-}
-
 // holding() compares with mycpu(), which needs interrupts off. A CPU
 // holding a spinlock has interrupts off, so with them on the answer is
 // "no" without looking (and without push_off/pop_off).

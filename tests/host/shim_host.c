@@ -128,18 +128,6 @@ bool net_lock_busy(struct net_lock *lk)
 	return __atomic_load_n(&lk->nl_held, __ATOMIC_RELAXED) != 0;
 }
 
-void net_lock_acquire_counted(struct net_lock *lk, uint64 *waits, uint64 *wait_us)
-{
-	if (!net_lock_busy(lk)) {
-		net_lock_acquire(lk);
-		return;
-	}
-	uint64 t0 = net_now_us();
-	net_lock_acquire(lk);
-	__atomic_add_fetch(wait_us, net_now_us() - t0, __ATOMIC_RELAXED);
-	__atomic_add_fetch(waits, 1, __ATOMIC_RELAXED);
-}
-
 // Only the owner can see nl_held set together with its own id, so the
 // unlocked read of nl_owner is stable for the question "is it me?".
 bool net_lock_held(struct net_lock *lk)

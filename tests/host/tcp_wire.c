@@ -494,3 +494,32 @@ void recv_check(struct socket *so, size_t n)
 	tw_pattern(want, n, 0);
 	CHECK(memcmp(in, want, n) == 0);
 }
+
+// ---- wire_drop_segments: chosen data segments lost once ---------------------
+
+static uint16 drop_port;
+static uint32 drop_seq[8];
+static int drop_nseq;
+
+static enum wire_verdict wire_drop_once(const struct wire_seg *ws)
+{
+	if (ws->ws_sport != drop_port || ws->ws_len == 0)
+		return WIRE_PASS;
+	for (int i = 0; i < drop_nseq; i++) {
+		if (ws->ws_seq == drop_seq[i]) {
+			drop_seq[i] = drop_seq[--drop_nseq];
+			return WIRE_DROP;
+		}
+	}
+	return WIRE_PASS;
+}
+
+void wire_drop_segments(struct socket *so, const int *k, int n, uint32 seglen)
+{
+	CHECK(n <= 8);
+	drop_port = port_of(so);
+	drop_nseq = 0;
+	for (int i = 0; i < n; i++)
+		drop_seq[drop_nseq++] = tw_tp(so)->snd_nxt + (uint32)(k[i] - 1) * seglen;
+	wire_filter = wire_drop_once;
+}

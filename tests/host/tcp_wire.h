@@ -38,6 +38,10 @@ enum wire_verdict { WIRE_PASS, WIRE_DROP, WIRE_HOLD };
 // The filter (NULL = pass everything). WIRE_HOLD keeps the packet aside
 // until the next packet has been delivered (a swap of two).
 extern enum wire_verdict (*wire_filter)(const struct wire_seg *ws);
+// A filter for loss tests: drop the data segments k[0..n-1] (1-based,
+// seglen bytes each) of what so sends next, once each (a retransmission
+// passes). n <= 8. Installs itself as wire_filter.
+void wire_drop_segments(struct socket *so, const int *k, int n, uint32 seglen);
 // Every TCP segment that crossed (or was dropped), in order; up to 4096.
 #define WIRE_LOGMAX 4096
 extern struct wire_seg wire_log[WIRE_LOGMAX];

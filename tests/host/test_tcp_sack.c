@@ -12,23 +12,6 @@
 
 // ---- a filter: drop the data segments at chosen sequence numbers, once -----------
 
-static uint16 f_port;
-static uint32 f_seq[8];
-static int f_nseq;
-
-static enum wire_verdict drop_once(const struct wire_seg *ws)
-{
-	if (ws->ws_sport != f_port || ws->ws_len == 0)
-		return WIRE_PASS;
-	for (int i = 0; i < f_nseq; i++) {
-		if (ws->ws_seq == f_seq[i]) {
-			f_seq[i] = f_seq[--f_nseq];
-			return WIRE_DROP;
-		}
-	}
-	return WIRE_PASS;
-}
-
 // The data in a full segment of so: the MSS less the options every
 // segment carries (timestamps).
 static uint32 seglen(struct socket *so)
@@ -39,11 +22,7 @@ static uint32 seglen(struct socket *so)
 // Drop data segments k (1-based) of the stream from so, once each.
 static void drop_segments(struct socket *so, const int *k, int n)
 {
-	f_port = port_of(so);
-	f_nseq = 0;
-	for (int i = 0; i < n; i++)
-		f_seq[f_nseq++] = tw_tp(so)->snd_nxt + (uint32)(k[i] - 1) * seglen(so);
-	wire_filter = drop_once;
+	wire_drop_segments(so, k, n, seglen(so));
 }
 
 // ---- negotiation -------------------------------------------------------------------

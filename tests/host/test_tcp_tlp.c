@@ -13,31 +13,10 @@
 
 // ---- drop chosen data segments of one port, once each ---------------------------------
 
-static uint16 f_port;
-static uint32 f_seq[4];
-static int f_nseq;
-
-static enum wire_verdict drop_once(const struct wire_seg *ws)
-{
-	if (ws->ws_sport != f_port || ws->ws_len == 0)
-		return WIRE_PASS;
-	for (int i = 0; i < f_nseq; i++) {
-		if (ws->ws_seq == f_seq[i]) {
-			f_seq[i] = f_seq[--f_nseq];
-			return WIRE_DROP;
-		}
-	}
-	return WIRE_PASS;
-}
-
 // Drop data segments k (1-based, MSS each) of what so sends next.
 static void drop_segments(struct socket *so, const int *k, int n)
 {
-	f_port = port_of(so);
-	f_nseq = 0;
-	for (int i = 0; i < n; i++)
-		f_seq[f_nseq++] = tw_tp(so)->snd_nxt + (uint32)(k[i] - 1) * MSS;
-	wire_filter = drop_once;
+	wire_drop_segments(so, k, n, MSS);
 }
 
 // A connected pair on a wire with DELAY each way, the client's RTT

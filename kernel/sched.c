@@ -474,20 +474,26 @@ void wakeup(void *chan)
 	}
 }
 
+// The sum over all harts of one uint64 counter of struct cpu (at byte
+// offset off), each read with a relaxed load: the kern.* totals below.
+static uint64 cpus_sum(size_t off)
+{
+	uint64 n = 0;
+	for (int i = 0; i < ncpu; i++)
+		n += __atomic_load_n((uint64 *)((char *)&cpus[i] + off), __ATOMIC_RELAXED);
+	return n;
+}
+
 static int sysctl_ipis(struct sysctl_oid *oid, int64 *val, bool write)
 {
-	*val = 0;
-	for (int i = 0; i < ncpu; i++)
-		*val += cpus[i].nipi;
+	*val = cpus_sum(offsetof(struct cpu, nipi));
 	return 0;
 }
 SYSCTL_PROC(kern_ipis, "kern.ipis", SYSCTL_RD, sysctl_ipis, "wake-up IPIs received, all harts");
 
 static int sysctl_migrations(struct sysctl_oid *oid, int64 *val, bool write)
 {
-	*val = 0;
-	for (int i = 0; i < ncpu; i++)
-		*val += cpus[i].nmigrate;
+	*val = cpus_sum(offsetof(struct cpu, nmigrate));
 	return 0;
 }
 SYSCTL_PROC(kern_sched_handoffs, "kern.sched_handoffs", SYSCTL_RD, sysctl_migrations,
@@ -495,10 +501,7 @@ SYSCTL_PROC(kern_sched_handoffs, "kern.sched_handoffs", SYSCTL_RD, sysctl_migrat
 
 static int sysctl_ctxsw(struct sysctl_oid *oid, int64 *val, bool write)
 {
-	uint64 n = 0;
-	for (int i = 0; i < ncpu; i++)
-		n += __atomic_load_n(&cpus[i].nswitch, __ATOMIC_RELAXED);
-	*val = n;
+	*val = cpus_sum(offsetof(struct cpu, nswitch));
 	return 0;
 }
 SYSCTL_PROC(kern_ctxsw, "kern.ctxsw", SYSCTL_RD, sysctl_ctxsw,
@@ -506,10 +509,7 @@ SYSCTL_PROC(kern_ctxsw, "kern.ctxsw", SYSCTL_RD, sysctl_ctxsw,
 
 static int sysctl_idle(struct sysctl_oid *oid, int64 *val, bool write)
 {
-	uint64 t = 0;
-	for (int i = 0; i < ncpu; i++)
-		t += __atomic_load_n(&cpus[i].idle_ticks, __ATOMIC_RELAXED);
-	*val = t / (TIMEBASE / 1000000);
+	*val = cpus_sum(offsetof(struct cpu, idle_ticks)) / (TIMEBASE / 1000000);
 	return 0;
 }
 SYSCTL_PROC(kern_idle_us, "kern.idle_us", SYSCTL_RD, sysctl_idle,

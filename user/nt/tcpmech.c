@@ -125,10 +125,15 @@ t_tcpreuseport(void)
 	close(l[0]);
 	int reset = 0;
 	bool done[RP_NC] = { false };
+	// A reset client reports POLLHUP|POLLERR whatever it is asked for
+	// (POSIX), so a done one is left out (fd -1), not asked for nothing:
+	// otherwise every poll returns at once and the rounds run out before
+	// a slow netisr has sent the other RSTs. A round then either finds a
+	// new reset or waits its 100 ms: about 10 s in all.
 	for (int round = 0; round < 100 && reset < queued0; round++) {
 		struct pollfd pf[RP_NC];
 		for (int k = 0; k < RP_NC; k++)
-			pf[k] = (struct pollfd){ c[k], done[k] ? 0 : POLLIN, 0 };
+			pf[k] = (struct pollfd){ done[k] ? -1 : c[k], POLLIN, 0 };
 		if (poll(pf, RP_NC, 100) <= 0)
 			continue;
 		for (int k = 0; k < RP_NC; k++) {

@@ -30,7 +30,11 @@ tap in a network namespace made for the run, Linux at 10.0.2.2, instead of
 slirp; root only), --peer 'ARGS' (with --rig: run `bench/run.py ARGS` in
 the namespace while CMD runs, e.g. --peer 'ns-tcpsink --port 5201' for
 `tcpstream -l 2 -p 5201 10.0.2.2`, or --peer 'ns-tcpsend --secs 2' for
-`tcpstream -s & sleep 4`). Needs only the Debian packages
+`tcpstream -s & sleep 4`), --loss PCT (with --rig: Linux's end behind the
+rig's namespace, which forwards and drops PCT% each way,
+bench/losspath.py: the peer runs there, at 10.0.3.2, e.g. --loss 2 --peer
+'ns-tcpsink --port 5201 --bind 10.0.3.2' for `tcpstream -l 2 -p 5201
+10.0.3.2`). Needs only the Debian packages
 of the build (QEMU 7.2 has no
 plugin headers; see docs/profiling.md for why the sampler is in the
 guest).
@@ -217,7 +221,7 @@ def run(args):
     mon = str(work / "monitor.sock")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    rig = peer = None
+    rig = peer = lp = None
     try:
         fs = netkern.copy_fsimg(work)
         qargs = (["-icount", "shift=0,sleep=off",
@@ -226,6 +230,10 @@ def run(args):
         argv = None
         if args.rig:
             rig = netrig.NetRig(work).setup()
+            if args.loss is not None:
+                sys.path.insert(0, str(ROOT / "bench"))
+                from losspath import LossPath
+                lp = LossPath(rig, args.loss).__enter__()
             argv = rig.ns_argv(netkern.qemu_argv(fs, args.cpus, rig.netdev(),
                                                  qargs))
         g = netkern.Guest(fs, cpus=args.cpus, log=out / "console.txt",
@@ -236,7 +244,7 @@ def run(args):
                 g.run("sysctl vm.junk_fill=0")
             if args.peer:
                 peer = subprocess.Popen(
-                    rig.ns_argv([sys.executable, str(ROOT / "bench" / "run.py")]
+                    (lp or rig).ns_argv([sys.executable, str(ROOT / "bench" / "run.py")]
                                 + args.peer.split()),
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 if "ns-tcpsink" in args.peer:
@@ -272,6 +280,8 @@ def run(args):
         if peer is not None and peer.poll() is None:
             peer.kill()
             peer.wait()
+        if lp is not None:
+            lp.close()
         if rig is not None:
             rig.close()             # after the guest (with g: killed it)
         shutil.rmtree(work, ignore_errors=True)
@@ -317,7 +327,12 @@ def main(argv):
     ap.add_argument("--peer",
                     help="with --rig: 'ARGS' for bench/run.py, run in the "
                          "namespace while CMD runs (e.g. 'ns-tcpsink')")
+    ap.add_argument("--loss", type=int,
+                    help="with --rig: Linux's end behind a forwarding "
+                    "namespace that drops LOSS%% each way (bench/losspath.py)")
     args = ap.parse_args(argv)
+    if args.loss is not None and not args.rig:
+        ap.error("--loss needs --rig")
     if args.peer and not args.rig:
         ap.error("--peer needs --rig")
     if args.period < 20000:

@@ -233,6 +233,52 @@ static void tcp_reass_overlap(void)
 	clean(s0, m0);
 }
 
+// Segments behind a hole that continue one another are kept as one
+// entry per contiguous block (appended to its chain, and two entries
+// that come to touch become one), so the walks of the queue -- insertion
+// and the SACK blocks of every ACK -- cost the holes, not the segments.
+// The bytes still come out in order, once each.
+static void tcp_reass_one_entry_per_block(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *s = tw_socket();
+	struct tcpcb *tp = tw_tp(s);
+	tcp_seq base = 0xfffffc00u;   // across the wrap
+	tp->rcv_nxt = base;
+	enum { SEG = 100, NSEG = 13 };
+	uint8 data[SEG * NSEG];
+	tw_pattern(data, sizeof(data), 0);
+	// Segment 0 is lost; 1..9 arrive in order, then 12, 11, 10.
+	int order[] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 11, 10 };
+	for (int i = 0; i < 12; i++) {
+		int k = order[i];
+		struct mbuf *m = m_getspace(SEG, 0);
+		CHECK(m_copyback(m, 0, SEG, data + k * SEG) == 0);
+		CHECK(tcp_reass(tp, base + k * SEG, SEG, m, false) == 0);
+		if (i == 8)   // 1..9: one block
+			CHECK(tp->t_reass.tr_nseg == 1 && tp->t_reass.tr_bytes == 9 * SEG);
+		if (i == 10)  // 1..9 and 11..12
+			CHECK(tp->t_reass.tr_nseg == 2);
+	}
+	tcp_seq a, b;
+	CHECK(tp->t_reass.tr_nseg == 1 && tp->t_reass.tr_bytes == 12 * SEG);
+	CHECK(tcp_reass_first(tp, &a, &b) != NULL && a == base + SEG && b == base + NSEG * SEG);
+	CHECK(tcpstat.tcps_rcvoopack == 12);   // still counted per segment
+	// The hole fills: everything goes to the socket, in order.
+	struct mbuf *m = m_getspace(SEG, 0);
+	CHECK(m_copyback(m, 0, SEG, data) == 0);
+	CHECK(tcp_reass(tp, base, SEG, m, false) == 0);
+	CHECK(tp->rcv_nxt == base + NSEG * SEG && tp->t_reass.tr_nseg == 0 &&
+	      tp->t_reass.tr_bytes == 0);
+	uint8 in[SEG * NSEG];
+	CHECK(s->so_rcv.sb_cc == sizeof(in));
+	CHECK(m_copydata(s->so_rcv.sb_mb, 0, sizeof(in), in) == 0 && memcmp(in, data, sizeof(in)) == 0);
+	soclose(s);
+	clean(s0, m0);
+}
+
 // RFC 9293 3.8.6.1: the receiver's window closes; the sender probes it
 // with backoff and resumes when the reader frees space (the window
 // update goes out from the read path, PRU_RCVD).
@@ -341,6 +387,7 @@ const struct host_test tcp_loss_tests[] = {
 	{ tcp_newreno_partial_ack, "tcp_newreno_partial_ack" },
 	{ tcp_reass_fills_hole, "tcp_reass_fills_hole" },
 	{ tcp_reass_overlap, "tcp_reass_overlap" },
+	{ tcp_reass_one_entry_per_block, "tcp_reass_one_entry_per_block" },
 	{ tcp_zero_window_persist, "tcp_zero_window_persist" },
 	{ tcp_syn_rexmt_etimedout, "tcp_syn_rexmt_etimedout" },
 	{ tcp_fin_retransmitted, "tcp_fin_retransmitted" },

@@ -1,8 +1,9 @@
 """bench/lossbench.py: the guest's loss recovery at 2% loss, switch on and
 off in one boot (`make bench`, `bench/run.py --only lossflip`).
 
-Problem: what do the tail loss probe (net/tcp_tlp.c, net.inet.tcp.tlp)
-and the RTO floor (net.inet.tcp.rto_min_ms) change in the guest's
+Problem: what do the tail loss probe (net/tcp_tlp.c, net.inet.tcp.tlp),
+proportional rate reduction (net/tcp_prr.c, net.inet.tcp.prr) and the
+RTO floor (net.inet.tcp.rto_min_ms) change in the guest's
 sending over the e1000 at 2% loss?  Wall-clock goodput under TCG on a
 shared host moves by 20-300% with the load of the others, so two runs
 on two boots at two moments compare the host's load more than the code.
@@ -26,12 +27,15 @@ from losspath import LossPath
 from tcpbench import LinuxSink, TcpBench, total_line
 
 ROUNDS = 2
-SETTINGS = (("tlp=1", {"net.inet.tcp.tlp": 1}),
+SETTINGS = (("tlp=1, prr=1", {"net.inet.tcp.tlp": 1}),
+            ("prr=0", {"net.inet.tcp.prr": 0}),
             ("tlp=0", {"net.inet.tcp.tlp": 0}),
             ("tlp=1, rto_min_ms=30", {"net.inet.tcp.tlp": 1,
                                       "net.inet.tcp.rto_min_ms": 30}))
-DEFAULTS = {"net.inet.tcp.tlp": 1, "net.inet.tcp.rto_min_ms": 200}
-SHOWN = ("rexmttimeo", "tlp_probe", "tlp_lostrexmt", "sack_recovery")
+DEFAULTS = {"net.inet.tcp.tlp": 1, "net.inet.tcp.prr": 1,
+            "net.inet.tcp.rto_min_ms": 200}
+SHOWN = ("rexmttimeo", "tlp_probe", "tlp_lostrexmt", "sack_recovery",
+         "prr_recovery")
 
 
 class LossBench:
@@ -90,6 +94,8 @@ def table_rows(f, row, err):
             continue
         tot = {k: sum(r["ctr"].get(k, 0) for r in mine) for k in SHOWN}
         row("   " + name, "/".join("%.2f" % r["mbps"] for r in mine),
-            "loads %s; RTO %d, TLP %d, lost rexmt resent %d, recoveries %d"
+            "loads %s; RTO %d, TLP %d, lost rexmt resent %d, recoveries %d "
+            "(%d by PRR)"
             % ("/".join("%.1f" % r["load"] for r in mine), tot["rexmttimeo"],
-               tot["tlp_probe"], tot["tlp_lostrexmt"], tot["sack_recovery"]))
+               tot["tlp_probe"], tot["tlp_lostrexmt"], tot["sack_recovery"],
+               tot["prr_recovery"]))

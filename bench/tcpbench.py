@@ -72,7 +72,8 @@ MSS = 1460
 # receiver's out-of-order and duplicate segments show the losses it saw.
 LOSS_KEYS = ("rexmttimeo", "sndrexmitpack", "recovery", "sack_recovery",
              "sack_limited", "tlp_probe", "tlp_recovered", "tlp_recovery",
-             "tlp_rack", "tlp_lostrexmt", "persisttimeo", "rcvoopack",
+             "tlp_rack", "tlp_lostrexmt", "prr_recovery", "persisttimeo",
+             "rcvoopack",
              "rcvduppack", "rcvdupack")
 # Linux's counters (nstat in the namespace of its end), under our names.
 LINUX_KEYS = (("linux_timeouts", "TcpExtTCPTimeouts"),

@@ -313,10 +313,38 @@ static void sack_count_lost(struct tcpcb *tp)
 	}
 }
 
+static uint32 sack_update_board(struct tcpcb *tp, const struct tcpopt *to, tcp_seq ack);
+
+// SACKed bytes on the board.
+static uint32 sack_total(const struct tcp_sackboard *sb)
+{
+	uint32 n = 0;
+	for (int k = 0; sb != NULL && k < sb->sb_n; k++)
+		n += sb->sb_blk[k].sb_end - sb->sb_blk[k].sb_start;
+	return n;
+}
+
 uint32 tcp_sack_update(struct tcpcb *tp, const struct tcpopt *to, tcp_seq ack)
 {
 	if (!(tp->t_flags & TF_SACK_PERMIT))
 		return 0;
+	uint32 before = sack_total(tp->t_sack);
+	uint32 added = sack_update_board(tp, to, ack);
+	if (tp->t_sack != NULL) {
+		// RFC 6937 2: "DeliveredData = change_in(snd.una) +
+		// change_in(SACKd)" (the ACK moves SACKed bytes below snd_una:
+		// they count once, when SACKed). snd_una has not moved yet.
+		int64 d = (int64)sack_total(tp->t_sack) - before;
+		if (SEQ_GT(ack, tp->snd_una))
+			d += ack - tp->snd_una;
+		tp->t_sack->sb_delivered = d > 0 ? (uint32)d : 0;
+	}
+	return added;
+}
+
+// tcp_sack_update's RFC 6675 Update(): trim at the ACK, merge the blocks.
+static uint32 sack_update_board(struct tcpcb *tp, const struct tcpopt *to, tcp_seq ack)
+{
 	tcp_seq lo = SEQ_MAX(ack, tp->snd_una);
 	if (tp->t_sack != NULL)
 		sack_trim(tp->t_sack, lo);
@@ -457,11 +485,13 @@ int tcp_sack_nextseg(struct tcpcb *tp, tcp_seq *seq, uint32 *len)
 // ---- sender: recovery -----------------------------------------------------------------
 
 // RFC 6675 5 (C): send while cwnd - pipe >= SMSS, what NextSeg says.
+// With PRR (net/tcp_prr.c) pipe may grow to pipe + sndcnt instead.
 static void tcp_sack_send(struct tcpcb *tp)
 {
 	struct tcp_sackboard *sb = tp->t_sack;
 	uint32 pipe = tcp_sack_pipe(tp), mss = tp->t_maxseg;
-	for (int i = 0; i < 4096 && tp->snd_cwnd >= pipe + mss; i++) {   // (C.5)
+	uint32 wnd = tcp_prr_window(tp, pipe);
+	for (int i = 0; i < 4096 && wnd >= pipe + mss; i++) {   // (C.5)
 		tcp_seq seq;
 		uint32 len;
 		int rule = tcp_sack_nextseg(tp, &seq, &len);   // (C.1)
@@ -481,11 +511,13 @@ static void tcp_sack_send(struct tcpcb *tp)
 		if (rule != 2)
 			TCPSTAT_ADD(tcps_sack_rexmitbyte, (uint32)sent);
 		pipe += (uint32)sent;                      // (C.4)
+		tcp_prr_sent(tp, (uint32)sent);
 	}
 }
 
 // RFC 6675 5 step (4): fast retransmit and enter loss recovery.
-static void tcp_sack_enter(struct tcpcb *tp)
+// delivered: DeliveredData of the ACK that triggers it (0: a timer).
+static void tcp_sack_enter(struct tcpcb *tp, uint32 delivered)
 {
 	struct tcp_sackboard *sb = tp->t_sack;
 	tcp_seq hs, he;
@@ -493,6 +525,7 @@ static void tcp_sack_enter(struct tcpcb *tp)
 	tcp_cc_recovery_start(tp);     // (4.1) RecoveryPoint = HighData; (4.2) ssthresh
 	tp->snd_cwnd = tp->snd_ssthresh;   // (4.2) "ssthresh = cwnd = (FlightSize / 2)"
 	tp->t_flags |= TF_SACKRECOVERY;
+	tcp_prr_start(tp, delivered);   // RFC 6937 (net/tcp_prr.c)
 	// (4.3) "Retransmit the first data segment presumed dropped": the
 	// one at snd_una (never SACKed, I1), up to the first SACKed range.
 	sack_hole(tp, 0, &hs, &he);
@@ -502,6 +535,7 @@ static void tcp_sack_enter(struct tcpcb *tp)
 	if (sent > 0) {
 		sb->sb_highrxt = hs + (uint32)sent;
 		TCPSTAT_ADD(tcps_sack_rexmitbyte, (uint32)sent);
+		tcp_prr_sent(tp, (uint32)sent);
 	}
 	tcp_rexmt_arm(tp);
 	// "set both HighRxt and RescueRxt to the highest sequence number in
@@ -551,7 +585,7 @@ void tcp_sack_dupack(struct tcpcb *tp)
 	// or a tail loss probe was SACKed above the hole (net/tcp_tlp.c).
 	if (tp->t_dupacks >= TCP_SACK_DUPTHRESH || tcp_sack_islost(tp, tp->snd_una) ||
 	    tcp_tlp_marks_lost(tp))
-		tcp_sack_enter(tp);
+		tcp_sack_enter(tp, tp->t_sack->sb_delivered);
 	else
 		tcp_sack_limited(tp);   // step (3)
 }
@@ -561,7 +595,7 @@ bool tcp_sack_enter_lost(struct tcpcb *tp)
 	if (!tcp_sack_on(tp) || (tp->t_flags & TF_INRECOVERY) || tp->t_sack->sb_n == 0 ||
 	    !tcp_sack_may_enter(tp))
 		return false;
-	tcp_sack_enter(tp);
+	tcp_sack_enter(tp, 0);
 	return true;
 }
 
@@ -573,8 +607,10 @@ void tcp_sack_recovery_ack(struct tcpcb *tp)
 		// stays at ssthresh (set on entry, never inflated).
 		tp->t_flags &= ~(TF_INRECOVERY | TF_SACKRECOVERY);
 		tp->t_dupacks = 0;
+		tcp_prr_end(tp);
 		return;
 	}
+	tcp_prr_ack(tp);
 	tcp_sack_send(tp);   // (B) was tcp_sack_update; (C)
 }
 
@@ -584,6 +620,7 @@ void tcp_sack_rto(struct tcpcb *tp)
 	// indicate that the data receiver has reneged"; recovery ends (the
 	// caller, tcp_cc_rto, set RecoveryPoint = HighData).
 	tp->t_flags &= ~TF_SACKRECOVERY;
+	tcp_prr_end(tp);
 	if (tp->t_sack != NULL) {
 		tp->t_sack->sb_n = 0;
 		tp->t_sack->sb_lostcount = tp->snd_max;

@@ -29,6 +29,12 @@ struct tcp_sackboard {
 	tcp_seq sb_rescuerxt;  // [o] RFC 6675 RescueRxt (valid if sb_rescue_set)
 	bool sb_rescue_set;    // [o]
 	tcp_seq sb_lostcount;  // [o] lost bytes below this are counted in sack_lostbyte
+	uint32 sb_delivered;   // [o] RFC 6937 DeliveredData of the last ACK (tcp_sack_update)
+	// RFC 6937 proportional rate reduction in this recovery (net/tcp_prr.c).
+	bool sb_prr_on;            // [o] PRR governs this recovery's sending
+	uint32 sb_prr_delivered;   // [o] prr_delivered: bytes delivered since it began
+	uint32 sb_prr_out;         // [o] prr_out: bytes sent since it began
+	uint32 sb_prr_recoverfs;   // [o] RecoverFS: FlightSize when it began
 };
 
 // ---- negotiation (RFC 2018 2) ---------------------------------------------------
@@ -78,6 +84,20 @@ bool tcp_sack_enter_lost(struct tcpcb *tp);
 void tcp_sack_recovery_ack(struct tcpcb *tp);
 // The retransmission timer fired (RFC 6675 5.1): forget the board.
 void tcp_sack_rto(struct tcpcb *tp);
+// ---- sender: proportional rate reduction (RFC 6937, net/tcp_prr.c) --------------------
+extern int tcp_do_prr;           // net.inet.tcp.prr [a]
+// Recovery begins (tcp_sack_enter): delivered is DeliveredData of the ACK
+// that starts it (0 from a timer). Reads the switch for this recovery.
+void tcp_prr_start(struct tcpcb *tp, uint32 delivered);
+// An ACK in recovery: prr_delivered += its DeliveredData (sb_delivered).
+void tcp_prr_ack(struct tcpcb *tp);
+// bytes were sent (or resent) in recovery: prr_out += bytes.
+void tcp_prr_sent(struct tcpcb *tp, uint32 bytes);
+// Recovery ends (or a timeout ends it).
+void tcp_prr_end(struct tcpcb *tp);
+// How far pipe may grow now: pipe + sndcnt with PRR, else cwnd.
+uint32 tcp_prr_window(struct tcpcb *tp, uint32 pipe);
+
 // Go-back-N after a timeout: if snd_nxt (< snd_max) is inside a SACKed
 // range, move it past; returns the bytes from snd_nxt to the next SACKed
 // range (TCP_SACK_NOLIMIT: none).

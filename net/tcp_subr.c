@@ -143,6 +143,7 @@ TCPSTAT_OID(tlp_probe_rexmt, tcps_tlp_probe_rexmt, "tail loss probes that resent
 TCPSTAT_OID(tlp_recovered, tcps_tlp_recovered, "losses repaired by a tail loss probe alone");
 TCPSTAT_OID(tlp_recovery, tcps_tlp_recovery, "SACK recoveries started by a probe's SACK");
 TCPSTAT_OID(tlp_rack, tcps_tlp_rack, "SACK recoveries started at the probe timeout");
+TCPSTAT_OID(prr_recovery, tcps_prr_recovery, "SACK recoveries paced by PRR (RFC 6937)");
 TCPSTAT_OID(tlp_lostrexmt, tcps_tlp_lostrexmt, "lost retransmissions resent at the probe timeout");
 
 // ---- ISN (RFC 6528) -------------------------------------------------------------

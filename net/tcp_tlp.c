@@ -182,6 +182,7 @@ static void tlp_recovery_fire(struct tcpcb *tp)
 	if (sent > 0) {
 		TCPSTAT_INC(tcps_tlp_lostrexmt);
 		TCPSTAT_ADD(tcps_sack_rexmitbyte, (uint32)sent);
+		tcp_prr_sent(tp, (uint32)sent);   // (net/tcp_prr.c I2)
 	}
 	// Once per snd_una: a second loss of it is the RTO's (t_tlp_rxtuna
 	// moves on only when an ACK moves snd_una and re-arms).

@@ -341,6 +341,7 @@ struct tcpstat {
 	uint64 tcps_tlp_recovery;   // recoveries started by the SACK of a probe
 	uint64 tcps_tlp_rack;       // recoveries started at the probe timeout (SACKed data above a hole)
 	uint64 tcps_tlp_lostrexmt;  // SACK recovery: a lost retransmission resent at the PTO
+	uint64 tcps_prr_recovery;   // SACK recoveries paced by PRR (RFC 6937, net/tcp_prr.c)
 };
 extern struct tcpstat tcpstat;
 #define TCPSTAT_INC(f) __atomic_add_fetch(&tcpstat.f, 1, __ATOMIC_RELAXED)

@@ -31,6 +31,8 @@ struct sockaddr_in sin_of(const char *dotted);
 // Send an ICMP echo request (our id, seq, datalen bytes of pattern) on
 // raw socket s to dst (NULL: the connected peer, with send()).
 void send_echo(int s, const char *dst, uint16 seq, size_t datalen);
+// The same, but a failed sendto returns false instead of failing the test.
+bool try_echo(int s, const char *dst, uint16 seq, size_t datalen);
 // Wait up to ms for the echo reply with our id and seq on s; returns the
 // received packet's length (IP header included, copied to buf) or -1 on
 // timeout. Checks the IP header, ICMP checksum, and data pattern.

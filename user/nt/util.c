@@ -70,8 +70,8 @@ pattern(uint16 seq, size_t i)
 	return (uint8)(i * 7 + seq);
 }
 
-void
-send_echo(int s, const char *dst, uint16 seq, size_t datalen)
+static ssize_t
+echo_out(int s, const char *dst, uint16 seq, size_t datalen)
 {
 	size_t len = sizeof(struct icmp_hdr) + datalen;
 	uint8 *pkt = nt_out;
@@ -93,6 +93,21 @@ send_echo(int s, const char *dst, uint16 seq, size_t datalen)
 	} else {
 		r = send(s, pkt, len, 0);
 	}
+	return r;
+}
+
+bool
+try_echo(int s, const char *dst, uint16 seq, size_t datalen)
+{
+	return echo_out(s, dst, seq, datalen) == (ssize_t)(sizeof(struct icmp_hdr) + datalen);
+}
+
+void
+send_echo(int s, const char *dst, uint16 seq, size_t datalen)
+{
+	size_t len = sizeof(struct icmp_hdr) + datalen;
+	ssize_t r = echo_out(s, dst, seq, datalen);
+
 	if (r != (ssize_t)len)
 		fail("sendto %s (%lu bytes): %s", dst ? dst : "(connected)",
 		     (unsigned long)len, r < 0 ? strerror(errno) : "short");

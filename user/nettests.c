@@ -169,16 +169,17 @@ warm_up(void)
 	sleep(100);
 }
 
-// Wait (up to 10 s) for the mbuf count to come back to before: packets in
+// Wait (up to 30 s) for the mbuf count to come back to before: packets in
 // flight (on lo0, in the netisr queues) settle at once, but a packet held
 // by ARP for an address nobody answers (toolping pings 10.0.2.99) is
-// freed only when ARP gives up, after 5 requests a second apart.
+// freed only when ARP gives up, after 5 requests a second apart (later
+// when a loaded host runs the netisrs late).
 static bool
 mbuf_check(long before)
 {
-	long after = mbufs_inuse();
+	long after = mbufs_inuse(), end = uptime() + 30000;
 
-	for (int i = 0; i < 200 && after >= 0 && after > before; i++) {
+	while (after >= 0 && after > before && uptime() < end) {
 		sleep(50);
 		after = mbufs_inuse();
 	}

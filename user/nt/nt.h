@@ -14,6 +14,10 @@
 #define GUEST_ADDR "10.0.2.15"   // em0 (docs/design.md 9)
 #define GATEWAY_ADDR "10.0.2.2"  // slirp's gateway, or the Linux peer
 #define LOOP_ADDR "127.0.0.1"
+// How long to wait for what must come (a reply, a reset, a datagram over
+// lo0): the netisrs that deliver it may run seconds late on a loaded host.
+// A pass waits far less; only a failure waits this long.
+#define NT_WAIT_MS 20000
 
 // call must fail with -1 and errno e1 or e2 (where the standards leave a
 // choice, or BSD and Linux differ).
@@ -37,7 +41,8 @@ bool try_echo(int s, const char *dst, uint16 seq, size_t datalen);
 // received packet's length (IP header included, copied to buf) or -1 on
 // timeout. Checks the IP header, ICMP checksum, and data pattern.
 long wait_reply(int s, uint16 seq, int ms, uint8 *buf, size_t max);
-// send_echo + wait_reply up to tries times (1 s each); true if a reply came.
+// send_echo + wait_reply up to tries times (NT_WAIT_MS / 4 each); true if a
+// reply came.
 bool ping_ok(int s, const char *dst, uint16 seq, size_t datalen, int tries);
 // The identifier our echo requests carry.
 uint16 nt_ident(void);

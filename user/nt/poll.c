@@ -29,12 +29,12 @@ t_polltimeout(void)
 	pfd = (struct pollfd){ .fd = s, .events = POLLIN };
 	CHECK(EXPECT_OK(poll(&pfd, 1, 300)) == 0, "poll of an empty socket");
 	dt = uptime() - t0;
-	CHECK(dt >= 250 && dt < 3000, "poll(300 ms) took %ld ms", dt);
+	CHECK(dt >= 250 && dt < NT_WAIT_MS, "poll(300 ms) took %ld ms", dt);
 	// No descriptors at all: a sleep.
 	t0 = uptime();
 	CHECK(EXPECT_OK(poll(NULL, 0, 200)) == 0, "poll of nothing");
 	dt = uptime() - t0;
-	CHECK(dt >= 150 && dt < 3000, "poll(nothing, 200 ms) took %ld ms", dt);
+	CHECK(dt >= 150 && dt < NT_WAIT_MS, "poll(nothing, 200 ms) took %ld ms", dt);
 	close(s);
 }
 
@@ -112,10 +112,11 @@ t_pollsock(void)
 	}
 	pfd[0] = (struct pollfd){ .fd = p[0], .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = s, .events = POLLIN };
-	CHECK(EXPECT_OK(poll(pfd, 2, 10000)) == 1, "poll returned with nothing");
+	CHECK(EXPECT_OK(poll(pfd, 2, 2 * NT_WAIT_MS)) == 1, "poll returned with nothing");
 	CHECK(pfd[0].revents == 0 && pfd[1].revents == POLLIN,
 	      "revents 0x%x 0x%x", pfd[0].revents, pfd[1].revents);
-	CHECK(uptime() - t0 < 5000, "woke up only after %ld ms", uptime() - t0);
+	// Woken by the packet, not by the timeout (a loaded host may delay it).
+	CHECK(uptime() - t0 < NT_WAIT_MS, "woke up only after %ld ms", uptime() - t0);
 	CHECK(xwait(pid) == 0, "sender failed");
 	close(p[0]);
 	close(p[1]);

@@ -280,11 +280,11 @@ t_recvbad(void)
 	// Something to receive: our own echo request and its reply.
 	send_echo(s, LOOP_ADDR, 1, 16);
 	pfd = (struct pollfd){ .fd = s, .events = POLLIN };
-	CHECK(poll(&pfd, 1, 2000) == 1, "nothing to receive");
+	CHECK(poll(&pfd, 1, NT_WAIT_MS) == 1, "nothing to receive");
 	EXPECT_ERR(EFAULT, recvfrom(s, freed, sizeof(buf), 0, NULL, NULL));
 	EXPECT_ERR(EFAULT, recvfrom(s, kern, sizeof(buf), 0, NULL, NULL));
 	send_echo(s, LOOP_ADDR, 2, 16);
-	CHECK(poll(&pfd, 1, 2000) == 1, "nothing to receive");
+	CHECK(poll(&pfd, 1, NT_WAIT_MS) == 1, "nothing to receive");
 	EXPECT_ERR(EFAULT, recvfrom(s, buf, sizeof(buf), 0, freed, &len));
 	EXPECT_ERR(EFAULT,
 		   recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from,

@@ -80,10 +80,12 @@ static void
 rp_accept_all(int *l, int nl, const bool *take, int want, int *got, int *acc, int *nacc,
 	      int port)
 {
-	for (int tries = 0; *nacc < want && tries < 100; tries++) {
+	// Bounded by time, not by rounds: on a loaded host the netisrs that
+	// complete the handshakes may run seconds late.
+	for (long end = uptime() + NT_WAIT_MS; *nacc < want && uptime() < end;) {
 		struct pollfd pf[RP_NL];
 		for (int i = 0; i < nl; i++)
-			pf[i] = (struct pollfd){ l[i], take[i] ? POLLIN : 0, 0 };
+			pf[i] = (struct pollfd){ take[i] ? l[i] : -1, POLLIN, 0 };
 		poll(pf, nl, 100);
 		for (int i = 0; i < nl; i++) {
 			int s;
@@ -129,8 +131,8 @@ t_tcpreuseport(void)
 	// (POSIX), so a done one is left out (fd -1), not asked for nothing:
 	// otherwise every poll returns at once and the rounds run out before
 	// a slow netisr has sent the other RSTs. A round then either finds a
-	// new reset or waits its 100 ms: about 10 s in all.
-	for (int round = 0; round < 100 && reset < queued0; round++) {
+	// new reset or waits its 100 ms, until NT_WAIT_MS have passed.
+	for (long end = uptime() + NT_WAIT_MS; reset < queued0 && uptime() < end;) {
 		struct pollfd pf[RP_NC];
 		for (int k = 0; k < RP_NC; k++)
 			pf[k] = (struct pollfd){ done[k] ? -1 : c[k], POLLIN, 0 };

@@ -77,7 +77,8 @@ t_udpbadinput(void)
 	struct sockaddr_in me;
 	int t = xudp_bound(0, &me);
 	EXPECT_OK(sendto(t, "q", 1, 0, (struct sockaddr *)&me, sizeof(me)));
-	sleep(50);
+	struct pollfd pf = { t, POLLIN, 0 };
+	CHECK(poll(&pf, 1, NT_WAIT_MS) == 1, "datagram to self did not arrive");
 	EXPECT_ERR(EFAULT, recv(t, (void *)freed_addr(), 10, 0));
 	CHECK(recv(t, b, sizeof(b), MSG_DONTWAIT) == 1, "datagram lost by a failed copy");
 	close(t);
@@ -111,7 +112,7 @@ t_udpecho(void)
 		for (int k = 0; k < len; k++)
 			msg[k] = (char)(k + i);
 		EXPECT_OK(sendto(cli, msg, len, 0, (struct sockaddr *)&sa, sizeof(sa)));
-		long n = recv_wait(cli, buf, sizeof(buf), 0, &from, 2000);
+		long n = recv_wait(cli, buf, sizeof(buf), 0, &from, NT_WAIT_MS);
 		CHECK(n == len, "echo %d: got %ld of %d", i, n, len);
 		CHECK(memcmp(buf, msg, len) == 0, "echo %d: data differs", i);
 		CHECK(from.sin_port == sa.sin_port, "reply from port %d", ntohs(from.sin_port));
@@ -133,12 +134,12 @@ t_udpboundary(void)
 		EXPECT_OK(sendto(s, buf, sizes[i], 0, (struct sockaddr *)&a, sizeof(a)));
 	}
 	for (int i = 0; i < 3; i++) {
-		long n = recv_wait(s, buf, sizeof(buf), 0, 0, 2000);
+		long n = recv_wait(s, buf, sizeof(buf), 0, 0, NT_WAIT_MS);
 		CHECK(n == sizes[i], "datagram %d: %ld bytes, want %d", i, n, sizes[i]);
 		CHECK(n == 0 || buf[n - 1] == 'a' + i, "datagram %d: wrong data", i);
 	}
 	// Reading 10 of 17 bytes: the rest of that datagram is discarded.
-	CHECK(recv_wait(s, small, sizeof(small), 0, 0, 2000) == 10, "truncated read");
+	CHECK(recv_wait(s, small, sizeof(small), 0, 0, NT_WAIT_MS) == 10, "truncated read");
 	CHECK(recv(s, small, sizeof(small), MSG_DONTWAIT) < 0 && errno == EAGAIN,
 	      "the rest of a truncated datagram was kept");
 	close(s);
@@ -152,11 +153,11 @@ t_udppeek(void)
 	char buf[100];
 	EXPECT_OK(sendto(s, "peekaboo", 8, 0, (struct sockaddr *)&a, sizeof(a)));
 	EXPECT_OK(sendto(s, "second", 6, 0, (struct sockaddr *)&a, sizeof(a)));
-	CHECK(recv_wait(s, buf, sizeof(buf), MSG_PEEK, &from, 2000) == 8, "peek");
+	CHECK(recv_wait(s, buf, sizeof(buf), MSG_PEEK, &from, NT_WAIT_MS) == 8, "peek");
 	CHECK(from.sin_port == a.sin_port, "peek: sender");
 	CHECK(recv(s, buf, sizeof(buf), MSG_PEEK) == 8, "peek again");
 	CHECK(recv(s, buf, sizeof(buf), 0) == 8 && memcmp(buf, "peekaboo", 8) == 0, "read");
-	CHECK(recv_wait(s, buf, sizeof(buf), 0, 0, 2000) == 6, "second");
+	CHECK(recv_wait(s, buf, sizeof(buf), 0, 0, NT_WAIT_MS) == 6, "second");
 	close(s);
 }
 
@@ -191,10 +192,10 @@ t_udpconnect(void)
 	EXPECT_OK(getsockname(cli, (struct sockaddr *)&ca, &l));
 	CHECK(ntohs(ca.sin_port) >= 49152, "connect bound port %d", ntohs(ca.sin_port));
 	EXPECT_OK(send(cli, "hello", 5, 0));
-	CHECK(recv_wait(srv, buf, sizeof(buf), 0, &from, 2000) == 5, "server recv");
+	CHECK(recv_wait(srv, buf, sizeof(buf), 0, &from, NT_WAIT_MS) == 5, "server recv");
 	CHECK(from.sin_port == ca.sin_port, "sender port");
 	EXPECT_OK(sendto(srv, "world", 5, 0, (struct sockaddr *)&from, sizeof(from)));
-	CHECK(recv_wait(cli, buf, sizeof(buf), 0, 0, 2000) == 5 &&
+	CHECK(recv_wait(cli, buf, sizeof(buf), 0, 0, NT_WAIT_MS) == 5 &&
 	      memcmp(buf, "world", 5) == 0, "client recv");
 	EXPECT_ERR(EISCONN, sendto(cli, "x", 1, 0, (struct sockaddr *)&other, sizeof(other)));
 	// A connected socket takes datagrams from its peer only.
@@ -273,7 +274,7 @@ t_udpreuseport(void)
 		struct pollfd pf[NGROUP];
 		for (int i = 0; i < NGROUP; i++)
 			pf[i] = (struct pollfd){ g[i], POLLIN, 0 };
-		CHECK(poll(pf, NGROUP, 2000) > 0, "%d of %d arrived", n, NSENDERS * NROUNDS);
+		CHECK(poll(pf, NGROUP, NT_WAIT_MS) > 0, "%d of %d arrived", n, NSENDERS * NROUNDS);
 		for (int i = 0; i < NGROUP; i++) {
 			socklen_t fl = sizeof(from);
 			if (!(pf[i].revents & POLLIN) ||
@@ -313,7 +314,7 @@ t_udpfastdemux(void)
 		int s = xudp_bound(0, &a);
 		for (int i = 0; i < 200; i++) {
 			EXPECT_OK(sendto(s, buf, 1 + i % 90, 0, (struct sockaddr *)&a, sizeof(a)));
-			long n = recv_wait(s, buf, sizeof(buf), 0, 0, 2000);
+			long n = recv_wait(s, buf, sizeof(buf), 0, 0, NT_WAIT_MS);
 			CHECK(n == 1 + i % 90, "fast_demux=%d: datagram %d: %ld", mode, i, n);
 		}
 		close(s);
@@ -356,7 +357,7 @@ t_udppcqmax(void)
 		EXPECT_OK(sendto(s, buf, 1, 0, (struct sockaddr *)&a, sizeof(a)));
 	}
 	for (int i = 0; i < n; i++) {
-		long r = recv_wait(s, buf, sizeof(buf), 0, 0, 2000);
+		long r = recv_wait(s, buf, sizeof(buf), 0, 0, NT_WAIT_MS);
 		CHECK(r == 1 && buf[0] == (char)i, "datagram %d: %ld", i, r);
 	}
 	CHECK(sysctl_int("net.inet.udp.pcqfull") == full0, "PCQ reported full");
@@ -375,7 +376,7 @@ t_udpfrag(void)
 		buf[i] = (char)(i * 13);
 	int64 frag0 = sysctl_int("net.inet.ip.fragmented");
 	EXPECT_OK(sendto(s, buf, 30000, 0, (struct sockaddr *)&a, sizeof(a)));   // > lo0 MTU
-	long n = recv_wait(s, in, sizeof(in), 0, 0, 3000);
+	long n = recv_wait(s, in, sizeof(in), 0, 0, NT_WAIT_MS);
 	CHECK(n == 30000 && memcmp(in, buf, n) == 0, "30000-byte datagram: got %ld", n);
 	CHECK(sysctl_int("net.inet.ip.fragmented") > frag0, "not fragmented");
 	close(s);

@@ -181,7 +181,7 @@ ping_ok(int s, const char *dst, uint16 seq, size_t datalen, int tries)
 
 	for (int i = 0; i < tries && !ok; i++) {
 		send_echo(s, dst, seq + i, datalen);
-		ok = wait_reply(s, seq + i, 1000, nt_in, sizeof(nt_in)) >= 0;
+		ok = wait_reply(s, seq + i, NT_WAIT_MS / 4, nt_in, sizeof(nt_in)) >= 0;
 	}
 	return ok;
 }

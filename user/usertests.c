@@ -167,15 +167,15 @@ warm_up(void)
 	sleep(10);
 }
 
-// Wait (up to 2 s) for the free page count to come back to before:
+// Wait (up to 20 s) for the free page count to come back to before:
 // exiting processes return their memory when their parent (or init)
-// reaps them, which may lag a little.
+// reaps them, which may lag a little (seconds on a loaded host).
 static bool
 memory_check(long before, long procs)
 {
-	long after = pages_free();
+	long after = pages_free(), end = uptime() + 20000;
 
-	for (int i = 0; i < 40 && after >= 0 && after < before; i++) {
+	while (after >= 0 && after < before && uptime() < end) {
 		sleep(50);
 		after = pages_free();
 	}

@@ -252,9 +252,9 @@ t_memreturn(void)
 		exit(0);
 	}
 	CHECK(xwait(pid) == 0, "child failed");
-	for (int i = 0; i < 20; i++) {
+	for (long end = uptime() + 20000;;) {
 		after = sysctl_int("vm.pages_free");
-		if (after >= before)
+		if (after >= before || uptime() >= end)
 			break;
 		sleep(20);
 	}

@@ -190,6 +190,22 @@ static uint16 udp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst
 
 // ---- input ------------------------------------------------------------------
 
+// pcq_put of record rec, counted as delivered through the PCQ *before* it
+// is visible: a reader on another CPU may take it the moment it is in,
+// and a program that reads the counters after its recv (nettests
+// udpfastdemux) must find it counted, however late this netisr runs on.
+// A full PCQ takes the counts back.
+static bool udp_pcq_put(struct pcq *q, struct mbuf *rec)
+{
+	UDPSTAT(udps_delivered);
+	UDPSTAT(udps_fastpath);
+	if (pcq_put(q, rec))
+		return true;
+	__atomic_sub_fetch(&udpstat.udps_delivered, 1, __ATOMIC_RELAXED);
+	__atomic_sub_fetch(&udpstat.udps_fastpath, 1, __ATOMIC_RELAXED);
+	return false;
+}
+
 // Queue datagram m (data only) from from on socket so, whose PCQ is q
 // (inp_pcq). Consumes m. Netisr; caller holds ipi_lock or has pinned
 // so_rcv (sbpin) while it held it (I3).
@@ -214,14 +230,12 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 			m_freem(m);
 			return;
 		}
-		if (rec == NULL || !pcq_put(q, rec)) {   // no socket lock taken
+		if (rec == NULL || !udp_pcq_put(q, rec)) {   // no socket lock taken
 			sbpcquncharge(sb, m);
 			UDPSTAT(udps_pcqfull);
 			m_freem(rec != NULL ? rec : m);
 			return;
 		}
-		UDPSTAT(udps_delivered);
-		UDPSTAT(udps_fastpath);
 		// locks sb only if a reader sleeps
 		if (sbpcqwakeup(sb, &udpstat.udps_sbwaits, &udpstat.udps_sbwait_us))
 			UDPSTAT(udps_pcqwakeups);
@@ -233,13 +247,13 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 	net_lock_acquire_counted(&sb->sb_lock, &udpstat.udps_sbwaits,
 				 &udpstat.udps_sbwait_us);
 	int err = sbappendaddr(sb, from, m);
+	if (err == 0)
+		UDPSTAT(udps_delivered);   // before a reader can take it (udp_pcq_put)
 	net_lock_release(&sb->sb_lock);
 	if (err < 0) {
 		UDPSTAT(udps_fullsock);
 		m_freem(m);
-		return;
 	}
-	UDPSTAT(udps_delivered);
 }
 
 // udp_deliver_so for inp. Caller holds ipi_lock (I3).

@@ -154,6 +154,25 @@ def port_listening(port):
     return False
 
 
+# How long to wait for something the guest finishes on its own time (a
+# queue draining, a timer, a background program starting): on a loaded
+# host its harts and netisrs may run seconds late.  A pass waits far less.
+WAIT_TIMEOUT = 30 * SCALE
+
+
+def until(fn, timeout=WAIT_TIMEOUT, delay=0.25):
+    """fn() again and again until it returns something true, or timeout
+    seconds have passed; returns its last value (the caller asserts on
+    it).  Wait for the condition, never for a fixed time or number of
+    tries: either may be too short when the host is busy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(delay)
+
+
 def wait_listening(port, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -180,9 +180,11 @@ class NetRig:
         self._relay_wait("loads", 0)
         return self
 
-    def _relay_wait(self, key, before, tries=100):
-        """Stats once their `key` acknowledgement passed `before`."""
-        for _ in range(tries):
+    def _relay_wait(self, key, before, timeout=30):
+        """Stats once their `key` acknowledgement passed `before` (the
+        relay is a process of a busy host: give it time)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             try:
                 with open(self.relay_stats_path) as f:
                     st = json.load(f)
@@ -338,10 +340,19 @@ def sysctl_tree(g, prefix):
     return vals
 
 
-def wait_sysctl(g, name, pred, tries=20, delay=0.5):
+def wait_sysctl(g, name, pred, tries=None, delay=0.5, timeout=None):
     """Read name until pred(value) holds (queues draining, timers running);
-    returns the last value read (the caller asserts on it)."""
+    returns the last value read (the caller asserts on it).  Gives up
+    after `timeout` seconds (netkern.WAIT_TIMEOUT: a loaded host runs the
+    guest late), or after `tries` reads when the caller only probes."""
+    import netkern
     v = sysctl_int(g, name)
+    if tries is None:
+        deadline = time.monotonic() + (timeout or netkern.WAIT_TIMEOUT)
+        while not pred(v) and time.monotonic() < deadline:
+            time.sleep(delay)
+            v = sysctl_int(g, name)
+        return v
     for _ in range(tries):
         if pred(v):
             return v

@@ -26,6 +26,7 @@ import sys
 
 import pytest
 
+import netkern
 from netrig import GUEST_IP, netguest, sysctl_int, sysctl_tree, wait_sysctl
 
 __all__ = ["netguest"]          # the fixture, imported for pytest
@@ -61,7 +62,7 @@ def pages_free(g):
     return sysctl_int(g, "vm.pages_free")
 
 
-def pages_back(g, base, tries=20, delay=1.0):
+def pages_back(g, base, tries=None, delay=1.0):
     """vm.pages_free, read until it is back within SLACK_PAGES of base."""
     return wait_sysctl(g, "vm.pages_free", lambda v: v >= base - SLACK_PAGES,
                        tries, delay)
@@ -71,9 +72,8 @@ def start_udphold(g, port):
     line = g.run("udphold %d > /uh.txt &" % port)
     m = re.search(r"\[(\d+)\]", line)
     assert m, "udphold &: no [pid]: %r" % line
-    for _ in range(40):
-        if "udphold: port %d" % port in g.read_file("/uh.txt"):
-            return int(m.group(1))
+    if netkern.until(lambda: "udphold: port %d" % port in g.read_file("/uh.txt")):
+        return int(m.group(1))
     raise AssertionError("udphold did not start: %r" % g.read_file("/uh.txt"))
 
 

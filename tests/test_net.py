@@ -27,9 +27,9 @@ MBUF = "net.mbuf.inuse"
 REPLIES = "net.inet.icmp.echo_replies_received"
 
 
-def mbuf_back_to(g, base, tries=20, delay=0.5):
+def mbuf_back_to(g, base, tries=None, delay=0.5):
     """net.mbuf.inuse, read until it is back at base (queues drain, held
-    ARP packets and reassembly queues time out) or tries run out."""
+    ARP packets and reassembly queues time out) or time (tries) runs out."""
     return wait_sysctl(g, MBUF, lambda v: v <= base, tries, delay)
 
 
@@ -50,7 +50,7 @@ def guest_ping(g, addr, before=None):
     if before is None:
         before = sysctl_int(g, REPLIES)
     g.run("sysctl net.inet.icmp.test_ping=%d" % ip_to_int(addr))
-    after = wait_sysctl(g, REPLIES, lambda v: v > before, tries=20, delay=0.5)
+    after = wait_sysctl(g, REPLIES, lambda v: v > before)
     return before, after
 
 

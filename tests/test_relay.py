@@ -28,6 +28,7 @@ import time
 
 import pytest
 
+import netkern
 from netrig import (GUEST_IP, GUEST_MAC, PEER_IP, RELAY_PORT,
                     RELAY_QEMU_PORT, NetRig, netguest, sysctl_int)
 import relay
@@ -323,17 +324,26 @@ def test_relay_guest_ping_delay_and_udp_checksum(netguest):
     rig.set_relay({"seed": 3, "in": {"corrupt": 0.33}, "out": {}})
     bad0 = sysctl_int(g, "net.inet.udp.badsum")
     g.run("nc -u -d -l -p 5000 > /got.txt &")
-    time.sleep(1)
+    # nc has bound its port once it sleeps in recvfrom (it may start late)
+    assert netkern.until(lambda: re.search(r"^\s*\d+ S\s+\S+\s+\S+ nc$",
+                                           g.run("ps"), re.M)), g.run("ps")
     rig.ns_run([sys.executable or "/usr/bin/python3", "-c",
                 "import socket,time\n"
                 "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
                 "for i in range(60):\n"
                 "  s.sendto(b'line %03d xxxxxxxxxxxxxxxx\\n' % i, "
                 "('" + GUEST_IP + "', 5000)); time.sleep(0.01)\n"])
-    time.sleep(1)
+    # every datagram counted bad or written by nc (a loaded host runs the
+    # guest late: wait for it, not a fixed time)
+    bad, lines = 0, []
+
+    def all_in():
+        nonlocal bad, lines
+        bad = sysctl_int(g, "net.inet.udp.badsum") - bad0
+        lines = g.read_file("/got.txt").splitlines()
+        return bad + len(lines) >= 60
+    netkern.until(all_in)
     st = rig.relay_stats()
-    bad = sysctl_int(g, "net.inet.udp.badsum") - bad0
-    lines = g.read_file("/got.txt").splitlines()
     assert st["in"]["corrupted"] > 0
     assert bad == st["in"]["corrupted"], (bad, st["in"])
     assert len(lines) == 60 - bad

@@ -140,23 +140,25 @@ def prepare(g):
     return resources(g)
 
 
-def settle(g, base, tries=40):
+def settle(g, base):
     """Wait for the connections to go (listeners stay) and the resources
-    to come back to base; assert both."""
+    to come back to base; assert both.  (Timers and netisrs do it on
+    their own time: up to netkern.WAIT_TIMEOUT each on a loaded host.)"""
     left = []
-    for _ in range(tries):
-        left = [p for p in pcbs(g) if p[2] != "LISTEN"]
-        if not left:
-            break
-        time.sleep(0.25)
+
+    def gone():
+        left[:] = [p for p in pcbs(g) if p[2] != "LISTEN"]
+        return not left
+    netkern.until(gone)
     assert not left, "tcpcbs left behind: %s" % left
     now = {}
-    for _ in range(tries):
-        now = resources(g)
-        if all(now[k] <= base[k] for k in base if k != "pages") and \
-                now["pages"] >= base["pages"] - SLAB_SLACK:
-            return
-        time.sleep(0.25)
+
+    def back():
+        now.update(resources(g))
+        return all(now[k] <= base[k] for k in base if k != "pages") and \
+            now["pages"] >= base["pages"] - SLAB_SLACK
+    if netkern.until(back):
+        return
     diff = {k: (base.get(k), now[k]) for k in now if now[k] != base.get(k)}
     raise AssertionError("resources not back to baseline (before, after): "
                          "%s" % diff)
@@ -506,10 +508,7 @@ def test_tcp_tools_tcpstream_and_netstat(netguest):
     rig, g = netguest(cpus=2)
     base = prepare(g)
     srv = bg(g, "tcpstream -s > /ts.txt")
-    for _ in range(40):
-        if "tcpstream: server port 5201" in g.read_file("/ts.txt"):
-            break
-        time.sleep(0.25)
+    netkern.until(lambda: "tcpstream: server port 5201" in g.read_file("/ts.txt"))
     for rev in ("", "-R "):
         out = g.run("tcpstream -l 1 -P 2 %s127.0.0.1" % rev, timeout=120)
         streams = re.findall(r"^stream (\d): ([\d.]+) Mbit/s bytes=(\d+) "
@@ -525,18 +524,21 @@ def test_tcp_tools_tcpstream_and_netstat(netguest):
     # -n: a stream ends after that many bytes, long before -l's 60 s.
     out = g.run("tcpstream -l 60 -n 100000 127.0.0.1", timeout=120)
     assert re.search(r"^tcpstream: total=[\d.]+ streams=1 bytes=100000 ", out, re.M), out
-    for _ in range(20):     # the server prints after its close
+    served = ""
+
+    def printed():      # the server prints after its close
+        nonlocal served
         served = g.read_file("/ts.txt")
-        if "served recv bytes=100000 " in served:
-            break
-        time.sleep(0.25)
+        return "served recv bytes=100000 " in served
+    netkern.until(printed)
     assert len(re.findall(r"^tcpstream: served recv bytes=\d+", served,
                           re.M)) == 3, served
     assert "served recv bytes=100000 " in served, served
     assert len(re.findall(r"^tcpstream: served send bytes=\d+", served,
                           re.M)) == 2, served
     cli = bg(g, "nc -d 127.0.0.1 9")
-    time.sleep(0.5)
+    # nc connects in the background: wait until both ends show
+    netkern.until(lambda: g.run("netstat").count("ESTABLISHED") == 2)
     out = g.run("netstat -aT")
     assert re.search(r"^Proto Recv-Q Send-Q Local Address +Foreign Address +"
                      r"State +cwnd +ssthresh +srtt +rto +cpu +opts$", out,

@@ -149,7 +149,7 @@ def kill_first_child(g, pid, limit=64):
                          % (pid + 1, pid + limit - 1))
 
 
-def mbuf_back_to(g, base, tries=20, delay=0.5):
+def mbuf_back_to(g, base, tries=None, delay=0.5):
     return wait_sysctl(g, MBUF, lambda v: v <= base, tries, delay)
 
 

@@ -484,7 +484,9 @@ def test_gdb_helpers_work_when_stopped_in_user_mode(boot, workdir, gdbs):
     selection back: spin keeps one hart in user mode, gdb selects it."""
     g, port, init = debug_guest(boot, workdir)
     g.run("spin 120 &")
-    time.sleep(1)
+    # spin is on a hart once ps shows it running (a loaded host starts it late)
+    assert netkern.until(lambda: re.search(r"^\s*\d+ R\s+\d+\s+\S+ spin$",
+                                           g.run("ps"), re.M)), g.run("ps")
     pick = ("python sel = [t for t in gdb.selected_inferior().threads() "
             "if (t.switch() or int(gdb.newest_frame().pc()) < 0x80000000)]")
     cmds = [pick, "python sel[0].switch() if sel else print('NO USER HART')",
@@ -492,14 +494,14 @@ def test_gdb_helpers_work_when_stopped_in_user_mode(boot, workdir, gdbs):
             "p $pc < 0x80000000"]
     # spin's hart is in the kernel now and then (timer interrupts, its
     # clock reads): attach again until gdb finds it in user mode
-    for _ in range(10):
-        gd = gdbs(gdb_batch_argv(init, cmds), g.log)
-        s = sections(gd.finish())
-        if "NO USER HART" not in s["python sel[0].switch() if sel else print('NO USER HART')"]:
-            break
-        time.sleep(0.2)
-    else:
-        raise AssertionError("10 stops, never a hart in user mode while spin runs")
+    s = {}
+
+    def user_hart():
+        s.clear()
+        s.update(sections(gdbs(gdb_batch_argv(init, cmds), g.log).finish()))
+        return "NO USER HART" not in s["python sel[0].switch() if sel else print('NO USER HART')"]
+    if not netkern.until(user_hart, timeout=60 * netkern.SCALE, delay=0.2):
+        raise AssertionError("60 s of stops, never a hart in user mode while spin runs")
     assert "= 1" in s["p $pc < 0x80000000"], s
     assert re.search(r"^\s*\d+ RUNNING\s+\d\s+spin$", s["nk-ps"], re.M), s["nk-ps"]
     assert clean_bt(s["nk-bt 1"], "usertrapvec")[0] == "sched", s["nk-bt 1"]

@@ -31,6 +31,9 @@ from inetsum import cksum
 from netrig import GUEST_IP, GUEST_MAC
 
 
+LATE_S = 10.0
+
+
 def cmd_ping(a):
     """Raw ICMP socket: the kernel adds the IP header, fragments and
     reassembles; we build the ICMP echo and match the replies."""
@@ -43,6 +46,11 @@ def cmd_ping(a):
     payload = bytes((i * 7 + 3) & 0xff for i in range(a.size))
     sent = received = bad = 0
     outstanding = {}                 # seq -> deadline
+    # Past its deadline a request no longer holds the window, but its
+    # reply still counts: a guest on a loaded host answers seconds late.
+    # After the last request, late ones get LATE_S more to come in.
+    late = set()
+    linger = None
     done = set()
     seq = 0
     next_send = time.monotonic()
@@ -56,6 +64,7 @@ def cmd_ping(a):
         # expire
         for q in [q for q, d in outstanding.items() if d <= now]:
             del outstanding[q]
+            late.add(q)
         if seq < a.count and len(outstanding) < a.window and \
                 now >= next_send:
             hdr = struct.pack("!BBHHH", 8, 0, 0, ident, seq & 0xffff)
@@ -74,9 +83,12 @@ def cmd_ping(a):
             next_send = now + a.interval
             continue
         if seq >= a.count and not outstanding:
-            break
+            if linger is None:
+                linger = now + max(a.wait, LATE_S)
+            if not late or now >= linger:
+                break
         # wait for a reply or the next event
-        deadlines = list(outstanding.values())
+        deadlines = list(outstanding.values()) + ([linger] if linger else [])
         if seq < a.count and len(outstanding) < a.window:
             deadlines.append(next_send)
         t = max(0.0, min(deadlines) - time.monotonic()) if deadlines else 0
@@ -90,9 +102,11 @@ def cmd_ping(a):
         if addr[0] != dst or len(icmp) < 8 or icmp[0] != 0:
             continue
         _, _, _, rid, rseq = struct.unpack("!BBHHH", icmp[:8])
-        if rid != ident or rseq not in outstanding or rseq in done:
+        if rid != ident or rseq in done or \
+                (rseq not in outstanding and rseq not in late):
             continue
-        del outstanding[rseq]
+        outstanding.pop(rseq, None)
+        late.discard(rseq)
         done.add(rseq)
         if icmp[8:] == payload and cksum(icmp) == 0:
             received += 1

@@ -158,7 +158,7 @@ def test_guest_ping_tool_reaches_linux(netguest):
     written; the driver waits that out at attach), so ARP resolves before
     its 4-packet pending queue fills and no send gets ENOBUFS"""
     rig, g = netguest(cpus=2)
-    out = g.run("ping -c 10 -i 0.1 -s 1000 10.0.2.2", timeout=60)
+    out = g.run("ping -c 10 -i 0.1 -W 20 -s 1000 10.0.2.2", timeout=60)
     assert "No buffer space" not in out, \
         "KERNEL BUG: ARP's pending queue filled after boot:\n" + out
     assert "10 packets transmitted, 10 received, 0% packet loss" in out, out

@@ -271,9 +271,10 @@ class NetRig:
         line = r.stdout.strip().splitlines()[-1]
         return json.loads(line)
 
-    def blast(self, seed, count, dst_mac=GUEST_MAC, timeout=120):
+    def blast(self, seed, count, dst_mac=GUEST_MAC, timeout=600):
         """Send `count` seeded malformed frames; returns the per-kind
-        counts the script printed."""
+        counts the script printed.  (Building 10,000 frames with scapy
+        takes some 8 s of CPU: minutes on a loaded host.)"""
         args = [sys.executable or "/usr/bin/python3", NS_SCRIPT,
                 "blast", "--iface", self.tap, "--seed", str(seed), "--count",
                 str(count), "--dst-mac", dst_mac]

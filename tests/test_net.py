@@ -181,7 +181,8 @@ def tshark(pcap, display_filter=None):
     argv = ["tshark", "-r", str(pcap)] + TSHARK_OPTS
     if display_filter:
         argv += ["-Y", display_filter]
-    r = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    # tshark works through every frame: minutes on a loaded host
+    r = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, "tshark failed:\n" + r.stderr
     return r.stdout
 

@@ -39,7 +39,7 @@
 #include "user/nt/tcpmech.c"
 #include "user/nt/tools.c"
 
-#define TIMEOUT_MS 60000
+#define TIMEOUT_MS 120000   // a loaded host: see NT_WAIT_MS in nt/nt.h
 
 
 static const struct test tests[] = {

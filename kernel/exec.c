@@ -50,11 +50,16 @@ static int loadseg(pagetable_t pt, uint64 va, struct inode *ip, uint off, uint s
 	return 0;
 }
 
-// Load every PT_LOAD segment of ip into pt; *szp becomes the top.
+// Load every PT_LOAD segment of ip into pt; *szp becomes the top. On an
+// error *szp is the top of what was mapped before it, for the caller to
+// free (a file cut short after its headers fails in loadseg with a
+// segment already mapped: freeing the page table as if nothing were
+// mapped panicked in freewalk).
 static int load_program(pagetable_t pt, struct inode *ip, struct elfhdr *eh, uint64 *szp)
 {
 	struct proghdr ph;
 	uint64 sz = 0;
+	*szp = 0;
 	for (int i = 0; i < eh->phnum; i++) {
 		uint off = eh->phoff + i * sizeof(ph);
 		if (readi(ip, false, (uint64)&ph, off, sizeof(ph)) != sizeof(ph))
@@ -70,6 +75,7 @@ static int load_program(pagetable_t pt, struct inode *ip, struct elfhdr *eh, uin
 		int r = uvmalloc(pt, sz, ph.vaddr + ph.memsz, flags2perm(ph.flags), &sz);
 		if (r < 0)
 			return r;
+		*szp = sz;
 		r = loadseg(pt, ph.vaddr, ip, ph.off, ph.filesz);
 		if (r < 0)
 			return r;

@@ -59,10 +59,12 @@ FSIMG = ROOT / "fs.img"
 NETDEV_ISOLATED = "user,id=net0,restrict=on"
 
 # Timeouts are generous: QEMU runs the guest with TCG, on a 2-core machine
-# that may be busy with other things.  NETKERN_TIMEOUT_SCALE stretches all.
+# that may be busy with other things (boots of 10 s were seen beside CPU
+# hogs; a timeout costs nothing while things go well).
+# NETKERN_TIMEOUT_SCALE stretches all.
 SCALE = float(os.environ.get("NETKERN_TIMEOUT_SCALE", "1"))
-BOOT_TIMEOUT = 30 * SCALE
-CMD_TIMEOUT = 30 * SCALE
+BOOT_TIMEOUT = 60 * SCALE
+CMD_TIMEOUT = 60 * SCALE
 
 PROMPT = r"(?:^|\n)\$ "
 PANIC = r"panic: "

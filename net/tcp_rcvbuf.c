@@ -38,11 +38,16 @@
 // decision; a smaller ceiling stops growth, a larger one is limited by
 // the shift the SYN fixed (I2).
 //
-// Life of a segment: tcp_input_sync -> tcp_input_text -> in order:
+// Life of a segment: tcp_input_sync -> tcp_input_text -> in order, or
+// filling a hole (the bytes tcp_reass hands to the socket: on a lossy
+// path most of a round's data comes that way, and counting only the
+// in-order segments would keep a lossy connection at its smallest
+// window, where recovery most needs room behind the hole):
 // tcp_rcvbuf_autotune -> (a round trip passed, buffer nearly filled)
 // sbreserve -> the next ACK advertises the larger window.
 //
-// Testing: tests/test_tcp_opts.py (a 20 ms relay path: the advertised
+// Testing: make hosttest (tcp_rcvbuf_autotune_needs_a_reader,
+// tcp_rcvbuf_autotune_counts_reassembled_data); tests/test_tcp_opts.py (a 20 ms relay path: the advertised
 // window grows past 64 KB, and stays with the switch off); make bench
 // (bench/bdpbench.py: the "auto" row). gdb: break tcp_rcvbuf_autotune.
 //

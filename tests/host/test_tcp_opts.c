@@ -336,6 +336,61 @@ static void tcp_rcvbuf_autotune_needs_a_reader(void)
 	clean(s0, m0);
 }
 
+// Drop the first transmission of every 25th data segment of f_port
+// (from the 4th): a hole in nearly every window (a retransmission has
+// a sequence number not above the last one dropped, and passes).
+static uint16 lf_port;
+static tcp_seq lf_base, lf_last;
+static bool lf_any;
+
+static enum wire_verdict lossy_filter(const struct wire_seg *ws)
+{
+	if (ws->ws_sport != lf_port || ws->ws_len == 0)
+		return WIRE_PASS;
+	uint32 k = (ws->ws_seq - lf_base) / ws->ws_len;
+	if (k % 25 != 3 || (lf_any && !SEQ_GT(ws->ws_seq, lf_last)))
+		return WIRE_PASS;
+	lf_last = ws->ws_seq;
+	lf_any = true;
+	return WIRE_DROP;
+}
+
+// Autotuning counts the bytes a filled hole delivers (tcp_reass), not
+// only those that arrive in order: with a loss in nearly every window,
+// most of each round's data reaches the reader through the reassembly
+// queue, and a buffer sized by the in-order segments alone would never
+// grow -- a lossy path would keep the smallest window exactly where
+// recovery needs room for the data queued behind a hole.
+static void tcp_rcvbuf_autotune_counts_reassembled_data(void)
+{
+	BEGIN_RFC7323();
+	static uint8 buf[32 * 1024];
+	struct socket *cli, *srv;
+	tw_pair(5315, &cli, &srv);
+	wire_delay_ms = 10;   // after the handshake: tw_pair runs no clock
+	lf_port = port_of(cli);
+	lf_base = tw_tp(cli)->snd_nxt;
+	lf_any = false;
+	wire_filter = lossy_filter;
+	uint32 hiwat0 = srv->so_rcv.sb_hiwat;
+	for (int i = 0; i < 300; i++) {
+		tw_tp(cli)->snd_cwnd = 1u << 24;   // keep the window full despite the losses
+		while (tw_send(cli, buf, sizeof(buf)) > 0)
+			;
+		wire_run(5);
+		while (tw_recv(srv, buf, sizeof(buf), 0) > 0)
+			;
+	}
+	CHECK(tcpstat.tcps_rcvoopack > 100);
+	CHECK(srv->so_rcv.sb_hiwat > hiwat0 && tcpstat.tcps_rcvbufgrow > 0);
+	wire_filter = NULL;
+	wire_delay_ms = 0;
+	soclose(cli);
+	soclose(srv);
+	wire_run(100);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_opts_tests[] = {
 	{ tcp_wscale_negotiated_both_sides, "tcp_wscale_negotiated_both_sides" },
 	{ tcp_wscale_one_side_only, "tcp_wscale_one_side_only" },
@@ -343,5 +398,6 @@ const struct host_test tcp_opts_tests[] = {
 	{ tcp_paws_drops_old_duplicate, "tcp_paws_drops_old_duplicate" },
 	{ tcp_ts_rtt_from_tsecr, "tcp_ts_rtt_from_tsecr" },
 	{ tcp_rcvbuf_autotune_needs_a_reader, "tcp_rcvbuf_autotune_needs_a_reader" },
+	{ tcp_rcvbuf_autotune_counts_reassembled_data, "tcp_rcvbuf_autotune_counts_reassembled_data" },
 	{ NULL, NULL },
 };

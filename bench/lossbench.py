@@ -2,8 +2,10 @@
 off in one boot (`make bench`, `bench/run.py --only lossflip`).
 
 Problem: what do the tail loss probe (net/tcp_tlp.c, net.inet.tcp.tlp),
-proportional rate reduction (net/tcp_prr.c, net.inet.tcp.prr) and the
-RTO floor (net.inet.tcp.rto_min_ms) change in the guest's
+proportional rate reduction (net/tcp_prr.c, net.inet.tcp.prr), the
+probe timeout's allowance for a delayed ACK when one segment is out
+(net.inet.tcp.tlp_wcdelack_ms) and the RTO floor
+(net.inet.tcp.rto_min_ms) change in the guest's
 sending over the e1000 at 2% loss?  Wall-clock goodput under TCG on a
 shared host moves by 20-300% with the load of the others, so two runs
 on two boots at two moments compare the host's load more than the code.
@@ -30,10 +32,11 @@ ROUNDS = 2
 SETTINGS = (("tlp=1, prr=1", {"net.inet.tcp.tlp": 1}),
             ("prr=0", {"net.inet.tcp.prr": 0}),
             ("tlp=0", {"net.inet.tcp.tlp": 0}),
+            ("tlp_wcdelack_ms=40", {"net.inet.tcp.tlp_wcdelack_ms": 40}),
             ("tlp=1, rto_min_ms=30", {"net.inet.tcp.tlp": 1,
                                       "net.inet.tcp.rto_min_ms": 30}))
 DEFAULTS = {"net.inet.tcp.tlp": 1, "net.inet.tcp.prr": 1,
-            "net.inet.tcp.rto_min_ms": 200}
+            "net.inet.tcp.tlp_wcdelack_ms": 200, "net.inet.tcp.rto_min_ms": 200}
 SHOWN = ("rexmttimeo", "tlp_probe", "tlp_lostrexmt", "sack_recovery",
          "prr_recovery")
 

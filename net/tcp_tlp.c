@@ -77,7 +77,8 @@
 // recovery, tcp_tlp_pto_recovers_a_sacked_hole,
 // tcp_tlp_spurious_probe_dsack_no_cwnd_cut,
 // tcp_tlp_lost_retransmission_resent and its tlp=0 twin,
-// tcp_sack_limited_transmit). netstat -s: tlp_probe, tlp_probe_rexmt,
+// tcp_sack_limited_transmit, tcp_tlp_lone_segment_pto_wcdelack: the
+// knob net.inet.tcp.tlp_wcdelack_ms). netstat -s: tlp_probe, tlp_probe_rexmt,
 // tlp_recovered, tlp_recovery, tlp_rack, tlp_lostrexmt, sack_limited.
 // make bench --only tcpe1000 (RTO / TLP counts per run).
 // gdb: break tcp_tlp_fire, tcp_tlp_ack.
@@ -95,7 +96,12 @@ int tcp_do_tlp = 1;
 NET_SYSCTL_INT_RANGE(tcp_do_tlp, "net.inet.tcp.tlp", SYSCTL_RW, &tcp_do_tlp, 0, 1,
 		     "tail loss probes (RFC 8985 7) on SACK connections (0: wait for the RTO)");
 
-#define TCP_TLP_WCDELACK_MS 200   // RFC 8985 7.2: WCDelAckT, the peer's worst delayed ACK
+// RFC 8985 7.2: WCDelAckT, the peer's worst delayed ACK, added to the PTO
+// when one segment is out ("The RECOMMENDED value ... is 200ms").
+int tcp_tlp_wcdelack_ms = 200;
+NET_SYSCTL_INT_RANGE(tcp_tlp_wcdelack_ms, "net.inet.tcp.tlp_wcdelack_ms", SYSCTL_RW,
+		     &tcp_tlp_wcdelack_ms, 0, 1000,
+		     "added to the probe timeout when one segment is out (RFC 8985 WCDelAckT)");
 #define TCP_TLP_MIN_MS 10         // a floor under 2 SRTT (the clock ticks in ms)
 
 // t_tlp_state
@@ -119,7 +125,7 @@ static int tlp_pto_ms(struct tcpcb *tp)
 		return 1000;
 	int pto = 2 * (tp->t_srtt >> 3);
 	if (tp->snd_max - tp->snd_una <= tp->t_maxseg)
-		pto += TCP_TLP_WCDELACK_MS;
+		pto += __atomic_load_n(&tcp_tlp_wcdelack_ms, __ATOMIC_RELAXED);
 	return pto < TCP_TLP_MIN_MS ? TCP_TLP_MIN_MS : pto;
 }
 

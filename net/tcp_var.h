@@ -557,6 +557,7 @@ void tcp_cc_recovery_start(struct tcpcb *tp);
 
 // ---- tcp_tlp.c (RFC 8985 7) -------------------------------------------------------
 extern int tcp_do_tlp;            // net.inet.tcp.tlp [a]
+extern int tcp_tlp_wcdelack_ms;   // net.inet.tcp.tlp_wcdelack_ms [a]
 // New data was sent, or an ACK acknowledged new data: (re)start the
 // probe timer in place of the retransmission timer, if a probe may go.
 void tcp_tlp_arm(struct tcpcb *tp);

@@ -320,6 +320,38 @@ static void tcp_tlp_no_persist_behind_the_pto(void)
 	clean(s0, m0);
 }
 
+// RFC 8985 7.2: with one segment out the PTO adds WCDelAckT for the
+// peer's delayed ACK (net.inet.tcp.tlp_wcdelack_ms), and is never later
+// than the RTO. A lone segment lost: with 40 ms the probe resends it at
+// 2 SRTT + 40 = 120 ms; with the RFC's 200 ms, 2 SRTT + 200 = 280 would
+// be later than the RTO (200 ms floor), so it goes at 200 ms.
+static uint64 lone_segment_probe_ms(uint16 port, int wcdelack)
+{
+	struct socket *c, *s;
+	CHECK(host_sysctl_write("net.inet.tcp.tlp_wcdelack_ms", wcdelack) == 0);
+	tlp_pair(port, &c, &s);
+	static const int lost[] = { 1 };
+	uint64 t0 = net_now_ms();
+	struct tail_run r = tail_loss(c, s, 1, lost, 1);
+	CHECK(r.rexmits == 1 && tcpstat.tcps_rexmttimeo == 0);
+	soclose(c);
+	soclose(s);
+	wire_delay_ms = 0;
+	wire_run(1000);
+	return r.t_rexmit[0] - t0;
+}
+
+static void tcp_tlp_lone_segment_pto_wcdelack(void)
+{
+	BEGIN();
+	CHECK(lone_segment_probe_ms(5610, 40) == 2 * 2 * DELAY + 40);
+	CHECK(lone_segment_probe_ms(5611, 200) == 200);
+	CHECK(tcpstat.tcps_tlp_probe == 2);
+	CHECK(host_sysctl_write("net.inet.tcp.tlp_wcdelack_ms", 1001) == -EINVAL);
+	CHECK(host_sysctl_write("net.inet.tcp.tlp_wcdelack_ms", -1) == -EINVAL);
+	clean(s0, m0);
+}
+
 // net.inet.tcp.tlp is a 0/1 switch (the *_RANGE sysctl: EINVAL outside).
 static void tcp_tlp_sysctl_range(void)
 {
@@ -340,5 +372,6 @@ const struct host_test tcp_tlp_tests[] = {
 	{ tcp_sack_limited_transmit, "tcp_sack_limited_transmit" },
 	{ tcp_tlp_no_persist_behind_the_pto, "tcp_tlp_no_persist_behind_the_pto" },
 	{ tcp_tlp_sysctl_range, "tcp_tlp_sysctl_range" },
+	{ tcp_tlp_lone_segment_pto_wcdelack, "tcp_tlp_lone_segment_pto_wcdelack" },
 	{ NULL, NULL },
 };

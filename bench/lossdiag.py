@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""bench/lossdiag.py: where does the time go in a TCP stream at N% loss?
+The evidence behind docs/tcp.md "Where the time goes at 2% loss".
+
+Problem: make bench's loss rows (bench/tcpbench.py) give one goodput per
+direction and a few counters: enough to see that loss is expensive, not
+why.  The answers are spread over both ends -- Linux's congestion state
+(cwnd, RTT, retransmissions, receive-window limits), the guest's
+counters and window, and the packets themselves.
+
+Idea: one guest on the rig's tap (tests/netrig.py, with its capture of
+everything net0 sees), Linux's end behind the dropping namespace
+(bench/losspath.py), and for each loss rate and direction one stream
+(tcpstream in the guest, tcpbench's ns-tcpsend / ns-tcpsink in Linux's
+namespace) while a thread runs `ss -tin` in that namespace every 100 ms.
+Around each run: the guest's `netstat -s`, its busy share
+(kern.idle_us against kern.uptime_ms), the path's forwarded and dropped
+packets.  With --guest-sample the guest's own `netstat -T` (cwnd,
+ssthresh, send queue) is sampled too, from the console while the
+stream runs in the background: that takes the guest's CPU, so the
+goodput of such a run is not comparable with the others.
+--set 'k=v k=v' (repeatable) runs every direction once per group of
+sysctls, in one boot; every group is undone (each knob back to its
+value at boot) before the next.
+
+Output, in --out (default /tmp/lossdiag): res.json (one record per
+run: direction, loss, sysctls, Mbit/s, busy, host load, the counter
+deltas of both ends, the path's counters), ss-<run>.txt, netstat-<run>.txt
+(before, "=====", after), guest-<run>.txt (--guest-sample), net.pcap
+(the rig's capture of the whole boot).  Each run's record is also printed.
+
+Usage (root: network namespaces):
+  bench/lossdiag.py [--cpus N] [--secs S] [--loss 0,2] [--rounds R]
+                    [--dirs l2g,g2l] [--set 'net.inet.tcp.prr=0'] ...
+                    [--guest-sample] [--out DIR]
+Measured, never asserted.  Testing: it is a tool; tests/netrig.py,
+bench/losspath.py and bench/tcpbench.py, which it drives, are exercised
+by make test and make bench.
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+import run                        # noqa: E402  (the Bench: rig, guest, life cycle)
+import tcpbench                   # noqa: E402
+from losspath import LossPath     # noqa: E402
+
+
+def sampler(argv, period, stop, into):
+    """Run argv every period seconds until stop is set; (t, stdout) into."""
+    while not stop.is_set():
+        p = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+        into.append((time.monotonic(), p.stdout))
+        stop.wait(period)
+
+
+def guest_ms(b, g):
+    """The guest's kern.idle_us (all harts) and kern.uptime_ms now."""
+    return (b.nr.sysctl_tree(g, "kern.idle_us").get("kern.idle_us", 0),
+            b.nr.sysctl_tree(g, "kern.uptime_ms").get("kern.uptime_ms", 0))
+
+
+def one_run(b, g, lp, a, d):
+    """One stream in direction d; its record and its samples."""
+    tb = tcpbench.TcpBench(b)
+    stop, ss, gs = threading.Event(), [], []
+    ns0 = g.run("netstat -s")
+    c0, p0, (i0, u0) = tb.guest_counters(lp), lp.counters(), guest_ms(b, g)
+    load = os.getloadavg()[0]
+    th = threading.Thread(target=sampler, args=(
+        lp.ns_argv(["ss", "-tin", "state", "established"]), 0.1, stop, ss))
+    th.start()
+    b.tcp_port += 1
+    try:
+        if d == "l2g":
+            tcpbench.start_server(g, "-p %d" % b.tcp_port)
+            r = tcpbench.ns_script(b, lp, ["ns-tcpsend", "--dst", tcpbench.GUEST,
+                                           "--port", str(b.tcp_port),
+                                           "--secs", str(a.secs)],
+                                   timeout=a.secs + 120)
+            mbps = r["bytes"] * 8 / r["secs"] / 1e6
+        else:
+            cmd = "tcpstream -l %d -p %d %s" % (a.secs, b.tcp_port, lp.addr)
+            with tcpbench.LinuxSink(b, lp, b.tcp_port) as sink:
+                if a.guest_sample:
+                    g.run(cmd + " > /lossdiag.txt &")
+                    end = time.monotonic() + a.secs
+                    while time.monotonic() < end:
+                        gs.append((time.monotonic(), g.run("netstat -T")))
+                        time.sleep(0.1)
+                    sink.result(timeout=a.secs * 10 + 120)
+                    out = g.read_file("/lossdiag.txt")
+                else:
+                    out = g.run(cmd, timeout=a.secs * 10 + 120)
+                    sink.result()
+            mbps = tcpbench.total_line(out)["mbps"]
+    finally:
+        stop.set()
+        th.join()
+    c1, p1, (i1, u1) = tb.guest_counters(lp), lp.counters(), guest_ms(b, g)
+    ns1 = g.run("netstat -s")
+    busy = 1 - (i1 - i0) / 1000 / max(u1 - u0, 1) / a.cpus
+    rec = {"dir": d, "mbps": round(mbps, 2), "busy": round(busy, 3),
+           "load": round(load, 2), "ctr": {k: c1[k] - c0[k] for k in c0},
+           "path": {k: p1.get(k, 0) - p0.get(k, 0) for k in p1}}
+    return rec, ss, gs, ns0 + "\n=====\n" + ns1
+
+
+def dump(path, samples, t0):
+    with open(path, "w") as f:
+        for t, text in samples:
+            f.write("@%.3f\n%s" % (t - t0, text))
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cpus", type=int, default=1)
+    ap.add_argument("--secs", type=int, default=5)
+    ap.add_argument("--loss", default="2", help="comma list of loss percentages")
+    ap.add_argument("--rounds", type=int, default=1)
+    ap.add_argument("--dirs", default="l2g,g2l")
+    ap.add_argument("--set", action="append", default=[],
+                    help="'k=v ...' guest sysctls for a group of runs (repeatable)")
+    ap.add_argument("--guest-sample", action="store_true",
+                    help="sample the guest's netstat -T during guest -> Linux runs")
+    ap.add_argument("--out", default="/tmp/lossdiag")
+    a = ap.parse_args(argv)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    b = run.Bench(argparse.Namespace(cpus=a.cpus, secs=a.secs, lockcheck=False,
+                                     only=""))
+    b.setup_rig()
+    if b.rig is None:
+        sys.exit("lossdiag: no network namespace (root needed): %s" % b.notes)
+    res = []
+    try:
+        fs = b.nk.copy_fsimg(b.work, "fs-lossdiag.img")
+        b.g = b.nk.Guest(fs, cpus=a.cpus, argv=b.rig.qemu_argv(fs, a.cpus) + b.qargs,
+                         qemu_args=b.qargs, log=out / "console.txt", name="lossdiag")
+        b.g.boot(timeout=120)
+        g = b.g
+        g.run("sysctl vm.junk_fill=0")
+        groups = a.set or [""]
+        knobs = sorted({kv.split("=")[0] for s in groups for kv in s.split()})
+        boot_vals = {k: g.run("sysctl -n %s" % k).strip() for k in knobs}
+        with LossPath(b.rig, 0) as lp:
+            for rnd in range(a.rounds):
+                for pct in [int(x) for x in a.loss.split(",")]:
+                    lp.set_loss(pct)
+                    for grp in groups:
+                        for k, v in boot_vals.items():
+                            g.run("sysctl %s=%s" % (k, v))
+                        for kv in grp.split():
+                            g.run("sysctl " + kv)
+                        for d in a.dirs.split(","):
+                            t0 = time.monotonic()
+                            rec, ss, gs, ns = one_run(b, g, lp, a, d)
+                            rec.update({"loss": pct, "set": grp, "round": rnd})
+                            name = "%s-%d-%d-%s" % (d, pct, rnd,
+                                                    re.sub(r"[^\w.=]+", "_", grp) or "defaults")
+                            dump(out / ("ss-%s.txt" % name), ss, t0)
+                            if gs:
+                                dump(out / ("guest-%s.txt" % name), gs, t0)
+                            (out / ("netstat-%s.txt" % name)).write_text(ns)
+                            print(json.dumps(rec), flush=True)
+                            res.append(rec)
+        (out / "res.json").write_text(json.dumps(res, indent=1) + "\n")
+    finally:
+        try:
+            shutil.copy(b.rig.pcap, out / "net.pcap")
+        except OSError as e:
+            print("lossdiag: no capture: %s" % e, file=sys.stderr)
+        b.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -82,6 +82,8 @@ static struct proc *allocslot(void)
 			p->state = USED;
 			p->affinity = -1;
 			p->cpu = cpuid();  // p->lock held: interrupts are off
+			p->flowcpu = -1;
+			p->quanta = 0;
 			p->onrq = false;
 			p->runtime = 0;
 			p->killed = false;

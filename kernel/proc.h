@@ -46,6 +46,7 @@ struct cpu {
 	bool kthread_hogged;      // a kernel thread used up its quantum: be fair once
 	uint64 nipi;              // wake-up IPIs received
 	uint64 nmigrate;          // user processes handed to an idle cpu
+	uint64 nflowkept;         // hand-overs not made: the process stays with its flow
 	struct lc_stack lc;       // spinlocks held, for kernel/lockcheck.c
 	uint64 idle_ticks;        // [a] time CSR ticks spent in wfi (kern.idle_ns, kern.cp_idle)
 };
@@ -114,6 +115,10 @@ struct proc {
 	int affinity;               // CPU this thread must run on, or -1
 	bool timedout;              // sleep_timeout(): the callout woke us
 	int cpu;                    // home CPU: whose run queue it joins
+	int flowcpu;                // CPU of the netisr that last woke it (its
+	                            // flow's), kept until it uses up a whole
+	                            // quantum; -1: none (sched.c "Flow-affine")
+	int quanta;                 // whole quanta used in a row without sleeping
 	bool onrq;                  // on a run queue or a cpu's ipiq
 	struct proc *rq_next;       // link in that queue: set by whoever queues
 	                            // p, then read only by the queue's cpu
@@ -185,6 +190,9 @@ void resched_if_needed(void);
 // killed(myproc()) where the wait may be long.
 void sleep(void *chan, struct spinlock *lk);
 void wakeup(void *chan);
+// Wake p only, if it sleeps on chan. Caller holds the lock the sleepers
+// of chan pass to sleep(), and no p->lock.
+void wakeup_proc(struct proc *p, void *chan);
 // Mark p RUNNABLE and wake an idle hart that may run it. Caller holds
 // p->lock.
 void make_runnable(struct proc *p);

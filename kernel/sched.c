@@ -31,10 +31,17 @@
 // stay home. A new process (fork) counts as woken by its parent, so it
 // starts on an idle CPU when there is one. Before all that, wake-affine
 // (kern.sched_wake_affine): a user process woken by a pinned kernel
-// thread (a netisr) joins that thread's CPU.
+// thread (a netisr) joins that thread's CPU, and remembers it
+// (p->flowcpu: "Flow-affine").
 // Work (balancing): a CPU with empty queues sets want_work before it
 // waits; a CPU that picks a user process while others still wait in its
-// queue hands the first of them to such a CPU (ipiq + IPI). (Not when it
+// queue hands the first of them that is not flow-affine to it to such a
+// CPU (ipiq + IPI). Flow-affine (kern.sched_flow_stay): a process woken
+// by the netisr of this CPU stays with it -- the client and the server
+// of a ping-pong, both runnable on their flow's CPU for a moment each
+// exchange, are not split over two harts to meet again by IPI -- until
+// it uses two whole quanta in a row (CPU-bound: quantum_used). The send
+// side of the same idea is net/so_sendcpu.c. (Not when it
 // picks a kernel thread: the user process that waits is usually the one
 // that just yielded to it, and runs again as soon as it blocks.) A CPU-bound
 // process therefore moves at the latest when its CPU's quantum ends
@@ -166,26 +173,85 @@ static struct proc *pick(struct cpu *c)
 	return p;
 }
 
-// User processes still wait here: hand the first one to a CPU that asked
-// for work. c's scheduler, interrupts off, no lock held.
-static void balance(struct cpu *c)
+static int flow_stay = 1;
+SYSCTL_INT_RANGE(kern_sched_flow_stay, "kern.sched_flow_stay", SYSCTL_RW, &flow_stay, 0, 1,
+	   "1: a process woken by its flow's netisr stays on that CPU (not handed to an idle one) "
+	   "until it uses up a whole quantum");
+
+// Does p stay on c, with the netisr of its flow ("Flow-affine")? Read
+// without p->lock: p is on c's queue, and only c's scheduler writes
+// flowcpu while it is (place() runs before p is queued).
+static bool flow_kept(struct cpu *c, struct proc *p)
 {
-	if (c->rq_user.rq_head == NULL)
-		return;
+	return __atomic_load_n(&flow_stay, __ATOMIC_RELAXED) && p->flowcpu == c->id;
+}
+
+// Unlink from q the first thread that may leave c (not flow_kept), or
+// NULL. Counts the ones passed over (kern.sched_flow_kept).
+static struct proc *rq_take_movable(struct cpu *c, struct runq *q)
+{
+	struct proc *prev = NULL;
+	for (struct proc *p = q->rq_head; p != NULL; prev = p, p = p->rq_next) {
+		if (flow_kept(c, p)) {
+			c->nflowkept++;
+			continue;
+		}
+		if (prev)
+			prev->rq_next = p->rq_next;
+		else
+			q->rq_head = p->rq_next;
+		if (q->rq_tail == p)
+			q->rq_tail = prev;
+		q->rq_len--;
+		p->rq_next = NULL;
+		return p;
+	}
+	return NULL;
+}
+
+// The first CPU other than c that asked for work, which then no longer
+// asks; -1 if none.
+static int claim_want_work(struct cpu *c)
+{
 	for (int i = 0; i < ncpu; i++) {
 		if (i == c->id || !__atomic_load_n(&cpus[i].want_work, __ATOMIC_ACQUIRE))
 			continue;
-		if (!__atomic_exchange_n(&cpus[i].want_work, 0, __ATOMIC_ACQ_REL))
-			continue;  // another CPU answered first
-		struct proc *p = rq_pop(&c->rq_user);
-		acquire(&p->lock);
-		p->cpu = i;
-		ipiq_push(&cpus[i], p);
-		release(&p->lock);
-		c->nmigrate++;
-		send_ipi(i);
+		if (__atomic_exchange_n(&cpus[i].want_work, 0, __ATOMIC_ACQ_REL))
+			return i;
+		// another CPU answered first
+	}
+	return -1;
+}
+
+static bool anyone_wants_work(struct cpu *c)
+{
+	for (int i = 0; i < ncpu; i++)
+		if (i != c->id && __atomic_load_n(&cpus[i].want_work, __ATOMIC_ACQUIRE))
+			return true;
+	return false;
+}
+
+// User processes still wait here: hand the first one that may leave (is
+// not flow-affine to c) to a CPU that asked for work. c's scheduler,
+// interrupts off, no lock held.
+static void balance(struct cpu *c)
+{
+	if (c->rq_user.rq_head == NULL || !anyone_wants_work(c))
+		return;
+	struct proc *p = rq_take_movable(c, &c->rq_user);
+	if (p == NULL)
+		return;   // every one waiting here stays with its flow
+	int i = claim_want_work(c);
+	if (i < 0) {
+		rq_append(&c->rq_user, p);   // another CPU served the asker: keep p
 		return;
 	}
+	acquire(&p->lock);
+	p->cpu = i;
+	ipiq_push(&cpus[i], p);
+	release(&p->lock);
+	c->nmigrate++;
+	send_ipi(i);
 }
 
 // Nothing to run: ask for work and wait for an interrupt, unless a thread
@@ -203,6 +269,20 @@ static void idle_wait(struct cpu *c)
 		asm volatile("wfi");
 		__atomic_add_fetch(&c->idle_ticks, r_time() - t0, __ATOMIC_RELAXED);
 	}
+}
+
+// p yielded: if its quantum was over, count it; two whole quanta in a
+// row without sleeping make it CPU-bound, and it loses its flow's CPU
+// (balance() may hand it over again). Two, not one: without -icount the
+// guest's clock runs on while the host preempts a vCPU, so a process
+// that sleeps every few microseconds can find one quantum "used up".
+// Caller holds p->lock.
+static void quantum_used(struct cpu *c, struct proc *p)
+{
+	if (uptime_ms() < c->quantum_end)
+		return;   // it gave way to a kernel thread: not CPU-bound
+	if (++p->quanta >= 2)
+		p->flowcpu = -1;
 }
 
 // Per-CPU scheduler loop; never returns.
@@ -240,8 +320,11 @@ void scheduler(void)
 		p->runtime += r_time() - t0;   // p->lock held again: [p]
 		c->proc = NULL;
 		if (p->state == RUNNABLE) {  // yield(): back of this CPU's queue
+			quantum_used(c, p);
 			p->onrq = true;
 			rq_add(c, p);
+		} else if (p->state == SLEEPING) {
+			p->quanta = 0;
 		}
 		release(&p->lock);
 	}
@@ -389,8 +472,10 @@ static int place(struct proc *p, int me)
 		return p->affinity;
 	struct proc *waker = cpus[me].proc;
 	if (wake_affine && !p->kthread && p->state == SLEEPING && waker != NULL &&
-	    waker->kthread && waker->affinity == me)
+	    waker->kthread && waker->affinity == me) {
+		p->flowcpu = me;   // Flow-affine: balance() leaves it here
 		return me;
+	}
 	int home = p->cpu;
 	if (home != me && __atomic_load_n(&cpus[home].idle, __ATOMIC_SEQ_CST))
 		return home;
@@ -474,6 +559,16 @@ void wakeup(void *chan)
 	}
 }
 
+void wakeup_proc(struct proc *p, void *chan)
+{
+	if (p == myproc() || __atomic_load_n(&p->chan, __ATOMIC_RELAXED) != chan)
+		return;
+	acquire(&p->lock);
+	if (p->state == SLEEPING && p->chan == chan)
+		make_runnable(p);
+	release(&p->lock);
+}
+
 // The sum over all harts of one uint64 counter of struct cpu (at byte
 // offset off), each read with a relaxed load: the kern.* totals below.
 static uint64 cpus_sum(size_t off)
@@ -498,6 +593,14 @@ static int sysctl_migrations(struct sysctl_oid *oid, int64 *val, bool write)
 }
 SYSCTL_PROC(kern_sched_handoffs, "kern.sched_handoffs", SYSCTL_RD, sysctl_migrations,
 	    "user processes a busy hart handed to an idle one, all harts");
+
+static int sysctl_flowkept(struct sysctl_oid *oid, int64 *val, bool write)
+{
+	*val = cpus_sum(offsetof(struct cpu, nflowkept));
+	return 0;
+}
+SYSCTL_PROC(kern_sched_flow_kept, "kern.sched_flow_kept", SYSCTL_RD, sysctl_flowkept,
+	    "waiting processes an idle hart did not get: they stay with their flow's netisr");
 
 static int sysctl_ctxsw(struct sysctl_oid *oid, int64 *val, bool write)
 {

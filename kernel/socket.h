@@ -23,6 +23,7 @@
 #define SO_LINGER 13
 #define SO_REUSEPORT 15
 #define SO_RCVLOWAT 18
+#define SO_INCOMING_CPU 49   // get only: the CPU of the socket's netisr (Linux's number)
 
 // send/recv flags
 #define MSG_PEEK 0x02

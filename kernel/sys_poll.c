@@ -14,10 +14,15 @@
 // ready sleeps until the generation differs from the one it read, or the
 // timeout. Every change wakes every poller, which re-checks: a thundering
 // herd, but simple and correct -- poll is for a handful of programs here.
-// One filter keeps the herd small: a socket notifies only once poll has
+// Two filters keep the herd small: a socket notifies only once poll has
 // looked at it (sb_polled, net/sockbuf.c sbpollnotify), so a ping-pong on
-// sockets nobody polls does not wake inetd on every packet. Per-object
-// wait queues (BSD selinfo, Linux wait queues) are the full fix.
+// sockets nobody polls does not wake inetd on every packet; and a socket
+// buffer records the one process that polled it (sb_poller, as BSD's
+// selinfo records one selecting process, with its collision flag for
+// several), so a change there wakes only that process (poll_notify_proc)
+// -- not inetd, asleep in poll on sockets of its own, on another hart.
+// Several pollers of one socket: every poller is woken, as before.
+// Per-object wait queues (Linux wait queues) would be the full fix.
 //
 // Invariants: I1 every state change that can make a descriptor ready is
 // followed by poll_notify(). I2 a poller sleeps only if poll_gen still
@@ -30,6 +35,13 @@
 // sockbuf), and from interrupts, but never holding a p->lock.
 //
 // Races:
+//   - "targeted wake misses a second poller": see net/sockbuf.c
+//     sbpollrecord; a second poller of a socket turns its record into
+//     "many" before it looks at the socket, so a notifier either sees
+//     "many" (wakes all) or the poller sees the change (does not sleep).
+//   - "recorded poller exited": its slot may hold another process that
+//     sleeps in poll; it is woken for nothing and scans again. The
+//     socket's new poller finds a different record and makes it "many".
 //   - "change during the scan": the change bumps poll_gen after it
 //     happens, so the generation the poller read is stale and it does not
 //     sleep (I2), it scans again.
@@ -75,6 +87,16 @@ void poll_notify(void)
 		return;
 	acquire(&poll_lock);
 	wakeup(&poll_gen);
+	release(&poll_lock);
+}
+
+void poll_notify_proc(struct proc *p)
+{
+	__atomic_add_fetch(&poll_gen, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&poll_waiters, __ATOMIC_SEQ_CST) == 0)
+		return;
+	acquire(&poll_lock);
+	wakeup_proc(p, &poll_gen);
 	release(&poll_lock);
 }
 

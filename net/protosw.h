@@ -98,6 +98,9 @@ struct protosw {
 	uint32 pr_recvspace;               // [i] default so_rcv high water mark
 	// Which netisr a new pcb belongs to. Any thread.
 	int (*pr_attach_cpu)(struct socket *so);
+	// Which netisr runs a send to `to` (NULL: the peer), or -1 for
+	// so_cpu; NULL: always so_cpu (net/so_sendcpu.c). The sender's thread.
+	int (*pr_send_cpu)(struct socket *so, const struct sockaddr_in *to);
 	const struct pr_usrreqs *pr_usrreqs;   // [i]
 	int (*pr_init)(void);              // [i] boot (socket_init), or NULL
 	const char *pr_name;               // [i] "raw icmp"
@@ -115,6 +118,13 @@ struct netmsg_pru {
 	long nm_arg;                  // [o] protocol, backlog, ioctl command
 };
 
+// net/so_sendcpu.c: the netisr that runs a send of so to to (NULL: the
+// peer): its flow's (net.netisr.send_flow) or so_cpu. Sender's thread.
+int so_send_cpu(struct socket *so, const struct sockaddr_in *to);
+// The netisr of a flow, host order; src 0: as ip_output would choose.
+// -1: no route.
+int so_flow_cpu(uint32 src, uint32 dst, uint8 proto, uint16 sport, uint16 dport);
+
 // The protocol table (net/socket.c): the entry for (type, protocol), or
 // NULL. protocol 0 picks the type's default (none for SOCK_RAW).
 const struct protosw *pffindproto(int type, int protocol);
@@ -123,6 +133,7 @@ const struct protosw *pffindproto(int type, int protocol);
 extern const struct pr_usrreqs rip_usrreqs;
 int rip_init(void);
 int rip_attach_cpu(struct socket *so);
+int rip_send_cpu(struct socket *so, const struct sockaddr_in *to);
 // A received IP packet of a protocol that raw sockets may want (ICMP):
 // deliver a copy of the whole packet (IP header first, hlen bytes) to
 // every matching raw socket. Netisr thread; borrows m.
@@ -137,6 +148,7 @@ int tcp_attach_cpu(struct socket *so);
 extern const struct pr_usrreqs udp_usrreqs;
 int udp_init(void);
 int udp_attach_cpu(struct socket *so);
+int udp_send_cpu(struct socket *so, const struct sockaddr_in *to);
 // Input (ip_protosw[IPPROTO_UDP]): m has the IP header (hlen bytes).
 // Netisr thread; consumes m.
 void udp_input(struct mbuf *m, int hlen);

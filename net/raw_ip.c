@@ -26,7 +26,9 @@
 // Locking: rip_list [s] rip_lock. A pcb's addresses follow the owner
 // rule of inpcbs ([n]): requests run in netisr 0 (rip_attach_cpu), the
 // pcb's owner, which writes them under rip_lock and reads them without it
-// (rip_send, rip_sockaddr, rip_peeraddr); rip_input, on whichever netisr
+// (rip_sockaddr, rip_peeraddr); sends run on the netisr of their flow
+// (rip_send_cpu, net/so_sendcpu.c) and read them with atomic loads
+// (rip_send); rip_input, on whichever netisr
 // the packet's flow hashes to, reads them under rip_lock. So raw pcbs
 // are shared by all netisrs and the lock is needed for the walk (unlike
 // TCP's pcbs), and one socket's requests are ordered. Lock order:
@@ -39,8 +41,8 @@
 //
 // Life of a packet: e1000 -> netisr N: ip_input -> icmp_input ->
 // rip_input -> m_copym -> sbappendaddr -> wakeup ... recvfrom ->
-// soreceive. Sending: sendto -> sosend -> PRU_SEND -> netisr 0:
-// rip_send -> ip_output.
+// soreceive. Sending: sendto -> sosend -> PRU_SEND -> the netisr of the
+// flow (netisr 0 with net.netisr.send_flow=0): rip_send -> ip_output.
 //
 // Testing: the guest's ping (user/ping.c) and nettests' raw socket tests;
 // sysctl net.inet.raw. gdb: break rip_input, rip_send.
@@ -53,8 +55,8 @@
 #include "net/byteorder.h"
 
 // Tags: [s] rip_lock; [i] set at attach; [n] written by the owning
-// netisr (0) under rip_lock, read by it without the lock and by any other
-// netisr (rip_input) only under rip_lock.
+// netisr (0) under rip_lock, read by it without the lock, by rip_send
+// and rip_send_cpu with atomic loads, by rip_input only under rip_lock.
 struct rawcb {
 	struct rawcb *rcb_next;     // [s] rip_lock
 	struct socket *rcb_so;      // [i]
@@ -99,6 +101,22 @@ int rip_attach_cpu(struct socket *so)
 	return 0;
 }
 
+// pr_send_cpu (net/so_sendcpu.c): a send runs on the netisr of its flow
+// (addresses and protocol: no ports), where icmp_input answers it and
+// rip_input hands the answer to this socket. Sender's thread.
+int rip_send_cpu(struct socket *so, const struct sockaddr_in *to)
+{
+	struct rawcb *rcb = so->so_pcb;   // the caller holds the socket's file
+	if (rcb == NULL)
+		return -1;
+	uint32 dst = to ? ntoh32(to->sin_addr.s_addr)
+			: __atomic_load_n(&rcb->rcb_faddr, __ATOMIC_RELAXED);
+	if (dst == INADDR_ANY)
+		return -1;   // rip_send answers EDESTADDRREQ
+	return so_flow_cpu(__atomic_load_n(&rcb->rcb_laddr, __ATOMIC_RELAXED), dst,
+			   rcb->rcb_proto, 0, 0);
+}
+
 static bool rip_match(struct rawcb *rcb, uint8 proto, uint32 src, uint32 dst)
 {
 	return rcb->rcb_proto == proto &&
@@ -139,6 +157,7 @@ void rip_input(struct mbuf *m, int hlen)
 			RIPSTAT(rips_fullsock);
 		} else {
 			RIPSTAT(rips_delivered);
+			__atomic_store_n(&rcb->rcb_so->so_rcvcpu, net_cpuid(), __ATOMIC_RELAXED);
 		}
 	}
 	net_lock_release(&rip_lock);
@@ -218,18 +237,21 @@ static int rip_shutdown(struct socket *so)
 static int rip_send(struct socket *so, struct mbuf *m, const struct sockaddr_in *to)
 {
 	struct rawcb *rcb = so->so_pcb;
+	// Atomic: this may be the flow's netisr, not 0 (so_sendcpu.c I3).
+	uint32 faddr = __atomic_load_n(&rcb->rcb_faddr, __ATOMIC_RELAXED);
+	uint32 laddr = __atomic_load_n(&rcb->rcb_laddr, __ATOMIC_RELAXED);
 	uint32 dst;
 	int err;
 
-	if (to != NULL && rcb->rcb_faddr != INADDR_ANY) {
+	if (to != NULL && faddr != INADDR_ANY) {
 		err = -EISCONN;
 		goto drop;
 	}
-	if (to == NULL && rcb->rcb_faddr == INADDR_ANY) {
+	if (to == NULL && faddr == INADDR_ANY) {
 		err = -EDESTADDRREQ;
 		goto drop;
 	}
-	dst = to ? ntoh32(to->sin_addr.s_addr) : rcb->rcb_faddr;
+	dst = to ? ntoh32(to->sin_addr.s_addr) : faddr;
 	if (if_isbroadcast(dst) &&
 	    !(__atomic_load_n(&so->so_options, __ATOMIC_RELAXED) & SO_OPT_BROADCAST)) {
 		err = -EACCES;   // BSD/Linux: broadcast needs SO_BROADCAST
@@ -239,7 +261,7 @@ static int rip_send(struct socket *so, struct mbuf *m, const struct sockaddr_in 
 		err = -EMSGSIZE;
 		goto drop;
 	}
-	err = ip_output(m, rcb->rcb_laddr, dst, rcb->rcb_proto, 0, 0);   // consumes m
+	err = ip_output(m, laddr, dst, rcb->rcb_proto, 0, 0);   // consumes m
 	if (err < 0)
 		RIPSTAT(rips_senderr);
 	else

@@ -150,6 +150,8 @@ bool net_curthread_killed(void);
 // any net lock held except the leaves (arp, ipq, icmp): it takes poll_lock
 // and p->locks, which come after every other net lock. Host: a counter.
 void net_poll_notify(void);
+// The same, waking only thread t (a net_curthread() value) if it polls.
+void net_poll_notify_one(void *t);
 
 // ---- sysctl knobs created at run time ---------------------------------------
 // Register *p under name (copied into ns; at most NET_SYSCTL_NAMELEN-1

@@ -159,6 +159,11 @@ void net_poll_notify(void)
 	poll_notify();
 }
 
+void net_poll_notify_one(void *t)
+{
+	poll_notify_proc(t);
+}
+
 void net_callout_init(struct net_callout *c)
 {
 	callout_init(&c->nc_co);

@@ -496,8 +496,15 @@ long sbcopyout(struct mbuf *m, uint32 off, size_t n, struct uio *uio)
 }
 
 // Race "poller marks vs notifier skips" (a Dekker pair, like sb_sleepers
-// above): sopoll stores sb_polled and then reads the socket's state; we
-// changed the state and then read sb_polled, with a full fence between.
+// above): sopoll stores sb_poller and sb_polled and then reads the
+// socket's state; we changed the state and then read sb_polled and
+// sb_poller, with a full fence between. A second poller stores
+// SB_POLLMANY before it looks: we wake it with everyone, or it sees the
+// change. kern.ipc.poll_targeted=0: every notification wakes every
+// poller (the old behaviour).
+static int sb_poll_targeted = 1;   // [a]
+NET_SYSCTL_INT_RANGE(sb_poll_targeted, "kern.ipc.poll_targeted", SYSCTL_RW, &sb_poll_targeted, 0, 1,
+		     "1: a socket change wakes only the process that polls it; 0: every poller");
 // Either we see the mark and notify, or the poller's scan sees the change
 // and does not sleep. The mark is never cleared: a socket polled once
 // keeps notifying (simple, and the cost is only that of the old rule).
@@ -526,8 +533,24 @@ void sbrcv_lock(struct sockbuf *sb, int side)
 void sbpollnotify(struct sockbuf *sb)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&sb->sb_polled, __ATOMIC_RELAXED))
+	if (!__atomic_load_n(&sb->sb_polled, __ATOMIC_RELAXED))
+		return;
+	void *t = __atomic_load_n(&sb->sb_poller, __ATOMIC_RELAXED);
+	if (t != NULL && t != SB_POLLMANY && __atomic_load_n(&sb_poll_targeted, __ATOMIC_RELAXED))
+		net_poll_notify_one(t);   // only its poller: not inetd on another hart
+	else
 		net_poll_notify();
+}
+
+void sbpollrecord(struct sockbuf *sb)
+{
+	void *me = net_curthread(), *old = NULL;
+	// The record first, then sb_polled; the caller's fence orders both
+	// before its look at the state (race "poller marks vs notifier skips").
+	if (!__atomic_compare_exchange_n(&sb->sb_poller, &old, me, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED) && old != me)
+		__atomic_store_n(&sb->sb_poller, SB_POLLMANY, __ATOMIC_RELAXED);
+	__atomic_store_n(&sb->sb_polled, true, __ATOMIC_RELAXED);
 }
 
 void sbwakeup(struct sockbuf *sb)

@@ -50,6 +50,8 @@ struct sockbuf {
 	                            //     pcb table lock (sbpin)
 	bool sb_polled;             // [a] poll(2) has looked at this socket:
 	                            //     changes notify pollers (sbpollnotify)
+	void *sb_poller;            // [a] the thread that polled it, or
+	                            //     SB_POLLMANY: several (sbpollrecord)
 	// Stream readers that copy out of the lock (net/soreceive_stream.c):
 	bool sb_rcvout;             // [s] a reader has data cut out of sb_mb
 	bool sb_rcvwant;            // [s] a reader waits for sb_rcvout to clear
@@ -163,6 +165,12 @@ void sbrcv_lock(struct sockbuf *sb, int side);
 // polls does not wake every poller in the system (inetd, say). Call after
 // the change. Any thread; any lock that may precede poll's.
 void sbpollnotify(struct sockbuf *sb);
+// poll(2) looks at sb for the calling thread (sopoll): from now on
+// changes notify it -- it alone, while it is the only thread that ever
+// polled sb; everyone polling, once another one has (SB_POLLMANY, BSD
+// select's collision). Call before looking at the state. Any thread.
+#define SB_POLLMANY ((void *)1)
+void sbpollrecord(struct sockbuf *sb);
 // Wake whoever waits on sb (readers or writers) and poll(2).
 // Caller holds sb_lock.
 void sbwakeup(struct sockbuf *sb);

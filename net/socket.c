@@ -43,7 +43,9 @@
 //     wire (documented, harmless).
 //
 // Life of a datagram sent: sys_sendto -> sosend -> so_mcopyin (user data
-// into mbufs) -> PRU_SEND message -> netisr: rip_send -> ip_output.
+// into mbufs) -> PRU_SEND message to the netisr of the datagram's flow
+// (net/so_sendcpu.c; so_cpu with net.netisr.send_flow=0): rip_send ->
+// ip_output.
 // Received: see net/sockbuf.c, then soreceive -> soreceive_dgram.
 //
 // Testing: make hosttest (tests/host/test_sockbuf.c drives soreceive with
@@ -74,6 +76,7 @@ static const struct protosw protosw[] = {
 		.pr_sendspace = 9216,
 		.pr_recvspace = 16384,
 		.pr_attach_cpu = rip_attach_cpu,
+		.pr_send_cpu = rip_send_cpu,
 		.pr_usrreqs = &rip_usrreqs,
 		.pr_init = rip_init,
 		.pr_name = "raw icmp",
@@ -85,6 +88,7 @@ static const struct protosw protosw[] = {
 		.pr_sendspace = 9216,    // BSD udp_sendspace: largest datagram
 		.pr_recvspace = 42080,   // BSD udp_recvspace: 40 x 1052
 		.pr_attach_cpu = udp_attach_cpu,
+		.pr_send_cpu = udp_send_cpu,
 		.pr_usrreqs = &udp_usrreqs,
 		.pr_init = udp_init,
 		.pr_name = "udp",
@@ -136,6 +140,7 @@ struct socket *so_alloc(const struct protosw *pr)
 	so->so_protocol = pr->pr_protocol;
 	so->so_proto = pr;
 	so->so_refs = 1;
+	so->so_rcvcpu = -1;
 	sbinit(&so->so_rcv, pr->pr_flags & PR_ATOMIC, pr->pr_recvspace, "so_rcv");
 	sbinit(&so->so_snd, pr->pr_flags & PR_ATOMIC, pr->pr_sendspace, "so_snd");
 	so_rcvd_init(so);
@@ -167,6 +172,9 @@ void sorele(struct socket *so)
 }
 
 // ---- requests as messages ---------------------------------------------------
+
+static int so_pru_request_on(struct socket *so, struct netmsg_pru *nm, enum pru_req req,
+			     int cpu);
 
 // Handler of struct netmsg_pru: runs in the netisr that owns so (I1).
 // A missing pru_* function answers -EOPNOTSUPP (PRU_SEND frees the data).
@@ -243,10 +251,16 @@ static void so_pru_dispatch(struct lwkt_msg *msg)
 // (also used by net/sockopt.c). Caller's thread; sleeps.
 int so_pru_request(struct socket *so, struct netmsg_pru *nm, enum pru_req req)
 {
+	return so_pru_request_on(so, nm, req, __atomic_load_n(&so->so_cpu, __ATOMIC_ACQUIRE));
+}
+
+// The same, to the netisr of CPU cpu (a send: net/so_sendcpu.c).
+static int so_pru_request_on(struct socket *so, struct netmsg_pru *nm, enum pru_req req,
+			     int cpu)
+{
 	nm->nm_req = req;
 	nm->nm_so = so;
 	lwkt_initmsg(&nm->nm_msg, NULL, so_pru_dispatch, 0);
-	int cpu = __atomic_load_n(&so->so_cpu, __ATOMIC_ACQUIRE);
 	return lwkt_domsg(netisr_cpuport(cpu), &nm->nm_msg);
 }
 
@@ -427,7 +441,9 @@ static int so_mcopyin(struct uio *uio, size_t len, struct mbuf **mp)
 static int so_pru_send(struct socket *so, struct mbuf *m, const struct sockaddr_in *to)
 {
 	struct netmsg_pru nm = { .nm_m = m, .nm_sin = (struct sockaddr_in *)to };
-	return so_pru_request(so, &nm, PRU_SEND);
+	// A datagram runs on its flow's netisr (net/so_sendcpu.c), a stream
+	// chunk on so_cpu (the connection's, which is its flow's).
+	return so_pru_request_on(so, &nm, PRU_SEND, so_send_cpu(so, to));
 }
 
 // One datagram: all or nothing, at most so_snd's high water mark.
@@ -677,8 +693,8 @@ int sopoll(struct socket *so, int events)
 {
 	int rev = 0;
 	// Ask for notifications before looking (sbpollnotify's race).
-	__atomic_store_n(&so->so_rcv.sb_polled, true, __ATOMIC_RELAXED);
-	__atomic_store_n(&so->so_snd.sb_polled, true, __ATOMIC_RELAXED);
+	sbpollrecord(&so->so_rcv);
+	sbpollrecord(&so->so_snd);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	uint32 st = so_getstate(so);
 	bool err = __atomic_load_n(&so->so_error, __ATOMIC_ACQUIRE) != 0;

@@ -130,6 +130,14 @@ int sogetopt(struct socket *so, struct sockopt *sopt)
 		return sogetopt_sockbuf(&so->so_rcv, false, sopt);
 	case SO_RCVLOWAT:
 		return sogetopt_sockbuf(&so->so_rcv, true, sopt);
+	case SO_INCOMING_CPU: {
+		// Linux's option: the CPU whose netisr last queued a datagram
+		// here, else the netisr of the socket's pcb (a connected
+		// socket's: that of its flow). An application (or netbench
+		// udpflows) can see which CPU its flow runs on.
+		int c = __atomic_load_n(&so->so_rcvcpu, __ATOMIC_RELAXED);
+		return sopt_putint(sopt, c >= 0 ? c : __atomic_load_n(&so->so_cpu, __ATOMIC_RELAXED));
+	}
 	}
 	uint32 bit = so_optbit(sopt->sopt_name);
 	if (bit == 0)

@@ -33,7 +33,9 @@
 //
 // Which netisr owns a UDP pcb: its requests (bind, connect, send, close)
 // run on a netisr picked round-robin at socket() (udp_attach_cpu) to
-// spread senders; connect moves it to the netisr of its flow's hash. But
+// spread senders; connect moves it to the netisr of its flow's hash. A
+// sendto of a bound socket runs on the netisr of the datagram's flow
+// instead (udp_send_cpu, net/so_sendcpu.c), where its answer arrives. But
 // input for an unconnected socket arrives on EVERY netisr, so a UDP pcb
 // is not owned in TCP's sense: fields a lookup reads are written under
 // the table lock (in_pcb.h [t]), and the PCQ is multi-producer.
@@ -69,8 +71,9 @@
 // Life of a packet: e1000 -> netisr N: ether_input -> ip_input ->
 // udp_input -> ipi_lock -> in_pcblookup -> sbpin -> (table lock released)
 // sbmkrecord -> pcq_put -> sbpcqwakeup -> sbunpin ... user: recvfrom -> soreceive -> sbpcqdrain -> copyout.
-// Sending: sendto -> sosend -> PRU_SEND -> netisr so_cpu: udp_send ->
-// udp_output -> ip_output -> if_output.
+// Sending: sendto -> sosend -> PRU_SEND -> netisr of the flow (so_cpu
+// when connected or not yet bound): udp_send -> udp_output -> ip_output
+// -> if_output.
 //
 // Testing: make hosttest (test_udp.c: valid and malformed datagrams, no
 // port -> ICMP); nettests udp*; programs udpecho, nc -u, reuseport;
@@ -170,6 +173,25 @@ int udp_attach_cpu(struct socket *so)
 	return netisr_hashcpu(__atomic_fetch_add(&udp_next_cpu, 1, __ATOMIC_RELAXED));
 }
 
+// pr_send_cpu (net/so_sendcpu.c): a sendto runs on the netisr of its
+// flow. Not for a connected socket (so_cpu is its flow's already) nor
+// before the socket has a port (the implicit bind is the owner's: I1 of
+// so_sendcpu.c). Sender's thread; the addresses are read atomically (I3).
+int udp_send_cpu(struct socket *so, const struct sockaddr_in *to)
+{
+	struct inpcb *inp = so->so_pcb;   // the caller holds the socket's file
+	if (to == NULL || inp == NULL)
+		return -1;
+	uint16 lport = __atomic_load_n(&inp->inp_lport, __ATOMIC_ACQUIRE);
+	uint32 dst = ntoh32(to->sin_addr.s_addr);
+	if (lport == 0 || __atomic_load_n(&inp->inp_faddr, __ATOMIC_RELAXED) != INADDR_ANY)
+		return -1;   // no port yet; or connected: udp_send says EISCONN
+	if (dst == INADDR_ANY)
+		dst = INADDR_LOOPBACK;   // as udp_send
+	return so_flow_cpu(__atomic_load_n(&inp->inp_laddr, __ATOMIC_RELAXED), dst,
+			   IPPROTO_UDP, lport, ntoh16(to->sin_port));
+}
+
 // The checksum of the len UDP bytes at offset off of m with the RFC 768
 // pseudo-header (src, dst host order): the value to store, or 0 when
 // checking a datagram whose stored checksum is right. Borrows m.
@@ -206,6 +228,15 @@ static bool udp_pcq_put(struct pcq *q, struct mbuf *rec)
 	return false;
 }
 
+// SO_INCOMING_CPU: this netisr's CPU handles the latest datagram for so.
+// A plain store only when it changes, so the line is not dirtied per packet.
+static void udp_note_rcvcpu(struct socket *so)
+{
+	int c = net_cpuid();
+	if (__atomic_load_n(&so->so_rcvcpu, __ATOMIC_RELAXED) != c)
+		__atomic_store_n(&so->so_rcvcpu, c, __ATOMIC_RELAXED);
+}
+
 // Queue datagram m (data only) from from on socket so, whose PCQ is q
 // (inp_pcq). Consumes m. Netisr; caller holds ipi_lock or has pinned
 // so_rcv (sbpin) while it held it (I3).
@@ -230,6 +261,7 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 			m_freem(m);
 			return;
 		}
+		udp_note_rcvcpu(so);   // before a reader can see the datagram
 		if (rec == NULL || !udp_pcq_put(q, rec)) {   // no socket lock taken
 			sbpcquncharge(sb, m);
 			UDPSTAT(udps_pcqfull);
@@ -244,6 +276,7 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 	// Naive: the reader holds sb_lock while it copies out, and every
 	// other netisr delivering to this socket while it appends, so this
 	// netisr may spin for the length of a copyout (sbwaits, sbwait_us).
+	udp_note_rcvcpu(so);
 	net_lock_acquire_counted(&sb->sb_lock, &udpstat.udps_sbwaits,
 				 &udpstat.udps_sbwait_us);
 	int err = sbappendaddr(sb, from, m);
@@ -384,11 +417,12 @@ drop:
 // ---- output -----------------------------------------------------------------
 
 // Send data m from inp to (dst, dport), host order. Consumes m. 0 or
-// -Exxx. Netisr so_cpu.
+// -Exxx. Netisr of the flow, or so_cpu (net/so_sendcpu.c).
 static int udp_output(struct inpcb *inp, struct mbuf *m, uint32 dst, uint16 dport)
 {
 	int len = m->m_pkthdr.ph_len + UDP_HDR_LEN;
-	uint32 src = inp->inp_laddr != INADDR_ANY ? inp->inp_laddr : in_pcbsrcaddr(dst);
+	uint32 laddr = __atomic_load_n(&inp->inp_laddr, __ATOMIC_RELAXED);   // so_sendcpu.c I3
+	uint32 src = laddr != INADDR_ANY ? laddr : in_pcbsrcaddr(dst);
 	if (src == 0) {
 		m_freem(m);
 		return -ENETUNREACH;
@@ -397,7 +431,7 @@ static int udp_output(struct inpcb *inp, struct mbuf *m, uint32 dst, uint16 dpor
 	if (m == NULL)
 		return -ENOBUFS;
 	struct udphdr *uh = mtod(m, struct udphdr *);
-	uh->uh_sport = hton16(inp->inp_lport);
+	uh->uh_sport = hton16(__atomic_load_n(&inp->inp_lport, __ATOMIC_RELAXED));
 	uh->uh_dport = hton16(dport);
 	uh->uh_ulen = hton16((uint16)len);
 	uh->uh_sum = 0;
@@ -411,15 +445,16 @@ static int udp_output(struct inpcb *inp, struct mbuf *m, uint32 dst, uint16 dpor
 static int udp_send(struct socket *so, struct mbuf *m, const struct sockaddr_in *to)
 {
 	struct inpcb *inp = so->so_pcb;
-	uint32 dst = inp->inp_faddr;
-	uint16 dport = inp->inp_fport;
+	// Atomic: this may be a netisr other than the pcb's (so_sendcpu.c I3).
+	uint32 dst = __atomic_load_n(&inp->inp_faddr, __ATOMIC_RELAXED);
+	uint16 dport = __atomic_load_n(&inp->inp_fport, __ATOMIC_RELAXED);
 	int err;
 
-	if (to != NULL && inp->inp_faddr != INADDR_ANY) {
+	if (to != NULL && dst != INADDR_ANY) {
 		err = -EISCONN;   // BSD: sendto with an address on a connected socket
 		goto drop;
 	}
-	if (to == NULL && inp->inp_faddr == INADDR_ANY) {
+	if (to == NULL && dst == INADDR_ANY) {
 		err = -EDESTADDRREQ;
 		goto drop;
 	}

@@ -12,6 +12,13 @@
 //   netbench udprtt [-n N] [-k servers] [-p port]
 //       N UDP request/response exchanges over lo0 with an echo server
 //       (servers processes bound to 127.0.0.1:port with SO_REUSEPORT).
+//   netbench udpflows [-F flows] [-d ms] [-p port] [-S 0|1]
+//       F (default 2) independent UDP request/response flows over lo0 at
+//       once, each a client and an echo server of its own (port + i), for
+//       ms milliseconds; exchanges per second of all together. -S 1 (the
+//       default): flow i's client takes a source port whose flow the hash
+//       gives to CPU i % ncpu (SO_INCOMING_CPU), so F flows on F harts
+//       use F netisrs; -S 0: whatever ports the kernel gives.
 //   netbench rxcount [-n frames] [-d ms]
 //       Count the instructions executed while the e1000 receives: from
 //       the first frame until `frames` more arrived (or ms milliseconds);
@@ -20,7 +27,11 @@
 // rtt and udprtt also report insns= (guest instructions over the
 // measured exchanges, from instret: exact under qemu -icount, all harts
 // together) and insn_per= per exchange; the first 10 exchanges warm up
-// and are not counted.
+// and are not counted. They and udpflows give the wake-up IPIs and
+// context switches of all harts over the measured part (kern.ipis,
+// kern.ctxsw), and where it ran at the end: the client's home CPU (and
+// the server's), and the CPU of the netisr that delivered the last reply
+// (cpu_flow, SO_INCOMING_CPU).
 //   netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port
 //       P processes each send N datagrams of size bytes to host:port,
 //       spread round robin over socks sockets (default 8: 8 source ports,
@@ -41,6 +52,9 @@
 //   netbench: recv P=4 got=9000 us=2000000 ms=2000 pps=4500 per=2250,2250,2250,2250
 //   netbench: rtt n=1000 lost=0 us=300000 ms=300 avg_us=300 min_us=250 max_us=1200 insns=25000000 insn_per=25000
 //   netbench: udprtt n=1000 k=1 lost=0 us=300000 avg_us=300 insns=30000000 insn_per=30000
+//             ipis=3 ctxsw=4000 cpu_client=1 cpu_server=1 cpu_flow=1
+//   netbench: udpflows F=2 n=20000 lost=0 us=2000000 xps=10000 ipis=4 ctxsw=80000
+//             per=10000/0/0,10000/1/1   (exchanges/flow CPU/client's CPU at the end)
 //   netbench: rxcount us=2000000 frames=30000 insns=600000000 idle_us=1200
 // Under -icount sleep=off instret also counts the time a hart idles (the
 // clock jumps over it): rxcount reports kern.idle_us so make bench can
@@ -77,6 +91,7 @@ usage(void)
 	die("usage: netbench icmp [-n N | -d ms] [-P P] [host]\n"
 	    "       netbench rtt [-n N] [host]\n"
 	    "       netbench udprtt [-n N] [-k servers] [-p port]\n"
+	    "       netbench udpflows [-F flows] [-d ms] [-p port] [-S spread]\n"
 	    "       netbench rxcount [-n frames] [-d ms]\n"
 	    "       netbench idle|spin [-d ms]\n"
 	    "       netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port\n"
@@ -138,6 +153,45 @@ static uint64
 busy_insns(uint64 insns, uint64 idle_ns)
 {
 	return insns > idle_ns ? insns - idle_ns : 0;
+}
+
+// The scheduler's counters, all harts: wake-up IPIs and context switches.
+struct sched_count {
+	long sc_ipis;
+	long sc_ctxsw;
+};
+
+static void
+sched_count(struct sched_count *c)
+{
+	c->sc_ipis = sysctl_or0("kern.ipis");
+	c->sc_ctxsw = sysctl_or0("kern.ctxsw");
+}
+
+// The CPU whose run queue process pid joins (procinfo pi_home), or -1.
+static int
+home_cpu(int pid)
+{
+	static struct procinfo pi[64];
+	int n = procinfo(pi, 64);
+
+	for (int i = 0; i < n && i < 64; i++)
+		if (pi[i].pi_pid == pid)
+			return pi[i].pi_home;
+	return -1;
+}
+
+// SO_INCOMING_CPU of socket s: the CPU of the netisr that last delivered
+// to it (or of its pcb), -1 if the kernel has no such option.
+static int
+incoming_cpu(int s)
+{
+	int c = -1;
+	socklen_t len = sizeof(c);
+
+	if (getsockopt(s, SOL_SOCKET, SO_INCOMING_CPU, &c, &len) < 0)
+		return -1;
+	return c;
 }
 
 // ---- children --------------------------------------------------------------
@@ -359,10 +413,12 @@ run_rtt(long n, const char *host)
 	long t0 = clock_us();
 	uint64 i0 = insn_count(), i1;
 	uint64 idle0 = 0;
+	struct sched_count c0 = { 0, 0 }, c1;
 	for (long i = 0; i < n + WARMUP; i++) {
 		if (i == WARMUP) {
 			t0 = clock_us();
 			idle0 = clock_idle_ns();
+			sched_count(&c0);
 			i0 = insn_count();
 			lost = 0, tmin = -1, tmax = 0;
 		}
@@ -399,12 +455,15 @@ run_rtt(long n, const char *host)
 	}
 	i1 = insn_count();
 	long us = clock_us() - t0;
+	sched_count(&c1);
 	uint64 busy = busy_insns(i1 - i0, clock_idle_ns() - idle0);
+	int me = home_cpu(getpid()), flow = incoming_cpu(s);
 	close(s);
 	printf("netbench: rtt n=%ld lost=%ld us=%ld ms=%ld avg_us=%ld min_us=%ld max_us=%ld "
-	       "insns=%lu insn_per=%lu\n", n, lost, us, us / 1000,
-	       n > lost ? us / (n - lost) : 0, tmin, tmax, busy,
-	       n > lost ? busy / (n - lost) : 0);
+	       "insns=%lu insn_per=%lu ipis=%ld ctxsw=%ld cpu_client=%d cpu_flow=%d\n",
+	       n, lost, us, us / 1000, n > lost ? us / (n - lost) : 0, tmin, tmax, busy,
+	       n > lost ? busy / (n - lost) : 0, c1.sc_ipis - c0.sc_ipis,
+	       c1.sc_ctxsw - c0.sc_ctxsw, me, flow);
 }
 
 // ---- udprtt, rxcount ------------------------------------------------------------
@@ -458,10 +517,12 @@ run_udprtt(long n, int k, int port)
 	long t0 = clock_us();
 	uint64 i0 = insn_count(), i1;
 	uint64 idle0 = 0;
+	struct sched_count c0 = { 0, 0 }, c1;
 	for (long i = 0; i < n + WARMUP; i++) {
 		if (i == WARMUP) {
 			t0 = clock_us();
 			idle0 = clock_idle_ns();
+			sched_count(&c0);
 			i0 = insn_count();
 			lost = 0;
 		}
@@ -474,15 +535,135 @@ run_udprtt(long n, int k, int port)
 	}
 	i1 = insn_count();
 	long us = clock_us() - t0;
+	sched_count(&c1);
 	uint64 busy = busy_insns(i1 - i0, clock_idle_ns() - idle0);
+	// Where the exchange ran at the end: this process's CPU, the first
+	// server's home CPU (it sleeps in recvfrom now), and the CPU whose
+	// netisr delivered the last reply (SO_INCOMING_CPU).
+	int me = home_cpu(getpid()), srv = home_cpu(pids[0]), flow = incoming_cpu(s);
 	close(s);
 	for (int i = 0; i < k; i++)
 		kill(pids[i]);
 	for (int i = 0; i < k; i++)
 		wait(NULL);
-	printf("netbench: udprtt n=%ld k=%d lost=%ld us=%ld avg_us=%ld insns=%lu insn_per=%lu\n",
+	printf("netbench: udprtt n=%ld k=%d lost=%ld us=%ld avg_us=%ld insns=%lu insn_per=%lu "
+	       "ipis=%ld ctxsw=%ld cpu_client=%d cpu_server=%d cpu_flow=%d\n",
 	       n, k, lost, us, n > lost ? us / (n - lost) : 0, busy,
-	       n > lost ? busy / (n - lost) : 0);
+	       n > lost ? busy / (n - lost) : 0, c1.sc_ipis - c0.sc_ipis,
+	       c1.sc_ctxsw - c0.sc_ctxsw, me, srv, flow);
+}
+
+// ---- udpflows ------------------------------------------------------------------
+
+// Child: the client of one flow. A UDP socket connected to 127.0.0.1:port;
+// if want >= 0, sockets (each a new ephemeral port, a new flow hash) are
+// tried until SO_INCOMING_CPU (for a connected socket: its flow's netisr)
+// says want, at most 64 times. Says "b" on readyfd, waits for the start
+// pipe to close, then exchanges 32-byte datagrams with the echo server
+// for ms milliseconds and writes its counts (r_ok, r_err = lost) to resfd.
+static void
+flow_client(int port, int want, long ms, int readyfd, int startfd, int resfd)
+{
+	struct sockaddr_in to = addr_of(LOOP, port);
+	struct result r = { 0, 0, 0, 0 };
+	int s = -1;
+	char c;
+
+	for (int tries = 0; tries < 64; tries++) {
+		if ((s = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
+		    connect(s, (struct sockaddr *)&to, sizeof(to)) < 0)
+			die("netbench: flow socket: %s", strerror(errno));
+		if (want < 0 || incoming_cpu(s) == want)
+			break;
+		close(s);
+		s = -1;
+	}
+	if (s < 0)   // the hash never gave want: run where it did
+		die("netbench: no flow to 127.0.0.1:%d hashes to cpu %d", port, want);
+	r.r_first = incoming_cpu(s);
+	write(readyfd, "b", 1);
+	read(startfd, &c, 1);   // returns 0 when the parent closes its end
+	long end = clock_us() + ms * 1000;
+	for (long i = 0; i % 16 != 0 || (long)clock_us() < end; i++) {
+		struct pollfd pf = { .fd = s, .events = POLLIN };
+		memset(buf, (int)i, 32);
+		if (send(s, buf, 32, 0) == 32 && poll(&pf, 1, 1000) > 0 &&
+		    recv(s, buf, sizeof(buf), MSG_DONTWAIT) == 32)
+			r.r_ok++;
+		else
+			r.r_err++;
+	}
+	r.r_last = home_cpu(getpid());
+	write(resfd, &r, sizeof(r));
+	exit(0);
+}
+
+// F independent request/response flows over lo0 at once, each a client
+// and an echo server process of its own (server port port + i), for ms
+// milliseconds: the exchanges per second of all of them together. With
+// spread, flow i's client picks a source port whose flow hashes to CPU
+// i % ncpu (SO_INCOMING_CPU), so two flows on two harts use two netisrs.
+static void
+run_udpflows(int F, long ms, int port, bool spread)
+{
+	int ready[2], start[2], res[2], pids[2 * MAXP], np = 0;
+	int ncpu = (int)sysctl_or0("kern.ncpu");
+	struct result r;
+	long ok = 0, lost = 0, per[MAXP], cpus[MAXP], homes[MAXP];
+	char c, list[3 * MAXP * 12] = "";
+	struct sched_count c0, c1;
+
+	if (pipe(ready) < 0 || pipe(start) < 0 || pipe(res) < 0)
+		die("netbench: pipe: %s", strerror(errno));
+	for (int i = 0; i < 2 * F; i++) {
+		if ((pids[np] = fork()) < 0)
+			die("netbench: fork: %s", strerror(errno));
+		if (pids[np] == 0) {
+			close(ready[0]);
+			close(start[1]);
+			close(res[0]);
+			if (i < F)
+				udp_echo_server(port + i, false, ready[1]);
+			flow_client(port + i - F, spread && ncpu > 0 ? (i - F) % ncpu : -1, ms,
+				    ready[1], start[0], res[1]);
+		}
+		np++;
+	}
+	close(ready[1]);
+	close(start[0]);
+	close(res[1]);
+	for (int i = 0; i < 2 * F; i++)
+		if (read(ready[0], &c, 1) != 1)
+			die("netbench: a flow process died before it was ready");
+	close(ready[0]);
+	sched_count(&c0);
+	long t0 = clock_us();
+	close(start[1]);
+	for (int i = 0; i < F; i++) {
+		if (read(res[0], &r, sizeof(r)) != sizeof(r))
+			die("netbench: a flow client died");
+		per[i] = r.r_ok;
+		cpus[i] = r.r_first;
+		homes[i] = r.r_last;
+		ok += r.r_ok;
+		lost += r.r_err;
+	}
+	long us = clock_us() - t0;
+	sched_count(&c1);
+	close(res[0]);
+	for (int i = 0; i < F; i++)
+		kill(pids[i]);   // the servers; the clients have exited
+	for (int i = 0; i < 2 * F; i++)
+		wait(NULL);
+	size_t off = 0;
+	for (int i = 0; i < F; i++)
+		off += snprintf(list + off, sizeof(list) - off, "%s%ld/%ld/%ld", i ? "," : "",
+				per[i], cpus[i], homes[i]);
+	if (us < 1)
+		us = 1;
+	printf("netbench: udpflows F=%d n=%ld lost=%ld us=%ld xps=%ld ipis=%ld ctxsw=%ld "
+	       "per=%s\n", F, ok, lost, us, ok * 1000000 / us, c1.sc_ipis - c0.sc_ipis,
+	       c1.sc_ctxsw - c0.sc_ctxsw, list);
 }
 
 // Frames the e1000 has received.
@@ -583,8 +764,10 @@ main(int argc, char *argv[])
 	v['p'] = 9000;
 	v['t'] = 30;
 	v['i'] = 1000;
+	v['F'] = 2;
+	v['S'] = 1;
 	const char *cmd = argv[1];
-	np = getopts(argc, argv, "nPRskptid", v, pos, 2);
+	np = getopts(argc, argv, "nPRskptidFS", v, pos, 2);
 	if (v['P'] < 1 || v['P'] > MAXP || v['R'] < 1 || v['R'] > MAXP ||
 	    v['k'] < 1 || v['k'] > MAXP || v['s'] > 65507)
 		usage();
@@ -604,6 +787,10 @@ main(int argc, char *argv[])
 		run_rtt(v['n'], np > 0 ? pos[0] : LOOP);
 	} else if (strcmp(cmd, "udprtt") == 0) {
 		run_udprtt(v['n'], v['k'] == 8 ? 1 : v['k'], v['p']);
+	} else if (strcmp(cmd, "udpflows") == 0) {
+		if (v['F'] < 1 || v['F'] > MAXP)
+			usage();
+		run_udpflows(v['F'], v['d'] ? v['d'] : 2000, v['p'], v['S'] != 0);
 	} else if (strcmp(cmd, "rxcount") == 0) {
 		run_rxcount(v['n'] == 10000 ? 0 : v['n'], v['d'] ? v['d'] : 2000);
 	} else if (strcmp(cmd, "idle") == 0) {

@@ -419,6 +419,16 @@ void net_poll_notify(void)
 	__atomic_add_fetch(&host_poll_notifies, 1, __ATOMIC_RELAXED);
 }
 
+uint64 host_poll_notifies_one;
+void *host_poll_notified;
+
+void net_poll_notify_one(void *t)
+{
+	__atomic_store_n(&host_poll_notified, t, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&host_poll_notifies_one, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&host_poll_notifies, 1, __ATOMIC_RELAXED);
+}
+
 // ---- callouts ------------------------------------------------------------------
 // One list for all fake CPUs; the tests are single-threaded where they
 // use callouts, so the list has a mutex only for safety.

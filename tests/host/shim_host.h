@@ -99,6 +99,8 @@ extern uint64 host_uio_fault_addr;
 // Call fn on every registered knob (static and run-time ones).
 void host_sysctl_foreach(void (*fn)(const struct host_sysctl *hs, void *arg), void *arg);
 extern uint64 host_poll_notifies;          // net_poll_notify() calls so far
+extern uint64 host_poll_notifies_one;      // of which net_poll_notify_one()
+extern void *host_poll_notified;           // the thread the last of those named
 // Fire every callout due at the virtual clock's time, earliest first, in
 // the calling thread. Returns how many ran.
 int host_callout_run(void);

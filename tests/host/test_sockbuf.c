@@ -242,6 +242,39 @@ static void test_poll_notify_only_after_poll(void)
 	sorele(so);
 }
 
+static void *poll_it(void *arg)
+{
+	sopoll(arg, POLLIN);
+	return NULL;
+}
+
+// sbpollrecord: a change wakes only the one thread that polled the
+// socket (not inetd, polling its own sockets elsewhere); once a second
+// thread has polled it, every poller (BSD select's collision); with
+// kern.ipc.poll_targeted=0, every poller always.
+static void test_poll_notify_wakes_only_its_poller(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	pthread_t t;
+	sopoll(so, POLLIN);
+	uint64 one = host_poll_notifies_one, all = host_poll_notifies - one;
+	CHECK(put_dgram(so, 4, 'a', 1) == 0);
+	CHECK(host_poll_notifies_one == one + 1 && host_poll_notified == net_curthread());
+	CHECK(host_poll_notifies - host_poll_notifies_one == all);
+	CHECK(host_sysctl_write("kern.ipc.poll_targeted", 0) == 0);
+	CHECK(put_dgram(so, 4, 'b', 2) == 0);
+	CHECK(host_poll_notifies_one == one + 1);   // everyone, this time
+	CHECK(host_poll_notifies - host_poll_notifies_one == all + 1);
+	CHECK(host_sysctl_write("kern.ipc.poll_targeted", 1) == 0);
+	CHECK(pthread_create(&t, NULL, poll_it, so) == 0);   // a second poller
+	pthread_join(t, NULL);
+	CHECK(so->so_rcv.sb_poller == SB_POLLMANY);
+	CHECK(put_dgram(so, 4, 'c', 3) == 0);
+	CHECK(host_poll_notifies_one == one + 1);
+	CHECK(host_poll_notifies - host_poll_notifies_one == all + 2);
+	sorele(so);
+}
+
 static int64 sysctl_val(const char *name)
 {
 	int64 v = -1;
@@ -306,6 +339,7 @@ const struct host_test sockbuf_tests[] = {
 	{ test_water_marks_are_bounded, "sockbuf_water_marks_are_bounded" },
 	{ test_free_returns_every_mbuf, "sockbuf_free_returns_every_mbuf" },
 	{ test_blocking_receive_is_woken_by_append, "sockbuf_blocking_receive_is_woken_by_append" },
+	{ test_poll_notify_wakes_only_its_poller, "sockbuf_poll_notify_wakes_only_its_poller" },
 	{ test_rcvlock_counts_only_contention, "sockbuf_rcvlock_counts_only_contention" },
 	{ NULL, NULL },
 };

@@ -65,6 +65,7 @@ import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
 import basefigs                 # noqa: E402  (bench/basefigs.py: figures 1-4, CPUS=1)
 import nsside                   # noqa: E402  (bench/nsside.py: the Linux side, ns-*)
 import contendbench             # noqa: E402  (bench/contendbench.py: ifq, PCQ under contention)
+import smpbench                 # noqa: E402  (bench/smpbench.py: CPUS=2 against CPUS=1)
 RESULTS = ROOT / "bench" / "results"
 
 UDP_PORT = 9000
@@ -284,6 +285,8 @@ class Bench(basefigs.BaseFigures):
             if want("mech"):
                 self.figure("mech_rcvd", mech.rcvd)
                 self.figure("mech_srs", mech.srs)
+            if want("smp"):
+                self.figure("smp", smpbench.SmpBench(self).run)
         finally:
             self.close()
         self.meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -318,6 +321,7 @@ class Bench(basefigs.BaseFigures):
         rxbench.table_rows(f, row, err)
         mechbench.table_rows(f, row, err)
         contendbench.table_rows(f, row, err)
+        smpbench.table_rows(f, row, err)
         w = max(len(r[0]) for r in rows)
         v = max(len(r[1]) for r in rows)
         lines = ["%-*s  %*s  %s" % (w, a, v, b, c) if b or c else a
@@ -368,7 +372,8 @@ def main(argv):
     p.add_argument("--only", help="comma list of ping,ifq,udp,blast,cpus1,tcp,sack,bdp,icount,mech,contend,"
                    "tcpe1000 (raw receive and transmit rates and the e1000 TCP rows only), "
                    "lossflip (guest -> Linux at 2%% loss, net.inet.tcp.tlp and rto_min_ms flipped in one boot), "
-                   "icounttcp (instructions per TCP segment and per byte only)")
+                   "icounttcp (instructions per TCP segment and per byte only), "
+                   "smp (CPUS=2 against CPUS=1 over lo0: ping-pong and two flows)")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

@@ -47,8 +47,8 @@ struct socket {
 	int so_linger;                    // [a] seconds (SO_LINGER)
 	int so_error;                     // [a] pending error (-Exxx), read-and-clear
 	int so_cpu;                       // [a] netisr owning so_pcb (see protosw.h)
-	int so_rcvcpu;                    // [a] CPU of the netisr that last queued
-	                                  //     a datagram on so_rcv; -1: none yet
+	int so_rcvcpu;                    // [a] CPU of the netisr that last handed
+	                                  //     so_rcv a datagram; -1: none yet
 	int so_refs;                      // [a] file + pcb references
 	struct sockbuf so_rcv;            // [r]
 	struct sockbuf so_snd;            // [t]

@@ -29,13 +29,13 @@ from losspath import LossPath
 from tcpbench import LinuxSink, TcpBench, total_line
 
 ROUNDS = 2
-SETTINGS = (("tlp=1, prr=1", {"net.inet.tcp.tlp": 1}),
-            ("prr=0", {"net.inet.tcp.prr": 0}),
+SETTINGS = (("tlp=1, prr=0", {"net.inet.tcp.tlp": 1}),
+            ("prr=1", {"net.inet.tcp.prr": 1}),
             ("tlp=0", {"net.inet.tcp.tlp": 0}),
             ("tlp_wcdelack_ms=40", {"net.inet.tcp.tlp_wcdelack_ms": 40}),
             ("tlp=1, rto_min_ms=30", {"net.inet.tcp.tlp": 1,
                                       "net.inet.tcp.rto_min_ms": 30}))
-DEFAULTS = {"net.inet.tcp.tlp": 1, "net.inet.tcp.prr": 1,
+DEFAULTS = {"net.inet.tcp.tlp": 1, "net.inet.tcp.prr": 0,
             "net.inet.tcp.tlp_wcdelack_ms": 200, "net.inet.tcp.rto_min_ms": 200}
 SHOWN = ("rexmttimeo", "tlp_probe", "tlp_lostrexmt", "sack_recovery",
          "prr_recovery")

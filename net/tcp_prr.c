@@ -34,13 +34,13 @@
 // Switch: net.inet.tcp.prr (1: PRR-SSRB, as Linux and FreeBSD do by
 // default; 0: RFC 6675 alone, the default here). It is read once per
 // recovery, when it starts, so a flip never mixes the two inside one
-// recovery. Off by default because on this project's lossy path (2%
-// random loss each way, no queue to overflow, a round trip that is
-// mostly the guest's own reaction time) PRR measured lower, not higher:
-// guest -> Linux, flipped in one boot, 5 of 6 paired runs below RFC
-// 6675 alone, 42.3 against 46.4 Mbit/s on average (docs/tcp.md). Its
-// gentleness pays where losses come from a queue that a burst would
-// overflow again; random loss does not.
+// recovery. Off by default (RFC 6675's behaviour, as before PRR was
+// added) because on this project's lossy path (2% random loss each way,
+// no queue to overflow, a round trip that is mostly the guest's own
+// reaction time) it measured no better: guest -> Linux, flipped in one
+// boot, four boots, 8 paired runs, 5 of them lower with PRR, means 52.2
+// (PRR) and 51.4 Mbit/s (docs/tcp.md). Its gentleness pays where losses
+// come from a queue that a burst would overflow again.
 //
 // Invariants:
 //   I1 sb_prr_on only while TF_SACKRECOVERY (set by tcp_prr_start,

@@ -43,6 +43,7 @@ struct cpu {
 	bool idle;                // [a] scheduling or in wfi: kick to wake
 	int want_work;            // [a] idle with empty queues: give me a process
 	bool need_resched;        // [a] a kernel thread waits for this cpu
+	bool lazy_wake;           // wakeup_lazy runs here (interrupts off): no preemption
 	bool kthread_hogged;      // a kernel thread used up its quantum: be fair once
 	uint64 nipi;              // wake-up IPIs received
 	uint64 nmigrate;          // user processes handed to an idle cpu
@@ -193,6 +194,8 @@ void wakeup(void *chan);
 // Wake p only, if it sleeps on chan. Caller holds the lock the sleepers
 // of chan pass to sleep(), and no p->lock.
 void wakeup_proc(struct proc *p, void *chan);
+void wakeup_lazy(void *chan);
+void sched_hurry(struct proc *p);
 // Mark p RUNNABLE and wake an idle hart that may run it. Caller holds
 // p->lock.
 void make_runnable(struct proc *p);

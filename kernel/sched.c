@@ -23,7 +23,10 @@
 //   - Pinned kernel threads (netisr) are never moved. A pinned kernel
 //     thread made runnable while a user process holds its CPU asks that
 //     CPU to reschedule (need_resched, plus the IPI if remote), so packets
-//     do not wait out a 10 ms quantum.
+//     do not wait out a 10 ms quantum. Except with wakeup_lazy, for a
+//     thread woken onto the waker's own CPU: it waits until the waker
+//     blocks or yields, at most a quantum, or until sched_hurry (the
+//     asynchronous PRU_RCVD: net/tcp_rcvd_async.c).
 //   - A switch costs a queue pop and one p->lock: no scan.
 // Placement (make_runnable, unpinned threads): stay on the home CPU if it
 // is idle, or if it is this CPU and a kernel thread (a netisr about to
@@ -494,7 +497,7 @@ static void kick(int target, struct proc *p, int me)
 	struct cpu *t = &cpus[target];
 	bool preempt = p->kthread && p->affinity >= 0;
 	if (target == me) {
-		if (preempt)
+		if (preempt && !t->lazy_wake)
 			__atomic_store_n(&t->need_resched, true, __ATOMIC_RELEASE);
 		return;  // our own scheduler drains the ipiq before it picks
 	}
@@ -506,6 +509,37 @@ static void kick(int target, struct proc *p, int me)
 		__atomic_store_n(&t->need_resched, true, __ATOMIC_RELEASE);
 		send_ipi(target);
 	}
+}
+
+// wakeup, except that a pinned kernel thread woken onto THIS cpu does not
+// preempt the caller: it runs when the caller blocks or yields, or when
+// its quantum ends (at most QUANTUM_MS). For a sender whose message can
+// wait that long and that is about to block anyway (the asynchronous
+// PRU_RCVD of a reader: net/tcp_rcvd_async.c, net/lwkt_msg.c
+// lwkt_sendmsg_lazy). A thread woken onto another cpu is kicked as usual.
+void wakeup_lazy(void *chan)
+{
+	push_off();   // lazy_wake is this cpu's, for this call only
+	struct cpu *c = mycpu();
+	c->lazy_wake = true;
+	wakeup(chan);
+	c->lazy_wake = false;
+	pop_off();
+}
+
+// Let the pinned kernel thread p, runnable but left waiting by
+// wakeup_lazy, preempt its cpu now (need_resched, plus the IPI if remote):
+// somebody sent it a message that must not wait. Harmless if p already
+// runs or sleeps (one needless reschedule at most). Any context.
+void sched_hurry(struct proc *p)
+{
+	push_off();
+	int me = cpuid();
+	int target = p->affinity >= 0 ? p->affinity : __atomic_load_n(&p->cpu, __ATOMIC_RELAXED);
+	__atomic_store_n(&cpus[target].need_resched, true, __ATOMIC_RELEASE);
+	if (target != me && kick_enabled)
+		send_ipi(target);
+	pop_off();
 }
 
 // On the way out of a trap: a user process yields if a kernel thread is

@@ -64,6 +64,13 @@
 //      while the owner takes it. Both run under mp_lock and test QUEUED
 //      there: exactly one wins (lwkt_dropmsg returns false if the owner
 //      won, and the originator must then wait for the reply).
+//   "lazy owner": lwkt_sendmsg_lazy woke a sleeping owner without letting
+//      it preempt the sender's CPU (net_wakeup_lazy); a plain message
+//      that arrives before the owner runs must not wait behind the
+//      sender's quantum. The lazy wake sets mp_lazy under mp_lock; the
+//      next plain sender that finds it set (owner not sleeping) clears
+//      it and hurries the owner (net_hurry: need_resched on its CPU);
+//      the owner clears it when it dequeues. See port_put.
 //   "reuse before reply": the originator resends an embedded message
 //      that is still in flight (the asynchronous pru_rcvd). The DONE assertion
 //      in lwkt_sendmsg catches it; callers test lwkt_msg_done() under
@@ -140,6 +147,7 @@ void lwkt_initport(struct lwkt_port *port, const char *name)
 	net_lock_init(&port->mp_lock, "lwkt_port");  // one class for all ports
 	port->mp_head = port->mp_tail = NULL;
 	port->mp_waiting = false;
+	port->mp_lazy = false;
 	port->mp_owner = NULL;
 	port->mp_name = name;
 	port->mp_nqueued = 0;
@@ -172,9 +180,8 @@ bool lwkt_msg_done(struct lwkt_msg *msg)
 // QUEUED and the caller's extra flags are set in one atomic step under the
 // lock (race "drop versus dequeue"; and a reply's DONE never shows without
 // QUEUED, so a polling originator cannot resend a reply still queued).
-// Any context; never sleeps.
-static void port_enqueue(struct lwkt_port *port, struct lwkt_msg *msg,
-			 uint32 extra)
+// Any context; never sleeps. lazy: see lwkt_sendmsg_lazy.
+static void port_put(struct lwkt_port *port, struct lwkt_msg *msg, uint32 extra, bool lazy)
 {
 	net_lock_acquire(&port->mp_lock);
 	KASSERT((flags_get(msg) & MSGF_QUEUED) == 0);
@@ -197,17 +204,35 @@ static void port_enqueue(struct lwkt_port *port, struct lwkt_msg *msg,
 	// running, sees all their messages before it sleeps again.
 	bool wake = port->mp_waiting;
 	port->mp_waiting = false;
+	// Race "lazy owner": a lazy send woke the owner without letting it
+	// preempt; a plain message that comes before it runs must not wait
+	// for that: it hurries the owner (mp_lazy is cleared by the owner
+	// when it dequeues, and by the first plain sender).
+	bool hurry = !wake && !lazy && port->mp_lazy;
+	if (wake)
+		port->mp_lazy = lazy;
+	else if (hurry)
+		port->mp_lazy = false;
 	net_lock_release(&port->mp_lock);
 	// Race "lost port wakeup": the owner set mp_waiting and went to sleep
 	// under mp_lock, so it is asleep (or about to be, holding its own
 	// scheduler lock) by the time we get here; waking after the release
 	// keeps the sender's time under the port lock short (wakeup scans
 	// every p->lock).
-	if (wake)
+	if (wake && lazy)
+		net_wakeup_lazy(port);
+	else if (wake)
 		net_wakeup(port);
+	else if (hurry && port->mp_owner != NULL)
+		net_hurry(port->mp_owner);
 }
 
-void lwkt_sendmsg(struct lwkt_port *port, struct lwkt_msg *msg)
+static void port_enqueue(struct lwkt_port *port, struct lwkt_msg *msg, uint32 extra)
+{
+	port_put(port, msg, extra, false);
+}
+
+static void sendmsg_common(struct lwkt_port *port, struct lwkt_msg *msg, bool lazy)
 {
 	uint32 f = flags_get(msg);
 	// I3: the message must be the sender's own.
@@ -216,7 +241,17 @@ void lwkt_sendmsg(struct lwkt_port *port, struct lwkt_msg *msg)
 	msg->ms_target = port;
 	msg->ms_error = 0;
 	flags_clear(msg, MSGF_DONE | MSGF_REPLIED);
-	port_enqueue(port, msg, 0);
+	port_put(port, msg, 0, lazy);
+}
+
+void lwkt_sendmsg(struct lwkt_port *port, struct lwkt_msg *msg)
+{
+	sendmsg_common(port, msg, false);
+}
+
+void lwkt_sendmsg_lazy(struct lwkt_port *port, struct lwkt_msg *msg)
+{
+	sendmsg_common(port, msg, true);
 }
 
 // Reply to a lwkt_domsg waiter: DONE is set under the sync lock the
@@ -336,6 +371,7 @@ static struct lwkt_msg *port_dequeue(struct lwkt_port *port)
 	if (port->mp_head == NULL)
 		port->mp_tail = NULL;
 	msg->ms_next = NULL;
+	port->mp_lazy = false;   // the owner runs: nobody need hurry it
 	KASSERT(flags_get(msg) & MSGF_QUEUED);
 	flags_clear(msg, MSGF_QUEUED);   // I1: now the receiver's
 	return msg;

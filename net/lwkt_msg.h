@@ -38,6 +38,8 @@ struct lwkt_port {
 	struct lwkt_msg *mp_head;          // [s] FIFO of queued messages
 	struct lwkt_msg *mp_tail;          // [s]
 	bool mp_waiting;                   // [s] owner sleeps in lwkt_waitport
+	bool mp_lazy;                      // [s] owner woken by a lazy send, not yet
+	                                   //     running: a plain send hurries it
 	void *mp_owner;                    // [a] owning thread (net_curthread)
 	const char *mp_name;               // [i]
 	uint64 mp_nqueued;                 // [s] messages ever queued here
@@ -58,6 +60,12 @@ void lwkt_initmsg(struct lwkt_msg *msg, struct lwkt_port *reply_port,
 // QUEUED. Afterwards msg belongs to the port (do not touch it). Any
 // thread or interrupt handler; never sleeps.
 void lwkt_sendmsg(struct lwkt_port *port, struct lwkt_msg *msg);
+// As lwkt_sendmsg, but if the owner sleeps and lives on the sender's CPU
+// it does not preempt the sender: it runs once the sender blocks or
+// yields, or its quantum ends, or a plain lwkt_sendmsg/domsg/reply to the
+// port comes first (that one hurries it). For a message that may wait
+// that long, from a thread that blocks soon (net/tcp_rcvd_async.c).
+void lwkt_sendmsg_lazy(struct lwkt_port *port, struct lwkt_msg *msg);
 
 // Send msg and wait for its reply; returns ms_error. If port is owned by
 // the calling thread the handler runs inline (waiting would deadlock).

@@ -94,6 +94,11 @@ void net_sleep(void *chan, struct net_lock *lk);
 // As net_sleep, but returns -ETIMEDOUT after ms milliseconds, else 0.
 int net_sleep_timeout(void *chan, struct net_lock *lk, int ms);
 void net_wakeup(void *chan);
+// As net_wakeup, but a thread woken onto the caller's CPU does not preempt
+// the caller (kernel: wakeup_lazy); net_hurry(thread) lets such a thread
+// preempt its CPU after all (a message that must not wait came).
+void net_wakeup_lazy(void *chan);
+void net_hurry(void *thread);
 // Let other threads run (used by polling waits such as ifq_barrier).
 void net_yield(void);
 

@@ -67,6 +67,16 @@ void net_wakeup(void *chan)
 	wakeup(chan);
 }
 
+void net_wakeup_lazy(void *chan)
+{
+	wakeup_lazy(chan);
+}
+
+void net_hurry(void *thread)
+{
+	sched_hurry(thread);
+}
+
 void net_yield(void)
 {
 	yield();

@@ -583,6 +583,8 @@ int so_rcvready(struct socket *so, struct sorcv *rs, long resid, bool nonblock)
 // arriving data carry the rest.
 void so_rcvdone(struct socket *so, struct sorcv *rs)
 {
+	if (rs->rcvd && rs->got > 0)
+		so_rcvd_count(rs->full);
 	if (rs->rcvd && rs->got > rs->told && rs->full)
 		so_rcvd(so);
 }
@@ -646,10 +648,9 @@ static long soreceive_generic_stream(struct socket *so, struct uio *uio, int fla
 				break;
 			continue;
 		}
-		// The sender can be short of window only if the buffer was at
-		// least half full when we last advertised; then a read that
-		// starts at half full or more must tell the protocol.
-		if (sb->sb_cc >= sb->sb_hiwat / 2)
+		// A read that starts at half full or more must tell the
+		// protocol (net/tcp_rcvd_async.c so_rcvd_owed).
+		if (so_rcvd_owed(sb))
 			rs.full = true;
 		long n = sbcopyout(sb->sb_mb, 0, uio->uio_resid, uio);
 		if (n < 0) {

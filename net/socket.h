@@ -138,6 +138,8 @@ int sbwait_rcvout(struct sockbuf *sb);
 // net.inet.tcp.async_rcvd is 0. Caller's thread, no lock held.
 void so_rcvd_init(struct socket *so);
 void so_rcvd(struct socket *so);
+void so_rcvd_count(bool full);
+bool so_rcvd_owed(const struct sockbuf *sb);
 
 // Socket options, on a kernel copy of the value. SOL_SOCKET is handled
 // here; other levels go to the protocol (PRU_CTLOUTPUT).

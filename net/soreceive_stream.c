@@ -213,7 +213,7 @@ long soreceive_stream(struct socket *so, struct uio *uio, int flags, bool nonblo
 				err = r;
 			break;
 		}
-		if (sb->sb_cc >= sb->sb_hiwat / 2)
+		if (so_rcvd_owed(sb))
 			rs.full = true;
 		bool short_copy = false;
 		long n = srs_take_copy(so, uio, &short_copy);

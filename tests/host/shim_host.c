@@ -199,6 +199,20 @@ void net_wakeup(void *chan)
 	pthread_mutex_unlock(&sleep_mu);
 }
 
+// The host's threads are not scheduled by us: lazy is plain.
+void net_wakeup_lazy(void *chan)
+{
+	net_wakeup(chan);
+}
+
+uint64 host_hurries;   // [a] net_hurry calls, for tests
+
+void net_hurry(void *thread)
+{
+	(void)thread;
+	__atomic_add_fetch(&host_hurries, 1, __ATOMIC_RELAXED);
+}
+
 void net_yield(void)
 {
 	sched_yield();

@@ -55,6 +55,7 @@ void host_panic(const char *file, int line, const char *fmt, ...)
 void host_sysctl_register(struct host_sysctl *hs);
 // Calls of net_wakeup so far (tests count the wakeups a path costs).
 extern uint64 host_wakeups;
+extern uint64 host_hurries;
 // Calls of net_malloc so far (tests count the allocations a path costs).
 extern uint64 host_mallocs;
 // The same compile-time checks as the kernel's macros (kernel/sysctl.h).

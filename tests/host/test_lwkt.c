@@ -117,6 +117,48 @@ static void lwkt_burst_to_sleeping_owner_wakes_once(void)
 	CHECK(lwkt_getport(&p) == NULL);
 }
 
+// A lazy send wakes a sleeping owner without letting it preempt the
+// sender (kernel: wakeup_lazy); the first plain message that comes before
+// the owner runs hurries it (once); once the owner has dequeued, nobody
+// hurries it. The host shim counts the wakeups and the hurries.
+static void lwkt_lazy_send_is_hurried_by_a_plain_one(void)
+{
+	struct lwkt_port p;
+	struct tmsg lazy, a, b, c;
+	lwkt_initport(&p, "lazy");
+	lwkt_port_setowner(&p);
+	lwkt_initmsg(&lazy.msg, NULL, reply_handler, 0);
+	lwkt_initmsg(&a.msg, NULL, reply_handler, 0);
+	lwkt_initmsg(&b.msg, NULL, reply_handler, 0);
+	lwkt_initmsg(&c.msg, NULL, reply_handler, 0);
+	p.mp_waiting = true;   // as lwkt_waitport leaves it when it sleeps
+	uint64 w0 = __atomic_load_n(&host_wakeups, __ATOMIC_RELAXED);
+	uint64 h0 = __atomic_load_n(&host_hurries, __ATOMIC_RELAXED);
+	lwkt_sendmsg_lazy(&p, &lazy.msg);
+	CHECK(__atomic_load_n(&host_wakeups, __ATOMIC_RELAXED) - w0 == 1);
+	CHECK(p.mp_lazy);
+	lwkt_sendmsg(&p, &a.msg);    // the owner has not run: hurry it
+	CHECK(__atomic_load_n(&host_hurries, __ATOMIC_RELAXED) - h0 == 1);
+	CHECK(!p.mp_lazy);
+	lwkt_sendmsg(&p, &b.msg);    // hurried already: nothing more
+	CHECK(__atomic_load_n(&host_hurries, __ATOMIC_RELAXED) - h0 == 1);
+	CHECK(lwkt_getport(&p) == &lazy.msg);
+	CHECK(lwkt_getport(&p) == &a.msg);
+	CHECK(lwkt_getport(&p) == &b.msg);
+	// Lazily woken again, but the owner dequeues before the next plain
+	// message: it runs, so that message need not hurry it.
+	p.mp_waiting = true;
+	lwkt_initmsg(&lazy.msg, NULL, reply_handler, 0);
+	lwkt_sendmsg_lazy(&p, &lazy.msg);
+	CHECK(lwkt_getport(&p) == &lazy.msg);
+	CHECK(!p.mp_lazy);
+	lwkt_sendmsg(&p, &c.msg);
+	CHECK(__atomic_load_n(&host_hurries, __ATOMIC_RELAXED) - h0 == 1);
+	CHECK(lwkt_getport(&p) == &c.msg);
+	CHECK(lwkt_getport(&p) == NULL);
+	CHECK(__atomic_load_n(&host_wakeups, __ATOMIC_RELAXED) - w0 == 2);
+}
+
 static void lwkt_priority_goes_to_head(void)
 {
 	struct lwkt_port p;
@@ -327,6 +369,7 @@ const struct host_test lwkt_tests[] = {
 	{ lwkt_ping_pong_between_two_threads, "lwkt_ping_pong_between_two_threads" },
 	{ lwkt_fifo_order, "lwkt_fifo_order" },
 	{ lwkt_priority_goes_to_head, "lwkt_priority_goes_to_head" },
+	{ lwkt_lazy_send_is_hurried_by_a_plain_one, "lwkt_lazy_send_is_hurried_by_a_plain_one" },
 	{ lwkt_domsg_to_own_port_runs_inline, "lwkt_domsg_to_own_port_runs_inline" },
 	{ lwkt_domsg_waits_for_other_thread, "lwkt_domsg_waits_for_other_thread" },
 	{ lwkt_dropmsg_removes_only_queued, "lwkt_dropmsg_removes_only_queued" },

@@ -20,8 +20,15 @@ Figures:
                  time, so reads that free room are frequent), CPUS=2,
                  with kern.sched_wake_affine 1 (the reader joins the
                  netisr's CPU) and 0 (it stays on its own, so the netisr
-                 often runs on the other CPU); and guest instructions per
-                 byte of both commands on a CPUS=1 guest under -icount.
+                 often runs on the other CPU), and with wake-affine
+                 net.inet.tcp.async_rcvd_lazy 1 vs 0. Every run's streams
+                 land on the same netisrs (tcpstream -B, bench/flowhash.py:
+                 2 per netisr with CPUS=2, 1 with CPUS=4). And guest
+                 instructions per byte on a CPUS=1 guest under -icount:
+                 both commands, and 64 KB reads with
+                 net.inet.tcp.rcvd_every_read=1 (a message per read, as
+                 DragonFly's soreceive sends), each with async_rcvd 1, 0,
+                 and 1 with async_rcvd_lazy=0 ("plain send").
   mech_srs       net.inet.tcp.soreceive_stream 1 vs 0, 4 rounds each:
                  `tcpstream -P 2` over lo0 (64 KB reads), CPUS=2, with
                  wake-affine on and off; and the same on a CPUS=1 guest
@@ -40,6 +47,7 @@ import sys
 import time
 from pathlib import Path
 
+import flowhash
 import icount
 import tcpbench
 
@@ -68,15 +76,21 @@ class MechBench:
     COUNTERS = ("kern.ctxsw", "kern.ipis", "kern.idle_us",
                 "net.inet.tcp.rcvd_async_sent", "net.inet.tcp.rcvd_async_inflight",
                 "net.inet.tcp.rcvd_sync", "net.inet.tcp.sndwinup",
+                "net.inet.tcp.rcvd_reads", "net.inet.tcp.rcvd_reads_full",
                 "net.inet.tcp.persisttimeo",
                 "net.inet.tcp.rcvlock_waits_netisr", "net.inet.tcp.rcvlock_wait_us_netisr",
                 "net.inet.tcp.rcvlock_waits_reader", "net.inet.tcp.rcvlock_wait_us_reader")
 
     def _counters(self, g):
         c = {}
-        for prefix in ("kern", "net.inet.tcp"):
+        for prefix in ("kern", "net.inet.tcp", "net.netisr"):
             c.update(self.b.nr.sysctl_tree(g, prefix))
-        return {k: c.get(k, 0) for k in self.COUNTERS}
+        out = {k: c.get(k, 0) for k in self.COUNTERS}
+        # Packets per netisr: shows where the run's connections landed.
+        for k, v in c.items():
+            if re.match(r"net\.netisr\.\d+\.(pkts|batches)$", k):
+                out[k] = v
+        return out
 
     def _run(self, g, cmd, secs, cpus):
         """One tcpstream run: Mbit/s, the host's load average, and the
@@ -87,6 +101,7 @@ class MechBench:
         t = _mbps(g.run(cmd, timeout=secs * 30 + 120))
         b = self._counters(g)
         d = {k.rsplit(".", 1)[-1]: b[k] - a[k] for k in self.COUNTERS}
+        netisr = {k: b[k] - a.get(k, 0) for k in b if k.startswith("net.netisr.")}
         mb = max(t["bytes"], 1) / 1e6
         run = {"mbps": t["mbps"], "load": load, "bytes": t["bytes"],
                "ctxsw_per_mb": round(d["ctxsw"] / mb, 1),
@@ -94,42 +109,63 @@ class MechBench:
                "idle_pct": round(100.0 * d["idle_us"] / (cpus * 1000.0 * t["ms"]), 1)
                if t["ms"] else None}
         for k in ("rcvd_async_sent", "rcvd_async_inflight", "rcvd_sync", "sndwinup",
+                  "rcvd_reads", "rcvd_reads_full",
                   "persisttimeo", "rcvlock_waits_netisr", "rcvlock_waits_reader"):
             run[k] = d[k]
+        run["ctxsw"] = d["ctxsw"]
+        run["netisr_pkts"] = [netisr.get("net.netisr.%d.pkts" % i, 0) for i in range(cpus)]
+        run["netisr_batches"] = [netisr.get("net.netisr.%d.batches" % i, 0) for i in range(cpus)]
         run["rcvlock_wait_us_netisr"] = d["rcvlock_wait_us_netisr"]
         run["rcvlock_wait_us_reader"] = d["rcvlock_wait_us_reader"]
         return run
 
-    def _flip(self, g, knob, cmd, secs, cpus, rounds=4):
+    def _flip(self, g, knob, cmd, secs, cpus, rounds=4, place=None):
         """cmd with knob=1 and =0, alternating, rounds times; every run is
-        kept (the wall clock on a shared host scatters run to run)."""
+        kept (the wall clock on a shared host scatters run to run).
+        place: the netisr of each stream (cmd gets -B port, a fresh base
+        port per run with that placement, bench/flowhash.py), so that
+        both settings run with the connections spread alike: with
+        ephemeral ports the placement changes run to run and moves the
+        rate by up to 2x, more than the switch does. The order alternates
+        (on, off, off, on, ...): a drift of the host's load, or anything
+        that favours the first or second run of a pair, hits both alike."""
         res = {1: [], 0: []}
-        for _ in range(rounds):
-            for v in (1, 0):
+        ports = flowhash.bases(place, cpus) if place else None
+        for r in range(rounds):
+            for v in ((1, 0) if r % 2 == 0 else (0, 1)):
                 g.run("sysctl %s=%d" % (knob, v))
-                res[v].append(self._run(g, cmd, secs, cpus))
+                c = cmd if ports is None else cmd.replace(
+                    " 127.0.0.1", " -B %d 127.0.0.1" % next(ports))
+                res[v].append(self._run(g, c, secs, cpus))
         g.run("sysctl %s=1" % knob)
         on = sum(r["mbps"] for r in res[1]) / rounds
         off = sum(r["mbps"] for r in res[0]) / rounds
         wins = sum(1 for a, b in zip(res[1], res[0]) if a["mbps"] > b["mbps"])
-        return {"command": cmd, "on_mbps": round(on, 2), "off_mbps": round(off, 2),
+        return {"command": cmd, "placement": list(place) if place else None,
+                "on_mbps": round(on, 2), "off_mbps": round(off, 2),
                 "ratio": round(on / off, 3) if off else None,
                 "rounds_on_faster": "%d/%d" % (wins, rounds),
                 "runs_on": res[1], "runs_off": res[0]}
 
-    def _icount(self, knob, cmd, name):
-        """Guest instructions per byte with knob 1 and 0 on a CPUS=1 guest
+    def _icount(self, knob, cmd, name, extra=(), base=(), pre=()):
+        """Guest instructions per byte with knob 1 and 0 (and each of
+        extra: (key, [settings])), each run after the settings of base
+        (the defaults it restores), pre once after boot, on a CPUS=1 guest
         under -icount shift=0 (one instruction = 1 ns of guest time):
         busy = elapsed - kern.idle_ns, which tcpstream reads in the guest
         around its streams, minus the clock tick's share
         (bench/icount.py: tick_rate, cost), per byte."""
         g = self._guest(1, name, ["-icount", "shift=0,sleep=off"])
         try:
+            for p in pre:
+                g.run(p)
             tcpbench.start_server(g, "", timeout=120)
             rate = icount.tick_rate(self.b, g)
             ipb = {}
-            for v in (1, 0):
-                g.run("sysctl %s=%d" % (knob, v))
+            runs = [(1, ["%s=1" % knob]), (0, ["%s=0" % knob])] + list(extra)
+            for v, sets in runs:
+                for s in list(base) + sets:
+                    g.run("sysctl " + s)
                 a = self._counters(g)
                 out = g.run(cmd, timeout=900)
                 t = _mbps(out)
@@ -141,21 +177,27 @@ class MechBench:
                               ctxsw_per_mb=round((b["kern.ctxsw"] - a["kern.ctxsw"]) / mb, 1),
                               rcvd_msgs_per_mb=round(sum(
                                   b[k] - a[k] for k in ("net.inet.tcp.rcvd_async_sent",
-                                                        "net.inet.tcp.rcvd_sync")) / mb, 1))
-            g.run("sysctl %s=1" % knob)
+                                                        "net.inet.tcp.rcvd_sync")) / mb, 1),
+                              reads_per_mb=round((b["net.inet.tcp.rcvd_reads"] -
+                                                  a["net.inet.tcp.rcvd_reads"]) / mb, 1),
+                              settings=sets)
+            for s in ["%s=1" % knob] + list(base):
+                g.run("sysctl " + s)
         finally:
             g.close()
-        return {"on": ipb[1], "off": ipb[0],
-                "command": "qemu ... -smp 1 -icount shift=0,sleep=off; "
-                           "tcpstream -s & " + cmd}
+        out = {k: v for k, v in ipb.items() if k not in (0, 1)}
+        out.update({"on": ipb[1], "off": ipb[0],
+                    "command": "qemu ... -smp 1 -icount shift=0,sleep=off; "
+                               "tcpstream -s & " + cmd})
+        return out
 
-    def _flip_guest(self, cpus, name, knob, cmd, secs, pre=()):
+    def _flip_guest(self, cpus, name, knob, cmd, secs, pre=(), place=None):
         g = self._guest(cpus, name)
         try:
             for p in pre:
                 g.run(p)
             tcpbench.start_server(g, "")
-            out = self._flip(g, knob, cmd, secs, cpus)
+            out = self._flip(g, knob, cmd, secs, cpus, place=place)
             out["settings"] = list(pre)
         finally:
             g.close()
@@ -164,26 +206,42 @@ class MechBench:
     def rcvd(self):
         secs = max(2, int(self.b.secs))
         knob = "net.inet.tcp.async_rcvd"
+        lazy = "net.inet.tcp.async_rcvd_lazy"
+        # Every run with the same placement: two streams per netisr with
+        # CPUS=2, one per netisr with CPUS=4 (tcpstream -B, flowhash.py).
+        spread = {2: (0, 1, 0, 1), 4: (0, 1, 2, 3)}
         p4 = "tcpstream -l %d -P 4 127.0.0.1" % secs
         # The issue's configuration: the server reads 64 KB at a time.
-        out = {"cpus%d" % c: self._flip_guest(c, "rcvd%d" % c, knob, p4, secs)
+        out = {"cpus%d" % c: self._flip_guest(c, "rcvd%d" % c, knob, p4, secs, place=spread[c])
                for c in (2, 4)}
-        # Where it can win: reads that free room often (4 KB reads, the
-        # server sending: tcpstream -R), with the reader left on its CPU
-        # (kern.sched_wake_affine=0) so that the netisr owning the
-        # connection is often on the other one; beside it the same with
-        # wake-affine (the reader joins the netisr's CPU: nothing overlaps).
+        # Reads that free room often (4 KB reads, the server sending:
+        # tcpstream -R): with wake-affine (the reader joins the netisr's
+        # CPU, where the lazy send lets it read on instead of being
+        # preempted), the same with the lazy send off, and without
+        # wake-affine (the netisr often on the other CPU).
         r4k = "tcpstream -l %d -P 4 -R -m 4096 127.0.0.1" % secs
-        out["cpus2_read4k"] = self._flip_guest(2, "rcvd4k", knob, r4k, secs)
+        out["cpus2_read4k"] = self._flip_guest(2, "rcvd4k", knob, r4k, secs, place=spread[2])
+        out["cpus2_read4k_lazy"] = self._flip_guest(2, "rcvd4kl", lazy, r4k, secs,
+                                                    place=spread[2])
         out["cpus2_read4k_noaffine"] = self._flip_guest(
-            2, "rcvd4kna", knob, r4k, secs, pre=["sysctl kern.sched_wake_affine=0"])
-        # One hart: the work per byte with and without the asynchronous
-        # update. On one hart the message preempts the reader at once (a
-        # pinned kernel thread made runnable: need_resched), so the
-        # asynchronous path does the same switches as the synchronous one.
-        out["icount"] = self._icount(knob, "tcpstream -l 2 -P 4 127.0.0.1", "rcvdicount")
+            2, "rcvd4kna", knob, r4k, secs, pre=["sysctl kern.sched_wake_affine=0"],
+            place=spread[2])
+        # One hart, -icount: the work per byte. There the netisr is always
+        # on the reader's CPU; "on_plain" is the asynchronous message sent
+        # without the lazy wake (it preempts the reader at once: the same
+        # two switches as the synchronous request).
+        plain = [("on_plain", [knob + "=1", lazy + "=0"])]
+        base = [lazy + "=1"]
+        out["icount"] = self._icount(knob, "tcpstream -l 2 -P 4 127.0.0.1", "rcvdicount",
+                                     plain, base)
         out["icount_read4k"] = self._icount(knob, "tcpstream -l 2 -P 4 -R -m 4096 127.0.0.1",
-                                            "rcvdicount4k")
+                                            "rcvdicount4k", plain, base)
+        # DragonFly's soreceive sends PRU_RCVD after every read that took
+        # data (net.inet.tcp.rcvd_every_read=1): what the message saves
+        # when there is one per read.
+        out["icount_every_read"] = self._icount(
+            knob, "tcpstream -l 2 -P 4 127.0.0.1", "rcvdicountev", plain, base,
+            pre=["sysctl net.inet.tcp.rcvd_every_read=1"])
         return out
 
     def srs(self):
@@ -237,7 +295,8 @@ def _runs(d):
 
 def _icount_row(row, label, i):
     if i:
-        row(label, "%s, %s" % (i["on"]["insn_per_byte"], i["off"]["insn_per_byte"]),
+        vals = [i[k]["insn_per_byte"] for k in ("on", "off", "on_plain") if k in i]
+        row(label, ", ".join("%s" % v for v in vals),
             "CPUS=1, -icount shift=0: " + i["command"].split("& ", 1)[-1])
 
 
@@ -251,10 +310,13 @@ def table_rows(f, row, err):
             d = f["mech_rcvd"].get(c)
             if d:
                 row("   async_rcvd on/off, %s" % label, "%s" % d["ratio"], _runs(d))
-        _icount_row(row, "   async_rcvd insn/byte on, off, 64K reads",
-                    f["mech_rcvd"].get("icount"))
-        _icount_row(row, "   async_rcvd insn/byte on, off, 4K reads",
-                    f["mech_rcvd"].get("icount_read4k"))
+        d = f["mech_rcvd"].get("cpus2_read4k_lazy")
+        if d:
+            row("   async_rcvd_lazy on/off, CPUS=2, 4K reads", "%s" % d["ratio"], _runs(d))
+        for k, label in (("icount", "64K reads"), ("icount_read4k", "4K reads"),
+                         ("icount_every_read", "64K reads, rcvd_every_read=1")):
+            _icount_row(row, "   async_rcvd insn/byte on, off, plain send: %s" % label,
+                        f["mech_rcvd"].get(k))
     if not err("   soreceive_stream, lo0 -P 2", "mech_srs"):
         for c, label in (("cpus2", "CPUS=2"), ("cpus2_noaffine", "CPUS=2, no wake-affine")):
             d = f["mech_srs"].get(c)

@@ -282,8 +282,9 @@ class Bench(basefigs.BaseFigures):
                 self.figure("contend_tcp", cb.tcp)
                 self.figure("contend_pcq", cb.pcq)
                 self.figure("contend_icount", cb.icount)
-            if want("mech"):
+            if want("mech") or want("mechrcvd"):
                 self.figure("mech_rcvd", mech.rcvd)
+            if want("mech"):
                 self.figure("mech_srs", mech.srs)
             if want("smp"):
                 self.figure("smp", smpbench.SmpBench(self).run)
@@ -373,7 +374,8 @@ def main(argv):
                    "tcpe1000 (raw receive and transmit rates and the e1000 TCP rows only), "
                    "lossflip (guest -> Linux at 2%% loss, net.inet.tcp.tlp and rto_min_ms flipped in one boot), "
                    "icounttcp (instructions per TCP segment and per byte only), "
-                   "smp (CPUS=2 against CPUS=1 over lo0: ping-pong and two flows)")
+                   "smp (CPUS=2 against CPUS=1 over lo0: ping-pong and two flows), "
+                   "mechrcvd (the async_rcvd figures of mech only)")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

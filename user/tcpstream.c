@@ -2,7 +2,7 @@
 // Usage:
 //   tcpstream -s [-p port] [-b bytes]
 //        serve on port (default 5201), a process per connection
-//   tcpstream [-P streams] [-l secs] [-n bytes] [-m msgsize] [-p port] [-R] host
+//   tcpstream [-P streams] [-l secs] [-n bytes] [-m msgsize] [-p port] [-B port] [-R] host
 //        open `streams` connections (default 1, at most 16) to host and
 //        send msgsize-byte writes (default 16384) on each for secs
 //        seconds (default 5), or until bytes were sent on it (-n, if
@@ -10,6 +10,11 @@
 //   -b bytes sets SO_RCVBUF and SO_SNDBUF of every socket (before listen
 //   or connect, so the SYN's window scale fits it); without it the
 //   kernel's defaults and receive autotuning apply.
+//   -B port binds stream i to the local port port+i (default: ephemeral
+//   ports). A connection's netisr is a hash of its ports, so a benchmark
+//   that compares two settings gives both runs ports that hash to the
+//   same netisrs (bench/mechbench.py): otherwise the placement, not the
+//   setting, decides the rate.
 //
 // Output of the client, for people and scripts (one stream per line,
 // then the total, always last):
@@ -53,11 +58,12 @@ usage(void)
 {
 	die("usage: tcpstream -s [-p port] [-b bytes]\n"
 	    "       tcpstream [-P streams] [-l secs] [-n bytes] [-m msgsize] [-p port] [-b bytes] "
-	    "[-R] host");
+	    "[-B port] [-R] host");
 }
 
 static int sockbuf;   // -b: SO_RCVBUF and SO_SNDBUF, 0: the defaults
 static int64 maxbytes; // -n: a stream ends after this many bytes, 0: no limit
+static int lport;      // -B: stream i binds port lport + i, 0: ephemeral
 
 static void
 set_sockbuf(int s)
@@ -182,8 +188,20 @@ server(int port)
 
 // ---- client ----------------------------------------------------------------
 
+// Bind s to the local port p (-B); 0 or -1 with errno.
+static int
+bind_local(int s, int p)
+{
+	struct sockaddr_in me;
+
+	memset(&me, 0, sizeof(me));
+	me.sin_family = AF_INET;
+	me.sin_port = htons(p);
+	return bind(s, (struct sockaddr *)&me, sizeof(me));
+}
+
 static struct result
-stream(struct sockaddr_in *to, bool reverse, int secs, int msg)
+stream(struct sockaddr_in *to, bool reverse, int secs, int msg, int port)
 {
 	struct result r = { 0, 0, 0 };
 	int s = socket(AF_INET, SOCK_STREAM, 0);
@@ -193,7 +211,7 @@ stream(struct sockaddr_in *to, bool reverse, int secs, int msg)
 
 	if (s >= 0)
 		set_sockbuf(s);
-	if (s < 0 || connect(s, (struct sockaddr *)to, sizeof(*to)) < 0 ||
+	if (s < 0 || (port != 0 && bind_local(s, port) < 0) || connect(s, (struct sockaddr *)to, sizeof(*to)) < 0 ||
 	    write(s, &dir, 1) != 1) {
 		r.err = errno;
 		return r;
@@ -243,7 +261,7 @@ client(const char *host, int port, int nstreams, int secs, int msg, bool reverse
 			struct { int i; struct result r; } m;
 			close(fds[0]);
 			m.i = i;
-			m.r = stream(&to, reverse, secs, msg);
+			m.r = stream(&to, reverse, secs, msg, lport ? lport + i : 0);
 			write(fds[1], &m, sizeof(m));
 			exit(0);
 		}
@@ -317,6 +335,8 @@ main(int argc, char *argv[])
 			msg = num(argv[++i], 1, MAXMSG);
 		else if (strcmp(a, "-b") == 0 && more)
 			sockbuf = num(argv[++i], 512, 4 << 20);
+		else if (strcmp(a, "-B") == 0 && more)
+			lport = num(argv[++i], 1, 65535 - MAXSTREAMS);
 		else if (a[0] != '-' && host == NULL)
 			host = a;
 		else

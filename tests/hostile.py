@@ -88,6 +88,8 @@ def cmd_bcastsrc(a):
             got["echo_replies"] += 1
         elif icmp_type in (3, 4, 5, 11, 12):
             got["icmp_errors"] += 1
+        if got["echo_replies"] and got["icmp_errors"]:
+            break                         # both answered: nothing more to learn
     print(json.dumps(got))
 
 

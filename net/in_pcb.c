@@ -251,8 +251,9 @@ int in_pcbbind(struct inpcb *inp, uint32 laddr, uint16 lport, bool group)
 		err = -EADDRINUSE;
 		goto out_unlock;
 	}
-	inp->inp_laddr = laddr;
-	inp->inp_lport = lport;
+	// Atomic: a UDP send on another netisr reads them (net/so_sendcpu.c I3).
+	__atomic_store_n(&inp->inp_laddr, laddr, __ATOMIC_RELAXED);
+	__atomic_store_n(&inp->inp_lport, lport, __ATOMIC_RELEASE);
 	inp_port_insert(inp);
 	if (group && (inp_reuse(inp) & SO_OPT_REUSEPORT) &&
 	    (err = in_localgroup_join(info, inp)) < 0) {
@@ -260,8 +261,8 @@ int in_pcbbind(struct inpcb *inp, uint32 laddr, uint16 lport, bool group)
 		inp_unlink(&info->ipi_porthash[inp_porthash(lport)], inp,
 			   INP_LINK(inp_portnext));
 		inp->inp_flags &= ~INP_INPORT;
-		inp->inp_laddr = 0;
-		inp->inp_lport = 0;
+		__atomic_store_n(&inp->inp_laddr, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&inp->inp_lport, 0, __ATOMIC_RELAXED);
 	}
 out_unlock:
 	net_lock_release(&info->ipi_lock);
@@ -302,9 +303,11 @@ int in_pcbconnect(struct inpcb *inp, uint32 faddr, uint16 fport)
 	}
 	if (inp->inp_flags & INP_INGROUP)
 		in_localgroup_leave(info, inp);   // no longer a wildcard receiver
-	inp->inp_laddr = src;   // the port chain is by lport: it stays valid
-	inp->inp_faddr = faddr;
-	inp->inp_fport = fport;
+	// The port chain is by lport: it stays valid. Atomic: a UDP send on
+	// another netisr reads them (net/so_sendcpu.c I3).
+	__atomic_store_n(&inp->inp_laddr, src, __ATOMIC_RELAXED);
+	__atomic_store_n(&inp->inp_faddr, faddr, __ATOMIC_RELAXED);
+	__atomic_store_n(&inp->inp_fport, fport, __ATOMIC_RELAXED);
 	inp_conn_insert(inp);
 	net_lock_release(&info->ipi_lock);
 	return 0;

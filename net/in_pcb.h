@@ -34,6 +34,9 @@ struct inpcb {
 	struct inpcb *inp_connnext;   // [t] chain of ipi_connhash
 	struct inpcbinfo *inp_info;   // [i]
 	struct socket *inp_socket;    // [i]
+	// The four addresses: [t], and bind/connect store them atomically for
+	// a UDP send on another netisr, which reads them without the lock
+	// (atomic loads: net/so_sendcpu.c I3).
 	uint32 inp_laddr;             // [t] 0 = any
 	uint32 inp_faddr;             // [t] 0 = not connected
 	uint16 inp_lport;             // [t] 0 = not bound

@@ -55,8 +55,9 @@
 #include "net/byteorder.h"
 
 // Tags: [s] rip_lock; [i] set at attach; [n] written by the owning
-// netisr (0) under rip_lock, read by it without the lock, by rip_send
-// and rip_send_cpu with atomic loads, by rip_input only under rip_lock.
+// netisr (0) under rip_lock with atomic stores, read by it without the
+// lock, by rip_send and rip_send_cpu (another netisr, the sender's
+// thread) with atomic loads, by rip_input only under rip_lock.
 struct rawcb {
 	struct rawcb *rcb_next;     // [s] rip_lock
 	struct socket *rcb_so;      // [i]
@@ -210,7 +211,7 @@ static int rip_bind(struct socket *so, const struct sockaddr_in *sin)
 	if (a != INADDR_ANY && !if_islocal(a))
 		return -EADDRNOTAVAIL;
 	net_lock_acquire(&rip_lock);
-	rcb->rcb_laddr = a;
+	__atomic_store_n(&rcb->rcb_laddr, a, __ATOMIC_RELAXED);   // rip_send_cpu reads it
 	net_lock_release(&rip_lock);
 	return 0;
 }
@@ -222,7 +223,7 @@ static int rip_connect(struct socket *so, const struct sockaddr_in *sin)
 	if (a == INADDR_ANY)
 		return -EADDRNOTAVAIL;
 	net_lock_acquire(&rip_lock);
-	rcb->rcb_faddr = a;
+	__atomic_store_n(&rcb->rcb_faddr, a, __ATOMIC_RELAXED);   // rip_send_cpu reads it
 	net_lock_release(&rip_lock);
 	soisconnected(so);
 	return 0;

@@ -23,7 +23,9 @@
 // lock, so a sleeper that tests the state under that lock cannot miss it.
 //
 // Invariants:
-//   I1 so_pcb is only touched in the netisr of so_cpu (pru_* functions).
+//   I1 so_pcb is only changed in the netisr of so_cpu (pru_* functions);
+//      a datagram send may run on its flow's netisr and only reads the
+//      pcb's addresses there, atomically (net/so_sendcpu.c I1, I3).
 //   I2 After PRU_DETACH has been replied to, no protocol input reaches so
 //      (the protocol unlinks the pcb under its table lock in the netisr).
 //   I3 so_refs counts the file (until soclose) and the pcb (until the

@@ -477,7 +477,8 @@ static int udp_send(struct socket *so, struct mbuf *m, const struct sockaddr_in 
 		err = -EMSGSIZE;
 		goto drop;
 	}
-	if (inp->inp_lport == 0 && (err = in_pcbbind(inp, INADDR_ANY, 0, false)) < 0)
+	if (__atomic_load_n(&inp->inp_lport, __ATOMIC_ACQUIRE) == 0 &&
+	    (err = in_pcbbind(inp, INADDR_ANY, 0, false)) < 0)
 		goto drop;   // implicit bind: an ephemeral port
 	err = udp_output(inp, m, dst, dport);   // consumes m
 	if (err < 0)

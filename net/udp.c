@@ -212,20 +212,15 @@ static uint16 udp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst
 
 // ---- input ------------------------------------------------------------------
 
-// pcq_put of record rec, counted as delivered through the PCQ *before* it
-// is visible: a reader on another CPU may take it the moment it is in,
-// and a program that reads the counters after its recv (nettests
+// Count a datagram as delivered through a PCQ (n = 1), or take the count
+// back (n = -1: the PCQ was full). Counted *before* pcq_put makes the
+// record visible: a reader on another CPU may take it the moment it is
+// in, and a program that reads the counters after its recv (nettests
 // udpfastdemux) must find it counted, however late this netisr runs on.
-// A full PCQ takes the counts back.
-static bool udp_pcq_put(struct pcq *q, struct mbuf *rec)
+static void udp_count_fast(int64 n)
 {
-	UDPSTAT(udps_delivered);
-	UDPSTAT(udps_fastpath);
-	if (pcq_put(q, rec))
-		return true;
-	__atomic_sub_fetch(&udpstat.udps_delivered, 1, __ATOMIC_RELAXED);
-	__atomic_sub_fetch(&udpstat.udps_fastpath, 1, __ATOMIC_RELAXED);
-	return false;
+	__atomic_add_fetch(&udpstat.udps_delivered, (uint64)n, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&udpstat.udps_fastpath, (uint64)n, __ATOMIC_RELAXED);
 }
 
 // SO_INCOMING_CPU: this netisr's CPU handles the latest datagram for so.
@@ -262,7 +257,11 @@ static void udp_deliver_so(struct socket *so, struct pcq *q, struct mbuf *m,
 			return;
 		}
 		udp_note_rcvcpu(so);   // before a reader can see the datagram
-		if (rec == NULL || !udp_pcq_put(q, rec)) {   // no socket lock taken
+		if (rec != NULL)
+			udp_count_fast(1);
+		if (rec == NULL || !pcq_put(q, rec)) {   // no socket lock taken
+			if (rec != NULL)
+				udp_count_fast(-1);
 			sbpcquncharge(sb, m);
 			UDPSTAT(udps_pcqfull);
 			m_freem(rec != NULL ? rec : m);

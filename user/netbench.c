@@ -12,6 +12,8 @@
 //   netbench udprtt [-n N] [-k servers] [-p port]
 //       N UDP request/response exchanges over lo0 with an echo server
 //       (servers processes bound to 127.0.0.1:port with SO_REUSEPORT).
+//       A reply more than 5 s late counts as lost (and is dropped when it
+//       comes: each request carries its number).
 //   netbench udpflows [-F flows] [-d ms] [-p port] [-S 0|1]
 //       F (default 2) independent UDP request/response flows over lo0 at
 //       once, each a client and an echo server of its own (port + i), for
@@ -73,6 +75,7 @@
 #include "user/user.h"
 
 #define MAXP 16
+#define UDPRTT_WAIT_US 5000000   // udprtt: a reply later than this is lost
 #define WARMUP 10          // rtt, udprtt: exchanges not counted
 #define LOOP "127.0.0.1"
 
@@ -489,6 +492,31 @@ udp_echo_server(int port, bool reuse, int readyfd)
 	}
 }
 
+// One request/response of udprtt: datagram number i out on s, and its
+// echo back within UDPRTT_WAIT_US. The exchange number is in the payload,
+// so a reply that comes after its wait ran out (a loaded host can stall a
+// hart for a second) is read and dropped, never taken for the next one's.
+static bool
+udprtt_exchange(int s, const struct sockaddr_in *to, long i)
+{
+	memset(buf, 0, 32);
+	memmove(buf, &i, sizeof(i));
+	long ts = clock_us();
+	if (sendto(s, buf, 32, 0, (struct sockaddr *)to, sizeof(*to)) != 32)
+		return false;
+	for (;;) {
+		struct pollfd pf = { .fd = s, .events = POLLIN };
+		long left = ts + UDPRTT_WAIT_US - (long)clock_us(), got;
+		if (left <= 0 || poll(&pf, 1, (int)((left + 999) / 1000)) <= 0)
+			return false;
+		if (recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL) != 32)
+			continue;
+		memmove(&got, buf, sizeof(got));
+		if (got == i)
+			return true;
+	}
+}
+
 static void
 run_udprtt(long n, int k, int port)
 {
@@ -526,11 +554,7 @@ run_udprtt(long n, int k, int port)
 			i0 = insn_count();
 			lost = 0;
 		}
-		memset(buf, (int)i, 32);
-		struct pollfd pf = { .fd = s, .events = POLLIN };
-		if (sendto(s, buf, 32, 0, (struct sockaddr *)&to, sizeof(to)) != 32 ||
-		    poll(&pf, 1, 1000) <= 0 ||
-		    recvfrom(s, buf, sizeof(buf), MSG_DONTWAIT, NULL, NULL) != 32)
+		if (!udprtt_exchange(s, &to, i))
 			lost++;
 	}
 	i1 = insn_count();

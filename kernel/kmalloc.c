@@ -24,8 +24,6 @@
 // Locking: kcls[c].lock protects class c's partial list, counters, and the
 // slabinfo entries of its slabs [s]. Never held with another class lock.
 // Any context, never sleeps.
-// Compiled -O2 in the optimised kernel (the Makefile's HOTOBJS; -O0 in
-// the debug one, for stepping): every packet allocates and frees several objects here.
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/memlayout.h"

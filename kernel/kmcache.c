@@ -48,8 +48,6 @@
 // References: Jeff Bonwick and Jonathan Adams, "Magazines and Vmem:
 // Extending the Slab Allocator to Many CPUs and Arbitrary Resources",
 // USENIX 2001 (the magazine layer); FreeBSD's UMA per-CPU buckets.
-// Compiled -O2 in the optimised kernel (the Makefile's HOTOBJS; -O0 in
-// the debug one, for stepping): every packet allocates and frees several objects here.
 #include "kernel/types.h"
 #include "kernel/param.h"
 #include "kernel/riscv.h"

@@ -65,8 +65,9 @@
 //
 // References: FreeBSD witness(4) and kern/subr_witness.c (the idea of
 // classes and a learned order); Linux Documentation/locking/lockdep-design.rst.
-// Compiled -O2, unlike the rest of the kernel (-Og): it runs on every
-// acquire and release while checking is on, and nobody steps through it.
+// Compiled -O2 even in the -O0 debug kernel (the pragma; the optimised
+// kernel is -O2 throughout): it runs on every acquire and release while
+// checking is on, and nobody steps through it.
 #pragma GCC optimize("O2")
 #include "kernel/types.h"
 #include "kernel/param.h"

@@ -22,10 +22,10 @@
 // every function here with the C library's over random sizes, offsets
 // and overlaps.
 //
-// Compiled -O2 (the rest of the kernel is -Og; the Makefile's HOTOBJS):
-// these loops run for every packet and page. Loop-to-memset pattern
-// matching is off there: it would turn memset's own loop into a call to
-// itself.
+// Compiled -O2 in the user library too (the Makefile's MEMOBJS; user
+// programs are otherwise -Og): these loops run for every packet and page.
+// Loop-to-memset pattern matching is off here: it would turn memset's own
+// loop into a call to itself.
 #include "kernel/types.h"
 
 // A word that may alias any other type (the compiler must not assume an
@@ -34,8 +34,9 @@ typedef uint64 __attribute__((may_alias)) word_t;
 #define WSIZE sizeof(word_t)
 #define WMASK (WSIZE - 1)
 
-// Inlined even at -Og: the head loops of memset and memmove test it for
-// every byte (a call each made small memsets cost ~100 instructions).
+// Inlined even in the -O0 debug kernel: the head loops of memset and
+// memmove test it for every byte (a call each made small memsets cost
+// ~100 instructions).
 static inline __attribute__((always_inline)) bool aligned(const void *p)
 {
 	return ((uint64)p & WMASK) == 0;

@@ -12,9 +12,12 @@
 		asm volatile("csrr %0, " #name : "=r"(__v));   \
 		__v;                                           \
 	})
-#define CSR_WRITE(name, v) asm volatile("csrw " #name ", %0" ::"r"((uint64)(v)))
-#define CSR_SET(name, v) asm volatile("csrs " #name ", %0" ::"r"((uint64)(v)))
-#define CSR_CLEAR(name, v) asm volatile("csrc " #name ", %0" ::"r"((uint64)(v)))
+// Writes clobber "memory": the compiler may not move loads and stores
+// across them (a store before intr_on, a page-table update before satp
+// is written; at -O2 it otherwise would, volatile or not).
+#define CSR_WRITE(name, v) asm volatile("csrw " #name ", %0" ::"r"((uint64)(v)) : "memory")
+#define CSR_SET(name, v) asm volatile("csrs " #name ", %0" ::"r"((uint64)(v)) : "memory")
+#define CSR_CLEAR(name, v) asm volatile("csrc " #name ", %0" ::"r"((uint64)(v)) : "memory")
 
 #endif
 
@@ -116,5 +119,6 @@ static inline void intr_restore(bool on)
 #define MAKE_SATP(pagetable) (SATP_SV39 | (((uint64)pagetable) >> 12))
 
 #ifndef __ASSEMBLER__
-static inline void sfence_vma(void) { asm volatile("sfence.vma zero, zero"); }
+// The page-table stores before it must reach memory first: "memory".
+static inline void sfence_vma(void) { asm volatile("sfence.vma zero, zero" ::: "memory"); }
 #endif

@@ -122,9 +122,10 @@ int mappages(pagetable_t pt, uint64 va, uint64 size, uint64 pa, int perm)
 	return 0;
 }
 
-// The leaf PTE for va if the page-table pages above it exist. If not,
-// NULL, and *span is the size of the aligned region around va that has no
-// page table (2 MiB or 1 GiB), so a caller can step over it at once.
+// The leaf PTE for va if the page-table pages above it exist, else NULL.
+// Either way *span is the size of the aligned region around va that the
+// answer covers: PGSIZE for a leaf PTE, 2 MiB or 1 GiB for a missing page
+// table, so a caller can step over a hole at once.
 static pte_t *walk_existing(pagetable_t pt, uint64 va, uint64 *span)
 {
 	for (int level = 2; level > 0; level--) {
@@ -135,6 +136,7 @@ static pte_t *walk_existing(pagetable_t pt, uint64 va, uint64 *span)
 		}
 		pt = (pagetable_t)PTE2PA(*pte);
 	}
+	*span = PGSIZE;
 	return &pt[PX(0, va)];
 }
 
@@ -145,14 +147,11 @@ static pte_t *walk_existing(pagetable_t pt, uint64 va, uint64 *span)
 void uvmunmap(pagetable_t pt, uint64 va, uint64 npages, bool do_free)
 {
 	KASSERT((va % PGSIZE) == 0);
-	uint64 end = va + npages * PGSIZE, span;
-	for (uint64 a = va; a < end && a < MAXVA; a += PGSIZE) {
+	uint64 end = va + npages * PGSIZE;
+	uint64 span;   // set by every walk_existing: the region its answer covers
+	for (uint64 a = va; a < end && a < MAXVA; a = (a & ~(span - 1)) + span) {
 		pte_t *pte = walk_existing(pt, a, &span);
-		if (pte == NULL) {
-			a = (a & ~(span - 1)) + span - PGSIZE;   // the loop adds PGSIZE
-			continue;
-		}
-		if ((*pte & PTE_V) == 0)
+		if (pte == NULL || (*pte & PTE_V) == 0)
 			continue;
 		if (PTE_FLAGS(*pte) == PTE_V)
 			panic("uvmunmap: not a leaf");

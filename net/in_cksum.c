@@ -10,8 +10,8 @@
 // sum was 13% of a received segment's instructions (make profile,
 // tcpstream Linux -> guest), a 20-byte IP header cost ~230 instructions
 // (a function call per byte to reach an 8-byte boundary), and the kernel
-// is built -Og, which indexes an array loop with a shift and an add per
-// load.
+// was then built -Og, which indexes an array loop with a shift and an add
+// per load.
 // Idea: le_sum() sums a buffer as little-endian 16-bit words starting at
 // its first byte: 2-byte and 4-byte loads up to an 8-byte boundary, then
 // 8-byte words walked with a pointer, eight per turn, the carries out of

@@ -60,9 +60,6 @@
 //   McKusick et al., The Design and Implementation of the FreeBSD OS,
 //   ch. 12 (memory management in the network stack); FreeBSD
 //   sys/kern/kern_mbuf.c and uipc_mbuf.c (the model; not copied).
-// Compiled -O2 in the optimised kernel (the Makefile's HOTOBJS; -O0 in
-// the debug one, for stepping; the host tests' flags are their own): each packet passes
-// through m_get, m_free and the cluster reference count several times.
 #include "net/mbuf.h"
 
 struct mbstat mbstat;

@@ -102,6 +102,20 @@ def test_synflood_client_gets_in_and_the_cache_drains(netguest, workdir):
                 p.wait(10)
     f = json.loads(fout.strip().splitlines()[-1])
     c = json.loads(cout.strip().splitlines()[-1])
+    retried = False
+    if "error" in c and c.get("got") == 0 and syncache(g)["cookiesrejected"] > 0:
+        # The tap drops most of the flood's frames (QEMU does not read
+        # them fast enough), the client's among them. A client that got
+        # a cookie and lost both its third ACK and its first data
+        # segment cannot be verified (net/tcp_syncache.c, "What a cookie
+        # connection loses"): its next segment draws a RST, as on Linux,
+        # and cookiesrejected counts it. A real client then connects
+        # again; this one does once, and that attempt must get through.
+        retried = True
+        r = subprocess.run(client_argv(rig, dst=GUEST_IP, port=7, bytes=100000, seed=5,
+                                       deadline=60),
+                           capture_output=True, text=True, timeout=90)
+        c = json.loads(r.stdout.strip().splitlines()[-1])
     sc = syncache(g)
     high = sc["count"]              # before entries expire
     sc = syncache_settled(g)
@@ -114,6 +128,9 @@ def test_synflood_client_gets_in_and_the_cache_drains(netguest, workdir):
           % (f["sent"], f["secs"], f["rate"], f["failed"], rcv, sc["added"],
              sc["overflowed"], sc["cookiessent"], sc["cookiesaccepted"],
              c.get("connect_ms", -1), c.get("total_ms", -1), tapdrop))
+    if retried:
+        print("synflood: the client's first connection was a cookie that could not be "
+              "verified (reset); it connected again")
     assert f["sent"] == FLOOD, f
     import tcppeer
     want = __import__("hashlib").sha256(tcppeer.data(5, 100000)).hexdigest()

@@ -17,8 +17,8 @@ Figures:
                  `tcpstream -P 4` over lo0 (its server reads 64 KB at a
                  time), CPUS=2 and 4 (the issue's configuration); and
                  `tcpstream -P 4 -R -m 4096` (the client reads 4 KB at a
-                 time, so reads that free room are frequent), CPUS=2,
-                 with kern.sched_wake_affine 1 (the reader joins the
+                 time, so reads that free room are frequent), CPUS=2 and
+                 4, and CPUS=2 with kern.sched_wake_affine 1 (the reader joins the
                  netisr's CPU) and 0 (it stays on its own, so the netisr
                  often runs on the other CPU), and with wake-affine
                  net.inet.tcp.async_rcvd_lazy 1 vs 0. Every run's streams
@@ -35,16 +35,25 @@ Figures:
                  under `-icount shift=0,sleep=off` (busy guest
                  instructions per byte: elapsed - kern.idle_ns over the
                  streams, minus the clock tick's share; bench/icount.py).
-  mech_reuseport accepts per second from Linux over the tap into
-                 `reuseport -T` with 1 and with 2 listeners (CPUS=2), and
-                 the share max/min over 4 listeners.  Needs the rig.
+  mech_reuseport connections served per second from Linux over the tap
+                 by `reuseport -T` with 1 and with 2 listeners (CPUS=2),
+                 4 rounds of 2,000 connections alternating; Linux's side
+                 is a closed loop (bench/acceptload.py: 32 open at a
+                 time, each waits for the guest's FIN after its accept,
+                 read to EOF and close), so no accept queue overflows
+                 and the figure is the rate the guest serves, not the
+                 1 s SYN retransmissions of an overflowed queue. Then
+                 the share max/min over 4 listeners of 10,000
+                 connections. Every run keeps the guest's listen drops
+                 and Linux's SYN retransmissions (0 expected).  Needs
+                 the rig.
 """
 
+import json
 import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import flowhash
@@ -52,7 +61,7 @@ import icount
 import tcpbench
 
 HERE = Path(__file__).resolve().parent
-TCPPEER = HERE.parent / "tests" / "tcppeer.py"
+ACCEPTLOAD = HERE / "acceptload.py"
 
 
 def _mbps(out):
@@ -221,6 +230,7 @@ class MechBench:
         # wake-affine (the netisr often on the other CPU).
         r4k = "tcpstream -l %d -P 4 -R -m 4096 127.0.0.1" % secs
         out["cpus2_read4k"] = self._flip_guest(2, "rcvd4k", knob, r4k, secs, place=spread[2])
+        out["cpus4_read4k"] = self._flip_guest(4, "rcvd4k4", knob, r4k, secs, place=spread[4])
         out["cpus2_read4k_lazy"] = self._flip_guest(2, "rcvd4kl", lazy, r4k, secs,
                                                     place=spread[2])
         out["cpus2_read4k_noaffine"] = self._flip_guest(
@@ -256,34 +266,70 @@ class MechBench:
         res["icount"] = self._icount(knob, "tcpstream -l 2 -P 2 127.0.0.1", "srsicount")
         return res
 
+    # Accept figures (mech_reuseport): connections per run, at most CONC
+    # open at once (bench/acceptload.py: well under the backlog of 128,
+    # so no accept queue overflows and no SYN waits for Linux's 1 s
+    # retransmission), rounds of 1 and 2 listeners alternating.
+    ACCEPT_CONNS = 2000
+    ACCEPT_CONC = 32
+    ACCEPT_ROUNDS = 4
+    SHARE_CONNS = 10000
+    ACCEPT_COUNTERS = ("net.inet.tcp.listendrop", "net.inet.tcp.syncache.listendrop",
+              "net.inet.tcp.syncache.overflowed", "net.inet.tcp.drop_badseq")
+
     def _accepts(self, g, n, count, port):
-        """reuseport -T -n n; Linux opens count connections (8 at a
-        time); returns (per-listener counts, connections/s at Linux)."""
+        """`reuseport -T -n n` in the guest, Linux's closed loop
+        (bench/acceptload.py) opening count connections: the run's rate
+        at Linux, the per-listener counts, the connection times, and the
+        counters that show a lost SYN or handshake (the guest's listen
+        drops, Linux's SYN retransmissions), which should all be 0."""
         b = self.b
-        g.sendline("reuseport -T -n %d -p %d -t 600 -c %d" % (n, port, count))
+        a = b.nr.sysctl_tree(g, "net.inet.tcp")
+        g.sendline("reuseport -T -n %d -p %d -t 900 -c %d" % (n, port, count))
         g.expect(r"reuseport: ready n=%d" % n, 60, "reuseport's ready line")
-        t0 = time.monotonic()
-        r = b.rig.ns_run([sys.executable, str(TCPPEER), "opens", "--port",
-                          str(port), "--count", str(count), "--parallel", "8",
-                          "--deadline", "580"], timeout=600)
-        secs = time.monotonic() - t0
-        out = g.wait_prompt(600, "reuseport's report")
+        load = round(os.getloadavg()[0], 2)
+        r = b.rig.ns_run([sys.executable, str(ACCEPTLOAD), "--port", str(port),
+                          "--count", str(count), "--conc", str(self.ACCEPT_CONC),
+                          "--deadline", "840"], timeout=900)
+        res = json.loads(r.stdout.strip().splitlines()[-1])
+        out = g.wait_prompt(120, "reuseport's report")
         m = re.search(r"^reuseport: tcp accepted=([\d,]+)$", out, re.M)
         if not m:
             raise RuntimeError("no accepted line:\n" + out[-800:])
-        counts = [int(x) for x in m.group(1).split(",")]
-        ok = len(r.stdout.strip().splitlines()) and '"ok"' in r.stdout
-        return counts, (count / secs if ok else None)
+        z = b.nr.sysctl_tree(g, "net.inet.tcp")
+        if res["ok"] != count:
+            raise RuntimeError("%d listeners: %d of %d connections served: %s"
+                               % (n, res["ok"], count, res["errors"]))
+        res.update(listeners=n, load=load, accepted=[int(x) for x in m.group(1).split(",")],
+                   guest={k.split("net.inet.tcp.")[1]: z.get(k, 0) - a.get(k, 0)
+                          for k in self.ACCEPT_COUNTERS})
+        return res
 
     def reuseport(self):
-        b = self.b
-        g = b.guest()
-        count = 600
-        c1, r1 = self._accepts(g, 1, count, 9201)
-        c2, r2 = self._accepts(g, 2, count, 9202)
-        c4, _ = self._accepts(g, 4, 2 * count, 9203)
-        return {"conns": count, "rate_1": round(r1, 1), "rate_2": round(r2, 1),
-                "ratio_2_1": round(r2 / r1, 3), "counts_1": c1, "counts_2": c2,
+        """Accepts/s with 2 listeners against 1 (CPUS as the bench's,
+        default 2), ACCEPT_ROUNDS rounds alternating 1,2 / 2,1 in one
+        boot, every run kept; then the share over 4 listeners of
+        SHARE_CONNS connections."""
+        g = self.b.guest()
+        port = 9201
+        runs = {1: [], 2: []}
+        for r in range(self.ACCEPT_ROUNDS):
+            for n in ((1, 2) if r % 2 == 0 else (2, 1)):
+                runs[n].append(self._accepts(g, n, self.ACCEPT_CONNS, port))
+                port += 1
+        share = self._accepts(g, 4, self.SHARE_CONNS, port)
+        r1 = sum(x["rate"] for x in runs[1]) / len(runs[1])
+        r2 = sum(x["rate"] for x in runs[2]) / len(runs[2])
+        c4 = share["accepted"]
+        return {"conns": self.ACCEPT_CONNS, "conc": self.ACCEPT_CONC,
+                "command": "reuseport -T -n N -c %d; bench/acceptload.py --count %d --conc %d"
+                           % (self.ACCEPT_CONNS, self.ACCEPT_CONNS, self.ACCEPT_CONC),
+                "rate_1": round(r1, 1), "rate_2": round(r2, 1),
+                "ratio_2_1": round(r2 / r1, 3),
+                "rounds_2_faster": "%d/%d" % (sum(1 for a, b in zip(runs[2], runs[1])
+                                                  if a["rate"] > b["rate"]), len(runs[1])),
+                "runs_1": runs[1], "runs_2": runs[2],
+                "share_conns": self.SHARE_CONNS, "share_run": share,
                 "counts_4": c4, "share_max_min_4": round(max(c4) / max(1, min(c4)), 3)}
 
 
@@ -304,7 +350,7 @@ def table_rows(f, row, err):
     row("9. TCP mechanisms (switch on vs off, one boot)", "", "")
     if not err("   async_rcvd, lo0 -P 4", "mech_rcvd"):
         names = (("cpus2", "CPUS=2, 64K reads"), ("cpus4", "CPUS=4, 64K reads"),
-                 ("cpus2_read4k", "CPUS=2, 4K reads"),
+                 ("cpus2_read4k", "CPUS=2, 4K reads"), ("cpus4_read4k", "CPUS=4, 4K reads"),
                  ("cpus2_read4k_noaffine", "CPUS=2, 4K reads, no wake-affine"))
         for c, label in names:
             d = f["mech_rcvd"].get(c)
@@ -326,8 +372,17 @@ def table_rows(f, row, err):
                     f["mech_srs"].get("icount"))
     if not err("   reuseport accepts", "mech_reuseport"):
         d = f["mech_reuseport"]
+        stalls = lambda runs: sum(x["linux"]["TCPSynRetrans"] + x["guest"]["listendrop"]
+                                  for x in runs)
         row("   reuseport accepts/s 2 vs 1 listeners", "%s" % d["ratio_2_1"],
-            "%.1f vs %.1f conn/s from Linux, %d connections"
-            % (d["rate_2"], d["rate_1"], d["conns"]))
+            "2: %s / 1: %s conn/s, 2 faster %s; %d conns, %d open at a time, "
+            "SYNs lost %d, load %s" % (
+                ",".join("%.0f" % x["rate"] for x in d["runs_2"]),
+                ",".join("%.0f" % x["rate"] for x in d["runs_1"]),
+                d["rounds_2_faster"], d["conns"], d["conc"],
+                stalls(d["runs_1"] + d["runs_2"]),
+                "-".join("%.1f" % x for x in (min(x["load"] for x in d["runs_1"] + d["runs_2"]),
+                                             max(x["load"] for x in d["runs_1"] + d["runs_2"])))))
         row("   reuseport share max/min, 4 listeners", "%s" % d["share_max_min_4"],
-            "accepted %s" % d["counts_4"])
+            "accepted %s of %d, %.0f conn/s" % (d["counts_4"], d["share_conns"],
+                                               d["share_run"]["rate"]))

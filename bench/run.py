@@ -244,7 +244,7 @@ class Bench(basefigs.BaseFigures):
             if want("lossflip") and self.rig:
                 self.figure("tcp_lossflip", lossbench.LossBench(self).run)
             mech = mechbench.MechBench(self)
-            if want("mech") and self.rig:
+            if (want("mech") or want("mechrp")) and self.rig:
                 self.figure("mech_reuseport", mech.reuseport)
             self.meta["udp"] = udp
             try:
@@ -375,7 +375,8 @@ def main(argv):
                    "lossflip (guest -> Linux at 2%% loss, net.inet.tcp.tlp and rto_min_ms flipped in one boot), "
                    "icounttcp (instructions per TCP segment and per byte only), "
                    "smp (CPUS=2 against CPUS=1 over lo0: ping-pong and two flows), "
-                   "mechrcvd (the async_rcvd figures of mech only)")
+                   "mechrcvd (the async_rcvd figures of mech only), "
+                   "mechrp (the reuseport accept figures of mech only)")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

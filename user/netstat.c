@@ -108,28 +108,12 @@ interfaces(void)
 
 // ---- netstat [-anT]: TCP connections ------------------------------------------
 
-// The pcblist text (malloc'ed, NUL-terminated), or NULL with errno.
+// The pcblist text (malloc'ed, NUL-terminated), or NULL with errno; the
+// slack covers connections opened between asking for the size and reading.
 static char *
 pcblist(void)
 {
-	const char *name = "net.inet.tcp.pcblist";
-	size_t len;
-	char *s;
-
-	for (;;) {   // ask for the size; retry if the list grew meanwhile
-		if (sysctl(name, NULL, &len, NULL, 0) < 0)
-			return NULL;
-		len += 1024;
-		if ((s = malloc(len + 1)) == NULL)
-			return NULL;
-		if (sysctl(name, s, &len, NULL, 0) == 0) {
-			s[len] = '\0';
-			return s;
-		}
-		free(s);
-		if (errno != ENOMEM)
-			return NULL;
-	}
+	return sysctl_getstr("net.inet.tcp.pcblist", 1024);
 }
 
 static void

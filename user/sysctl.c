@@ -59,20 +59,7 @@ read_value(const char *name, int type)
 			snprintf(s, 24, "%ld", v);
 		return s;
 	}
-	// A string: ask for the size first; retry if it grew meanwhile.
-	for (;;) {
-		if (sysctl(name, NULL, &len, NULL, 0) < 0)
-			return NULL;
-		if ((s = malloc(len + 1)) == NULL)
-			return NULL;
-		if (sysctl(name, s, &len, NULL, 0) == 0) {
-			s[len] = '\0';
-			return s;
-		}
-		free(s);
-		if (errno != ENOMEM)
-			return NULL;
-	}
+	return sysctl_getstr(name, 0);   // a string
 }
 
 static bool

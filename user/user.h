@@ -65,6 +65,8 @@ uint64 clock_ns(void);      // nanoseconds since boot (time CSR, 100 ns steps)
 uint64 clock_idle_ns(void); // kern.idle_ns: ns all harts spent idle (in wfi)
 // Read an integer knob: 0, or -1 with errno (user/lib/sysctl.c).
 int sysctl_getint(const char *name, int64 *v);
+// Read a string knob into a malloc'd buffer, or NULL with errno.
+char *sysctl_getstr(const char *name, size_t slack);
 int halt(int code);                     // 0 powers off, else QEMU exits with code
 int fcntl(int fd, int cmd, long arg);
 long lseek(int fd, long off, int whence);
@@ -161,6 +163,8 @@ int vfprintf(int fd, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int vsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+// The text cut to fit, a newline, a NUL; returns the length with the newline.
+int vsnprintln(char *buf, size_t n, const char *fmt, va_list ap);
 int puts(const char *s);                // s and a newline on fd 1
 
 // ---- line input (lib/getline.c) ----------------------------------------

@@ -283,6 +283,21 @@ vsnprintf(char *buf, size_t n, const char *fmt, va_list ap)
 	return (int)s.total;
 }
 
+// One whole line for a single write(2): the text, cut short if it does
+// not fit, then a newline.  n must be at least 2.  Returns the length with
+// the newline (the NUL after it not counted).
+int
+vsnprintln(char *buf, size_t n, const char *fmt, va_list ap)
+{
+	int len = vsnprintf(buf, n - 1, fmt, ap);
+
+	if (len > (int)n - 2)
+		len = (int)n - 2;
+	buf[len++] = '\n';
+	buf[len] = '\0';
+	return len;
+}
+
 int
 fprintf(int fd, const char *fmt, ...)
 {

@@ -114,3 +114,19 @@ void fx_learn_gw(void)
 	CHECK(arp_lookup(GW_ADDR, mac) == 0);
 	fx_clear();
 }
+
+struct socket *fx_udp_socket(uint32 opts)
+{
+	const struct protosw *pr = pffindproto(SOCK_DGRAM, IPPROTO_UDP);
+	CHECK(pr != NULL);
+	struct socket *so = so_alloc(pr);
+	CHECK(so != NULL && pr->pr_usrreqs->pru_attach(so, IPPROTO_UDP) == 0);
+	so->so_options = opts;
+	return so;
+}
+
+void fx_udp_close(struct socket *so)
+{
+	CHECK(so->so_proto->pr_usrreqs->pru_detach(so) == 0);
+	sorele(so);
+}

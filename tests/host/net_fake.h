@@ -1,6 +1,7 @@
 // A fake Ethernet interface "fx0" (10.0.2.15/24) for the ARP and IP host
 // tests: its send queue's start routine captures every frame, and helpers
-// build and inject frames from a fake gateway 10.0.2.2.
+// build and inject frames from a fake gateway 10.0.2.2; UDP sockets for
+// the pcb tests are made on the real protocol.
 #pragma once
 #include "tests/host/test.h"
 #include "net/if.h"
@@ -9,6 +10,7 @@
 #include "net/ip.h"
 #include "net/icmp.h"
 #include "net/byteorder.h"
+#include "net/socket.h"
 
 #define FX_ADDR IPV4(10, 0, 2, 15)
 #define GW_ADDR IPV4(10, 0, 2, 2)
@@ -35,3 +37,8 @@ int fx_echo(uint8 *buf, uint16 id, uint16 seq, int plen);
 void fx_learn_gw(void);
 // An ARP packet (op, sender, target) into buf; returns 28.
 int fx_arp(uint8 *buf, int op, const uint8 *sha, uint32 spa, const uint8 *tha, uint32 tpa);
+// A UDP socket made with the real protocol (its pru_attach called directly,
+// as the netisr would), with so_options set to opts; checked, never NULL.
+struct socket *fx_udp_socket(uint32 opts);
+// Detach and release a socket from fx_udp_socket.
+void fx_udp_close(struct socket *so);

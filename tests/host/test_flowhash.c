@@ -56,21 +56,6 @@ static void setup(void)
 	fx_clear();
 }
 
-static struct socket *udp_socket(uint32 opts)
-{
-	const struct protosw *pr = pffindproto(SOCK_DGRAM, IPPROTO_UDP);
-	struct socket *so = so_alloc(pr);
-	CHECK(so != NULL && pr->pr_usrreqs->pru_attach(so, IPPROTO_UDP) == 0);
-	so->so_options = opts;
-	return so;
-}
-
-static void udp_close(struct socket *so)
-{
-	CHECK(so->so_proto->pr_usrreqs->pru_detach(so) == 0);
-	sorele(so);
-}
-
 static void sin_of(struct sockaddr_in *sin, uint32 a, uint16 port)
 {
 	memset(sin, 0, sizeof(*sin));
@@ -109,7 +94,7 @@ static void check_connect_placement(int ncpu)
 	for (int i = 0; i < FLOWS; i++) {
 		uint32 faddr = rnd_faddr();
 		uint16 fport = rnd_port(), lport = rnd_port();
-		struct socket *so = udp_socket(0);
+		struct socket *so = fx_udp_socket(0);
 		struct sockaddr_in sin;
 		sin_of(&sin, FX_ADDR, lport);
 		CHECK(so->so_proto->pr_usrreqs->pru_bind(so, &sin) == 0);
@@ -125,7 +110,7 @@ static void check_connect_placement(int ncpu)
 				ncpu, faddr, fport, lport, netisr_hashcpu(h), cpu);
 		CHECK(cpu == netisr_hashcpu(h));
 		CHECK(cpu >= 0 && cpu < ncpu);
-		udp_close(so);
+		fx_udp_close(so);
 	}
 }
 
@@ -154,7 +139,7 @@ static void check_reuseport_pick(int ncpu)
 	uint16 lport = (uint16)(7000 + ncpu);
 	for (int k = 0; k < N; k++) {
 		struct sockaddr_in sin;
-		g[k] = udp_socket(SO_OPT_REUSEPORT);
+		g[k] = fx_udp_socket(SO_OPT_REUSEPORT);
 		sin_of(&sin, INADDR_ANY, lport);
 		CHECK(g[k]->so_proto->pr_usrreqs->pru_bind(g[k], &sin) == 0);
 	}
@@ -176,7 +161,7 @@ static void check_reuseport_pick(int ncpu)
 	for (int k = 0; k < N; k++)
 		CHECK(hits[k] > 0);   // the test did exercise every member
 	for (int k = 0; k < N; k++)
-		udp_close(g[k]);
+		fx_udp_close(g[k]);
 }
 
 static void flowhash_reuseport_pick_uses_rx_hash(void)

@@ -16,22 +16,6 @@ static void setup(void)
 	CHECK(udp_init() == 0);
 }
 
-static struct socket *udp_socket(uint32 opts)
-{
-	const struct protosw *pr = pffindproto(SOCK_DGRAM, IPPROTO_UDP);
-	CHECK(pr != NULL);
-	struct socket *so = so_alloc(pr);
-	CHECK(so != NULL && pr->pr_usrreqs->pru_attach(so, IPPROTO_UDP) == 0);
-	so->so_options = opts;
-	return so;
-}
-
-static void udp_close(struct socket *so)
-{
-	CHECK(so->so_proto->pr_usrreqs->pru_detach(so) == 0);
-	sorele(so);
-}
-
 static int ubind(struct socket *so, uint32 addr, uint16 port)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = hton16(port) };
@@ -63,65 +47,65 @@ static struct inpcb *lookup(struct socket *any, uint32 faddr, uint16 fport,
 static void test_bind_same_port_is_eaddrinuse(void)
 {
 	setup();
-	struct socket *a = udp_socket(0), *b = udp_socket(0), *c = udp_socket(0);
+	struct socket *a = fx_udp_socket(0), *b = fx_udp_socket(0), *c = fx_udp_socket(0);
 	CHECK(ubind(a, INADDR_ANY, 5000) == 0);
 	CHECK(ubind(b, INADDR_ANY, 5000) == -EADDRINUSE);
 	CHECK(ubind(b, FX_ADDR, 5000) == -EADDRINUSE);   // overlaps the wildcard
 	CHECK(ubind(b, INADDR_ANY, 5001) == 0);
 	CHECK(ubind(b, INADDR_ANY, 5002) == -EINVAL);    // bound already
-	udp_close(a);
+	fx_udp_close(a);
 	CHECK(ubind(c, INADDR_ANY, 5000) == 0);          // free again after close
-	udp_close(b);
-	udp_close(c);
+	fx_udp_close(b);
+	fx_udp_close(c);
 }
 
 static void test_bind_foreign_address_is_eaddrnotavail(void)
 {
 	setup();
-	struct socket *a = udp_socket(0);
+	struct socket *a = fx_udp_socket(0);
 	CHECK(ubind(a, IPV4(10, 0, 2, 99), 5000) == -EADDRNOTAVAIL);
 	CHECK(ubind(a, IPV4(8, 8, 8, 8), 0) == -EADDRNOTAVAIL);
 	CHECK(ubind(a, FX_ADDR, 5000) == 0);
-	udp_close(a);
+	fx_udp_close(a);
 }
 
 static void test_reuseaddr_allows_exact_next_to_wildcard(void)
 {
 	setup();
-	struct socket *a = udp_socket(0), *b = udp_socket(SO_OPT_REUSEADDR);
-	struct socket *c = udp_socket(SO_OPT_REUSEADDR);
+	struct socket *a = fx_udp_socket(0), *b = fx_udp_socket(SO_OPT_REUSEADDR);
+	struct socket *c = fx_udp_socket(SO_OPT_REUSEADDR);
 	CHECK(ubind(a, INADDR_ANY, 5000) == 0);
 	CHECK(ubind(b, FX_ADDR, 5000) == 0);             // R3: only exact conflicts
 	CHECK(ubind(c, FX_ADDR, 5000) == -EADDRINUSE);   // exact, no REUSEPORT
-	udp_close(a);
-	udp_close(b);
-	udp_close(c);
+	fx_udp_close(a);
+	fx_udp_close(b);
+	fx_udp_close(c);
 }
 
 static void test_reuseaddr_binds_next_to_a_connected_pcb(void)
 {
 	setup();
-	struct socket *a = udp_socket(0), *b = udp_socket(SO_OPT_REUSEADDR);
-	struct socket *c = udp_socket(0);
+	struct socket *a = fx_udp_socket(0), *b = fx_udp_socket(SO_OPT_REUSEADDR);
+	struct socket *c = fx_udp_socket(0);
 	CHECK(ubind(a, FX_ADDR, 5100) == 0);
 	CHECK(in_pcbconnect(a->so_pcb, IPV4(10, 0, 2, 2), 7) == 0);
 	CHECK(ubind(c, FX_ADDR, 5100) == -EADDRINUSE);   // R2: no reuse asked
 	CHECK(ubind(b, FX_ADDR, 5100) == 0);             // R3: a is connected
-	udp_close(a);
-	udp_close(b);
-	udp_close(c);
+	fx_udp_close(a);
+	fx_udp_close(b);
+	fx_udp_close(c);
 }
 
 static void test_reuseport_is_all_or_nothing(void)
 {
 	setup();
-	struct socket *a = udp_socket(SO_OPT_REUSEPORT), *b = udp_socket(SO_OPT_REUSEPORT);
-	struct socket *c = udp_socket(0), *d = udp_socket(SO_OPT_REUSEADDR);
+	struct socket *a = fx_udp_socket(SO_OPT_REUSEPORT), *b = fx_udp_socket(SO_OPT_REUSEPORT);
+	struct socket *c = fx_udp_socket(0), *d = fx_udp_socket(SO_OPT_REUSEADDR);
 	CHECK(ubind(a, INADDR_ANY, 6000) == 0);
 	CHECK(ubind(b, INADDR_ANY, 6000) == 0);
 	CHECK(ubind(c, INADDR_ANY, 6000) == -EADDRINUSE);   // late-comer without it
 	CHECK(ubind(d, INADDR_ANY, 6000) == -EADDRINUSE);   // REUSEADDR is not enough
-	struct socket *e = udp_socket(0), *f = udp_socket(SO_OPT_REUSEPORT);
+	struct socket *e = fx_udp_socket(0), *f = fx_udp_socket(SO_OPT_REUSEPORT);
 	CHECK(ubind(e, INADDR_ANY, 6001) == 0);
 	CHECK(ubind(f, INADDR_ANY, 6001) == -EADDRINUSE);   // holder without it
 	struct inpcbinfo *ii = info(a);
@@ -129,12 +113,12 @@ static void test_reuseport_is_all_or_nothing(void)
 	CHECK(in_localgroup_count(ii, INADDR_ANY, 6000) == 2);
 	CHECK(in_localgroup_count(ii, INADDR_ANY, 6001) == 0);
 	net_lock_release(&ii->ipi_lock);
-	udp_close(a);
-	udp_close(b);
-	udp_close(c);
-	udp_close(d);
-	udp_close(e);
-	udp_close(f);
+	fx_udp_close(a);
+	fx_udp_close(b);
+	fx_udp_close(c);
+	fx_udp_close(d);
+	fx_udp_close(e);
+	fx_udp_close(f);
 }
 
 #define NEPH 300
@@ -144,7 +128,7 @@ static void test_ephemeral_ports_are_unique_and_in_range(void)
 	static struct socket *s[NEPH];
 	static uint8 seen[65536];
 	for (int i = 0; i < NEPH; i++) {
-		s[i] = udp_socket(0);
+		s[i] = fx_udp_socket(0);
 		CHECK(ubind(s[i], INADDR_ANY, 0) == 0);
 		uint16 p = lport(s[i]);
 		CHECK(p >= INP_EPHEMERAL_FIRST);
@@ -152,22 +136,22 @@ static void test_ephemeral_ports_are_unique_and_in_range(void)
 		seen[p] = 1;
 	}
 	// A fixed bind of a port in the range is skipped by later allocations.
-	struct socket *fixed = udp_socket(0);
+	struct socket *fixed = fx_udp_socket(0);
 	uint16 next = INP_EPHEMERAL_FIRST + NEPH;
 	CHECK(ubind(fixed, INADDR_ANY, next) == 0);
-	struct socket *t = udp_socket(0);
+	struct socket *t = fx_udp_socket(0);
 	CHECK(ubind(t, INADDR_ANY, 0) == 0 && lport(t) != next && !seen[lport(t)]);
 	for (int i = 0; i < NEPH; i++)
-		udp_close(s[i]);
-	udp_close(fixed);
-	udp_close(t);
+		fx_udp_close(s[i]);
+	fx_udp_close(fixed);
+	fx_udp_close(t);
 }
 
 static void test_lookup_prefers_connected_then_exact_then_wildcard(void)
 {
 	setup();
-	struct socket *w = udp_socket(SO_OPT_REUSEADDR), *x = udp_socket(SO_OPT_REUSEADDR);
-	struct socket *c = udp_socket(SO_OPT_REUSEADDR);
+	struct socket *w = fx_udp_socket(SO_OPT_REUSEADDR), *x = fx_udp_socket(SO_OPT_REUSEADDR);
+	struct socket *c = fx_udp_socket(SO_OPT_REUSEADDR);
 	CHECK(ubind(w, INADDR_ANY, 7000) == 0);
 	CHECK(ubind(x, FX_ADDR, 7000) == 0);
 	CHECK(ubind(c, INADDR_ANY, 7001) == 0);
@@ -179,9 +163,9 @@ static void test_lookup_prefers_connected_then_exact_then_wildcard(void)
 	CHECK(lookup(w, GW_ADDR, 53, FX_ADDR, 7001)->inp_socket == c);      // connected
 	CHECK(lookup(w, GW_ADDR, 54, FX_ADDR, 7001) == NULL);   // wrong peer port
 	CHECK(lookup(w, GW_ADDR, 1, FX_ADDR, 7002) == NULL);
-	udp_close(w);
-	udp_close(x);
-	udp_close(c);
+	fx_udp_close(w);
+	fx_udp_close(x);
+	fx_udp_close(c);
 }
 
 #define NMEMB 4
@@ -190,7 +174,7 @@ static void test_lookup_prefers_connected_then_exact_then_wildcard(void)
 static struct socket *group(int n, uint32 addr, uint16 port, struct socket **m)
 {
 	for (int i = 0; i < n; i++) {
-		m[i] = udp_socket(SO_OPT_REUSEPORT);
+		m[i] = fx_udp_socket(SO_OPT_REUSEPORT);
 		CHECK(ubind(m[i], addr, port) == 0);
 	}
 	return m[0];
@@ -224,7 +208,7 @@ static void test_localgroup_spreads_within_bounds(void)
 		CHECK(got[i] > NFLOWS / NMEMB * 8 / 10 && got[i] < NFLOWS / NMEMB * 12 / 10);
 	}
 	for (int i = 0; i < NMEMB; i++)
-		udp_close(m[i]);
+		fx_udp_close(m[i]);
 }
 
 static void test_localgroup_same_tuple_same_member(void)
@@ -242,7 +226,7 @@ static void test_localgroup_same_tuple_same_member(void)
 			CHECK(first[p] == k);
 		}
 	for (int i = 0; i < NMEMB; i++)
-		udp_close(m[i]);
+		fx_udp_close(m[i]);
 }
 
 static void test_localgroup_exact_beats_wildcard(void)
@@ -256,8 +240,8 @@ static void test_localgroup_exact_beats_wildcard(void)
 		CHECK(member(w, 2, lookup(w[0], GW_ADDR, 30000 + p, IPV4(10, 0, 2, 255), 8002)) >= 0);
 	}
 	for (int i = 0; i < 2; i++) {
-		udp_close(w[i]);
-		udp_close(x[i]);
+		fx_udp_close(w[i]);
+		fx_udp_close(x[i]);
 	}
 }
 
@@ -266,7 +250,7 @@ static void test_localgroup_member_close_keeps_the_rest(void)
 	setup();
 	struct socket *m[NMEMB];
 	group(NMEMB, INADDR_ANY, 8003, m);
-	udp_close(m[1]);
+	fx_udp_close(m[1]);
 	m[1] = NULL;
 	int got[NMEMB] = { 0 };
 	for (int p = 0; p < 3000; p++) {
@@ -276,11 +260,11 @@ static void test_localgroup_member_close_keeps_the_rest(void)
 		got[k]++;
 	}
 	CHECK(got[0] > 500 && got[2] > 500 && got[3] > 500);
-	udp_close(m[0]);
-	udp_close(m[2]);
-	udp_close(m[3]);
-	CHECK(lookup(m[0] = udp_socket(0), GW_ADDR, 1, FX_ADDR, 8003) == NULL);
-	udp_close(m[0]);
+	fx_udp_close(m[0]);
+	fx_udp_close(m[2]);
+	fx_udp_close(m[3]);
+	CHECK(lookup(m[0] = fx_udp_socket(0), GW_ADDR, 1, FX_ADDR, 8003) == NULL);
+	fx_udp_close(m[0]);
 }
 
 // What hash-threshold guarantees when a member leaves (RFC 2992; the
@@ -304,7 +288,7 @@ static void test_localgroup_leave_moves_few_flows(void)
 							    FX_ADDR, port));
 			CHECK(before[f] >= 0);
 		}
-		udp_close(m[gone]);
+		fx_udp_close(m[gone]);
 		m[gone] = NULL;
 		for (int f = 0; f < NF; f++) {
 			int now = member(m, NMEMB, lookup(m[gone ? 0 : 1], GW_ADDR,
@@ -325,7 +309,7 @@ static void test_localgroup_leave_moves_few_flows(void)
 		CHECK(kept * 10 >= stay * 6);   // theory: >= 2/3
 		for (int i = 0; i < NMEMB; i++)
 			if (m[i] != NULL)
-				udp_close(m[i]);
+				fx_udp_close(m[i]);
 	}
 }
 
@@ -339,7 +323,7 @@ static void test_reuseport_ext_off_picks_last_bound(void)
 		CHECK(lookup(m[0], GW_ADDR, 10000 + p, FX_ADDR, 8004)->inp_socket == m[2]);
 	CHECK(host_sysctl_write("net.inet.udp.reuseport_ext", 1) == 0);
 	for (int i = 0; i < 3; i++)
-		udp_close(m[i]);
+		fx_udp_close(m[i]);
 }
 
 static void test_hash_threshold_pick_is_in_range(void)

@@ -66,6 +66,16 @@ def listener(port, backlog=128):
     return s
 
 
+def accept_one(port, end):
+    """Listen on port and accept one connection by the deadline end.
+    Returns (connection, listener): the caller keeps the listener open
+    until it is done, as a server would."""
+    ls = listener(port)
+    ls.settimeout(max(1, end - time.monotonic()))
+    c, _ = ls.accept()
+    return c, ls
+
+
 def connect(dst, port, deadline, timeout=10):
     """A connected socket; retries while refused until deadline."""
     while True:
@@ -111,9 +121,7 @@ def cmd_sink(a, end):
 
 
 def cmd_source(a, end):
-    ls = listener(a.port)
-    ls.settimeout(max(1, end - time.monotonic()))
-    c, _ = ls.accept()
+    c, _ls = accept_one(a.port, end)
     d = data(a.seed, a.bytes)
     c.settimeout(max(1, end - time.monotonic()))
     c.sendall(d)
@@ -229,9 +237,7 @@ def cmd_refused(a, end):
 
 
 def cmd_reset(a, end):
-    ls = listener(a.port)
-    ls.settimeout(max(1, end - time.monotonic()))
-    c, _ = ls.accept()
+    c, _ls = accept_one(a.port, end)
     n = 0
     c.settimeout(max(1, end - time.monotonic()))
     while n < a.after:
@@ -245,9 +251,7 @@ def cmd_reset(a, end):
 
 
 def cmd_resetsend(a, end):
-    ls = listener(a.port)
-    ls.settimeout(max(1, end - time.monotonic()))
-    c, _ = ls.accept()
+    c, _ls = accept_one(a.port, end)
     d = data(a.seed, a.bytes)
     c.settimeout(max(1, end - time.monotonic()))
     c.sendall(d)
@@ -257,9 +261,7 @@ def cmd_resetsend(a, end):
 
 
 def cmd_blackhole(a, end):
-    ls = listener(a.port)
-    ls.settimeout(max(1, end - time.monotonic()))
-    c, _ = ls.accept()
+    c, _ls = accept_one(a.port, end)
     if a.bytes:
         c.settimeout(max(1, end - time.monotonic()))
         c.sendall(data(a.seed, a.bytes))

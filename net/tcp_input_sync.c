@@ -483,15 +483,20 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 	// SHOULD be generated when an out-of-order segment arrives ... [and]
 	// when the incoming segment fills in all or part of a gap" -- one per
 	// segment, not one per batch: the sender counts them (3 dup ACKs).
+	// With SACK, a segment that only extends the highest block, after
+	// three immediate ACKs for this hole, is acknowledged every second
+	// segment instead (net/tcp_sackdelay.c).
 	tcp_seq onxt = tp->rcv_nxt;
-	int r = tcp_reass(tp, sg->sg_seq, m ? sg->sg_len : 0, m, fin);
+	uint32 onseg = tp->t_reass.tr_nseg, len = m ? sg->sg_len : 0;
+	int r = tcp_reass(tp, sg->sg_seq, len, m, fin);
 	if (SEQ_GT(tp->rcv_nxt, onxt))   // a filled hole delivered data: it counts too
 		tcp_rcvbuf_autotune(tp, sg, tp->rcv_nxt - onxt);
 	if (m != NULL && SEQ_GT(sg->sg_seq, tp->rcv_nxt))
 		tcp_sack_rcvd(tp, sg->sg_seq);   // RFC 2018 4: its block is reported first
-	tp->t_flags |= TF_ACKNOW;
-	if (r != TH_FIN)
-		tcp_output(tp);   // (a FIN's ACK follows in tcp_input_fin)
+	if (r == TH_FIN)
+		tp->t_flags |= TF_ACKNOW;   // (a FIN's ACK follows in tcp_input_fin)
+	else
+		tcp_sackdelay_ack(tp, sg, len, onxt, onseg);
 	return r;
 }
 

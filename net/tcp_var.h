@@ -230,6 +230,8 @@ struct tcpcb {
 
 	uint32 t_unacked_bytes;       // [o] in-order data received since our last ACK
 	uint32 t_segs_unacked;        // [o] in-order segments received since our last ACK
+	tcp_seq t_ooonxt;             // [o] rcv_nxt when t_oooacks started (tcp_sackdelay.c)
+	uint32 t_oooacks;             // [o] immediate ACKs for out-of-order data at t_ooonxt
 	int t_softerror;              // [o] last ICMP soft error (-Exxx), reported on timeout
 	struct tcp_reass t_reass;     // [o] out-of-order data
 	struct tcpcb *t_rollnext;     // [o] netisr's rollup list (TF_ONROLLUP)
@@ -321,6 +323,7 @@ struct tcpstat {
 	uint64 tcps_tsmissing;      // dropped: no timestamp though negotiated (RFC 7323 3.2)
 	uint64 tcps_tsrtt;          // RTT samples taken from TSecr (RFC 7323 4)
 	uint64 tcps_rcvbufgrow;     // receive buffers grown by autotuning
+	uint64 tcps_ooo_ackwait;    // out-of-order segments whose ACK waited (tcp_sackdelay.c)
 	uint64 tcps_icmp_hard;      // connections aborted by an ICMP error
 	uint64 tcps_icmp_soft;      // ICMP errors kept as a soft error
 	uint64 tcps_icmp_mtu;       // segment size lowered by "fragmentation needed"
@@ -500,6 +503,14 @@ void tcp_rcvbuf_autotune(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len)
 // The largest receive buffer tp's socket may reach (SO_RCVBUF, or the
 // autotuning ceiling): what the window shift must cover.
 uint32 tcp_rcvbuf_ceiling(struct tcpcb *tp);
+
+// ---- tcp_sackdelay.c -------------------------------------------------------------------
+// Acknowledge segment sg (len data bytes), just queued out of order or
+// filling a hole (rcv_nxt was onxt and the queue had onseg blocks
+// before): at once, or, if it only extended the highest SACK block after
+// three immediate ACKs, every second segment / at the end of the batch.
+void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,
+		       tcp_seq onxt, uint32 onseg);
 
 // ---- tcp_input.c / tcp_input_sync.c ------------------------------------------------
 void tcp_input(struct mbuf *m, int hlen);

@@ -54,6 +54,7 @@ extern const struct host_test tcp_rfc_tests[];
 extern const struct host_test tcp_syncache_tests[];
 extern const struct host_test tcp_tlp_tests[];
 extern const struct host_test tcp_prr_tests[];
+extern const struct host_test tcp_sackdelay_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

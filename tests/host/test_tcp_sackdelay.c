@@ -1,0 +1,131 @@
+// Host tests of net/tcp_sackdelay.c: with SACK, the receiver ACKs
+// out-of-order data that only extends the highest block every second
+// segment (or at the end of the batch), after three immediate duplicate
+// ACKs per hole; net.inet.tcp.sack_delack=0 ACKs each one. Over the fake
+// wire (tcp_wire.h), deterministic: the first segment of a window is
+// dropped and the rest arrive as one input batch.
+#include "tests/host/tcp_wire.h"
+
+#define NSEG 9   // one window: the first lost, eight behind the hole
+
+static int drop_once;
+
+static enum wire_verdict drop_first_data(const struct wire_seg *ws)
+{
+	if (ws->ws_len > 0 && drop_once) {
+		drop_once = 0;
+		return WIRE_DROP;
+	}
+	return WIRE_PASS;
+}
+
+// One window with its first segment lost, switch set to on. Returns the
+// ACKs the receiver sent for the eight segments behind the hole; checks
+// that each is a duplicate ACK, that the last one's first SACK block
+// reaches the end of the window, and that the transfer then completes
+// by one fast retransmission, without a timeout.
+static int acks_behind_one_hole(bool on)
+{
+	BEGIN();
+	CHECK(host_sysctl_write("net.inet.tcp.sack_delack", on) == 0);
+	struct socket *c, *s;
+	tw_pair(5340 + on, &c, &s);
+	CHECK(tw_tp(s)->t_flags & TF_SACK_PERMIT);
+	uint16 sp = port_of(s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	uint32 mss = tw_tp(c)->t_maxseg;
+	static uint8 buf[NSEG * 1460];
+	CHECK(mss == 1460);
+	wire_log_clear();
+	drop_once = 1;
+	wire_filter = drop_first_data;
+	send_pattern(c, sizeof(buf));
+	CHECK(wire_burst() == NSEG);      // the window: one input batch at s
+	wire_filter = NULL;
+	wire_burst();                     // its ACKs cross (and reach c)
+	int n = 0, last = -1;
+	for (int i = 0; i < wire_nlog; i++) {
+		if (wire_log[i].ws_sport != sp)
+			continue;
+		CHECK(wire_log[i].ws_ack == base && wire_log[i].ws_len == 0);
+		n++;
+		last = i;
+	}
+	CHECK(last >= 0 && (wire_log[last].ws_opt.to_flags & TOF_SACK));
+	CHECK(wire_log[last].ws_opt.to_sacks[0][0] == base + mss);
+	CHECK(wire_log[last].ws_opt.to_sacks[0][1] == base + sizeof(buf));
+	uint64 waited = tcpstat.tcps_ooo_ackwait;
+	recv_check(s, sizeof(buf));
+	CHECK(tcpstat.tcps_rexmttimeo == 0 && tcpstat.tcps_sndrexmitpack == 1);
+	CHECK(tcpstat.tcps_delack == 0);   // no ACK was left to the timer
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+	CHECK(waited == (on ? NSEG - 1 - 3 : 0));
+	return n;
+}
+
+// Eight segments behind a hole: the first three ACKed at once (the
+// sender's DupThresh), then every second one and the last at the end of
+// the batch: 3 + 2 + 1 = 6 ACKs ...
+static void tcp_sack_delack_halves_ooo_acks(void)
+{
+	CHECK(acks_behind_one_hole(true) == 6);
+}
+
+// ... against 8 with the switch off.
+static void tcp_sack_delack_off_acks_each(void)
+{
+	CHECK(acks_behind_one_hole(false) == NSEG - 1);
+}
+
+// A segment that fills part of the hole, or opens a new one, is ACKed at
+// once even after the first three: the ACKs carry news.
+static void tcp_sack_delack_news_at_once(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5342, &c, &s);
+	struct tcpcb *tp = tw_tp(s);
+	uint16 sp = port_of(s), cp = port_of(c);
+	tcp_seq base = tp->rcv_nxt;
+	tcp_seq ack = tw_tp(c)->rcv_nxt;
+	static const uint8 noopt[4];
+	wire_log_clear();
+	// Segments 2..6 (of 1460) arrive in one batch; 1 is missing: 3 ACKs
+	// at once, then the 4th waits and the 5th takes its ACK.
+	for (int k = 1; k <= 5; k++)
+		tw_forge_raw(cp, sp, base + k * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+	CHECK(wire_burst() == 5);
+	wire_settle();
+	CHECK(tw_count(sp, TH_ACK, false) == 4);
+	// A new block above a gap (segment 8): at once.
+	tw_forge_raw(cp, sp, base + 7 * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+	wire_settle();
+	CHECK(tw_count(sp, TH_ACK, false) == 5);
+	// Segment 7 fills the upper hole (two blocks merge): at once.
+	tw_forge_raw(cp, sp, base + 6 * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+	wire_settle();
+	CHECK(tw_count(sp, TH_ACK, false) == 6);
+	// Segment 1 fills the first hole: at once, acknowledging all eight.
+	// (Two bursts: it reaches s, then s's ACK crosses; c, which never
+	// sent these forged bytes, answers that ACK, so no settle here.)
+	tw_forge_raw(cp, sp, base, ack, TH_ACK, 65535, noopt, 0, 1460);
+	CHECK(wire_burst() == 1);
+	CHECK(wire_burst() == 1);
+	CHECK(tw_count(sp, TH_ACK, false) == 7);
+	CHECK(wire_log[wire_nlog - 1].ws_sport == sp &&
+	      wire_log[wire_nlog - 1].ws_ack == base + 8 * 1460);
+	CHECK(tp->rcv_nxt == base + 8 * 1460);
+	wire_settle();
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+const struct host_test tcp_sackdelay_tests[] = {
+	{ tcp_sack_delack_halves_ooo_acks, "tcp_sack_delack_halves_ooo_acks" },
+	{ tcp_sack_delack_off_acks_each, "tcp_sack_delack_off_acks_each" },
+	{ tcp_sack_delack_news_at_once, "tcp_sack_delack_news_at_once" },
+	{ NULL, NULL },
+};

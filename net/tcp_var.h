@@ -357,6 +357,7 @@ extern int tcp_rexmt_max;         // retransmissions of one segment, then drop
 extern int tcp_syn_rexmt_max;     // retransmissions of a SYN, then drop
 extern int tcp_keepidle_ms, tcp_keepintvl_ms, tcp_keepcnt, tcp_keepinit_ms;
 extern int tcp_delack_ms;
+extern int tcp_ack_batch_max;   // net.inet.tcp.ack_batch_max (net/tcp_input_sync.c) [a]
 extern int tcp_fin_wait_2_ms;     // orphaned FIN_WAIT_2 idle limit
 extern int tcp_iw_segs;           // initial window in segments (RFC 6928)
 extern int tcp_invalid_ratelimit_ms; // ACKs answering unacceptable segments: at most 1 per

@@ -226,11 +226,14 @@ static void tcp_time_wait_kept_when_syn_dropped(void)
 
 // ---- ACKs -----------------------------------------------------------------------------
 
-// Ten full segments arrive in one batch: five ACKs, one per second
-// segment, each acknowledging two more (not one ACK at the batch's end).
+// With net.inet.tcp.ack_batch_max 0 (RFC 1122 to the letter; the
+// default batches: test_tcp_ackbatch.c): ten full segments arrive in one
+// batch: five ACKs, one per second segment, each acknowledging two more
+// (not one ACK at the batch's end).
 static void tcp_delack_every_second_segment_in_a_batch(void)
 {
 	BEGIN();
+	CHECK(host_sysctl_write("net.inet.tcp.ack_batch_max", 0) == 0);
 	struct socket *c, *s;
 	tw_pair(5302, &c, &s);
 	uint16 cp = port_of(c), sp = port_of(s);

@@ -320,7 +320,7 @@ def table_rows(f, row, err):
             "net.link.lo0.hwassist=0 (checksums computed): %s" % d["hwassist0"])
     if not err("   e1000 frame received", "icount_e1000"):
         d = f["icount_e1000"]
-        row("   e1000 frame received",
+        row("   e1000 frame received (host blasting)",
             " / ".join("%d" % d[c]["insn_per_frame"] for c in sorted(d) if c.startswith("cpus")),
             "netbench rxcount -n 20000, host blasting; %s frames, base %s insn/us"
             % (" / ".join("%d" % d[c]["frames"] for c in sorted(d) if c.startswith("cpus")),

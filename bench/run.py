@@ -61,6 +61,7 @@ import sackbench                # noqa: E402  (bench/sackbench.py: goodput with 
 import lossbench                # noqa: E402  (bench/lossbench.py: tlp on/off at 2% loss, one boot)
 import icount                   # noqa: E402  (bench/icount.py: instructions per operation)
 import rxbench                  # noqa: E402  (bench/rxbench.py: e1000 RX cost, ifq)
+import rxbatch                  # noqa: E402  (bench/rxbatch.py: per e1000 frame at a chosen batch)
 import mechbench                # noqa: E402  (bench/mechbench.py: issue 11)
 import basefigs                 # noqa: E402  (bench/basefigs.py: figures 1-4, CPUS=1)
 import nsside                   # noqa: E402  (bench/nsside.py: the Linux side, ns-*)
@@ -272,6 +273,8 @@ class Bench(basefigs.BaseFigures):
                 self.figure("icount_lo0", ic.lo0)
                 if self.rig:
                     self.figure("icount_e1000", ic.e1000)
+            if (want("icount") or want("rxbatch")) and self.rig:
+                self.figure("icount_rxbatch", rxbatch.RxBatch(self).run)
             if want("icount") or want("tcp") or want("icounttcp"):
                 self.figure("icount_tcplo", ic.tcp_lo0)
                 if self.rig:
@@ -319,6 +322,7 @@ class Bench(basefigs.BaseFigures):
         sackbench.table_rows(f, row, err)
         lossbench.table_rows(f, row, err)
         icount.table_rows(f, row, err)
+        rxbatch.table_rows(f, row, err)
         rxbench.table_rows(f, row, err)
         mechbench.table_rows(f, row, err)
         contendbench.table_rows(f, row, err)
@@ -376,7 +380,8 @@ def main(argv):
                    "icounttcp (instructions per TCP segment and per byte only), "
                    "smp (CPUS=2 against CPUS=1 over lo0: ping-pong and two flows), "
                    "mechrcvd (the async_rcvd figures of mech only), "
-                   "mechrp (the reuseport accept figures of mech only)")
+                   "mechrp (the reuseport accept figures of mech only), "
+                   "rxbatch (instructions per e1000 frame at batch 1, 16, 240 only)")
     p.add_argument("--lockcheck", action="store_true",
                    help="keep the kernel's lock-order checker on (off by default)")
     args = p.parse_args(argv)

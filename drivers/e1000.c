@@ -413,12 +413,13 @@ static void e1000_rx_refill(struct e1000_softc *sc)
 // Interrupt handler only ([rx]).
 static void e1000_rxeof(struct e1000_softc *sc)
 {
-	int n = 0;
+	int n = 0, max = e1000_rx_quota(sc);  // a ring's worth unless held
 	uint64 t0 = r_time();
 
 	for (;;) {
-		if (n == E1000_NRXDESC) {
-			e1000_wr(sc, E1000_ICS, E1000_ICR_RXT0);  // come back for the rest
+		if (n == max) {
+			if (n == E1000_NRXDESC)
+				e1000_wr(sc, E1000_ICS, E1000_ICR_RXT0);  // come back for the rest
 			break;
 		}
 		int i = sc->sc_rx_next;
@@ -446,6 +447,7 @@ static void e1000_rxeof(struct e1000_softc *sc)
 		if (++n % E1000_RX_REFILL == 0)
 			e1000_rx_refill(sc);
 	}
+	e1000_rx_took(sc, n);   // a held ring (e1000_hold.c) counts them
 	if (n == 0)
 		return;
 	if (n % E1000_RX_REFILL != 0)

@@ -124,6 +124,10 @@ struct e1000_softc {
 	uint64 sc_txblast_frames;         // [a] result of the last run
 	uint64 sc_txblast_us;             // [a]
 
+	// Receive hold (dev.e1000.N.rx_hold/rx_release: drivers/e1000_hold.c).
+	int sc_rx_hold;                   // [a] 1: frames wait in the ring
+	int sc_rx_grant;                  // [a] held frames a drain may still take
+
 	// Driver test aid (dev.e1000.N.test_arp).
 	uint64 sc_test_arp_replies;       // [a] ARP replies seen
 	int sc_test_arp_armed;            // [a] print the next ARP reply
@@ -151,6 +155,28 @@ void e1000_sysctl_attach(struct e1000_softc *sc);
 void e1000_stats_update(struct e1000_softc *sc);
 void e1000_test_rx(struct e1000_softc *sc, const uint8 *frame, int len);
 void e1000_set_itr(struct e1000_softc *sc, int rate);
+
+// e1000_hold.c: the receive hold, a bench and test aid.
+int e1000_rx_held_quota(struct e1000_softc *sc);
+void e1000_rx_held_took(struct e1000_softc *sc, int n);
+int e1000_sysctl_rx_hold(struct sysctl_oid *oid, int64 *val, bool write);
+int e1000_sysctl_rx_release(struct sysctl_oid *oid, int64 *val, bool write);
+int e1000_sysctl_rx_waiting(struct sysctl_oid *oid, int64 *val, bool write);
+
+// Frames the RX drain may take now: a ring's worth, or what a hold grants.
+static inline int e1000_rx_quota(struct e1000_softc *sc)
+{
+	if (!__atomic_load_n(&sc->sc_rx_hold, __ATOMIC_RELAXED))
+		return E1000_NRXDESC;
+	return e1000_rx_held_quota(sc);
+}
+
+// The RX drain took n frames (after e1000_rx_quota said it may).
+static inline void e1000_rx_took(struct e1000_softc *sc, int n)
+{
+	if (__atomic_load_n(&sc->sc_rx_hold, __ATOMIC_RELAXED))
+		e1000_rx_held_took(sc, n);
+}
 
 static inline uint32 e1000_rd(struct e1000_softc *sc, uint32 reg)
 {

@@ -25,6 +25,8 @@
 //   dev.e1000.N.link_changes   software counters (see drivers/e1000.h)
 //   dev.e1000.N.hw.<register>  hardware statistics, lower-case manual names
 //   dev.e1000.N.test_arp       (rw) driver test aid, see below
+//   dev.e1000.N.rx_hold, rx_release (rw), rx_waiting  receive hold, a bench
+//                              and test aid: drivers/e1000_hold.c
 //
 // Test aid: writing 1 to dev.e1000.N.test_arp sends a hand-built ARP
 // request "who has 10.0.2.2? tell 10.0.2.15"; writing N <= 256 sends N of
@@ -302,6 +304,13 @@ void e1000_sysctl_attach(struct e1000_softc *sc)
 		   "bench: write MS to send raw frames flat out for MS ms");
 	e1000_knob(sc, &n, "txblast_size", SYSCTL_K_INT, SYSCTL_RW, &sc->sc_txblast_size, NULL,
 		   0, 60, 1514, "bench: frame size (bytes, no CRC) txblast sends");
+	e1000_knob(sc, &n, "rx_hold", SYSCTL_K_PROC, SYSCTL_RW, NULL, e1000_sysctl_rx_hold, 0,
+		   0, 1, "bench/test: 1 = received frames wait in the ring (e1000_hold.c)");
+	e1000_knob(sc, &n, "rx_release", SYSCTL_K_PROC, SYSCTL_RW | SYSCTL_ACT, NULL,
+		   e1000_sysctl_rx_release, 0, 0, E1000_NRXDESC - 1,
+		   "bench/test: write K: a held ring gives K frames to one interrupt");
+	e1000_knob(sc, &n, "rx_waiting", SYSCTL_K_PROC, SYSCTL_RD, NULL, e1000_sysctl_rx_waiting,
+		   0, 0, 0, "frames in the RX ring not yet taken (RDH - next)");
 	E1000_SWKNOB(sc_txblast_frames, "txblast_frames", "bench: frames the last txblast sent");
 	E1000_SWKNOB(sc_txblast_us, "txblast_us", "bench: microseconds the last txblast took");
 	E1000_SWKNOB(sc_tx_tso, "tx_tso", "TSO packets sent (each several frames)");

@@ -281,6 +281,15 @@ class NetRig:
         r = self.ns_run(args, timeout=timeout)
         return json.loads(r.stdout.strip().splitlines()[-1])
 
+    def frames(self, count, size=60, timeout=120):
+        """Send `count` frames of `size` bytes of the bench ethertype
+        0x88b5 (the guest counts them in net.link.ether.unknown_type) back
+        to back; returns sent, errors, tap_dropped."""
+        args = [sys.executable or "/usr/bin/python3", NS_SCRIPT, "frames",
+                "--iface", self.tap, "--count", str(count), "--size", str(size)]
+        r = self.ns_run(args, timeout=timeout)
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
     def udp_echo(self, port, sizes, dst=GUEST_IP, repeat=1, burst=0,
                  wait=2.0, tries=3, timeout=120):
         """UDP from Linux (in the namespace) to an echo server at

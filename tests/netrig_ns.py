@@ -15,6 +15,9 @@ ping|blast|udpecho|udpflows ...`; NetRig.ping, .blast, .udp_echo and
   udpflows  datagrams from many bound source ports, round robin, to a
          server that echoes them (reuseport -e), at most `window`
          unanswered at a time.
+  frames  `count` frames of `size` bytes of ethertype 0x88b5 (nothing in
+         the guest handles it: net.link.ether.unknown_type counts them)
+         to the guest's MAC, back to back; the tap's drops are reported.
 
 Every command stops by itself at --deadline and reports what it got.
 """
@@ -216,6 +219,28 @@ def cmd_blast(a):
         if i % 200 == 199:
             time.sleep(0.02)     # let QEMU drain the tap's queue a bit
     print(json.dumps({"sent": sent, "errors": errors, "kinds": kinds}))
+
+
+def cmd_frames(a):
+    with open("/sys/class/net/%s/address" % a.iface) as f:
+        src = bytes.fromhex(f.read().strip().replace(":", ""))
+    dst = bytes.fromhex(a.dst_mac.replace(":", ""))
+    frame = dst + src + struct.pack("!H", 0x88B5) + bytes(a.size - 14)
+    drops = "/sys/class/net/%s/statistics/tx_dropped" % a.iface
+    with open(drops) as f:
+        d0 = int(f.read())
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((a.iface, 0))
+    sent = errors = 0
+    for _ in range(a.count):
+        try:
+            s.send(frame)
+            sent += 1
+        except OSError:
+            errors += 1
+    with open(drops) as f:
+        d1 = int(f.read())
+    print(json.dumps({"sent": sent, "errors": errors, "tap_dropped": d1 - d0}))
 
 
 def _pattern(tag, size):
@@ -447,6 +472,11 @@ def main(argv):
     pb.add_argument("--seed", type=int, required=True)
     pb.add_argument("--count", type=int, required=True)
     pb.add_argument("--dst-mac", default=GUEST_MAC)
+    pr = sub.add_parser("frames")
+    pr.add_argument("--iface", required=True)
+    pr.add_argument("--count", type=int, required=True)
+    pr.add_argument("--size", type=int, default=60)
+    pr.add_argument("--dst-mac", default=GUEST_MAC)
     pu = sub.add_parser("udpecho")
     pu.add_argument("--dst", required=True)
     pu.add_argument("--port", type=int, required=True)
@@ -468,7 +498,7 @@ def main(argv):
     pf.add_argument("--deadline", type=float, default=600)
     a = p.parse_args(argv)
     {"ping": cmd_ping, "blast": cmd_blast, "udpecho": cmd_udpecho,
-     "udpflows": cmd_udpflows}[a.cmd](a)
+     "udpflows": cmd_udpflows, "frames": cmd_frames}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,18 @@
 //       the first frame until `frames` more arrived (or ms milliseconds);
 //       without -n, over ms milliseconds of whatever comes (the idle
 //       baseline). make bench blasts frames from the host meanwhile.
+//   netbench rxrelease [-n frames] [-B batch] [-b 1]
+//       With dev.e1000.0.rx_hold=1 and `frames` frames waiting in the ring
+//       (make bench sends them from Linux first): release them `batch` at
+//       a time (dev.e1000.0.rx_release: one interrupt takes each batch),
+//       sleeping 1 ms after each release while the interrupt and the
+//       netisr handle it, and until net.link.ether.unknown_type shows the
+//       batch delivered (at most 2 s). Reports the guest time around all
+//       of it, the idle time in it (busy = elapsed - idle: under -icount
+//       shift=0 on one hart, instructions) and the frames and interrupts.
+//       -b 1: the baseline: the same loop writing rx_release=0 (no frame,
+//       no interrupt), so (busy - baseline busy) / frames is what a frame
+//       costs at that batch.
 // rtt and udprtt also report insns= (guest instructions over the
 // measured exchanges, from instret: exact under qemu -icount, all harts
 // together) and insn_per= per exchange; the first 10 exchanges warm up
@@ -58,6 +70,8 @@
 //   netbench: udpflows F=2 n=20000 lost=0 us=2000000 xps=10000 ipis=4 ctxsw=80000
 //             per=10000/0/0,10000/1/1   (exchanges/flow CPU/client's CPU at the end)
 //   netbench: rxcount us=2000000 frames=30000 insns=600000000 idle_us=1200
+//   netbench: rxrelease n=240 batch=1 base=0 frames=240 intr=240 rounds=240
+//             elapsed_ns=240100000 idle_ns=239000000 busy_ns=1100000 insns=240100000
 // Under -icount sleep=off instret also counts the time a hart idles (the
 // clock jumps over it): rxcount reports kern.idle_us so make bench can
 // subtract it (exact with one hart).
@@ -96,6 +110,7 @@ usage(void)
 	    "       netbench udprtt [-n N] [-k servers] [-p port]\n"
 	    "       netbench udpflows [-F flows] [-d ms] [-p port] [-S spread]\n"
 	    "       netbench rxcount [-n frames] [-d ms]\n"
+	    "       netbench rxrelease [-n frames] [-B batch] [-b 1]\n"
 	    "       netbench idle|spin [-d ms]\n"
 	    "       netbench udp [-n N | -d ms] [-P P] [-s size] [-k socks] host port\n"
 	    "       netbench udp-recv [-P P] [-p port] [-t secs] [-i idle_ms]\n"
@@ -722,6 +737,47 @@ run_rxcount(long n, long ms)
 	       (long)(f - f0), i1 - i0, (long)(idle_us() - idle0));
 }
 
+// Frames the stack took of the bench's ethertype (ether_input drops them).
+static int64
+rx_delivered(void)
+{
+	return sysctl_or0("net.link.ether.unknown_type");
+}
+
+static void
+release(int64 k)
+{
+	if (sysctl("dev.e1000.0.rx_release", NULL, NULL, &k, sizeof(k)) < 0)
+		die("netbench: dev.e1000.0.rx_release=%ld: %s", (long)k, strerror(errno));
+}
+
+// Release n held frames k at a time (base: the same loop, releasing none).
+// Every round does the same: one write, one 1 ms sleep, one read of the
+// delivered count (more only if a batch is late), so the baseline's busy
+// time is the loop's own and the difference is the frames'.
+static void
+run_rxrelease(long n, long k, bool base)
+{
+	long rounds = (n + k - 1) / k;
+	int64 u0 = rx_delivered(), intr0 = sysctl_or0("dev.e1000.0.intr");
+	uint64 c0 = insn_count(), i0 = clock_idle_ns(), n0 = clock_ns();
+	for (long r = 0; r < rounds; r++) {
+		long now = n - r * k < k ? n - r * k : k;
+		release(base ? 0 : now);
+		int64 want = base ? 0 : r * k + now;
+		uint64 t0 = clock_ns();
+		do
+			sleep(1);
+		while (rx_delivered() - u0 < want && clock_ns() - t0 < 2000000000UL);
+	}
+	uint64 n1 = clock_ns(), i1 = clock_idle_ns(), c1 = insn_count();
+	int64 u1 = rx_delivered(), intr1 = sysctl_or0("dev.e1000.0.intr");
+	printf("netbench: rxrelease n=%ld batch=%ld base=%d frames=%ld intr=%ld rounds=%ld "
+	       "elapsed_ns=%lu idle_ns=%lu busy_ns=%lu insns=%lu\n", n, k, base,
+	       (long)(u1 - u0), (long)(intr1 - intr0), rounds, n1 - n0, i1 - i0,
+	       n1 - n0 - (i1 - i0), c1 - c0);
+}
+
 // Sleep ms (spin: loop in user mode for ms) and report the elapsed time,
 // the idle time in it and instret: with nothing to do, busy = elapsed -
 // idle is the cost of the clock tick (HZ per second), which make bench
@@ -791,7 +847,7 @@ main(int argc, char *argv[])
 	v['F'] = 2;
 	v['S'] = 1;
 	const char *cmd = argv[1];
-	np = getopts(argc, argv, "nPRskptidFS", v, pos, 2);
+	np = getopts(argc, argv, "nPRskptidFSBb", v, pos, 2);
 	if (v['P'] < 1 || v['P'] > MAXP || v['R'] < 1 || v['R'] > MAXP ||
 	    v['k'] < 1 || v['k'] > MAXP || v['s'] > 65507)
 		usage();
@@ -817,6 +873,11 @@ main(int argc, char *argv[])
 		run_udpflows(v['F'], v['d'] ? v['d'] : 2000, v['p'], v['S'] != 0);
 	} else if (strcmp(cmd, "rxcount") == 0) {
 		run_rxcount(v['n'] == 10000 ? 0 : v['n'], v['d'] ? v['d'] : 2000);
+	} else if (strcmp(cmd, "rxrelease") == 0) {
+		long n = v['n'] == 10000 ? 240 : v['n'];
+		if (n < 1 || v['B'] < 0 || v['B'] > 255)
+			usage();
+		run_rxrelease(n, v['B'] ? v['B'] : n, v['b'] != 0);
 	} else if (strcmp(cmd, "idle") == 0) {
 		run_idle(v['d'] ? v['d'] : 1000, false);
 	} else if (strcmp(cmd, "spin") == 0) {

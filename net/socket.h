@@ -36,6 +36,7 @@
 // it with the rest of so_options (net/so_accept.c so_clone); the tcpcb's
 // TF_NODELAY is what TCP acts on.
 #define SO_OPT_TCP_NODELAY 0x40
+#define SO_OPT_SNDBUF    0x80   // SO_SNDBUF was set: no send autotuning
 
 struct socket {
 	int so_type;                      // [i] SOCK_RAW / SOCK_DGRAM / SOCK_STREAM

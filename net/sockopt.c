@@ -80,8 +80,9 @@ int sosetopt(struct socket *so, struct sockopt *sopt)
 		if (v <= 0)
 			return -EINVAL;
 		sbreserve(sopt->sopt_name == SO_SNDBUF ? &so->so_snd : &so->so_rcv, v);
-		if (sopt->sopt_name == SO_RCVBUF)   // the user's size: TCP does not autotune it
-			__atomic_or_fetch(&so->so_options, SO_OPT_RCVBUF, __ATOMIC_RELAXED);
+		// the user's size: TCP does not autotune it
+		__atomic_or_fetch(&so->so_options, sopt->sopt_name == SO_RCVBUF ? SO_OPT_RCVBUF :
+				  SO_OPT_SNDBUF, __ATOMIC_RELAXED);
 		return 0;
 	case SO_RCVLOWAT:
 		if (v < 0)

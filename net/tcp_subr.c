@@ -124,6 +124,7 @@ TCPSTAT_OID(pawsdrop, tcps_pawsdrop, "dropped: PAWS, timestamp older than TS.Rec
 TCPSTAT_OID(tsmissing, tcps_tsmissing, "dropped: no timestamp on a connection that uses them");
 TCPSTAT_OID(tsrtt, tcps_tsrtt, "RTT samples from timestamp echoes");
 TCPSTAT_OID(rcvbufgrow, tcps_rcvbufgrow, "receive buffers grown by autotuning");
+TCPSTAT_OID(sndbufgrow, tcps_sndbufgrow, "send buffers grown by autotuning");
 TCPSTAT_OID(ooo_ackwait, tcps_ooo_ackwait, "out-of-order segments whose ACK waited for a second one or the batch end");
 TCPSTAT_OID(icmp_hard, tcps_icmp_hard, "connections aborted by an ICMP error");
 TCPSTAT_OID(icmp_soft, tcps_icmp_soft, "ICMP errors kept as a soft error");

@@ -263,6 +263,7 @@ static int tcp_usr_send(struct socket *so, struct mbuf *m, const struct sockaddr
 	net_lock_acquire(&so->so_snd.sb_lock);
 	sbappendstream(&so->so_snd, m);
 	net_lock_release(&so->so_snd.sb_lock);
+	tcp_sndbuf_autotune(tp);   // the buffer, not the window, limits? (tcp_sndbuf.c)
 	return tcp_output(tp);
 }
 

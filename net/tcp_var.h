@@ -323,6 +323,7 @@ struct tcpstat {
 	uint64 tcps_tsmissing;      // dropped: no timestamp though negotiated (RFC 7323 3.2)
 	uint64 tcps_tsrtt;          // RTT samples taken from TSecr (RFC 7323 4)
 	uint64 tcps_rcvbufgrow;     // receive buffers grown by autotuning
+	uint64 tcps_sndbufgrow;     // send buffers grown by autotuning (tcp_sndbuf.c)
 	uint64 tcps_ooo_ackwait;    // out-of-order segments whose ACK waited (tcp_sackdelay.c)
 	uint64 tcps_icmp_hard;      // connections aborted by an ICMP error
 	uint64 tcps_icmp_soft;      // ICMP errors kept as a soft error
@@ -504,6 +505,14 @@ void tcp_rcvbuf_autotune(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len)
 // The largest receive buffer tp's socket may reach (SO_RCVBUF, or the
 // autotuning ceiling): what the window shift must cover.
 uint32 tcp_rcvbuf_ceiling(struct tcpcb *tp);
+
+// ---- tcp_sndbuf.c ----------------------------------------------------------------------
+// Send-buffer autotuning: after an append, double so_snd (up to
+// net.inet.tcp.sendbuf_max) if it is nearly full and the usable window
+// is larger than it.
+void tcp_sndbuf_autotune(struct tcpcb *tp);
+extern int tcp_sendbuf_auto;   // net.inet.tcp.sendbuf_auto [a]
+extern int tcp_sendbuf_max;    // net.inet.tcp.sendbuf_max [a]
 
 // ---- tcp_sackdelay.c -------------------------------------------------------------------
 // Acknowledge segment sg (len data bytes), just queued out of order or

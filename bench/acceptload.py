@@ -32,7 +32,7 @@ percentile, max, how many over 900 ms) and Linux's counters over the run
 TcpExtTCPTimeouts: all 0 when nothing was lost).
 
 Usage (inside the namespace):
-  acceptload.py --port P --count N [--conc K] [--dst A] [--deadline S]
+  acceptload.py --port P --count N [--conc K] [--dst A] [--deadline S] [--wait]
 """
 
 import argparse
@@ -112,8 +112,13 @@ def run(a):
             try:
                 done = c.step()
             except OSError as e:
-                errors.append(str(e))
                 done = True
+                if a.wait and ok == 0 and e.errno == errno.ECONNREFUSED:
+                    started -= 1        # not listening yet: again, later
+                    time.sleep(0.05)
+                    t_first = time.monotonic()
+                else:
+                    errors.append(str(e))
             else:
                 if done:
                     ok += 1
@@ -145,6 +150,9 @@ def main():
     p.add_argument("--count", type=int, required=True)
     p.add_argument("--conc", type=int, default=32)
     p.add_argument("--deadline", type=float, default=300)
+    p.add_argument("--wait", action="store_true",
+                   help="until the first connection is served, a refused one "
+                        "is tried again (the guest's listener is not up yet)")
     print(json.dumps(run(p.parse_args())), flush=True)
 
 

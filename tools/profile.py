@@ -30,7 +30,9 @@ tap in a network namespace made for the run, Linux at 10.0.2.2, instead of
 slirp; root only), --peer 'ARGS' (with --rig: run `bench/run.py ARGS` in
 the namespace while CMD runs, e.g. --peer 'ns-tcpsink --port 5201' for
 `tcpstream -l 2 -p 5201 10.0.2.2`, or --peer 'ns-tcpsend --secs 2' for
-`tcpstream -s & sleep 4`), --loss PCT (with --rig: Linux's end behind the
+`tcpstream -s & sleep 4`), --peer-script PATH (the script --peer's ARGS
+go to instead of bench/run.py, e.g. bench/acceptload.py with --wait for
+`reuseport -T`), --loss PCT (with --rig: Linux's end behind the
 rig's namespace, which forwards and drops PCT% each way,
 bench/losspath.py: the peer runs there, at 10.0.3.2, e.g. --loss 2 --peer
 'ns-tcpsink --port 5201 --bind 10.0.3.2' for `tcpstream -l 2 -p 5201
@@ -244,7 +246,7 @@ def run(args):
                 g.run("sysctl vm.junk_fill=0")
             if args.peer:
                 peer = subprocess.Popen(
-                    (lp or rig).ns_argv([sys.executable, str(ROOT / "bench" / "run.py")]
+                    (lp or rig).ns_argv([sys.executable, str(ROOT / args.peer_script)]
                                 + args.peer.split()),
                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 if "ns-tcpsink" in args.peer:
@@ -327,6 +329,9 @@ def main(argv):
     ap.add_argument("--peer",
                     help="with --rig: 'ARGS' for bench/run.py, run in the "
                          "namespace while CMD runs (e.g. 'ns-tcpsink')")
+    ap.add_argument("--peer-script", default="bench/run.py",
+                    help="the script --peer's ARGS go to (default bench/run.py; "
+                         "e.g. bench/acceptload.py)")
     ap.add_argument("--loss", type=int,
                     help="with --rig: Linux's end behind a forwarding "
                     "namespace that drops LOSS%% each way (bench/losspath.py)")

@@ -14,7 +14,9 @@ How: the batch is made, not hoped for. A CPUS=1 guest under
 `-icount shift=0,sleep=off` on the rig's tap holds its receive ring
 (dev.e1000.0.rx_hold=1, drivers/e1000_hold.c); Linux sends exactly N
 frames of 60 bytes of an ethertype nothing handles (tests/netrig_ns.py
-frames) and the bench waits until all N sit in the ring
+frames; then the same with 1514-byte frames, batch 1 and 240: a frame
+above the copybreak goes up in its cluster and a fresh one takes its
+place in the ring) and the bench waits until all N sit in the ring
 (dev.e1000.0.rx_waiting == N). Then `netbench rxrelease -n N -B K`
 releases them K at a time (one interrupt takes each batch: rx_release=K)
 and reads the guest's clock and kern.idle_ns around all of it; the frames
@@ -35,7 +37,8 @@ figure without it).
 import icount
 
 N = 240                 # frames per run: fits the ring (255 free descriptors)
-BATCHES = (1, 16, N)
+BATCHES = (1, 16, N)    # 60-byte frames (copied into a small mbuf)
+BATCHES_1514 = (1, N)   # full-size frames (handed up in their cluster)
 WAITING = "dev.e1000.0.rx_waiting"
 
 
@@ -48,26 +51,26 @@ class RxBatch:
                     timeout=600)
         return self.b.netbench(out, "rxrelease")
 
-    def fill(self, g):
+    def fill(self, g, size):
         """N frames from Linux into the held ring; all of them waiting."""
         nr = self.b.nr
         if nr.sysctl_int(g, WAITING) != 0:
             raise RuntimeError("ring not empty before the frames were sent")
-        sent = self.b.rig.frames(N)
+        sent = self.b.rig.frames(N, size)
         w = nr.wait_sysctl(g, WAITING, lambda v: v >= N, timeout=120)
         if sent["sent"] != N or w != N:
             raise RuntimeError("%d frames waiting in the ring, expected %d (sender %s)"
                                % (w, N, sent))
 
-    def one(self, g, batch, rate):
+    def one(self, g, batch, rate, size=60):
         base = self.release(g, batch, True)
-        self.fill(g)
+        self.fill(g, size)
         r = self.release(g, batch, False)
         left = self.b.nr.sysctl_int(g, WAITING)
         if r["frames"] != N or left != 0 or base["frames"] != 0:
             raise RuntimeError("batch %d: %d frames delivered, %d left in the ring, "
                                "baseline %d" % (batch, r["frames"], left, base["frames"]))
-        return {"batch": batch, "frames": r["frames"], "intr": r["intr"],
+        return {"batch": batch, "size": size, "frames": r["frames"], "intr": r["intr"],
                 "intr_per_frame": round(r["intr"] / r["frames"], 4),
                 "busy_ns": r["busy_ns"], "base_busy_ns": base["busy_ns"],
                 "elapsed_ns": r["elapsed_ns"], "base_elapsed_ns": base["elapsed_ns"],
@@ -79,7 +82,8 @@ class RxBatch:
     def run(self):
         g = icount.IcountBench(self.b).guest(1, rig=True)
         res = {"command": "qemu -smp 1 -icount shift=0,sleep=off (tap); sysctl "
-                          "dev.e1000.0.rx_hold=1; Linux sends %d frames of 60 B; "
+                          "dev.e1000.0.rx_hold=1; Linux sends %d frames of 60 B "
+                          "(and of 1514 B); "
                           "netbench rxrelease -n %d -B batch (and -b 1)" % (N, N)}
         try:
             g.run("sysctl dev.e1000.0.rx_hold=1")
@@ -87,6 +91,8 @@ class RxBatch:
             res["tick_insn_per_ms"] = round(rate * 1e6)
             for batch in BATCHES:
                 res["b%d" % batch] = self.one(g, batch, rate)
+            for batch in BATCHES_1514:
+                res["s1514_b%d" % batch] = self.one(g, batch, rate, 1514)
             g.run("sysctl dev.e1000.0.rx_hold=0")
         finally:
             g.close()
@@ -100,11 +106,14 @@ def table_rows(f, row, err):
     if err("   e1000 frame received, batch 1", "icount_rxbatch"):
         return
     d = f["icount_rxbatch"]
-    for b in BATCHES:
-        r = d.get("b%d" % b)
+    runs = [("b%d" % b, 60, b) for b in BATCHES] + \
+        [("s1514_b%d" % b, 1514, b) for b in BATCHES_1514]
+    for key, size, b in runs:
+        r = d.get(key)
         if not r:
             continue
         name = ("alone (batch 1)" if b == 1 else "%d per interrupt" % b)
-        row("   e1000 frame received, %s" % name, "%d" % r["insn_per_frame"],
-            "60 B, %.4f intr/frame, %d frames held then released %d at a time "
-            "(rx_hold, netbench rxrelease)" % (r["intr_per_frame"], r["frames"], b))
+        row("   e1000 frame received%s, %s" % ("" if size == 60 else ", %d B" % size, name),
+            "%d" % r["insn_per_frame"],
+            "%d B, %.4f intr/frame, %d frames held then released %d at a time "
+            "(rx_hold, netbench rxrelease)" % (size, r["intr_per_frame"], r["frames"], b))

@@ -17,7 +17,10 @@ instructions per exchange:
             lo0 with an echo server process; with net.inet.udp.fast_demux
             1 and 0, net.ifq.serializer 0, and (two echo servers in a
             SO_REUSEPORT group) net.inet.udp.reuseport_ext 1 and 0.
-  e1000     `netbench rxcount -n N` while the host blasts minimum-size
+  e1000     (the "host blasting" row; the steady e1000 rows are
+            bench/rxbatch.py's, which choose the batch: this one's batch
+            is whatever the host's pace made it, so it moves with the
+            load) `netbench rxcount -n N` while the host blasts minimum-size
             frames of an unhandled ethertype at the guest's e1000 (the
             rig's namespace and tap; root only): instructions from the
             first frame to the Nth, minus the time the hart idled
@@ -43,8 +46,9 @@ On a CPUS=1 guest: with 2 harts, QEMU 7.2 under -icount does not reach
 the shell prompt today (it stops after "fs: ..." or "init: starting sh"),
 so these figures are for one hart; CPUS_ICOUNT below is where to add 2
 once it boots. Two runs agree to a fraction of a percent on lo0 (the
-exchanges are deterministic under -icount); the e1000 figure depends on
-how many frames each interrupt finds, so it moves a little more.
+exchanges are deterministic under -icount); the e1000 blast figure
+depends on how many frames each interrupt finds, so it moves with the
+host's load (5-13% between runs; bench/rxbatch.py fixes the batch).
 """
 
 import re

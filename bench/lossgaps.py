@@ -1,0 +1,143 @@
+#!/usr/bin/python3
+"""bench/lossgaps.py: where does a guest -> Linux stream's time go, read
+from the capture bench/lossdiag.py leaves (its --out/net.pcap).
+
+Problem: at 2% loss a loss-based sender's goodput is bounded by its
+round trip and the loss rate (about 1.22 x MSS / (RTT x sqrt(p)), Mathis
+et al. 1997), and further by the time it spends with nothing to do:
+retransmission timeouts, probe timeouts, ACKs that come late.  Counters
+say how many of each happened, not how long they cost, nor whether a
+timeout was needed.
+
+Idea: tshark reads the rig's capture (every frame the e1000 saw, so the
+guest's side of the path) and, per TCP stream in which the guest sent
+the data: (1) every gap of 2 ms or more between consecutive frames,
+classed by its length and by who ended it (>= 150 ms: a retransmission
+timeout; 8-150 ms: a probe timeout; 2-8 ms: a late ACK from Linux, or a
+late segment from the guest) and summed; (2) each timeout's first
+retransmission and Linux's answer to it: an answer whose first SACK
+block lies below its cumulative ACK is a D-SACK (RFC 2883) -- Linux had
+that segment already, the timeout was spurious -- and how many segments
+the guest had sent since Linux's previous ACK; (3) the round trip seen
+at the NIC: a new segment to the first ACK of its end (Linux's side),
+and an ACK to the guest's next segment (the guest's side).
+
+Usage: bench/lossgaps.py /tmp/lossdiag/net.pcap [--ports 5201-5400]
+Output: one line per stream, and the totals.  Measured, never asserted.
+Testing: a tool; the numbers it printed are in docs/tcp.md ("What
+bounds guest -> Linux at 2%").
+"""
+
+import argparse
+import statistics
+import subprocess
+
+GUEST = "10.0.2.15"
+
+
+def frames(pcap, lo, hi):
+    """(time, from_guest, seq, ack, len, first SACK left edge, stream)."""
+    flt = ("tcp.srcport>=%d && tcp.srcport<%d || tcp.dstport>=%d && tcp.dstport<%d"
+           % (lo, hi, lo, hi))
+    out = subprocess.run(
+        ["tshark", "-r", pcap, "-Y", flt, "-o", "tcp.relative_sequence_numbers:FALSE",
+         "-T", "fields", "-e", "frame.time_relative", "-e", "ip.src", "-e", "tcp.seq",
+         "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.options.sack_le", "-e", "tcp.stream"],
+        capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        f = line.split("\t")
+        if len(f) < 7 or not f[4]:
+            continue
+        sack = int(f[5].split(",")[0]) if f[5] else None
+        rows.append((float(f[0]), f[1] == GUEST, int(f[2]), int(f[3]), int(f[4]), sack, f[6]))
+    return rows
+
+
+def gaps(rows):
+    """{class: [count, seconds]} of the gaps of 2 ms or more."""
+    cls = {"rto": [0, 0.0], "probe": [0, 0.0], "linux_late": [0, 0.0], "guest_late": [0, 0.0]}
+    for a, b in zip(rows, rows[1:]):
+        g = b[0] - a[0]
+        if g < 0.002:
+            continue
+        k = ("rto" if g >= 0.15 else "probe" if g >= 0.008
+             else "guest_late" if b[1] else "linux_late")
+        cls[k][0] += 1
+        cls[k][1] += g
+    return cls
+
+
+def timeouts(rows):
+    """(spurious, genuine, [segments unacknowledged before each])."""
+    spurious = genuine = 0
+    unacked = []
+    for i in range(1, len(rows)):
+        r = rows[i]
+        if not (r[1] and r[4] > 0 and r[0] - rows[i - 1][0] >= 0.15):
+            continue
+        answer = next((q for q in rows[i + 1:i + 20] if not q[1]), None)
+        if answer is None:
+            continue
+        dsack = answer[5] is not None and ((answer[3] - answer[5]) & 0xffffffff) < 0x80000000 \
+            and answer[5] != answer[3]
+        spurious += dsack
+        genuine += not dsack
+        j, n = i - 1, 0
+        while j >= 0 and rows[j][1]:
+            n += rows[j][4] > 0
+            j -= 1
+        unacked.append(n)
+    return spurious, genuine, unacked
+
+
+def round_trip(rows):
+    """(Linux's side, the guest's side): lists of seconds."""
+    sent, hi, linux, guest, last_ack = {}, None, [], [], None
+    for t, g, seq, ack, ln, _, _ in rows:
+        if g and ln > 0:
+            end = (seq + ln) & 0xffffffff
+            if hi is None or 0 < ((end - hi) & 0xffffffff) < 0x80000000:
+                sent[end], hi = t, end
+            if last_ack is not None:
+                guest.append(t - last_ack)
+                last_ack = None
+        elif not g:
+            if ack in sent:
+                linux.append(t - sent.pop(ack))
+            last_ack = t
+    return linux, [x for x in guest if x < 0.1]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("pcap")
+    p.add_argument("--ports", default="5201-5400", help="server ports of the streams")
+    a = p.parse_args()
+    lo, hi = (int(x) for x in a.ports.split("-"))
+    streams = {}
+    for r in frames(a.pcap, lo, hi):
+        streams.setdefault(r[6], []).append(r)
+    tot = [0, 0, []]
+    for st, rows in sorted(streams.items(), key=lambda kv: kv[1][0][0]):
+        if sum(r[4] for r in rows if r[1]) <= sum(r[4] for r in rows if not r[1]):
+            continue   # Linux -> guest, or no data
+        dur = rows[-1][0] - rows[0][0]
+        cls = gaps(rows)
+        sp, ge, un = timeouts(rows)
+        lin, gue = round_trip(rows)
+        tot[0] += sp
+        tot[1] += ge
+        tot[2] += un
+        print("stream %s, %.2f s: %s; timeouts %d spurious (D-SACK) %d genuine; RTT at the NIC: "
+              "Linux mean %.3f ms (median %.3f), guest mean %.3f ms (median %.3f)"
+              % (st, dur, ", ".join("%s %d = %.2f s (%.0f%%)" % (k, n, s, 100 * s / dur)
+                                    for k, (n, s) in cls.items()),
+                 sp, ge, 1e3 * statistics.mean(lin or [0]), 1e3 * statistics.median(lin or [0]),
+                 1e3 * statistics.mean(gue or [0]), 1e3 * statistics.median(gue or [0])))
+    print("timeouts: %d spurious, %d genuine; segments unacknowledged before each: %s"
+          % (tot[0], tot[1], sorted(tot[2])))
+
+
+if __name__ == "__main__":
+    main()

@@ -44,9 +44,10 @@ Figures:
                  and the figure is the rate the guest serves, not the
                  1 s SYN retransmissions of an overflowed queue. Then
                  the share max/min over 4 listeners of 10,000
-                 connections. Every run keeps the guest's listen drops
-                 and Linux's SYN retransmissions (0 expected).  Needs
-                 the rig.
+                 connections; before it, the 1-vs-2 rounds again with
+                 kern.sched_wake_affine=0. Every run keeps the guest's
+                 listen drops and Linux's SYN retransmissions (0
+                 expected).  Needs the rig.
 """
 
 import json
@@ -305,32 +306,45 @@ class MechBench:
                           for k in self.ACCEPT_COUNTERS})
         return res
 
-    def reuseport(self):
-        """Accepts/s with 2 listeners against 1 (CPUS as the bench's,
-        default 2), ACCEPT_ROUNDS rounds alternating 1,2 / 2,1 in one
-        boot, every run kept; then the share over 4 listeners of
-        SHARE_CONNS connections."""
-        g = self.b.guest()
-        port = 9201
+    def _listener_rounds(self, g, port):
+        """ACCEPT_ROUNDS rounds of 1 and 2 listeners, alternating 1,2 /
+        2,1, every run kept: (figures, next free port)."""
         runs = {1: [], 2: []}
         for r in range(self.ACCEPT_ROUNDS):
             for n in ((1, 2) if r % 2 == 0 else (2, 1)):
                 runs[n].append(self._accepts(g, n, self.ACCEPT_CONNS, port))
                 port += 1
-        share = self._accepts(g, 4, self.SHARE_CONNS, port)
         r1 = sum(x["rate"] for x in runs[1]) / len(runs[1])
         r2 = sum(x["rate"] for x in runs[2]) / len(runs[2])
-        c4 = share["accepted"]
-        return {"conns": self.ACCEPT_CONNS, "conc": self.ACCEPT_CONC,
-                "command": "reuseport -T -n N -c %d; bench/acceptload.py --count %d --conc %d"
-                           % (self.ACCEPT_CONNS, self.ACCEPT_CONNS, self.ACCEPT_CONC),
-                "rate_1": round(r1, 1), "rate_2": round(r2, 1),
+        return {"rate_1": round(r1, 1), "rate_2": round(r2, 1),
                 "ratio_2_1": round(r2 / r1, 3),
                 "rounds_2_faster": "%d/%d" % (sum(1 for a, b in zip(runs[2], runs[1])
                                                   if a["rate"] > b["rate"]), len(runs[1])),
-                "runs_1": runs[1], "runs_2": runs[2],
-                "share_conns": self.SHARE_CONNS, "share_run": share,
-                "counts_4": c4, "share_max_min_4": round(max(c4) / max(1, min(c4)), 3)}
+                "runs_1": runs[1], "runs_2": runs[2]}, port
+
+    def reuseport(self):
+        """Accepts/s with 2 listeners against 1 (CPUS as the bench's,
+        default 2), ACCEPT_ROUNDS rounds in one boot; the same with
+        kern.sched_wake_affine=0 (a woken listener stays on its own hart
+        instead of joining the netisr that completed the handshake: one
+        listener then serves about half as fast); then the share over 4
+        listeners of SHARE_CONNS connections."""
+        g = self.b.guest()
+        out, port = self._listener_rounds(g, 9201)
+        g.run("sysctl kern.sched_wake_affine=0")
+        try:
+            out["noaffine"], port = self._listener_rounds(g, port)
+        finally:
+            g.run("sysctl kern.sched_wake_affine=1")
+        share = self._accepts(g, 4, self.SHARE_CONNS, port)
+        c4 = share["accepted"]
+        out.update({"conns": self.ACCEPT_CONNS, "conc": self.ACCEPT_CONC,
+                    "command": "reuseport -T -n N -c %d; bench/acceptload.py --count %d "
+                               "--conc %d" % (self.ACCEPT_CONNS, self.ACCEPT_CONNS,
+                                              self.ACCEPT_CONC),
+                    "share_conns": self.SHARE_CONNS, "share_run": share,
+                    "counts_4": c4, "share_max_min_4": round(max(c4) / max(1, min(c4)), 3)})
+        return out
 
 
 def _runs(d):
@@ -372,17 +386,21 @@ def table_rows(f, row, err):
                     f["mech_srs"].get("icount"))
     if not err("   reuseport accepts", "mech_reuseport"):
         d = f["mech_reuseport"]
-        stalls = lambda runs: sum(x["linux"]["TCPSynRetrans"] + x["guest"]["listendrop"]
-                                  for x in runs)
-        row("   reuseport accepts/s 2 vs 1 listeners", "%s" % d["ratio_2_1"],
-            "2: %s / 1: %s conn/s, 2 faster %s; %d conns, %d open at a time, "
-            "SYNs lost %d, load %s" % (
-                ",".join("%.0f" % x["rate"] for x in d["runs_2"]),
-                ",".join("%.0f" % x["rate"] for x in d["runs_1"]),
-                d["rounds_2_faster"], d["conns"], d["conc"],
-                stalls(d["runs_1"] + d["runs_2"]),
-                "-".join("%.1f" % x for x in (min(x["load"] for x in d["runs_1"] + d["runs_2"]),
-                                             max(x["load"] for x in d["runs_1"] + d["runs_2"])))))
+        for label, x in (("", d), (", no wake-affine", d.get("noaffine"))):
+            if x:
+                _accept_row(row, "   reuseport accepts/s 2 vs 1 listeners" + label, d, x)
         row("   reuseport share max/min, 4 listeners", "%s" % d["share_max_min_4"],
             "accepted %s of %d, %.0f conn/s" % (d["counts_4"], d["share_conns"],
                                                d["share_run"]["rate"]))
+
+
+def _accept_row(row, label, d, x):
+    runs = x["runs_1"] + x["runs_2"]
+    lost = sum(r["linux"]["TCPSynRetrans"] + r["guest"]["listendrop"] for r in runs)
+    row(label, "%s" % x["ratio_2_1"],
+        "2: %s / 1: %s conn/s, 2 faster %s; %d conns, %d open at a time, "
+        "SYNs lost %d, load %.1f-%.1f" % (
+            ",".join("%.0f" % r["rate"] for r in x["runs_2"]),
+            ",".join("%.0f" % r["rate"] for r in x["runs_1"]),
+            x["rounds_2_faster"], d["conns"], d["conc"], lost,
+            min(r["load"] for r in runs), max(r["load"] for r in runs)))

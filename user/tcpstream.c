@@ -4,9 +4,15 @@
 //        serve on port (default 5201), a process per connection
 //   tcpstream [-P streams] [-l secs] [-n bytes] [-m msgsize] [-p port] [-B port] [-R] host
 //        open `streams` connections (default 1, at most 16) to host and
-//        send msgsize-byte writes (default 16384) on each for secs
+//        send msgsize-byte writes (default 65536) on each for secs
 //        seconds (default 5), or until bytes were sent on it (-n, if
-//        sooner); with -R the server sends and we receive.
+//        sooner); with -R the server sends and we receive msgsize-byte
+//        reads.  The default is netperf's rule (a TCP_STREAM test sends
+//        the size of its socket buffer, 64 KB here), and what make
+//        bench's Linux sender writes, so both directions are measured
+//        with the same application; 16 KB writes cost a system call and
+//        a TSO packet per 11 segments (docs/tcp.md, "Where the time goes
+//        on a clean e1000 link").
 //   -b bytes sets SO_RCVBUF and SO_SNDBUF of every socket (before listen
 //   or connect, so the SYN's window scale fits it); without it the
 //   kernel's defaults and receive autotuning apply.
@@ -312,7 +318,7 @@ int
 main(int argc, char *argv[])
 {
 	bool srv = false, reverse = false;
-	int port = 5201, nstreams = 1, secs = 5, msg = 16384;
+	int port = 5201, nstreams = 1, secs = 5, msg = MAXMSG;
 	const char *host = NULL;
 
 	for (int i = 1; i < argc; i++) {

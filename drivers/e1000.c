@@ -413,7 +413,8 @@ static void e1000_rx_refill(struct e1000_softc *sc)
 // Interrupt handler only ([rx]).
 static void e1000_rxeof(struct e1000_softc *sc)
 {
-	int n = 0, max = e1000_rx_quota(sc);  // a ring's worth unless held
+	bool held;
+	int n = 0, max = e1000_rx_quota(sc, &held);  // a ring's worth unless held
 	uint64 t0 = r_time();
 
 	for (;;) {
@@ -447,7 +448,7 @@ static void e1000_rxeof(struct e1000_softc *sc)
 		if (++n % E1000_RX_REFILL == 0)
 			e1000_rx_refill(sc);
 	}
-	e1000_rx_took(sc, n);   // a held ring (e1000_hold.c) counts them
+	e1000_rx_took(sc, held, n);   // a held ring (e1000_hold.c) counts them
 	if (n == 0)
 		return;
 	if (n % E1000_RX_REFILL != 0)

@@ -164,17 +164,19 @@ int e1000_sysctl_rx_release(struct sysctl_oid *oid, int64 *val, bool write);
 int e1000_sysctl_rx_waiting(struct sysctl_oid *oid, int64 *val, bool write);
 
 // Frames the RX drain may take now: a ring's worth, or what a hold grants.
-static inline int e1000_rx_quota(struct e1000_softc *sc)
+// *held says which, for the whole pass: a hold set or ended while the pass
+// runs applies from the next one (e1000_hold.c, Races).
+static inline int e1000_rx_quota(struct e1000_softc *sc, bool *held)
 {
-	if (!__atomic_load_n(&sc->sc_rx_hold, __ATOMIC_RELAXED))
-		return E1000_NRXDESC;
-	return e1000_rx_held_quota(sc);
+	*held = __atomic_load_n(&sc->sc_rx_hold, __ATOMIC_SEQ_CST) != 0;
+	return *held ? e1000_rx_held_quota(sc) : E1000_NRXDESC;
 }
 
-// The RX drain took n frames (after e1000_rx_quota said it may).
-static inline void e1000_rx_took(struct e1000_softc *sc, int n)
+// The RX drain took n frames (after e1000_rx_quota said it may); only a
+// held pass counts them against the grant.
+static inline void e1000_rx_took(struct e1000_softc *sc, bool held, int n)
 {
-	if (__atomic_load_n(&sc->sc_rx_hold, __ATOMIC_RELAXED))
+	if (held)
 		e1000_rx_held_took(sc, n);
 }
 

@@ -30,6 +30,10 @@
 //   - held: a drain takes at most sc_rx_grant frames and lowers the grant
 //     by what it took; the receive causes are masked whenever the grant is
 //     0 and no drain runs.
+//   - 0 <= sc_rx_grant <= E1000_RX_GRANT_MAX: a drain never lowers it
+//     below 0, a release never lifts it past the bound (no wrap to a
+//     negative quota, which would take every frame and lose the
+//     ring's-worth bound of e1000_rxeof).
 //
 // Locking: sc_rx_hold and sc_rx_grant are [a]: written by sysctl writers
 // on any hart, read (and the grant lowered) by the interrupt handler,
@@ -42,7 +46,12 @@
 //     then finds a grant (or no hold): whichever of the two writes the
 //     mask register last, the frames granted are taken.
 //   - rx_hold=1 while a drain runs: that pass ends as it would have; the
-//     hold applies from the next interrupt on.
+//     hold applies from the next interrupt on. The pass decided once, at
+//     its start, whether it is held (e1000_rx_quota's *held): an unheld
+//     pass charges nothing to the grant (its frames were never granted;
+//     charging them drove the grant below 0, and the next release of K
+//     then granted nothing or K minus them), and a held pass whose grant
+//     a new rx_hold=1 reset lowers it to 0, not below.
 //
 // Testing: tests/test_e1000_hold.py (frames wait while held, a release
 // takes exactly K, nothing is lost, the knobs' bounds).
@@ -56,6 +65,7 @@
 #include "drivers/e1000.h"
 
 #define E1000_RX_CAUSES (E1000_ICR_RXT0 | E1000_ICR_RXO | E1000_ICR_RXDMT0)
+#define E1000_RX_GRANT_MAX (1 << 30)   // releases saturate here (invariant)
 
 // Unmask the receive causes and post RXT0: the next interrupt drains.
 static void e1000_rx_kick(struct e1000_softc *sc)
@@ -70,7 +80,7 @@ static void e1000_rx_kick(struct e1000_softc *sc)
 int e1000_rx_held_quota(struct e1000_softc *sc)
 {
 	int g = __atomic_load_n(&sc->sc_rx_grant, __ATOMIC_SEQ_CST);
-	return g < E1000_NRXDESC ? g : E1000_NRXDESC;
+	return g <= 0 ? 0 : g < E1000_NRXDESC ? g : E1000_NRXDESC;
 }
 
 // A drain of a held ring took n frames: lower the grant; once it is used
@@ -78,7 +88,12 @@ int e1000_rx_held_quota(struct e1000_softc *sc)
 // the end of the hold came meanwhile (see Races). Interrupt handler.
 void e1000_rx_held_took(struct e1000_softc *sc, int n)
 {
-	if (__atomic_sub_fetch(&sc->sc_rx_grant, n, __ATOMIC_SEQ_CST) > 0)
+	int g = __atomic_load_n(&sc->sc_rx_grant, __ATOMIC_SEQ_CST), left;
+	do
+		left = g > n ? g - n : 0;   // a reset grant stays 0 (invariant)
+	while (!__atomic_compare_exchange_n(&sc->sc_rx_grant, &g, left, false, __ATOMIC_SEQ_CST,
+					    __ATOMIC_SEQ_CST));
+	if (left > 0)
 		return;
 	e1000_wr(sc, E1000_IMC, E1000_RX_CAUSES);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -121,7 +136,11 @@ int e1000_sysctl_rx_release(struct sysctl_oid *oid, int64 *val, bool write)
 	}
 	if (*val == 0 || !__atomic_load_n(&sc->sc_rx_hold, __ATOMIC_SEQ_CST))
 		return 0;     // nothing granted, or nothing held
-	__atomic_add_fetch(&sc->sc_rx_grant, (int)*val, __ATOMIC_SEQ_CST);
+	int g = __atomic_load_n(&sc->sc_rx_grant, __ATOMIC_SEQ_CST), add = (int)*val;
+	while (!__atomic_compare_exchange_n(&sc->sc_rx_grant, &g,
+					    g > E1000_RX_GRANT_MAX - add ? E1000_RX_GRANT_MAX : g + add,
+					    false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+		;   // g reloaded: saturate, never wrap (invariant)
 	e1000_rx_kick(sc);
 	return 0;
 }

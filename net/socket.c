@@ -306,7 +306,12 @@ void soclose(struct socket *so)
 	// holds its own reference; the last sorele frees what is left (I3).
 	if (!stream)
 		sbflush(&so->so_snd);
-	net_poll_notify();
+	// Whoever polled this socket looks again (targeted, as any change of
+	// the socket): not every poller in the system -- inetd rescanning
+	// its listeners after each connection a server closes was ~7% of a
+	// connection's instructions (docs/reuseport.md).
+	sbpollnotify(&so->so_rcv);
+	sbpollnotify(&so->so_snd);
 	sorele(so);   // the file's reference
 }
 

@@ -9,6 +9,7 @@
 #include "net/socket.h"
 #include "net/in_pcb.h"
 #include "net/netisr.h"
+#include "kernel/poll.h"
 
 static void setup(void)
 {
@@ -335,6 +336,27 @@ static void test_hash_threshold_pick_is_in_range(void)
 	CHECK(in_localgroup_pick(12345, 1) == 0);
 }
 
+// soclose: a socket nobody polled wakes no poller when it closes (inetd,
+// polling its listeners, is not woken by every connection a server
+// closes); one that was polled wakes its own poller only.
+static void test_close_wakes_only_its_pollers(void)
+{
+	setup();
+	CHECK(netisr_init_ports() == 0);   // soclose asks the netisr to detach
+	for (int c = 0; c < net_ncpu(); c++)
+		lwkt_port_setowner(netisr_cpuport(c));
+	struct socket *a = fx_udp_socket(0);
+	uint64 notes = host_poll_notifies;
+	soclose(a);
+	CHECK(host_poll_notifies == notes);
+	struct socket *b = fx_udp_socket(0);
+	sopoll(b, POLLIN);
+	uint64 one = host_poll_notifies_one, all = host_poll_notifies - one;
+	soclose(b);
+	CHECK(host_poll_notifies_one > one && host_poll_notified == net_curthread());
+	CHECK(host_poll_notifies - host_poll_notifies_one == all);
+}
+
 const struct host_test inpcb_tests[] = {
 	{ test_bind_same_port_is_eaddrinuse, "bind_same_port_is_eaddrinuse" },
 	{ test_bind_foreign_address_is_eaddrnotavail, "bind_foreign_address_is_eaddrnotavail" },
@@ -350,5 +372,6 @@ const struct host_test inpcb_tests[] = {
 	{ test_localgroup_leave_moves_few_flows, "localgroup_leave_moves_few_flows" },
 	{ test_reuseport_ext_off_picks_last_bound, "reuseport_ext_off_picks_last_bound" },
 	{ test_hash_threshold_pick_is_in_range, "hash_threshold_pick_is_in_range" },
+	{ test_close_wakes_only_its_pollers, "close_wakes_only_its_pollers" },
 	{ NULL, NULL },
 };

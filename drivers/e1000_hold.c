@@ -54,7 +54,9 @@
 //     a new rx_hold=1 reset lowers it to 0, not below.
 //
 // Testing: tests/test_e1000_hold.py (frames wait while held, a release
-// takes exactly K, nothing is lost, the knobs' bounds).
+// takes exactly K, nothing is lost, the knobs' bounds); make hosttest
+// (tests/host/drv/test_e1000_hold.c: the grant through the races above,
+// each interleaving as a fixed order of calls).
 // References: [E1000 13.4.19-13.4.21] ICS, IMS, IMC; 13.4.28 RDH.
 #include "kernel/types.h"
 #include "kernel/param.h"

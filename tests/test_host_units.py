@@ -48,3 +48,15 @@ def test_host_unit(name):
     out = r.stdout + r.stderr
     assert re.search(r"^%s: OK$" % re.escape(name), r.stdout, re.M), out
     assert r.returncode == 0, out
+
+
+def test_host_drvtest():
+    "tests/host/drvtest: the e1000 receive hold's grant (drivers/e1000_hold.c)"
+    b = subprocess.run(["make", "-s", "--no-print-directory", "tests/host/drvtest"],
+                       cwd=netkern.ROOT, capture_output=True, text=True,
+                       timeout=900, env=netkern.host_env())
+    assert b.returncode == 0, b.stdout + b.stderr
+    r = subprocess.run([str(netkern.ROOT / "tests" / "host" / "drvtest")],
+                       capture_output=True, text=True, timeout=120)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0 and re.search(r"^\d+ passed, 0 failed$", r.stdout, re.M), out

@@ -30,8 +30,11 @@
 //
 // Invariants:
 //   I1 An ACK is deferred only for a segment that left rcv_nxt and the
-//      number of reassembly blocks unchanged and ends where the highest
-//      block ends, with SACK permitted and t_oooacks >= TCP_DUPTHRESH.
+//      number of reassembly blocks unchanged, ends where the highest
+//      block ends and starts after that block's first byte, with SACK
+//      permitted and t_oooacks >= TCP_DUPTHRESH. (One that starts in the
+//      hole below the highest block and covers it narrows that hole and
+//      keeps the count: the block it made starts where it does.)
 //   I2 A deferred segment is counted in t_unacked_bytes/t_segs_unacked
 //      (cleared by every ACK that leaves, tcp_output): with more than
 //      one MSS unacknowledged the ACK leaves now; otherwise the tcpcb is
@@ -51,7 +54,9 @@
 //
 // Testing: make hosttest (tcp_sack_delack_halves_ooo_acks: the ACKs
 // behind one hole, switch on and off; the first three immediate, the
-// transfer and the recovery unchanged). make bench --only tcpe1000 (the
+// transfer and the recovery unchanged; tcp_sack_delack_news_at_once,
+// tcp_sack_delack_narrowing_below_top_at_once: the ACKs that carry news
+// leave at once). make bench --only tcpe1000 (the
 // guest's ACKs per data segment at 2% loss), bench/lossdiag.py --set
 // 'net.inet.tcp.sack_delack=0'.
 //
@@ -69,13 +74,17 @@ NET_SYSCTL_INT_RANGE(tcp_sack_delack, "net.inet.tcp.sack_delack", SYSCTL_RW,
 		     &tcp_sack_delack, 0, 1,
 		     "with SACK, ACK out-of-order data that only extends the highest block every second segment");
 
-// The end of the highest block of the reassembly queue (rcv_nxt if empty).
-static tcp_seq tcp_sackdelay_top(struct tcpcb *tp)
+// The end of the highest block of the reassembly queue (rcv_nxt if
+// empty); its start in *start.
+static tcp_seq tcp_sackdelay_top(struct tcpcb *tp, tcp_seq *start)
 {
 	tcp_seq s, e, top = tp->rcv_nxt;
+	*start = top;
 	for (struct tcp_reass_ent *r = tcp_reass_first(tp, &s, &e); r != NULL;
-	     r = tcp_reass_next(r, &s, &e))
+	     r = tcp_reass_next(r, &s, &e)) {
+		*start = s;
 		top = e;
+	}
 	return top;
 }
 
@@ -90,7 +99,8 @@ static bool tcp_sackdelay_may_wait(struct tcpcb *tp, const struct tcp_seg *sg, u
 		return false;   // a hole filled, narrowed into a merge, or a new block
 	if (tp->t_ooonxt != tp->rcv_nxt || tp->t_oooacks < TCP_DUPTHRESH)
 		return false;   // the sender has not seen three for this hole yet
-	return tcp_sackdelay_top(tp) == sg->sg_seq + len;
+	tcp_seq start, end = tcp_sackdelay_top(tp, &start);
+	return end == sg->sg_seq + len && SEQ_LT(start, sg->sg_seq);   // only extended it
 }
 
 void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,

@@ -123,9 +123,63 @@ static void tcp_sack_delack_news_at_once(void)
 	clean(s0, m0);
 }
 
+// A segment that starts inside the hole below the highest block and ends
+// where that block ends narrows the hole, though the number of blocks
+// stays (the old top block is covered and replaced): RFC 5681 4.2 asks
+// for an ACK at once, and so does I1 ("ends where the highest block
+// ends" is not enough). Here the top block is one 500-byte segment, the
+// narrowing segment 800 bytes (less than an MSS, so only the rule, not
+// the byte count, sends its ACK), followed in the same batch by 500 bytes
+// that do only extend the top block: one ACK at once, one at the batch's
+// end, and only the second segment waited.
+static void tcp_sack_delack_narrowing_below_top_at_once(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5343, &c, &s);
+	struct tcpcb *tp = tw_tp(s);
+	uint16 sp = port_of(s), cp = port_of(c);
+	tcp_seq base = tp->rcv_nxt;
+	tcp_seq ack = tw_tp(c)->rcv_nxt;
+	static const uint8 noopt[4];
+	wire_log_clear();
+	// Segments 1..3 behind a lost 0: three ACKs at once (DupThresh).
+	for (int k = 1; k <= 3; k++)
+		tw_forge_raw(cp, sp, base + k * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+	CHECK(wire_burst() == 3);
+	wire_settle();
+	CHECK(tw_count(sp, TH_ACK, false) == 3);
+	// A new top block of 500 bytes at 5 x 1460, above a second hole: at once.
+	tw_forge_raw(cp, sp, base + 5 * 1460, ack, TH_ACK, 65535, noopt, 0, 500);
+	wire_settle();
+	CHECK(tw_count(sp, TH_ACK, false) == 4 && tp->t_reass.tr_nseg == 2);
+	uint64 waited = tcpstat.tcps_ooo_ackwait;
+	// 800 bytes from 300 below the top block to its end, then 500 more.
+	tw_forge_raw(cp, sp, base + 5 * 1460 - 300, ack, TH_ACK, 65535, noopt, 0, 800);
+	tw_forge_raw(cp, sp, base + 5 * 1460 + 500, ack, TH_ACK, 65535, noopt, 0, 500);
+	CHECK(wire_burst() == 2);
+	CHECK(tp->t_reass.tr_nseg == 2 && tp->rcv_nxt == base);
+	CHECK(tcpstat.tcps_ooo_ackwait == waited + 1);   // only the extension waited
+	CHECK(wire_burst() == 2);   // its two ACKs cross to c: one at once, one at the end
+	CHECK(tw_count(sp, TH_ACK, false) == 6);
+	CHECK(wire_log[wire_nlog - 1].ws_sport == sp && wire_log[wire_nlog - 1].ws_ack == base);
+	// The two holes filled (as in tcp_sack_delack_news_at_once, no
+	// settle: c answers ACKs for bytes it never sent); s closes with
+	// unread data: a RST ends both.
+	tw_forge_raw(cp, sp, base + 4 * 1460, ack, TH_ACK, 65535, noopt, 0, 1460 - 300);
+	tw_forge_raw(cp, sp, base, ack, TH_ACK, 65535, noopt, 0, 1460);
+	CHECK(wire_burst() == 2);
+	CHECK(tp->rcv_nxt == base + 5 * 1460 + 1000 && tp->t_reass.tr_nseg == 0);
+	wire_burst();
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_sackdelay_tests[] = {
 	{ tcp_sack_delack_halves_ooo_acks, "tcp_sack_delack_halves_ooo_acks" },
 	{ tcp_sack_delack_off_acks_each, "tcp_sack_delack_off_acks_each" },
 	{ tcp_sack_delack_news_at_once, "tcp_sack_delack_news_at_once" },
+	{ tcp_sack_delack_narrowing_below_top_at_once, "tcp_sack_delack_narrowing_below_top_at_once" },
 	{ NULL, NULL },
 };

@@ -71,12 +71,21 @@ def guest_ms(b, g):
             b.nr.sysctl_tree(g, "kern.uptime_ms").get("kern.uptime_ms", 0))
 
 
+def nstat(lp):
+    """Linux's SNMP and TcpExt counters in its namespace (absolute)."""
+    p = subprocess.run(lp.ns_argv(["nstat", "-asz"]), capture_output=True,
+                       text=True, timeout=30)
+    return {f[0]: int(f[1]) for f in (ln.split() for ln in p.stdout.splitlines())
+            if len(f) >= 2 and f[1].isdigit()}
+
+
 def one_run(b, g, lp, a, d):
     """One stream in direction d; its record and its samples."""
     tb = tcpbench.TcpBench(b)
     stop, ss, gs = threading.Event(), [], []
     ns0 = g.run("netstat -s")
     c0, p0, (i0, u0) = tb.guest_counters(lp), lp.counters(), guest_ms(b, g)
+    n0 = nstat(lp)
     load = os.getloadavg()[0]
     th = threading.Thread(target=sampler, args=(
         lp.ns_argv(["ss", "-tin", "state", "established"]), 0.1, stop, ss))
@@ -109,11 +118,13 @@ def one_run(b, g, lp, a, d):
         stop.set()
         th.join()
     c1, p1, (i1, u1) = tb.guest_counters(lp), lp.counters(), guest_ms(b, g)
+    n1 = nstat(lp)
     ns1 = g.run("netstat -s")
     busy = 1 - (i1 - i0) / 1000 / max(u1 - u0, 1) / a.cpus
     rec = {"dir": d, "mbps": round(mbps, 2), "busy": round(busy, 3),
            "load": round(load, 2), "ctr": {k: c1[k] - c0[k] for k in c0},
-           "path": {k: p1.get(k, 0) - p0.get(k, 0) for k in p1}}
+           "path": {k: p1.get(k, 0) - p0.get(k, 0) for k in p1},
+           "linux": {k: n1[k] - n0.get(k, 0) for k in n1 if n1[k] != n0.get(k, 0)}}
     return rec, ss, gs, ns0 + "\n=====\n" + ns1
 
 
@@ -134,6 +145,8 @@ def main(argv):
                     help="'k=v ...' guest sysctls for a group of runs (repeatable)")
     ap.add_argument("--guest-sample", action="store_true",
                     help="sample the guest's netstat -T during guest -> Linux runs")
+    ap.add_argument("--linux-pcap", action="store_true",
+                    help="also capture on Linux's veth, into --out/linux.pcap")
     ap.add_argument("--out", default="/tmp/lossdiag")
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -155,6 +168,13 @@ def main(argv):
         knobs = sorted({kv.split("=")[0] for s in groups for kv in s.split()})
         boot_vals = {k: g.run("sysctl -n %s" % k).strip() for k in knobs}
         with LossPath(b.rig, 0) as lp:
+            cap = None
+            if a.linux_pcap:
+                # Linux's side of the path: what its TCP really received and sent
+                cap = subprocess.Popen(lp.ns_argv(["dumpcap", "-q", "-i", lp.vb, "-s", "128",
+                                                   "-f", "tcp", "-w", str(out / "linux.pcap")]),
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(1)
             for rnd in range(a.rounds):
                 for pct in [int(x) for x in a.loss.split(",")]:
                     lp.set_loss(pct)
@@ -175,6 +195,9 @@ def main(argv):
                             (out / ("netstat-%s.txt" % name)).write_text(ns)
                             print(json.dumps(rec), flush=True)
                             res.append(rec)
+            if cap:
+                cap.terminate()
+                cap.wait(timeout=30)
         (out / "res.json").write_text(json.dumps(res, indent=1) + "\n")
     finally:
         try:

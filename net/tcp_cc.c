@@ -113,7 +113,7 @@ static void tcp_cc_retransmit_one(struct tcpcb *tp)
 	tcp_seq onxt = tp->snd_nxt;
 	uint32 ocwnd = tp->snd_cwnd;
 	tp->snd_nxt = tp->snd_una;
-	tp->snd_cwnd = tp->t_maxseg;
+	tp->snd_cwnd = tcp_smss(tp);   // one segment, not one and a runt of the options' size
 	tp->t_rtttime = 0;   // RFC 6298 3 (Karn): this range is no RTT sample
 	tcp_timer_set(tp, TCPT_REXMT, 0);   // restarted by the send (RFC 6298 5.3)
 	tcp_output(tp);
@@ -213,7 +213,9 @@ void tcp_cc_rto(struct tcpcb *tp)
 	// no more than the loss window, LW, which equals 1 full-sized segment".
 	if (tp->t_rxtshift <= 1)
 		tcp_cc_halve(tp);   // only the first timeout of a loss halves
-	tp->snd_cwnd = tp->t_maxseg;
+	// One full-sized segment is its data (tcp_smss): t_maxseg bytes would
+	// let a second segment of 12 bytes (the timestamps' size) follow it.
+	tp->snd_cwnd = tcp_smss(tp);
 	tp->t_bytes_acked = 0;
 	tp->t_dupacks = 0;
 	tp->t_flags &= ~TF_INRECOVERY;

@@ -196,6 +196,11 @@ int tcp_optlen_fixed(struct tcpcb *tp)
 	return (tp->t_flags & TF_BOTH_TSTMP) == TF_BOTH_TSTMP ? TCPOLEN_TSTAMP_APPA : 0;
 }
 
+uint32 tcp_smss(struct tcpcb *tp)
+{
+	return tp->t_maxseg - (uint32)tcp_optlen_fixed(tp);   // t_maxseg >= TCP_MSS_MIN
+}
+
 int tcp_addoptions(struct tcpcb *tp, uint8 flags, uint8 *cp, int room)
 {
 	if (room > TCP_MAXOLEN)

@@ -443,7 +443,7 @@ static bool sack_rescue_range(struct tcpcb *tp, tcp_seq *seq, uint32 *len)
 	hs = SEQ_MAX(hs, sb->sb_highrxt);
 	if (!SEQ_LT(hs, he))
 		return false;
-	*len = MIN(he - hs, tp->t_maxseg);
+	*len = MIN(he - hs, tcp_smss(tp));   // one segment that ends at he
 	*seq = he - *len;
 	return true;
 }

@@ -477,6 +477,10 @@ int tcp_addoptions(struct tcpcb *tp, uint8 flags, uint8 *cp, int room);
 // The options' length tcp_addoptions would write for a non-SYN segment
 // without SACK blocks (the fixed part a data segment always carries).
 int tcp_optlen_fixed(struct tcpcb *tp);
+// The data of one full-sized segment: t_maxseg less tcp_optlen_fixed
+// (RFC 9293 3.7.1's Eff.snd.MSS, RFC 5681's SMSS; 1448 with timestamps
+// on a 1460 MSS). What "one segment" of cwnd or of a retransmission is.
+uint32 tcp_smss(struct tcpcb *tp);
 // SACK blocks (RFC 2018 3) for a non-SYN segment into cp (room bytes
 // left): their length. Filled by the SACK code; 0 when none.
 int tcp_sack_addopt(struct tcpcb *tp, uint8 *cp, int room);

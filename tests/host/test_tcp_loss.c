@@ -73,6 +73,46 @@ static void tcp_rto_backoff_karn(void)
 	clean(s0, m0);
 }
 
+// RFC 5681 3.1: after a timeout "cwnd MUST be set to no more than ...
+// 1 full-sized segment". With timestamps a full segment carries 1448
+// bytes (t_maxseg 1460 less 12 of options): a loss window of t_maxseg
+// bytes sent a second segment of 12 bytes behind the retransmission
+// (seen at 2% loss after every timeout). Every data segment here is full.
+static void tcp_rto_one_full_segment_timestamps(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(host_sysctl_write("net.inet.tcp.tlp", 0) == 0);   // the RTO alone
+	tw_rfc7323(true);
+	struct socket *c, *s;
+	tw_pair(5104, &c, &s);
+	struct tcpcb *tp = tw_tp(c);
+	CHECK((tp->t_flags & TF_BOTH_TSTMP) == TF_BOTH_TSTMP);
+	uint32 full = tp->t_maxseg - (uint32)tcp_optlen_fixed(tp);
+	CHECK(full == 1448);
+	drop_setup(port_of(c), 4);   // the whole first window is lost
+	wire_log_clear();
+	send_pattern(c, 4 * full);
+	wire_run(3000);
+	CHECK(tcpstat.tcps_rexmttimeo == 1);
+	int n = 0, runts = 0;
+	for (int i = 0; i < wire_nlog; i++) {
+		struct wire_seg *w = &wire_log[i];
+		if (w->ws_sport != port_of(c) || w->ws_len == 0)
+			continue;
+		n++;
+		if (w->ws_len != full)
+			runts++;
+	}
+	CHECK(n == 8 && runts == 0);   // four lost, four resent, each one segment
+	CHECK(tp->snd_una == tp->snd_max);
+	recv_check(s, 4 * full);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 // After rexmt_max retransmissions the connection is dropped: ETIMEDOUT
 // for the user, a RST for the peer.
 static void tcp_rexmt_limit_etimedout(void)
@@ -383,6 +423,7 @@ static void tcp_fin_retransmitted(void)
 const struct host_test tcp_loss_tests[] = {
 	{ tcp_rto_backoff_karn, "tcp_rto_backoff_karn" },
 	{ tcp_rexmt_limit_etimedout, "tcp_rexmt_limit_etimedout" },
+	{ tcp_rto_one_full_segment_timestamps, "tcp_rto_one_full_segment_timestamps" },
 	{ tcp_fast_retransmit_3dupacks, "tcp_fast_retransmit_3dupacks" },
 	{ tcp_newreno_partial_ack, "tcp_newreno_partial_ack" },
 	{ tcp_reass_fills_hole, "tcp_reass_fills_hole" },

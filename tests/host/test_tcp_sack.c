@@ -515,6 +515,48 @@ static void tcp_sack_rescue_tail_loss(void)
 	clean(s0, m0);
 }
 
+// The rescue with timestamps: segments 2, 9 and 10 lost; the rescue is
+// one full segment (1448 bytes) that ends at the highest unSACKed octet,
+// segment 10. Measured as t_maxseg (1460) back from it, it covered the
+// end of 9 and all of 10 but the last 12 bytes, which then waited for
+// the timeout (and went as a 12-byte segment).
+static void tcp_sack_rescue_tail_timestamps(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	CHECK(host_sysctl_write("net.inet.tcp.tlp", 0) == 0);
+	tw_rfc7323(true);
+	struct socket *c, *s;
+	tw_pair(5326, &c, &s);
+	wire_delay_ms = DELAY;
+	struct tcpcb *tp = tw_tp(c);
+	uint32 full = seglen(c);
+	CHECK(full == 1448);
+	tcp_seq hi = tp->snd_nxt, end = tp->snd_nxt + 10 * full;
+	static const int lost[] = { 2, 9, 10 };
+	drop_segments(c, lost, 3);
+	wire_log_clear();
+	send_pattern(c, 10 * full);
+	wire_run(2000);
+	int rescue = 0;
+	for (int i = 0; i < wire_nlog; i++) {
+		struct wire_seg *w = &wire_log[i];
+		if (w->ws_sport != port_of(c) || w->ws_len == 0)
+			continue;
+		if (SEQ_LT(w->ws_seq, hi) && SEQ_GT(w->ws_seq, hi - 9 * full))   // a resend above segment 2
+			rescue += (w->ws_seq == end - full && w->ws_len == full);
+		hi = SEQ_MAX(hi, w->ws_seq + w->ws_len);
+	}
+	CHECK(tcpstat.tcps_sack_rescue == 1 && rescue == 1);
+	CHECK(tcpstat.tcps_rexmttimeo == 0);
+	CHECK(tp->snd_una == end && !(tp->t_flags & TF_INRECOVERY));
+	recv_check(s, 10 * full);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 // RFC 6675 5.1: segments 2 and 4 lost, then lost again when resent in
 // recovery; the timeout empties the board and resends 2; the ACK of 2-3
 // SACKs 5-10 again, so the resend goes on with 4 and steps over 5-10
@@ -586,6 +628,7 @@ const struct host_test tcp_sack_tests[] = {
 	{ tcp_sack_three_holes_one_rtt, "tcp_sack_three_holes_one_rtt" },
 	{ tcp_newreno_three_holes_three_rtts, "tcp_newreno_three_holes_three_rtts" },
 	{ tcp_sack_rescue_tail_loss, "tcp_sack_rescue_tail_loss" },
+	{ tcp_sack_rescue_tail_timestamps, "tcp_sack_rescue_tail_timestamps" },
 	{ tcp_sack_rto_resend_skips_sacked, "tcp_sack_rto_resend_skips_sacked" },
 	{ tcp_newreno_rto_resends_what_arrived, "tcp_newreno_rto_resends_what_arrived" },
 	{ NULL, NULL },

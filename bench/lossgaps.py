@@ -16,13 +16,24 @@ classed by its length and by who ended it (>= 150 ms: a retransmission
 timeout; 8-150 ms: a probe timeout; 2-8 ms: a late ACK from Linux, or a
 late segment from the guest) and summed; (2) each timeout's first
 retransmission and Linux's answer to it: an answer whose first SACK
-block lies below its cumulative ACK is a D-SACK (RFC 2883) -- Linux had
-that segment already, the timeout was spurious -- and how many segments
+block lies below its cumulative ACK and starts at the resent segment is
+a D-SACK (RFC 2883) of it -- Linux had that segment already, the
+timeout was spurious (a block that starts later only says the resend
+overlapped data Linux had) -- and how many segments
 the guest had sent since Linux's previous ACK; (3) the round trip seen
 at the NIC: a new segment to the first ACK of its end (Linux's side),
 and an ACK to the guest's next segment (the guest's side).
 
+With --linux (the capture on Linux's veth, lossdiag.py --linux-pcap)
+each timeout gets its cause from what Linux really received and sent:
+"ack lost" (Linux answered the guest's last segments, and the path
+dropped that answer), "data lost" (what the guest sent last never
+reached Linux), or "linux silent" (it had them all and sent nothing).
+Frames are matched across the two captures by their TCP header (ports,
+seq, ack, length, timestamps, first SACK edge); the clocks differ.
+
 Usage: bench/lossgaps.py /tmp/lossdiag/net.pcap [--ports 5201-5400]
+                         [--linux /tmp/lossdiag/linux.pcap]
 Output: one line per stream, and the totals.  Measured, never asserted.
 Testing: a tool; the numbers it printed are in docs/tcp.md ("What
 bounds guest -> Linux at 2%").
@@ -54,6 +65,67 @@ def frames(pcap, lo, hi):
     return rows
 
 
+def headers(pcap, lo, hi):
+    """[(time, from_guest, header key, stream)] for matching two captures."""
+    flt = ("tcp.srcport>=%d && tcp.srcport<%d || tcp.dstport>=%d && tcp.dstport<%d"
+           % (lo, hi, lo, hi))
+    out = subprocess.run(
+        ["tshark", "-r", pcap, "-Y", flt, "-o", "tcp.relative_sequence_numbers:FALSE",
+         "-T", "fields", "-e", "frame.time_relative", "-e", "ip.src", "-e", "tcp.srcport",
+         "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.options.timestamp.tsval",
+         "-e", "tcp.options.timestamp.tsecr", "-e", "tcp.options.sack_le", "-e", "tcp.stream"],
+        capture_output=True, text=True, check=True).stdout
+    rows = []
+    for line in out.splitlines():
+        f = line.split("\t")
+        if len(f) < 10 or not f[5]:
+            continue
+        rows.append((float(f[0]), f[1] == GUEST, tuple(f[1:9]) + (int(f[5]),), f[9]))
+    return rows
+
+
+def timeout_causes(guest, linux):
+    """{cause: count} of the guest's timeouts, read from both captures."""
+    at_linux = {}
+    for i, r in enumerate(linux):
+        at_linux.setdefault(r[2], i)
+    at_guest = {r[2] for r in guest}
+    causes = {"ack lost": 0, "data lost": 0, "linux silent": 0, "new data (writer idle)": 0,
+              "unmatched": 0}
+    streams = {}
+    for r in guest:
+        streams.setdefault(r[3], []).append(r)
+    for rows in streams.values():
+        top = None
+        for i in range(1, len(rows)):
+            r = rows[i]
+            if r[1] and r[2][-1] > 0:
+                end = (int(r[2][2]) + r[2][-1]) & 0xffffffff
+                new = top is None or 0 < ((end - top) & 0xffffffff) < 0x80000000
+                top = end if new else top
+            if not (r[1] and r[2][-1] > 0 and r[0] - rows[i - 1][0] >= 0.15):
+                continue
+            if new:
+                causes["new data (writer idle)"] += 1
+                continue
+            b, j, lost = at_linux.get(r[2]), i - 1, False
+            # back to the guest's last data segment that reached Linux
+            while j >= 0 and (not rows[j][1] or rows[j][2][-1] == 0 or rows[j][2] not in at_linux):
+                lost |= rows[j][1] and rows[j][2][-1] > 0 and rows[j][2] not in at_linux
+                j -= 1
+            if b is None or j < 0:
+                causes["unmatched"] += 1
+                continue
+            sent = [q for q in linux[at_linux[rows[j][2]] + 1:b] if not q[1]]
+            if any(q[2] not in at_guest for q in sent):
+                causes["ack lost"] += 1
+            elif lost:
+                causes["data lost"] += 1
+            else:
+                causes["linux silent"] += 1
+    return causes
+
+
 def gaps(rows):
     """{class: [count, seconds]} of the gaps of 2 ms or more."""
     cls = {"rto": [0, 0.0], "probe": [0, 0.0], "linux_late": [0, 0.0], "guest_late": [0, 0.0]}
@@ -79,8 +151,11 @@ def timeouts(rows):
         answer = next((q for q in rows[i + 1:i + 20] if not q[1]), None)
         if answer is None:
             continue
+        # a D-SACK (first block below the cumulative ACK) of the resent
+        # segment's first byte: a block that starts later only says the
+        # resend overlapped data Linux had (the hole was smaller)
         dsack = answer[5] is not None and ((answer[3] - answer[5]) & 0xffffffff) < 0x80000000 \
-            and answer[5] != answer[3]
+            and answer[5] != answer[3] and answer[5] == r[2]
         spurious += dsack
         genuine += not dsack
         j, n = i - 1, 0
@@ -113,6 +188,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("pcap")
     p.add_argument("--ports", default="5201-5400", help="server ports of the streams")
+    p.add_argument("--linux", help="the capture on Linux's side (lossdiag.py --linux-pcap)")
     a = p.parse_args()
     lo, hi = (int(x) for x in a.ports.split("-"))
     streams = {}
@@ -137,6 +213,9 @@ def main():
                  1e3 * statistics.mean(gue or [0]), 1e3 * statistics.median(gue or [0])))
     print("timeouts: %d spurious, %d genuine; segments unacknowledged before each: %s"
           % (tot[0], tot[1], sorted(tot[2])))
+    if a.linux:
+        print("timeouts by cause (both captures): %s"
+              % timeout_causes(headers(a.pcap, lo, hi), headers(a.linux, lo, hi)))
 
 
 if __name__ == "__main__":

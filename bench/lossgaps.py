@@ -66,26 +66,36 @@ def frames(pcap, lo, hi):
 
 
 def headers(pcap, lo, hi):
-    """[(time, from_guest, header key, stream)] for matching two captures."""
+    """[(time, from_guest, header key, stream, guest's port)] for matching
+    two captures (key: src, sport, seq, ack, len, TSval, TSecr, SACK, len)."""
     flt = ("tcp.srcport>=%d && tcp.srcport<%d || tcp.dstport>=%d && tcp.dstport<%d"
            % (lo, hi, lo, hi))
     out = subprocess.run(
         ["tshark", "-r", pcap, "-Y", flt, "-o", "tcp.relative_sequence_numbers:FALSE",
          "-T", "fields", "-e", "frame.time_relative", "-e", "ip.src", "-e", "tcp.srcport",
          "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.options.timestamp.tsval",
-         "-e", "tcp.options.timestamp.tsecr", "-e", "tcp.options.sack_le", "-e", "tcp.stream"],
+         "-e", "tcp.options.timestamp.tsecr", "-e", "tcp.options.sack_le", "-e", "tcp.stream",
+         "-e", "tcp.dstport"],
         capture_output=True, text=True, check=True).stdout
     rows = []
     for line in out.splitlines():
         f = line.split("\t")
-        if len(f) < 10 or not f[5]:
+        if len(f) < 11 or not f[5]:
             continue
-        rows.append((float(f[0]), f[1] == GUEST, tuple(f[1:9]) + (int(f[5]),), f[9]))
+        g = f[1] == GUEST
+        rows.append((float(f[0]), g, tuple(f[1:9]) + (int(f[5]),), f[9], f[2] if g else f[10]))
     return rows
 
 
+def _after(a, b):
+    """Sequence number a after b (mod 2^32)."""
+    return 0 < ((a - b) & 0xffffffff) < 0x80000000
+
+
 def timeout_causes(guest, linux):
-    """{cause: count} of the guest's timeouts, read from both captures."""
+    """{cause: count} of the guest's timeouts, read from both captures:
+    did Linux receive the resent segment's first byte before, and if so,
+    did it send an ACK covering it that the guest never saw?"""
     at_linux = {}
     for i, r in enumerate(linux):
         at_linux.setdefault(r[2], i)
@@ -99,30 +109,31 @@ def timeout_causes(guest, linux):
         top = None
         for i in range(1, len(rows)):
             r = rows[i]
-            if r[1] and r[2][-1] > 0:
-                end = (int(r[2][2]) + r[2][-1]) & 0xffffffff
-                new = top is None or 0 < ((end - top) & 0xffffffff) < 0x80000000
-                top = end if new else top
-            if not (r[1] and r[2][-1] > 0 and r[0] - rows[i - 1][0] >= 0.15):
+            if not (r[1] and r[2][-1] > 0):
+                continue
+            end = (int(r[2][2]) + r[2][-1]) & 0xffffffff
+            new = top is None or _after(end, top)
+            top = end if new else top
+            if r[0] - rows[i - 1][0] < 0.15:
                 continue
             if new:
                 causes["new data (writer idle)"] += 1
                 continue
-            b, j, lost = at_linux.get(r[2]), i - 1, False
-            # back to the guest's last data segment that reached Linux
-            while j >= 0 and (not rows[j][1] or rows[j][2][-1] == 0 or rows[j][2] not in at_linux):
-                lost |= rows[j][1] and rows[j][2][-1] > 0 and rows[j][2] not in at_linux
-                j -= 1
-            if b is None or j < 0:
+            b, seq, port = at_linux.get(r[2]), int(r[2][2]), r[4]
+            if b is None:
                 causes["unmatched"] += 1
                 continue
-            sent = [q for q in linux[at_linux[rows[j][2]] + 1:b] if not q[1]]
-            if any(q[2] not in at_guest for q in sent):
-                causes["ack lost"] += 1
-            elif lost:
+            had = next((k for k in range(b) if linux[k][1] and linux[k][4] == port
+                        and linux[k][2][-1] > 0 and not _after(int(linux[k][2][2]), seq)
+                        and _after((int(linux[k][2][2]) + linux[k][2][-1]) & 0xffffffff, seq)),
+                       None)
+            if had is None:
                 causes["data lost"] += 1
-            else:
-                causes["linux silent"] += 1
+                continue
+            acks = [q for q in linux[had + 1:b] if not q[1] and q[4] == port
+                    and _after(int(q[2][3]), seq)]
+            causes["ack lost" if acks and not any(q[2] in at_guest for q in acks)
+                   else "linux silent"] += 1
     return causes
 
 

@@ -15,7 +15,11 @@ everything net0 sees), Linux's end behind the dropping namespace
 namespace) while a thread runs `ss -tin` in that namespace every 100 ms.
 Around each run: the guest's `netstat -s`, its busy share
 (kern.idle_us against kern.uptime_ms), the path's forwarded and dropped
-packets.  With --guest-sample the guest's own `netstat -T` (cwnd,
+packets, and Linux's own counters in its namespace (`nstat -asz`:
+PAWS, out-of-window, pruning, delayed ACKs ...; the record's "linux").
+With --linux-pcap a capture on Linux's veth too (linux.pcap: what its
+TCP really received and sent, behind the dropping path; bench/lossgaps.py
+--linux matches it with net.pcap).  With --guest-sample the guest's own `netstat -T` (cwnd,
 ssthresh, send queue) is sampled too, from the console while the
 stream runs in the background: that takes the guest's CPU, so the
 goodput of such a run is not comparable with the others.
@@ -27,12 +31,12 @@ Output, in --out (default /tmp/lossdiag): res.json (one record per
 run: direction, loss, sysctls, Mbit/s, busy, host load, the counter
 deltas of both ends, the path's counters), ss-<run>.txt, netstat-<run>.txt
 (before, "=====", after), guest-<run>.txt (--guest-sample), net.pcap
-(the rig's capture of the whole boot).  Each run's record is also printed.
+(the rig's capture of the whole boot), linux.pcap (--linux-pcap).  Each run's record is also printed.
 
 Usage (root: network namespaces):
   bench/lossdiag.py [--cpus N] [--secs S] [--loss 0,2] [--rounds R]
                     [--dirs l2g,g2l] [--set 'net.inet.tcp.prr=0'] ...
-                    [--guest-sample] [--out DIR]
+                    [--guest-sample] [--linux-pcap] [--out DIR]
 Measured, never asserted.  Testing: it is a tool; tests/netrig.py,
 bench/losspath.py and bench/tcpbench.py, which it drives, are exercised
 by make test and make bench.

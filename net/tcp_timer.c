@@ -327,6 +327,11 @@ static struct tcpcb *tcp_timer_delack(struct tcpcb *tp)
 	TCPSTAT_INC(tcps_delack);
 	tp->t_flags |= TF_ACKNOW;
 	tcp_output(tp);
+	// No mbuf for the ACK (tcp_output swallows ENOBUFS): the ACK is still
+	// owed (TF_ACKNOW stays until one goes), so try again one interval
+	// later rather than leave it to the peer's retransmission timer.
+	if (tp->t_flags & TF_ACKNOW)
+		tcp_timer_set(tp, TCPT_DELACK, tcp_delack_ms);
 	return tp;
 }
 

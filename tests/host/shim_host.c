@@ -27,12 +27,15 @@ void host_panic(const char *file, int line, const char *fmt, ...)
 }
 
 uint64 host_mallocs;   // [a] net_malloc calls, for tests
+bool host_malloc_fail;  // [a] tests: every net_malloc fails while set
 
 void *net_malloc(size_t n)
 {
 	__atomic_add_fetch(&host_mallocs, 1, __ATOMIC_RELAXED);
 	if (n > NET_MALLOC_MAX)   // as the kernel's kmalloc: one page at most
 		return NULL;
+	if (__atomic_load_n(&host_malloc_fail, __ATOMIC_RELAXED))
+		return NULL;      // memory exhausted (tests of ENOBUFS paths)
 	return malloc(n);
 }
 

@@ -58,6 +58,7 @@ extern uint64 host_wakeups;
 extern uint64 host_hurries;
 // Calls of net_malloc so far (tests count the allocations a path costs).
 extern uint64 host_mallocs;
+extern bool host_malloc_fail;   // while true, every net_malloc fails (ENOBUFS paths)
 // The same compile-time checks as the kernel's macros (kernel/sysctl.h).
 #define HOST_SYSCTL_(id, nm, kd, fl, p, lo, hi)                               \
 	static struct host_sysctl host_sysctl_##id = { nm, kd, p, fl, lo, hi, NULL }; \

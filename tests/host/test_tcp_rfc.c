@@ -260,6 +260,36 @@ static void tcp_delack_every_second_segment_in_a_batch(void)
 	clean(s0, m0);
 }
 
+// A delayed ACK that cannot be built when its timer fires (no mbufs) is
+// owed still: it goes one delayed-ACK interval later, not when the
+// sender's retransmission timer (here 1 s) makes it send again.
+static void tcp_delack_retried_after_enobufs(void)
+{
+	BEGIN();
+	CHECK(host_sysctl_write("net.inet.tcp.rto_min_ms", 1000) == 0);
+	struct socket *c, *s;
+	tw_pair(5303, &c, &s);
+	uint16 cp = port_of(c), sp = port_of(s);
+	static uint8 buf[100];
+	tw_pattern(buf, sizeof(buf), 0);
+	wire_log_clear();
+	CHECK(tw_send(c, buf, sizeof(buf)) == (long)sizeof(buf));
+	CHECK(wire_burst() == 1 && tw_count(sp, TH_ACK, false) == 0);   // delayed
+	host_malloc_fail = true;
+	wire_run(tcp_delack_ms + 1);   // the timer fires; no mbuf for the ACK
+	host_malloc_fail = false;
+	CHECK(tcpstat.tcps_delack == 1 && tw_count(sp, TH_ACK, false) == 0);
+	wire_run(tcp_delack_ms + 1);
+	CHECK(tcpstat.tcps_delack == 2 && tw_count(sp, TH_ACK, false) == 1);
+	CHECK(tw_count(cp, 0, true) == 1);                  // no retransmission
+	CHECK(tw_tp(c)->snd_una == tw_tp(c)->snd_max);
+	static uint8 got[sizeof(buf)];
+	CHECK(tw_recv(s, got, sizeof(got), 0) == (long)sizeof(got));
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 static int drop_first_data;
 
 static enum wire_verdict drop_first(const struct wire_seg *ws)
@@ -689,6 +719,7 @@ const struct host_test tcp_rfc_tests[] = {
 	{ tcp_time_wait_kept_when_syn_dropped, "tcp_time_wait_kept_when_syn_dropped" },
 	{ tcp_time_wait_acks_retransmitted_fin, "tcp_time_wait_acks_retransmitted_fin" },
 	{ tcp_delack_every_second_segment_in_a_batch, "tcp_delack_every_second_segment_in_a_batch" },
+	{ tcp_delack_retried_after_enobufs, "tcp_delack_retried_after_enobufs" },
 	{ tcp_ooo_and_hole_fill_ack_at_once, "tcp_ooo_and_hole_fill_ack_at_once" },
 	{ tcp_icmp_port_unreach_refuses_connect, "tcp_icmp_port_unreach_refuses_connect" },
 	{ tcp_icmp_host_unreach_soft_error, "tcp_icmp_host_unreach_soft_error" },

@@ -1,4 +1,4 @@
-// TCP receiver: acknowledging out-of-order segments every second segment
+// TCP receiver: acknowledging out-of-order segments like in-order data
 // once the sender has what it needs to start recovery.
 //
 // Problem: behind a lost segment the rest of the window keeps arriving,
@@ -18,14 +18,18 @@
 // or narrows a hole or moves rcv_nxt, and the first DupThresh (3) ACKs
 // behind each rcv_nxt, so a sender counting duplicate ACKs still sees
 // three. A segment that only extends the highest block, after those
-// three, is acknowledged like in-order data (RFC 5681 4.2 / RFC 1122
-// 4.2.3.2): the ACK leaves with every second full-sized segment, or at
-// the end of the input batch (the rollup), never later. The sender loses
+// three, is acknowledged like in-order data (tcp_input_delack): the ACK
+// leaves at the end of the input batch (the rollup), or at once when
+// more than net.inet.tcp.ack_batch_max bytes are unacknowledged, never
+// later (sack_delack=2, the default); with sack_delack=1 with every
+// second full-sized segment (RFC 5681 4.2 / RFC 1122 4.2.3.2). At 2%
+// loss three quarters of the segments from Linux arrive behind a hole,
+// so this is most of the receiver's ACKs. The sender loses
 // no information: each ACK's first SACK block (RFC 2018 4) covers every
 // byte the skipped ACKs would have reported, and RFC 6675 counts SACKed
 // bytes, not ACKs. Linux's receiver does the same with more delay ("SACK
 // compression": up to 44 ACKs, up to 1 ms, net.ipv4.tcp_comp_sack_nr);
-// this one never holds an ACK past its batch or a second segment.
+// this one never holds an ACK past its batch.
 // net.inet.tcp.sack_delack=0 restores one ACK per out-of-order segment.
 //
 // Invariants:
@@ -37,8 +41,10 @@
 //      keeps the count: the block it made starts where it does.)
 //   I2 A deferred segment is counted in t_unacked_bytes/t_segs_unacked
 //      (cleared by every ACK that leaves, tcp_output): with more than
-//      one MSS unacknowledged the ACK leaves now; otherwise the tcpcb is
-//      on the rollup list and the ACK leaves at the end of the batch.
+//      the limit unacknowledged (one MSS for sack_delack=1, else
+//      MAX(ack_batch_max, MSS) as in-order data) the ACK leaves now;
+//      otherwise the tcpcb is on the rollup list and the ACK leaves at
+//      the end of the batch.
 //   I3 t_oooacks counts the immediate ACKs for out-of-order data since
 //      rcv_nxt was last t_ooonxt.
 //
@@ -49,7 +55,7 @@
 //
 // Life of a segment: tcp_input_sync -> tcp_input_text -> tcp_reass ->
 // tcp_sack_rcvd -> tcp_sackdelay_ack -> (news) TF_ACKNOW tcp_output, or
-// (deferred) every second one tcp_output, else tcp_ack_later -> end of
+// (deferred) past the limit tcp_output, else tcp_ack_later -> end of
 // batch tcp_rollup -> tcp_output.
 //
 // Testing: make hosttest (tcp_sack_delack_halves_ooo_acks: the ACKs
@@ -69,10 +75,19 @@
 
 #define TCP_DUPTHRESH 3
 
-int tcp_sack_delack = 1;
+int tcp_sack_delack = 2;
 NET_SYSCTL_INT_RANGE(tcp_sack_delack, "net.inet.tcp.sack_delack", SYSCTL_RW,
-		     &tcp_sack_delack, 0, 1,
-		     "with SACK, ACK out-of-order data that only extends the highest block every second segment");
+		     &tcp_sack_delack, 0, 2,
+		     "with SACK, out-of-order data that only extends the highest block: 0 ACK each, 1 every second segment, 2 like in-order data (ack_batch_max)");
+
+// How many bytes a deferred out-of-order ACK may cover before it leaves.
+static uint32 tcp_sackdelay_limit(struct tcpcb *tp)
+{
+	if (__atomic_load_n(&tcp_sack_delack, __ATOMIC_RELAXED) == 1)
+		return tp->t_maxseg;
+	uint32 batch = (uint32)__atomic_load_n(&tcp_ack_batch_max, __ATOMIC_RELAXED);
+	return MAX(batch, tp->t_maxseg);
+}
 
 // The end of the highest block of the reassembly queue (rcv_nxt if
 // empty); its start in *start.
@@ -110,7 +125,7 @@ void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,
 		TCPSTAT_INC(tcps_ooo_ackwait);
 		tp->t_unacked_bytes += len;   // I2
 		tp->t_segs_unacked++;
-		if (tp->t_unacked_bytes > tp->t_maxseg) {
+		if (tp->t_unacked_bytes > tcp_sackdelay_limit(tp)) {
 			tp->t_flags |= TF_ACKNOW;
 			tcp_output(tp);
 		} else {

@@ -1,7 +1,8 @@
 // Host tests of net/tcp_sackdelay.c: with SACK, the receiver ACKs
-// out-of-order data that only extends the highest block every second
-// segment (or at the end of the batch), after three immediate duplicate
-// ACKs per hole; net.inet.tcp.sack_delack=0 ACKs each one. Over the fake
+// out-of-order data that only extends the highest block at the end of
+// the batch like in-order data (sack_delack=2) or every second segment
+// (1), after three immediate duplicate ACKs per hole;
+// net.inet.tcp.sack_delack=0 ACKs each one. Over the fake
 // wire (tcp_wire.h), deterministic: the first segment of a window is
 // dropped and the rest arrive as one input batch.
 #include "tests/host/tcp_wire.h"
@@ -19,17 +20,17 @@ static enum wire_verdict drop_first_data(const struct wire_seg *ws)
 	return WIRE_PASS;
 }
 
-// One window with its first segment lost, switch set to on. Returns the
+// One window with its first segment lost, switch set to mode. Returns the
 // ACKs the receiver sent for the eight segments behind the hole; checks
 // that each is a duplicate ACK, that the last one's first SACK block
 // reaches the end of the window, and that the transfer then completes
 // by one fast retransmission, without a timeout.
-static int acks_behind_one_hole(bool on)
+static int acks_behind_one_hole(int mode)
 {
 	BEGIN();
-	CHECK(host_sysctl_write("net.inet.tcp.sack_delack", on) == 0);
+	CHECK(host_sysctl_write("net.inet.tcp.sack_delack", mode) == 0);
 	struct socket *c, *s;
-	tw_pair(5340 + on, &c, &s);
+	tw_pair((uint16)(5340 + mode * 10), &c, &s);
 	CHECK(tw_tp(s)->t_flags & TF_SACK_PERMIT);
 	uint16 sp = port_of(s);
 	tcp_seq base = tw_tp(s)->rcv_nxt;
@@ -61,22 +62,37 @@ static int acks_behind_one_hole(bool on)
 	soclose(c);
 	soclose(s);
 	clean(s0, m0);
-	CHECK(waited == (on ? NSEG - 1 - 3 : 0));
+	CHECK(waited == (mode > 0 ? NSEG - 1 - 3 : 0));
 	return n;
 }
 
 // Eight segments behind a hole: the first three ACKed at once (the
-// sender's DupThresh), then every second one and the last at the end of
-// the batch: 3 + 2 + 1 = 6 ACKs ...
+// sender's DupThresh), then the other five like in-order data: one ACK
+// at the end of the batch, 3 + 1 = 4 (the default, 2) ...
+static void tcp_sack_delack_batches_ooo_acks(void)
+{
+	CHECK(acks_behind_one_hole(2) == 4);
+}
+
+// ... with sack_delack=1 every second one and the last at the end of
+// the batch, 3 + 2 + 1 = 6 ...
 static void tcp_sack_delack_halves_ooo_acks(void)
 {
-	CHECK(acks_behind_one_hole(true) == 6);
+	CHECK(acks_behind_one_hole(1) == 6);
+}
+
+// ... and so with sack_delack=2 when in-order data is ACKed every second
+// segment too (ack_batch_max=0, RFC 1122 to the letter) ...
+static void tcp_sack_delack_follows_ack_batch_max(void)
+{
+	CHECK(host_sysctl_write("net.inet.tcp.ack_batch_max", 0) == 0);
+	CHECK(acks_behind_one_hole(2) == 6);
 }
 
 // ... against 8 with the switch off.
 static void tcp_sack_delack_off_acks_each(void)
 {
-	CHECK(acks_behind_one_hole(false) == NSEG - 1);
+	CHECK(acks_behind_one_hole(0) == NSEG - 1);
 }
 
 // A segment that fills part of the hole, or opens a new one, is ACKed at
@@ -177,7 +193,9 @@ static void tcp_sack_delack_narrowing_below_top_at_once(void)
 }
 
 const struct host_test tcp_sackdelay_tests[] = {
+	{ tcp_sack_delack_batches_ooo_acks, "tcp_sack_delack_batches_ooo_acks" },
 	{ tcp_sack_delack_halves_ooo_acks, "tcp_sack_delack_halves_ooo_acks" },
+	{ tcp_sack_delack_follows_ack_batch_max, "tcp_sack_delack_follows_ack_batch_max" },
 	{ tcp_sack_delack_off_acks_each, "tcp_sack_delack_off_acks_each" },
 	{ tcp_sack_delack_news_at_once, "tcp_sack_delack_news_at_once" },
 	{ tcp_sack_delack_narrowing_below_top_at_once, "tcp_sack_delack_narrowing_below_top_at_once" },

@@ -33,7 +33,8 @@
 //
 // Testing: make hosttest (tcp_rst_in_window, tcp_half_close, tcp_ack_batch_*,
 // tcp_simultaneous_close, tcp_reass_fills_hole, tcp_delayed_ack,
-// tcp_fast_retransmit_3dupacks). gdb: break tcp_input_ack.
+// tcp_fast_retransmit_3dupacks, tcp_sndwnd_right_edge_kept_in_limited_transmit).
+// gdb: break tcp_input_ack.
 //
 // References: RFC 9293 3.10.7.4 (every step), 3.4 (acceptability test,
 // Table 6), 3.8.6 (window updates: SND.WL1/WL2); RFC 5961 3.2, 4.2 and
@@ -201,17 +202,22 @@ static void tcp_input_window(struct tcpcb *tp, const struct tcp_seg *sg)
 }
 
 // RFC 5681 2: a duplicate ACK acknowledges nothing new, carries no data,
-// SYN or FIN, does not change the window, and data is outstanding.
-static bool tcp_is_dupack(struct tcpcb *tp, const struct tcp_seg *sg)
+// SYN or FIN, does not change the window ("the advertised window in the
+// incoming acknowledgment equals the advertised window in the last
+// incoming acknowledgment": oldwnd, SND.WND before this segment), and
+// data is outstanding.
+static bool tcp_is_dupack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 oldwnd)
 {
 	return sg->sg_ack == tp->snd_una && sg->sg_len == 0 &&
-	       !(sg->sg_flags & (TH_SYN | TH_FIN)) && sg->sg_win == tp->snd_wnd &&
+	       !(sg->sg_flags & (TH_SYN | TH_FIN)) && sg->sg_win == oldwnd &&
 	       tp->snd_max != tp->snd_una;
 }
 
 // An ACK that acknowledges nothing new. With SACK (RFC 6675 2) it is a
 // duplicate if it SACKs new data (sacked > 0); without, RFC 5681 2 says.
-static void tcp_input_dupack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 sacked)
+// oldwnd: SND.WND before this segment (tcp_is_dupack).
+static void tcp_input_dupack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 sacked,
+			     uint32 oldwnd)
 {
 	bool newreno_rec = (tp->t_flags & TF_INRECOVERY) && !(tp->t_flags & TF_SACKRECOVERY);
 	if (tcp_sack_on(tp) && (sg->sg_opt.to_flags & TOF_SACK) && !newreno_rec) {
@@ -222,7 +228,7 @@ static void tcp_input_dupack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 
 			tcp_sack_recovery_ack(tp);   // RFC 6675 5 (B), (C)
 		else
 			tcp_sack_dupack(tp);
-	} else if (tcp_is_dupack(tp, sg) && !(tp->t_flags & TF_SACKRECOVERY)) {
+	} else if (tcp_is_dupack(tp, sg, oldwnd) && !(tp->t_flags & TF_SACKRECOVERY)) {
 		tcp_cc_dupack(tp);
 	} else if (!(tp->t_flags & TF_INRECOVERY)) {
 		tp->t_dupacks = 0;
@@ -338,6 +344,19 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 	if (!tcp_ack_acceptable(tp, sg))
 		return false;
 	tcp_seq ack = sg->sg_ack;
+	// The window first: everything below may send at once (limited
+	// transmit, fast retransmit, a NewReno partial ACK, NextSeg in SACK
+	// recovery, a loss probe), and each bounds what it sends by
+	// snd_una + snd_wnd. With the new SND.UNA but the previous SND.WND,
+	// that edge lies past the peer's when its window shrank as SND.UNA
+	// moved (a receiver whose reader lags keeps SEG.ACK + SEG.WND put):
+	// those segments would be dropped as beyond the window (RFC 9293
+	// 3.8.6). Only the duplicate-ACK test wants the previous window.
+	uint32 oldwnd = tp->snd_wnd;
+	if (SEQ_LEQ(ack, tp->snd_max))
+		tcp_input_window(tp, sg);
+	if (tp->snd_wnd > oldwnd)
+		*output = true;
 	// RFC 6675 5: "Upon the receipt of any ACK containing SACK
 	// information, the scoreboard MUST be updated via the Update () routine".
 	uint32 sacked = tcp_sack_update(tp, &sg->sg_opt, ack);
@@ -345,7 +364,7 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 	if (SEQ_LEQ(ack, tp->snd_una)) {
 		// "If the ACK is a duplicate (SEG.ACK =< SND.UNA), it can be
 		// ignored" -- except for counting (RFC 5681 3.2, RFC 6675 5).
-		tcp_input_dupack(tp, sg, sacked);
+		tcp_input_dupack(tp, sg, sacked, oldwnd);
 	} else {
 		bool finacked = (tp->t_flags & TF_SENTFIN) && SEQ_GEQ(ack, tp->snd_max);
 		if (tcp_ts_rtt(tp, sg))
@@ -361,11 +380,6 @@ static bool tcp_input_ack(struct tcpcb *tp, struct tcp_seg *sg, bool *output)
 		if (sacked > 0 && tcp_sack_on(tp) && !(tp->t_flags & TF_INRECOVERY))
 			tcp_sack_dupack(tp);
 	}
-	uint32 oldwnd = tp->snd_wnd;
-	if (SEQ_LEQ(ack, tp->snd_max))
-		tcp_input_window(tp, sg);
-	if (tp->snd_wnd > oldwnd)
-		*output = true;
 	return true;
 }
 

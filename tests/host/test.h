@@ -57,6 +57,7 @@ extern const struct host_test tcp_prr_tests[];
 extern const struct host_test tcp_sackdelay_tests[];
 extern const struct host_test tcp_ackbatch_tests[];
 extern const struct host_test tcp_sndbuf_tests[];
+extern const struct host_test tcp_sndwnd_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

@@ -218,7 +218,7 @@ tests/host/nettest: $(HOSTNETSRCS) $(HOSTTESTSRCS) $(wildcard net/*.h tests/host
 
 # The e1000 receive hold's bookkeeping (drivers/e1000_hold.c), built with
 # the kernel's headers against a softc whose registers are an array.
-tests/host/drvtest: drivers/e1000_hold.c tests/host/drv/test_e1000_hold.c \
+tests/host/drvtest: drivers/e1000_hold.c tests/host/drv/test_e1000_hold.c tests/host/check.h \
 		$(wildcard drivers/*.h kernel/*.h net/*.h)
 	$(HOSTCC) $(HOSTCFLAGS) -D__KERNEL__ -o $@ drivers/e1000_hold.c tests/host/drv/test_e1000_hold.c
 

@@ -13,15 +13,7 @@ struct host_test {
 	const char *name;
 };
 
-// Fail the current test (the child exits 1) with the file and line.
-#define CHECK(cond)                                                          \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n",         \
-				__FILE__, __LINE__, #cond);                  \
-			exit(1);                                             \
-		}                                                            \
-	} while (0)
+#include "tests/host/check.h"   // CHECK(cond)
 
 // Tables, each ended by {NULL, NULL}.
 extern const struct host_test mbuf_tests[];

@@ -46,18 +46,24 @@ import subprocess
 GUEST = "10.0.2.15"
 
 
-def frames(pcap, lo, hi):
-    """(time, from_guest, seq, ack, len, first SACK left edge, stream)."""
+def fields(pcap, lo, hi, names):
+    """The named tshark fields of every TCP packet with a port in [lo, hi),
+    absolute sequence numbers: one list of strings per packet."""
     flt = ("tcp.srcport>=%d && tcp.srcport<%d || tcp.dstport>=%d && tcp.dstport<%d"
            % (lo, hi, lo, hi))
-    out = subprocess.run(
-        ["tshark", "-r", pcap, "-Y", flt, "-o", "tcp.relative_sequence_numbers:FALSE",
-         "-T", "fields", "-e", "frame.time_relative", "-e", "ip.src", "-e", "tcp.seq",
-         "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.options.sack_le", "-e", "tcp.stream"],
-        capture_output=True, text=True, check=True).stdout
+    argv = ["tshark", "-r", pcap, "-Y", flt, "-o", "tcp.relative_sequence_numbers:FALSE",
+            "-T", "fields"]
+    for n in names:
+        argv += ["-e", n]
+    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    return [line.split("\t") for line in out.splitlines()]
+
+
+def frames(pcap, lo, hi):
+    """(time, from_guest, seq, ack, len, first SACK left edge, stream)."""
     rows = []
-    for line in out.splitlines():
-        f = line.split("\t")
+    for f in fields(pcap, lo, hi, ["frame.time_relative", "ip.src", "tcp.seq", "tcp.ack",
+                                   "tcp.len", "tcp.options.sack_le", "tcp.stream"]):
         if len(f) < 7 or not f[4]:
             continue
         sack = int(f[5].split(",")[0]) if f[5] else None
@@ -68,18 +74,11 @@ def frames(pcap, lo, hi):
 def headers(pcap, lo, hi):
     """[(time, from_guest, header key, stream, guest's port)] for matching
     two captures (key: src, sport, seq, ack, len, TSval, TSecr, SACK, len)."""
-    flt = ("tcp.srcport>=%d && tcp.srcport<%d || tcp.dstport>=%d && tcp.dstport<%d"
-           % (lo, hi, lo, hi))
-    out = subprocess.run(
-        ["tshark", "-r", pcap, "-Y", flt, "-o", "tcp.relative_sequence_numbers:FALSE",
-         "-T", "fields", "-e", "frame.time_relative", "-e", "ip.src", "-e", "tcp.srcport",
-         "-e", "tcp.seq", "-e", "tcp.ack", "-e", "tcp.len", "-e", "tcp.options.timestamp.tsval",
-         "-e", "tcp.options.timestamp.tsecr", "-e", "tcp.options.sack_le", "-e", "tcp.stream",
-         "-e", "tcp.dstport"],
-        capture_output=True, text=True, check=True).stdout
     rows = []
-    for line in out.splitlines():
-        f = line.split("\t")
+    for f in fields(pcap, lo, hi, ["frame.time_relative", "ip.src", "tcp.srcport", "tcp.seq",
+                                   "tcp.ack", "tcp.len", "tcp.options.timestamp.tsval",
+                                   "tcp.options.timestamp.tsecr", "tcp.options.sack_le",
+                                   "tcp.stream", "tcp.dstport"]):
         if len(f) < 11 or not f[5]:
             continue
         g = f[1] == GUEST

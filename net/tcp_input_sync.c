@@ -465,19 +465,25 @@ static struct mbuf *tcp_input_trim(struct tcpcb *tp, struct tcp_seg *sg)
 // Either way: two or more smaller segments get their ACK at the end of
 // the batch (the rollup); a single segment waits for the delayed-ACK
 // timer (tcp_delack_ms <= 200); out-of-order segments and the ones that
-// fill a hole are ACKed each at once (tcp_input_text).
+// fill a hole are ACKed at once, but for those that only extend the
+// highest SACK block (tcp_input_text, net/tcp_sackdelay.c).
 int tcp_ack_batch_max = 65535;
 NET_SYSCTL_INT_RANGE(tcp_ack_batch_max, "net.inet.tcp.ack_batch_max", SYSCTL_RW,
 		     &tcp_ack_batch_max, 0, 1 << 20,
 		     "in-order bytes one ACK may cover inside one input batch (as GRO); "
 		     "0: ACK every second full segment at once (RFC 1122)");
 
+uint32 tcp_ack_batch_limit(struct tcpcb *tp)
+{
+	uint32 limit = (uint32)__atomic_load_n(&tcp_ack_batch_max, __ATOMIC_RELAXED);
+	return MAX(limit, tp->t_maxseg);
+}
+
 static void tcp_input_delack(struct tcpcb *tp, uint32 len)
 {
 	tp->t_unacked_bytes += len;
 	tp->t_segs_unacked++;
-	uint32 limit = (uint32)__atomic_load_n(&tcp_ack_batch_max, __ATOMIC_RELAXED);
-	if (tp->t_unacked_bytes > MAX(limit, tp->t_maxseg)) {
+	if (tp->t_unacked_bytes > tcp_ack_batch_limit(tp)) {
 		tp->t_flags |= TF_ACKNOW;
 		tcp_output(tp);   // clears both counts with the ACK
 		return;
@@ -522,8 +528,8 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 	// when the incoming segment fills in all or part of a gap" -- one per
 	// segment, not one per batch: the sender counts them (3 dup ACKs).
 	// With SACK, a segment that only extends the highest block, after
-	// three immediate ACKs for this hole, is acknowledged every second
-	// segment instead (net/tcp_sackdelay.c).
+	// three immediate ACKs for this hole, is acknowledged like in-order
+	// data instead (net/tcp_sackdelay.c).
 	tcp_seq onxt = tp->rcv_nxt;
 	uint32 onseg = tp->t_reass.tr_nseg, len = m ? sg->sg_len : 0;
 	int r = tcp_reass(tp, sg->sg_seq, len, m, fin);

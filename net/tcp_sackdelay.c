@@ -85,8 +85,7 @@ static uint32 tcp_sackdelay_limit(struct tcpcb *tp)
 {
 	if (__atomic_load_n(&tcp_sack_delack, __ATOMIC_RELAXED) == 1)
 		return tp->t_maxseg;
-	uint32 batch = (uint32)__atomic_load_n(&tcp_ack_batch_max, __ATOMIC_RELAXED);
-	return MAX(batch, tp->t_maxseg);
+	return tcp_ack_batch_limit(tp);   // as in-order data
 }
 
 // The end of the highest block of the reassembly queue (rcv_nxt if

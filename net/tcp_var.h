@@ -359,6 +359,8 @@ extern int tcp_syn_rexmt_max;     // retransmissions of a SYN, then drop
 extern int tcp_keepidle_ms, tcp_keepintvl_ms, tcp_keepcnt, tcp_keepinit_ms;
 extern int tcp_delack_ms;
 extern int tcp_ack_batch_max;   // net.inet.tcp.ack_batch_max (net/tcp_input_sync.c) [a]
+// In-order bytes one deferred ACK may cover: MAX(ack_batch_max, MSS).
+uint32 tcp_ack_batch_limit(struct tcpcb *tp);
 extern int tcp_fin_wait_2_ms;     // orphaned FIN_WAIT_2 idle limit
 extern int tcp_iw_segs;           // initial window in segments (RFC 6928)
 extern int tcp_invalid_ratelimit_ms; // ACKs answering unacceptable segments: at most 1 per
@@ -522,7 +524,8 @@ extern int tcp_sendbuf_max;    // net.inet.tcp.sendbuf_max [a]
 // Acknowledge segment sg (len data bytes), just queued out of order or
 // filling a hole (rcv_nxt was onxt and the queue had onseg blocks
 // before): at once, or, if it only extended the highest SACK block after
-// three immediate ACKs, every second segment / at the end of the batch.
+// three immediate ACKs, like in-order data (sack_delack=2: batch end or
+// tcp_ack_batch_limit) or every second segment (sack_delack=1).
 void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,
 		       tcp_seq onxt, uint32 onseg);
 

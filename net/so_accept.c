@@ -84,13 +84,15 @@ static struct socket *so_clone(struct socket *head, int cpu)
 	so->so_cpu = cpu;
 	net_lock_acquire(&head->so_rcv.sb_lock);
 	uint32 rcv = head->so_rcv.sb_hiwat, rlow = head->so_rcv.sb_lowat;
+	bool rcvuser = head->so_rcv.sb_usersize;
 	net_lock_release(&head->so_rcv.sb_lock);
 	net_lock_acquire(&head->so_snd.sb_lock);
 	uint32 snd = head->so_snd.sb_hiwat;
+	bool snduser = head->so_snd.sb_usersize;
 	net_lock_release(&head->so_snd.sb_lock);
-	sbreserve(&so->so_rcv, rcv);
+	(rcvuser ? sbreserve_user : sbreserve)(&so->so_rcv, rcv);   // the user's size stays his
 	sbsetlowat(&so->so_rcv, rlow);
-	sbreserve(&so->so_snd, snd);
+	(snduser ? sbreserve_user : sbreserve)(&so->so_snd, snd);
 	return so;
 }
 

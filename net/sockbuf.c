@@ -90,18 +90,43 @@ void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name)
 	sbreserve(sb, hiwat);
 }
 
-void sbreserve(struct sockbuf *sb, uint32 hiwat)
+// Set the high water mark (and what follows from it). Caller holds sb_lock.
+static void sb_sethiwat(struct sockbuf *sb, uint32 hiwat)
 {
+	KASSERT(net_lock_held(&sb->sb_lock));
 	if (hiwat < SB_MIN)
 		hiwat = SB_MIN;
 	if (hiwat > SB_MAX)
 		hiwat = SB_MAX;
-	net_lock_acquire(&sb->sb_lock);
 	__atomic_store_n(&sb->sb_hiwat, hiwat, __ATOMIC_RELAXED);
 	__atomic_store_n(&sb->sb_mbmax, hiwat * SB_MBFACTOR, __ATOMIC_RELAXED);
 	if (sb->sb_lowat > hiwat)
 		sb->sb_lowat = hiwat;
+}
+
+void sbreserve(struct sockbuf *sb, uint32 hiwat)
+{
+	net_lock_acquire(&sb->sb_lock);
+	sb_sethiwat(sb, hiwat);
 	net_lock_release(&sb->sb_lock);
+}
+
+void sbreserve_user(struct sockbuf *sb, uint32 hiwat)
+{
+	net_lock_acquire(&sb->sb_lock);
+	sb->sb_usersize = true;
+	sb_sethiwat(sb, hiwat);
+	net_lock_release(&sb->sb_lock);
+}
+
+bool sbgrow(struct sockbuf *sb, uint32 from, uint32 to)
+{
+	net_lock_acquire(&sb->sb_lock);
+	bool ok = !sb->sb_usersize && sb->sb_hiwat == from;
+	if (ok)
+		sb_sethiwat(sb, to);
+	net_lock_release(&sb->sb_lock);
+	return ok;
 }
 
 void sbsetlowat(struct sockbuf *sb, uint32 lowat)

@@ -56,12 +56,24 @@ struct sockbuf {
 	bool sb_rcvout;             // [s] a reader has data cut out of sb_mb
 	bool sb_rcvwant;            // [s] a reader waits for sb_rcvout to clear
 	uint32 sb_flushes;          // [s] sbflush calls (put-back after a flush: no)
+	bool sb_usersize;           // [s] the user sized it (SO_RCVBUF/SO_SNDBUF):
+	                            //     autotuning (sbgrow) leaves it alone
 };
 
 void sbinit(struct sockbuf *sb, bool atomic, uint32 hiwat, const char *name);
 // Set the high water mark (SO_RCVBUF/SO_SNDBUF): clamped to
 // [SB_MIN, SB_MAX]; the low water mark stays <= it. Takes sb_lock.
 void sbreserve(struct sockbuf *sb, uint32 hiwat);
+// The same for SO_RCVBUF/SO_SNDBUF: also marks the size as the user's,
+// in the same hold of sb_lock, so no autotuning grow can undo it.
+void sbreserve_user(struct sockbuf *sb, uint32 hiwat);
+// Autotuning's resize (net/tcp_sndbuf.c, net/tcp_rcvbuf.c): the high water
+// mark becomes `to` only if it is still `from` (what the caller decided
+// on) and the user has not sized the buffer, both checked under sb_lock.
+// Race "SO_SNDBUF vs autotuning": a grow that read the old size before a
+// setsockopt and reserves after it must not overwrite the user's size.
+// true if it grew.
+bool sbgrow(struct sockbuf *sb, uint32 from, uint32 to);
 // Set the low water mark (SO_RCVLOWAT), clamped to [1, hiwat]. Takes sb_lock.
 void sbsetlowat(struct sockbuf *sb, uint32 lowat);
 

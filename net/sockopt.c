@@ -79,8 +79,9 @@ int sosetopt(struct socket *so, struct sockopt *sopt)
 	case SO_RCVBUF:
 		if (v <= 0)
 			return -EINVAL;
-		sbreserve(sopt->sopt_name == SO_SNDBUF ? &so->so_snd : &so->so_rcv, v);
-		// the user's size: TCP does not autotune it
+		// the user's size: TCP does not autotune it (sbgrow checks
+		// sb_usersize under sb_lock; the option bit is the cheap test)
+		sbreserve_user(sopt->sopt_name == SO_SNDBUF ? &so->so_snd : &so->so_rcv, v);
 		__atomic_or_fetch(&so->so_options, sopt->sopt_name == SO_RCVBUF ? SO_OPT_RCVBUF :
 				  SO_OPT_SNDBUF, __ATOMIC_RELAXED);
 		return 0;

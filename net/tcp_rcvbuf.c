@@ -32,9 +32,11 @@
 //      to recvbuf_max by filling it once per round trip; Linux sizes
 //      by bytes copied to the reader for the same reason.
 //
-// Locking: t_rfbuf_* are [o]; sbreserve takes so_rcv.sb_lock.
+// Locking: t_rfbuf_* are [o]; sbgrow takes so_rcv.sb_lock.
 //
-// Races: "knob changed mid-connection": recvbuf_max is read once per
+// Races: "SO_RCVBUF vs autotuning": as in net/tcp_sndbuf.c, sbgrow
+// checks the size and the user's mark under sb_lock (I1).
+// "knob changed mid-connection": recvbuf_max is read once per
 // decision; a smaller ceiling stops growth, a larger one is limited by
 // the shift the SYN fixed (I2).
 //
@@ -44,7 +46,7 @@
 // in-order segments would keep a lossy connection at its smallest
 // window, where recovery most needs room behind the hole):
 // tcp_rcvbuf_autotune -> (a round trip passed, buffer nearly filled)
-// sbreserve -> the next ACK advertises the larger window.
+// sbgrow -> the next ACK advertises the larger window.
 //
 // Testing: make hosttest (tcp_rcvbuf_autotune_needs_a_reader,
 // tcp_rcvbuf_autotune_counts_reassembled_data); tests/test_tcp_opts.py (a 20 ms relay path: the advertised
@@ -85,8 +87,8 @@ static void tcp_rcvbuf_grow(struct tcpcb *tp)
 			 (uint32)TCP_MAXWIN << tp->rcv_scale);   // I2
 	uint32 queued = __atomic_load_n(&so->so_rcv.sb_cc, __ATOMIC_RELAXED);
 	if (tp->t_rfbuf_cnt > hiwat / 8 * 7 && hiwat < max && queued <= hiwat / 2) {   // I3
-		sbreserve(&so->so_rcv, MIN(2 * hiwat, max));
-		TCPSTAT_INC(tcps_rcvbufgrow);
+		if (sbgrow(&so->so_rcv, hiwat, MIN(2 * hiwat, max)))   // not past SO_RCVBUF
+			TCPSTAT_INC(tcps_rcvbufgrow);
 	}
 }
 

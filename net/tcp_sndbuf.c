@@ -29,10 +29,15 @@
 //      net.inet.tcp.sendbuf_auto is 1; the buffer never shrinks here.
 //   I2 sb_hiwat <= MAX(its size at attach, sendbuf_max).
 //
-// Locking: called in the owning netisr ([o]); sbreserve and sbsetlowat
+// Locking: called in the owning netisr ([o]); sbgrow and sbsetlowat
 // take so_snd.sb_lock. The writer reads sb_hiwat under the same lock.
 //
-// Races: "writer waits while the buffer grows": the writer re-reads
+// Races: "SO_SNDBUF vs autotuning": setsockopt runs on the process's
+// CPU while we decide here; sbgrow grows only if, under sb_lock, the
+// size is still the one we decided from and the user has not set one
+// (sbreserve_user marks it in the same hold), so I1 holds however the
+// two interleave (host test sockbuf_grow_never_undoes_the_users_size).
+// "writer waits while the buffer grows": the writer re-reads
 // sbspace under sb_lock when woken; a larger buffer only means more
 // space, found at its next look (the ACK that frees room wakes it).
 //
@@ -72,7 +77,8 @@ void tcp_sndbuf_autotune(struct tcpcb *tp)
 	if (hiwat >= max || win <= hiwat || cc + lowat <= hiwat)
 		return;   // room for the writer's next wake-up, or the window limits
 	uint32 grown = MIN(2 * hiwat, max);   // I2
-	sbreserve(sb, grown);
+	if (!sbgrow(sb, hiwat, grown))
+		return;   // SO_SNDBUF since we looked: the user's size stays
 	sbsetlowat(sb, grown / 4);
 	TCPSTAT_INC(tcps_sndbufgrow);
 }

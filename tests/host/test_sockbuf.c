@@ -192,6 +192,31 @@ static void test_water_marks_are_bounded(void)
 	sorele(so);
 }
 
+// Race "SO_SNDBUF vs autotuning" (net/tcp_sndbuf.c) as a fixed order:
+// autotuning reads the size, setsockopt sets the user's, then the grow
+// it decided on must not overwrite it; nor may any later grow.
+static void test_grow_never_undoes_the_users_size(void)
+{
+	struct socket *so = so_alloc(&fake_dgram);
+	uint32 from = so->so_snd.sb_hiwat;
+	CHECK(sbgrow(&so->so_snd, from, 2 * from));   // nobody in between
+	CHECK(so->so_snd.sb_hiwat == 2 * from);
+	CHECK(!sbgrow(&so->so_snd, from, 4 * from));  // decided from a stale size
+	CHECK(so->so_snd.sb_hiwat == 2 * from);
+	from = so->so_snd.sb_hiwat;                    // the grow looks...
+	int v = 10000;
+	struct sockopt s = { SOL_SOCKET, SO_SNDBUF, false, &v, sizeof(v) };
+	CHECK(sosetopt(so, &s) == 0);                  // ...the user sets...
+	CHECK(!sbgrow(&so->so_snd, from, 2 * from));   // ...the grow is refused
+	CHECK(so->so_snd.sb_hiwat == 10000);
+	CHECK(!sbgrow(&so->so_snd, 10000, 20000));     // and stays refused
+	CHECK(so->so_snd.sb_hiwat == 10000);
+	s.sopt_name = SO_RCVBUF;                       // the same for so_rcv
+	CHECK(sosetopt(so, &s) == 0);
+	CHECK(!sbgrow(&so->so_rcv, 10000, 20000) && so->so_rcv.sb_hiwat == 10000);
+	sorele(so);
+}
+
 static void test_free_returns_every_mbuf(void)
 {
 	uint64 base = mbstat.mbs_inuse;
@@ -337,6 +362,7 @@ const struct host_test sockbuf_tests[] = {
 	{ test_cantrcvmore_reads_end_of_file, "sockbuf_cantrcvmore_reads_end_of_file" },
 	{ test_so_error_is_read_once, "sockbuf_so_error_is_read_once" },
 	{ test_water_marks_are_bounded, "sockbuf_water_marks_are_bounded" },
+	{ test_grow_never_undoes_the_users_size, "sockbuf_grow_never_undoes_the_users_size" },
 	{ test_free_returns_every_mbuf, "sockbuf_free_returns_every_mbuf" },
 	{ test_blocking_receive_is_woken_by_append, "sockbuf_blocking_receive_is_woken_by_append" },
 	{ test_poll_notify_wakes_only_its_poller, "sockbuf_poll_notify_wakes_only_its_poller" },

@@ -95,38 +95,62 @@ static void tcp_sack_delack_off_acks_each(void)
 	CHECK(acks_behind_one_hole(0) == NSEG - 1);
 }
 
+// A connected pair whose receiver s is sent forged segments "from" c:
+// base is s's rcv_nxt at the start, ack what c has received.
+struct forge {
+	struct socket *c, *s;
+	struct tcpcb *tp;   // s's
+	uint16 sp, cp;
+	tcp_seq base, ack;
+};
+
+static void forge_pair(struct forge *f, uint16 port)
+{
+	tw_pair(port, &f->c, &f->s);
+	f->tp = tw_tp(f->s);
+	f->sp = port_of(f->s);
+	f->cp = port_of(f->c);
+	f->base = f->tp->rcv_nxt;
+	f->ack = tw_tp(f->c)->rcv_nxt;
+	wire_log_clear();
+}
+
+// len bytes at base + off, as one segment to s.
+static void forge_seg(const struct forge *f, uint32 off, uint32 len)
+{
+	static const uint8 noopt[4];
+	tw_forge_raw(f->cp, f->sp, f->base + off, f->ack, TH_ACK, 65535, noopt, 0, len);
+}
+
 // A segment that fills part of the hole, or opens a new one, is ACKed at
 // once even after the first three: the ACKs carry news.
 static void tcp_sack_delack_news_at_once(void)
 {
 	BEGIN();
-	struct socket *c, *s;
-	tw_pair(5342, &c, &s);
-	struct tcpcb *tp = tw_tp(s);
-	uint16 sp = port_of(s), cp = port_of(c);
-	tcp_seq base = tp->rcv_nxt;
-	tcp_seq ack = tw_tp(c)->rcv_nxt;
-	static const uint8 noopt[4];
-	wire_log_clear();
+	struct forge f;
+	forge_pair(&f, 5342);
+	struct tcpcb *tp = f.tp;
+	uint16 sp = f.sp;
+	tcp_seq base = f.base;
 	// Segments 2..6 (of 1460) arrive in one batch; 1 is missing: 3 ACKs
 	// at once, then the 4th waits and the 5th takes its ACK.
 	for (int k = 1; k <= 5; k++)
-		tw_forge_raw(cp, sp, base + k * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+		forge_seg(&f, k * 1460, 1460);
 	CHECK(wire_burst() == 5);
 	wire_settle();
 	CHECK(tw_count(sp, TH_ACK, false) == 4);
 	// A new block above a gap (segment 8): at once.
-	tw_forge_raw(cp, sp, base + 7 * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+	forge_seg(&f, 7 * 1460, 1460);
 	wire_settle();
 	CHECK(tw_count(sp, TH_ACK, false) == 5);
 	// Segment 7 fills the upper hole (two blocks merge): at once.
-	tw_forge_raw(cp, sp, base + 6 * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+	forge_seg(&f, 6 * 1460, 1460);
 	wire_settle();
 	CHECK(tw_count(sp, TH_ACK, false) == 6);
 	// Segment 1 fills the first hole: at once, acknowledging all eight.
 	// (Two bursts: it reaches s, then s's ACK crosses; c, which never
 	// sent these forged bytes, answers that ACK, so no settle here.)
-	tw_forge_raw(cp, sp, base, ack, TH_ACK, 65535, noopt, 0, 1460);
+	forge_seg(&f, 0, 1460);
 	CHECK(wire_burst() == 1);
 	CHECK(wire_burst() == 1);
 	CHECK(tw_count(sp, TH_ACK, false) == 7);
@@ -134,8 +158,8 @@ static void tcp_sack_delack_news_at_once(void)
 	      wire_log[wire_nlog - 1].ws_ack == base + 8 * 1460);
 	CHECK(tp->rcv_nxt == base + 8 * 1460);
 	wire_settle();
-	soclose(c);
-	soclose(s);
+	soclose(f.c);
+	soclose(f.s);
 	clean(s0, m0);
 }
 
@@ -151,28 +175,25 @@ static void tcp_sack_delack_news_at_once(void)
 static void tcp_sack_delack_narrowing_below_top_at_once(void)
 {
 	BEGIN();
-	struct socket *c, *s;
-	tw_pair(5343, &c, &s);
-	struct tcpcb *tp = tw_tp(s);
-	uint16 sp = port_of(s), cp = port_of(c);
-	tcp_seq base = tp->rcv_nxt;
-	tcp_seq ack = tw_tp(c)->rcv_nxt;
-	static const uint8 noopt[4];
-	wire_log_clear();
+	struct forge f;
+	forge_pair(&f, 5343);
+	struct tcpcb *tp = f.tp;
+	uint16 sp = f.sp;
+	tcp_seq base = f.base;
 	// Segments 1..3 behind a lost 0: three ACKs at once (DupThresh).
 	for (int k = 1; k <= 3; k++)
-		tw_forge_raw(cp, sp, base + k * 1460, ack, TH_ACK, 65535, noopt, 0, 1460);
+		forge_seg(&f, k * 1460, 1460);
 	CHECK(wire_burst() == 3);
 	wire_settle();
 	CHECK(tw_count(sp, TH_ACK, false) == 3);
 	// A new top block of 500 bytes at 5 x 1460, above a second hole: at once.
-	tw_forge_raw(cp, sp, base + 5 * 1460, ack, TH_ACK, 65535, noopt, 0, 500);
+	forge_seg(&f, 5 * 1460, 500);
 	wire_settle();
 	CHECK(tw_count(sp, TH_ACK, false) == 4 && tp->t_reass.tr_nseg == 2);
 	uint64 waited = tcpstat.tcps_ooo_ackwait;
 	// 800 bytes from 300 below the top block to its end, then 500 more.
-	tw_forge_raw(cp, sp, base + 5 * 1460 - 300, ack, TH_ACK, 65535, noopt, 0, 800);
-	tw_forge_raw(cp, sp, base + 5 * 1460 + 500, ack, TH_ACK, 65535, noopt, 0, 500);
+	forge_seg(&f, 5 * 1460 - 300, 800);
+	forge_seg(&f, 5 * 1460 + 500, 500);
 	CHECK(wire_burst() == 2);
 	CHECK(tp->t_reass.tr_nseg == 2 && tp->rcv_nxt == base);
 	CHECK(tcpstat.tcps_ooo_ackwait == waited + 1);   // only the extension waited
@@ -182,13 +203,13 @@ static void tcp_sack_delack_narrowing_below_top_at_once(void)
 	// The two holes filled (as in tcp_sack_delack_news_at_once, no
 	// settle: c answers ACKs for bytes it never sent); s closes with
 	// unread data: a RST ends both.
-	tw_forge_raw(cp, sp, base + 4 * 1460, ack, TH_ACK, 65535, noopt, 0, 1460 - 300);
-	tw_forge_raw(cp, sp, base, ack, TH_ACK, 65535, noopt, 0, 1460);
+	forge_seg(&f, 4 * 1460, 1460 - 300);
+	forge_seg(&f, 0, 1460);
 	CHECK(wire_burst() == 2);
 	CHECK(tp->rcv_nxt == base + 5 * 1460 + 1000 && tp->t_reass.tr_nseg == 0);
 	wire_burst();
-	soclose(c);
-	soclose(s);
+	soclose(f.c);
+	soclose(f.s);
 	clean(s0, m0);
 }
 

@@ -197,9 +197,11 @@ TESTFLAGS ?=
 # case each, tests/test_host_units.py) and the QEMU tests (tests/test_*.py,
 # console logs in tests/logs/); the run ends with the line
 # "N passed, M failed". TESTFLAGS go to pytest, e.g. TESTFLAGS='-k usertests'
-# or TESTFLAGS=-x.
+# or TESTFLAGS=-x; when they name test files (TESTFLAGS='tests/test_tcp.py -x')
+# only those run, not the whole of tests/ besides.
+TESTPATHS = $(if $(filter tests/%,$(TESTFLAGS)),,tests/)
 test: $(K)/kernel $(DBGDIR)/kernel fs.img
-	$(PYTEST) -v $(TESTFLAGS) tests/
+	$(PYTEST) -v $(TESTFLAGS) $(TESTPATHS)
 
 # make hosttest: net/ built for Linux against the host shim
 # (tests/host/shim_host.c) and its unit tests run (docs/design.md 3, 8 tier 1).

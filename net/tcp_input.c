@@ -41,6 +41,7 @@
 // in net/tcp_options.c).
 //
 // Life of a segment: ip_input -> tcp_input -> tcp_input_parse ->
+// [tcp_lro_input: held and merged until the batch ends, net/tcp_lro.c] ->
 // tcp_input_demux -> {tcp_input_listener (-> net/tcp_syncache.c),
 // tcp_input_synsent, tcp_input_sync}.
 //
@@ -370,8 +371,23 @@ static struct socket *tcp_timewait_reuse(struct tcpcb *tp, struct tcp_seg *sg, u
 	return lso;
 }
 
-// Find the connection (or listener) of sg and hand it over. Consumes sg.
-static void tcp_input_demux(struct tcp_seg *sg)
+struct tcpcb *tcp_input_conn(const struct tcp_seg *sg)
+{
+	uint32 hash = netisr_hash_ipv4(sg->sg_src, sg->sg_dst, IPPROTO_TCP, sg->sg_sport,
+				       sg->sg_dport);
+	net_lock_acquire(&tcbinfo.ipi_lock);
+	struct inpcb *inp = in_pcblookup(&tcbinfo, sg->sg_src, sg->sg_sport, sg->sg_dst,
+					 sg->sg_dport, hash);
+	if (inp != NULL && inp->inp_faddr == INADDR_ANY)
+		inp = NULL;   // a listener (or a bound socket): not a connection
+	net_lock_release(&tcbinfo.ipi_lock);
+	struct tcpcb *tp = inp ? intotcpcb(inp) : NULL;
+	if (tp == NULL || tp->t_cpu != net_cpuid() || tp->t_state == TCPS_CLOSED)
+		return NULL;
+	return tp;
+}
+
+void tcp_input_demux(struct tcp_seg *sg)
 {
 	uint32 hash = netisr_hash_ipv4(sg->sg_src, sg->sg_dst, IPPROTO_TCP, sg->sg_sport,
 				       sg->sg_dport);
@@ -425,5 +441,9 @@ void tcp_input(struct mbuf *m, int hlen)
 		tcp_input_drop(&sg);
 		return;
 	}
+	// Receive coalescing (net/tcp_lro.c) may hold an in-order data
+	// segment until the end of the batch, to hand a run of them on as one.
+	if (tcp_lro_input(&sg))
+		return;
 	tcp_input_demux(&sg);
 }

@@ -61,10 +61,10 @@ void tcp_established(struct tcpcb *tp)
 	soisconnected(tp->t_socket);   // wakes connect, or queues for accept
 }
 
-void tcp_deliver(struct tcpcb *tp, struct mbuf *m)
+void tcp_deliver(struct tcpcb *tp, struct mbuf *m, uint32 nsegs)
 {
 	struct sockbuf *sb = &tp->t_socket->so_rcv;
-	TCPSTAT_INC(tcps_rcvpack);
+	TCPSTAT_ADD(tcps_rcvpack, nsegs);
 	TCPSTAT_ADD(tcps_rcvbyte, m_length(m));
 	sbrcv_lock(sb, SBRCV_NETISR);
 	sbappendstream(sb, m);
@@ -479,10 +479,14 @@ uint32 tcp_ack_batch_limit(struct tcpcb *tp)
 	return MAX(limit, tp->t_maxseg);
 }
 
-static void tcp_input_delack(struct tcpcb *tp, uint32 len)
+//
+// A segment coalesced by net/tcp_lro.c counts as the nsegs segments it
+// was made of; tcp_lro.c cuts its runs where the first test below would
+// have fired for one of them, so the ACK leaves where it would have.
+static void tcp_input_delack(struct tcpcb *tp, uint32 len, uint32 nsegs)
 {
 	tp->t_unacked_bytes += len;
-	tp->t_segs_unacked++;
+	tp->t_segs_unacked += nsegs;
 	if (tp->t_unacked_bytes > tcp_ack_batch_limit(tp)) {
 		tp->t_flags |= TF_ACKNOW;
 		tcp_output(tp);   // clears both counts with the ACK
@@ -496,6 +500,22 @@ static void tcp_input_delack(struct tcpcb *tp, uint32 len)
 		tp->t_flags |= TF_DELACK;
 		tcp_timer_set(tp, TCPT_DELACK, tcp_delack_ms);
 	}
+}
+
+// Receive-buffer autotuning counts in-order data segment by segment: a
+// coalesced segment (net/tcp_lro.c; its parts share SEG.TSecr) is
+// counted as the segments it was made of, in their order.
+static void tcp_input_autotune(struct tcpcb *tp, const struct tcp_seg *sg)
+{
+	uint32 sum = 0;
+	for (uint32 i = 0; sg->sg_seglens != NULL && i < sg->sg_nsegs; i++)
+		sum += sg->sg_seglens[i];
+	if (sg->sg_seglens == NULL || sum != sg->sg_len) {
+		tcp_rcvbuf_autotune(tp, sg, sg->sg_len);   // one segment (or trimmed)
+		return;
+	}
+	for (uint32 i = 0; i < sg->sg_nsegs; i++)
+		tcp_rcvbuf_autotune(tp, sg, sg->sg_seglens[i]);
 }
 
 // "seventh, process the segment text". Returns TH_FIN if a FIN is now
@@ -514,10 +534,10 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 	fin = sg->sg_flags & TH_FIN;
 	if (sg->sg_seq == tp->rcv_nxt && tp->t_reass.tr_head == NULL) {
 		if (m != NULL) {   // in order: straight to the socket
-			tcp_rcvbuf_autotune(tp, sg, sg->sg_len);
+			tcp_input_autotune(tp, sg);
 			tp->rcv_nxt += sg->sg_len;
-			tcp_deliver(tp, m);
-			tcp_input_delack(tp, sg->sg_len);
+			tcp_deliver(tp, m, MAX(sg->sg_nsegs, 1u));
+			tcp_input_delack(tp, sg->sg_len, MAX(sg->sg_nsegs, 1u));
 		}
 		return fin ? TH_FIN : 0;
 	}

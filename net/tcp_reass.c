@@ -188,7 +188,7 @@ int tcp_reass_pull(struct tcpcb *tp)
 			len = tcp_reass_trim(&m, &seq, len, tp->rcv_nxt, seq + len);
 		if (m != NULL && len > 0) {
 			tp->rcv_nxt += len;
-			tcp_deliver(tp, m);
+			tcp_deliver(tp, m, 1);
 		}
 		if (fin && seq + len == tp->rcv_nxt)
 			return TH_FIN;

@@ -74,7 +74,12 @@ int tcp_init(void)
 	in_pcbinfo_init(&tcbinfo, "tcp", &tcp_reuseport_ext);
 	tcp_subr_init();
 	tcp_syncache_init();
-	int err = netisr_register_rollup(tcp_rollup);
+	// Order matters (net/netisr.c I4: rollups run in registration order):
+	// the held runs of coalesced segments reach TCP before the batch's
+	// ACKs and reader wakeups go out.
+	int err = netisr_register_rollup(tcp_lro_rollup);
+	if (err == 0)
+		err = netisr_register_rollup(tcp_rollup);
 	if (err < 0 || (err = icmp_ctl_register(IPPROTO_TCP, tcp_ctlinput)) < 0)
 		return err;
 	return ip_proto_register(IPPROTO_TCP, tcp_input);

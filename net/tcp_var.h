@@ -109,6 +109,11 @@ struct tcp_seg {
 	tcp_seq sg_tw_iss;      // TIME_WAIT reuse: the new ISS must exceed this (0: none)
 	struct tcpcb *sg_tw;    // TIME_WAIT reuse: the connection to close once the
 				// syncache takes this SYN (NULL: none)
+	// Receive coalescing (net/tcp_lro.c): a segment merged from
+	// sg_nsegs in-order segments (0 or 1: an original one), whose data
+	// bytes were sg_seglens[0 .. sg_nsegs-1] (NULL for an original).
+	uint32 sg_nsegs;
+	const uint32 *sg_seglens;
 };
 
 // ---- the connection ----------------------------------------------------------
@@ -531,6 +536,12 @@ void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,
 
 // ---- tcp_input.c / tcp_input_sync.c ------------------------------------------------
 void tcp_input(struct mbuf *m, int hlen);
+// Find the connection (or listener) of the parsed segment sg and hand it
+// over: what tcp_input does after parsing. Consumes sg->sg_m. Owning netisr.
+void tcp_input_demux(struct tcp_seg *sg);
+// The connected tcpcb of sg's 4-tuple if this netisr owns it and it is
+// not CLOSED, else NULL (a listener too). No side effects. Owning netisr.
+struct tcpcb *tcp_input_conn(const struct tcp_seg *sg);
 // Segment processing for every state after SYN_SENT (RFC 9293 3.10.7.4).
 // Consumes sg->sg_m. Owning netisr.
 void tcp_input_sync(struct tcpcb *tp, struct tcp_seg *sg);
@@ -546,10 +557,23 @@ void tcp_passive_options(struct tcpcb *tp, const struct tcp_seg *syn);
 // sg on netisr cpu, state CLOSED. NULL on failure (so's queue reference
 // is then dropped).
 struct tcpcb *tcp_listen_child(struct socket *so, const struct tcp_seg *sg, int cpu);
-// Deliver in-order data m (consumed; headers already trimmed) to the
-// socket's receive buffer and wake the reader. (Data for a socket nobody
-// reads any more was refused before: tcp_input_sync.)
-void tcp_deliver(struct tcpcb *tp, struct mbuf *m);
+// Deliver in-order data m (consumed; headers already trimmed; nsegs
+// segments as they arrived, > 1 for a coalesced one: counted in rcvpack)
+// to the socket's receive buffer and wake the reader. (Data for a socket
+// nobody reads any more was refused before: tcp_input_sync.)
+void tcp_deliver(struct tcpcb *tp, struct mbuf *m, uint32 nsegs);
+
+// ---- tcp_lro.c (receive coalescing) -------------------------------------------------
+extern int tcp_lro_on;   // net.inet.tcp.lro [a]
+// A parsed, checksummed segment sg before demultiplexing: true if LRO
+// holds it (consumed: it reaches TCP, perhaps merged with the following
+// segments of its flow, by the end of this netisr batch); false: the
+// caller processes it now (after any segments of its flow held before).
+// Owning netisr.
+bool tcp_lro_input(struct tcp_seg *sg);
+// The rollup hook: hand every held run of cpu's netisr to TCP. Must run
+// before tcp_rollup (the batch's ACKs and wakeups).
+void tcp_lro_rollup(int cpu);
 
 // ---- tcp_reass.c ---------------------------------------------------------------------
 // Queue out-of-order data m (consumed; len bytes at seq, fin: a FIN

@@ -263,7 +263,7 @@ static void tcp_reass_overlap(void)
 	struct mbuf *m = m_getspace(100, 0);
 	CHECK(m_copyback(m, 0, 100, data) == 0);
 	tp->rcv_nxt += 100;
-	tcp_deliver(tp, m);
+	tcp_deliver(tp, m, 1);
 	CHECK(tcp_reass_pull(tp) == TH_FIN);   // the FIN after byte 400 is in order now
 	CHECK(tp->rcv_nxt == base + 400 && tp->t_reass.tr_nseg == 0);
 	uint8 in[400];

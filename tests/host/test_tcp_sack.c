@@ -220,7 +220,7 @@ static void tcp_sack_recv_blocks_most_recent(void)
 	tw_pattern(d, 100, 0);
 	CHECK(m_copyback(m, 0, 100, d) == 0);
 	tp->rcv_nxt += 100;
-	tcp_deliver(tp, m);
+	tcp_deliver(tp, m, 1);
 	CHECK(tcp_reass_pull(tp) == 0 && tp->rcv_nxt == base + 200);
 	CHECK(rcv_option(tp, base, 40, b) == 3);
 	CHECK(b[0][0] == 300 && b[1][0] == 700 && b[2][0] == 900);

@@ -1,0 +1,488 @@
+// Host tests of receive coalescing (net/tcp_lro.c, net.inet.tcp.lro):
+// the in-order data segments of one flow in one input batch reach TCP
+// as one segment, with the same bytes, the same ACKs and the same
+// counters as one by one; a gap, a FIN, another flow, a change of
+// header or options, a bad checksum do not merge and keep the order;
+// switched off, the stack behaves as without it. Over the fake wire
+// (tcp_wire.h): a burst is one input batch. Some tests use a forged
+// peer (segments written here, from a port nobody listens on; what our
+// stack answers there is dropped and read from wire_log).
+#include "tests/host/tcp_wire.h"
+
+#define NSEG 10
+#define MSS 1460
+
+// The LRO counters, and the TCP ones they must keep true.
+struct lro_counts {
+	int64 held, merged, mergedsegs, flushes, unmerged;
+	uint64 rcvtotal, rcvpack, rcvbyte, rcvoopack, rcvbadsum, pawsdrop;
+};
+
+static void counts(struct lro_counts *c)
+{
+	c->held = sysctl_get("net.inet.tcp.lro_held");
+	c->merged = sysctl_get("net.inet.tcp.lro_merged");
+	c->mergedsegs = sysctl_get("net.inet.tcp.lro_mergedsegs");
+	c->flushes = sysctl_get("net.inet.tcp.lro_flushes");
+	c->unmerged = sysctl_get("net.inet.tcp.lro_unmerged");
+	c->rcvtotal = tcpstat.tcps_rcvtotal;
+	c->rcvpack = tcpstat.tcps_rcvpack;
+	c->rcvbyte = tcpstat.tcps_rcvbyte;
+	c->rcvoopack = tcpstat.tcps_rcvoopack;
+	c->rcvbadsum = tcpstat.tcps_rcvbadsum;
+	c->pawsdrop = tcpstat.tcps_pawsdrop;
+}
+
+// after - before, field by field.
+static struct lro_counts delta(const struct lro_counts *b)
+{
+	struct lro_counts a, d;
+	counts(&a);
+	d.held = a.held - b->held;
+	d.merged = a.merged - b->merged;
+	d.mergedsegs = a.mergedsegs - b->mergedsegs;
+	d.flushes = a.flushes - b->flushes;
+	d.unmerged = a.unmerged - b->unmerged;
+	d.rcvtotal = a.rcvtotal - b->rcvtotal;
+	d.rcvpack = a.rcvpack - b->rcvpack;
+	d.rcvbyte = a.rcvbyte - b->rcvbyte;
+	d.rcvoopack = a.rcvoopack - b->rcvoopack;
+	d.rcvbadsum = a.rcvbadsum - b->rcvbadsum;
+	d.pawsdrop = a.pawsdrop - b->pawsdrop;
+	return d;
+}
+
+// The pure ACKs sport sent since the log was cleared: their ACK fields
+// less base into acks[] (room for max); returns how many.
+static int pure_acks(uint16 sport, tcp_seq base, uint32 *acks, int max)
+{
+	int n = 0;
+	for (int i = 0; i < wire_nlog && n < max; i++)
+		if (wire_log[i].ws_sport == sport && wire_log[i].ws_len == 0 &&
+		    (wire_log[i].ws_flags & TH_ACK))
+			acks[n++] = wire_log[i].ws_ack - base;
+	return n;
+}
+
+// Receive exactly n bytes at so (running the wire) and compare them with
+// the pattern from stream offset off.
+static void recv_pattern(struct socket *so, size_t n, size_t off)
+{
+	static uint8 in[NSEG * MSS * 2], want[NSEG * MSS * 2];
+	size_t got = 0;
+	CHECK(n <= sizeof(in));
+	for (int i = 0; i < 1000 && got < n; i++) {
+		long k = tw_recv(so, in + got, n - got, 0);
+		CHECK(k > 0 || k == -EAGAIN);
+		if (k > 0)
+			got += (size_t)k;
+		else
+			wire_run(100);
+	}
+	CHECK(got == n);
+	tw_pattern(want, n, off);
+	CHECK(memcmp(in, want, n) == 0);
+}
+
+// Queue n full segments of the pattern on c (not yet on their way).
+static void send_segs(struct socket *c, int n, size_t off)
+{
+	static uint8 buf[NSEG * MSS];
+	CHECK(n <= NSEG);
+	tw_pattern(buf, (size_t)n * MSS, off);
+	CHECK(tw_send(c, buf, (size_t)n * MSS) == (long)n * MSS);
+}
+
+// ---- real connections ------------------------------------------------------------
+
+// Ten full segments in one batch: one merged segment of ten, the bytes
+// identical, rcvtotal/rcvpack/rcvbyte counting the ten, one ACK for all
+// of them at the batch's end.
+static void tcp_lro_inorder_run_merges_into_one(void)
+{
+	BEGIN();
+	CHECK(tcp_lro_on == 1);
+	struct socket *c, *s;
+	tw_pair(5400, &c, &s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	struct lro_counts b;
+	counts(&b);
+	wire_log_clear();
+	send_segs(c, NSEG, 0);
+	CHECK(wire_burst() == NSEG);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == NSEG && d.merged == 1 && d.mergedsegs == NSEG && d.flushes == 1);
+	CHECK(d.unmerged == 0);
+	CHECK(d.rcvtotal == NSEG && d.rcvpack == NSEG && d.rcvbyte == NSEG * MSS);
+	CHECK(tw_tp(s)->rcv_nxt == base + NSEG * MSS);
+	wire_settle();   // the ACKs cross; no time passes
+	uint32 acks[NSEG];
+	CHECK(pure_acks(port_of(s), base, acks, NSEG) == 1 && acks[0] == NSEG * MSS);
+	recv_pattern(s, NSEG * MSS, 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// One scenario, segment 3 of ten lost: run with the switch as given,
+// return the ACK fields s sent while the nine crossed (less the base).
+static int lossy_burst(uint16 port, int lro, uint32 *acks, struct lro_counts *d)
+{
+	struct socket *c, *s;
+	CHECK(host_sysctl_write("net.inet.tcp.lro", lro) == 0);
+	tw_pair(port, &c, &s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	struct lro_counts b;
+	counts(&b);
+	static const int lost[] = { 3 };
+	wire_drop_segments(c, lost, 1, MSS);
+	wire_log_clear();
+	send_segs(c, NSEG, 0);
+	CHECK(wire_burst() == NSEG);   // (the dropped one counts as delivered)
+	*d = delta(&b);
+	wire_settle();   // the ACKs cross: the sender retransmits
+	int n = pure_acks(port_of(s), base, acks, 2 * NSEG);
+	recv_pattern(s, NSEG * MSS, 0);
+	wire_filter = NULL;
+	soclose(c);
+	soclose(s);
+	wire_run(2 * 60000 + 1000);
+	return n;
+}
+
+// A gap: the two segments before it merge; the seven after it are out
+// of order and go one by one into the reassembly queue, each with its
+// immediate duplicate ACK (the sender counts them): the very ACKs the
+// stack sends with the switch off; the bytes arrive intact once the
+// hole is filled.
+static void tcp_lro_gap_not_merged_order_kept(void)
+{
+	BEGIN();
+	uint32 on[2 * NSEG], off[2 * NSEG];
+	struct lro_counts don, doff;
+	int non = lossy_burst(5401, 1, on, &don);
+	int noff = lossy_burst(5402, 0, off, &doff);
+	CHECK(don.merged == 1 && don.mergedsegs == 2 && don.unmerged == 7);
+	CHECK(don.rcvoopack == 7 && doff.rcvoopack == 7);
+	CHECK(don.rcvpack == doff.rcvpack && don.rcvtotal == doff.rcvtotal);
+	CHECK(doff.held == 0 && doff.merged == 0);
+	CHECK(non == noff && non >= 3);
+	for (int i = 0; i < non; i++)
+		CHECK(on[i] == off[i]);
+	CHECK(on[0] == 2 * MSS && on[non - 1] == NSEG * MSS);
+	clean(s0, m0);
+}
+
+// A FIN ends the run: the data before it merges, the FIN segment goes
+// after it; the bytes arrive, then the end of the stream.
+static void tcp_lro_fin_not_merged(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5403, &c, &s);
+	struct lro_counts b;
+	counts(&b);
+	send_segs(c, 5, 0);
+	CHECK(soshutdown(c, SHUT_WR) == 0);
+	int n = wire_burst();   // the FIN rides on the fifth, or follows it
+	struct lro_counts d = delta(&b);
+	CHECK(n == 5 || n == 6);
+	CHECK(d.merged == 1 && d.mergedsegs == (n == 5 ? 4 : 5) && d.rcvpack == 5);
+	CHECK(tw_state(s) == TCPS_CLOSE_WAIT);
+	recv_pattern(s, 5 * MSS, 0);
+	uint8 x;
+	CHECK(tw_recv(s, &x, 1, 0) == 0);   // EOF after the data
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// Two connections in one batch: a run each, never one of both.
+static void tcp_lro_flows_kept_apart(void)
+{
+	BEGIN();
+	struct socket *c1, *s1, *c2, *s2;
+	tw_pair(5404, &c1, &s1);
+	tw_pair(5405, &c2, &s2);
+	struct lro_counts b;
+	counts(&b);
+	send_segs(c1, 6, 0);
+	send_segs(c2, 4, 6 * MSS);
+	CHECK(wire_burst() == 10);
+	struct lro_counts d = delta(&b);
+	CHECK(d.merged == 2 && d.mergedsegs == 10 && d.rcvpack == 10);
+	recv_pattern(s1, 6 * MSS, 0);
+	recv_pattern(s2, 4 * MSS, 6 * MSS);
+	soclose(c1);
+	soclose(s1);
+	soclose(c2);
+	soclose(s2);
+	clean(s0, m0);
+}
+
+// RFC 1122 mode (ack_batch_max = 0): the runs end where an ACK is due,
+// so the ACKs are those of one by one, every second segment.
+static void tcp_lro_every_second_segment_acked(void)
+{
+	BEGIN();
+	CHECK(host_sysctl_write("net.inet.tcp.ack_batch_max", 0) == 0);
+	struct socket *c, *s;
+	tw_pair(5406, &c, &s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	struct lro_counts b;
+	counts(&b);
+	wire_log_clear();
+	send_segs(c, NSEG, 0);
+	CHECK(wire_burst() == NSEG);
+	struct lro_counts d = delta(&b);
+	CHECK(d.merged == NSEG / 2 && d.mergedsegs == NSEG && d.rcvpack == NSEG);
+	wire_settle();
+	uint32 acks[NSEG];
+	CHECK(pure_acks(port_of(s), base, acks, NSEG) == NSEG / 2);
+	for (int k = 0; k < NSEG / 2; k++)
+		CHECK(acks[k] == 2u * MSS * (uint32)(k + 1));
+	recv_pattern(s, NSEG * MSS, 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+// Switched off: nothing is held, and the ACK, bytes and counters are
+// the same as with it on (the one-ACK-per-batch rule of ack_batch_max).
+static void tcp_lro_off_unchanged(void)
+{
+	BEGIN();
+	CHECK(host_sysctl_write("net.inet.tcp.lro", 0) == 0);
+	struct socket *c, *s;
+	tw_pair(5407, &c, &s);
+	tcp_seq base = tw_tp(s)->rcv_nxt;
+	struct lro_counts b;
+	counts(&b);
+	wire_log_clear();
+	send_segs(c, NSEG, 0);
+	CHECK(wire_burst() == NSEG);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 0 && d.merged == 0 && d.flushes == 0);
+	CHECK(d.rcvtotal == NSEG && d.rcvpack == NSEG && d.rcvbyte == NSEG * MSS);
+	wire_settle();   // the ACKs cross; no time passes
+	uint32 acks[NSEG];
+	CHECK(pure_acks(port_of(s), base, acks, NSEG) == 1 && acks[0] == NSEG * MSS);
+	recv_pattern(s, NSEG * MSS, 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
+static void tcp_lro_sysctl_range(void)
+{
+	CHECK(host_sysctl_write("net.inet.tcp.lro", -1) != 0);
+	CHECK(host_sysctl_write("net.inet.tcp.lro", 2) != 0);
+	CHECK(tcp_lro_on == 1);
+	CHECK(host_sysctl_write("net.inet.tcp.lro", 0) == 0 && tcp_lro_on == 0);
+}
+
+// ---- a forged peer -----------------------------------------------------------------
+
+struct lpeer {
+	uint16 port;         // the peer's port: what goes there is dropped
+	uint16 lport;        // our listener
+	tcp_seq seq0;        // the peer's first data sequence number
+	tcp_seq ack;         // what it acknowledges (our next)
+	bool ts;             // timestamps negotiated
+	struct socket *so;   // our accepted socket
+};
+
+static uint16 lp_port;
+static const uint8 none[4];   // no options
+
+static enum wire_verdict lp_drop(const struct wire_seg *ws)
+{
+	return ws->ws_dport == lp_port ? WIRE_DROP : WIRE_PASS;
+}
+
+static int lp_tsopt(uint8 *o, uint32 val, uint32 ecr)
+{
+	o[0] = TCPOPT_NOP, o[1] = TCPOPT_NOP, o[2] = TCPOPT_TIMESTAMP, o[3] = TCPOLEN_TIMESTAMP;
+	o[4] = val >> 24, o[5] = val >> 16, o[6] = val >> 8, o[7] = val;
+	o[8] = ecr >> 24, o[9] = ecr >> 16, o[10] = ecr >> 8, o[11] = ecr;
+	return TCPOLEN_TSTAMP_APPA;
+}
+
+// A segment of the peer: len bytes of the pattern at stream offset off,
+// with the options o (olen bytes), checksum broken if badsum. It waits on
+// the wire for the next burst.
+static void lp_seg(const struct lpeer *p, uint32 off, int len, uint8 flags, uint16 win,
+		   tcp_seq ack, const uint8 *o, int olen, bool badsum)
+{
+	static uint8 data[2 * MSS];
+	uint32 lo = IPV4(127, 0, 0, 1);
+	int hlen = TCP_HDR_LEN + olen;
+	CHECK(len <= (int)sizeof(data) && olen % 4 == 0 && olen <= TCP_MAXOLEN);
+	struct mbuf *m = m_getspace(hlen + len, 64);
+	CHECK(m != NULL);
+	uint8 t[TCP_HDR_LEN + TCP_MAXOLEN];
+	memset(t, 0, sizeof(t));
+	tcp_seq seq = p->seq0 + off;
+	t[0] = p->port >> 8, t[1] = p->port & 0xff, t[2] = p->lport >> 8, t[3] = p->lport & 0xff;
+	t[4] = seq >> 24, t[5] = seq >> 16, t[6] = seq >> 8, t[7] = seq;
+	t[8] = ack >> 24, t[9] = ack >> 16, t[10] = ack >> 8, t[11] = ack;
+	t[12] = (uint8)((hlen / 4) << 4);
+	t[13] = flags;
+	t[14] = win >> 8, t[15] = win & 0xff;
+	memcpy(t + TCP_HDR_LEN, o, olen);
+	CHECK(m_copyback(m, 0, hlen, t) == 0);
+	tw_pattern(data, len, off);
+	CHECK(m_copyback(m, hlen, len, data) == 0);
+	uint16 sum = tcp_cksum(m, 0, hlen + len, lo, lo);
+	if (badsum)
+		sum ^= 0x0101;
+	CHECK(m_copyback(m, 16, 2, &sum) == 0);
+	CHECK(ip_output(m, lo, lo, IPPROTO_TCP, 0, 0) == 0);
+}
+
+// Connect the peer to a new listener on lport (its SYN: MSS 1460, and
+// timestamps with TSval 1000 if ts).
+static void lp_open(struct lpeer *p, uint16 lport, bool ts)
+{
+	uint8 o[16];
+	int n = 0;
+	lp_port = p->port = (uint16)(lport + 1000);
+	p->lport = lport;
+	p->ts = ts;
+	wire_filter = lp_drop;
+	struct socket *l = tw_listen(lport, 5);
+	o[n++] = TCPOPT_MSS, o[n++] = 4, o[n++] = MSS >> 8, o[n++] = MSS & 0xff;
+	if (ts)
+		n += lp_tsopt(o + n, 1000, 0);
+	p->seq0 = 90000;
+	wire_log_clear();
+	tw_forge_raw(p->port, lport, p->seq0 - 1, 0, TH_SYN, 65535, o, n, 0);
+	wire_settle();
+	CHECK(wire_nlog >= 1);
+	const struct wire_seg *sa = &wire_log[wire_nlog - 1];
+	CHECK(sa->ws_flags == (TH_SYN | TH_ACK) && sa->ws_ack == p->seq0);
+	p->ack = sa->ws_seq + 1;
+	n = ts ? lp_tsopt(o, 1001, sa->ws_opt.to_tsval) : 0;
+	tw_forge_raw(p->port, lport, p->seq0, p->ack, TH_ACK, 65535, o, n, 0);
+	wire_settle();
+	CHECK(soaccept(l, true, &p->so) == 0);
+	CHECK(tw_state(p->so) == TCPS_ESTABLISHED);
+	soclose(l);
+}
+
+// Our side aborts (its RST is dropped).
+static void lp_close(struct lpeer *p)
+{
+	struct linger lg = { 1, 0 };
+	struct sockopt sopt = { SOL_SOCKET, SO_LINGER, false, &lg, sizeof(lg) };
+	CHECK(sosetopt(p->so, &sopt) == 0);
+	soclose(p->so);
+	wire_settle();
+}
+
+// A change of window, of ACK field or of options ends a run; PSH does
+// not. Nine in-order segments: [A1 A2] window 1000, [B1 B2] window
+// 2000, [C1 C2] an older ACK field, D1 with a timestamp option (not
+// negotiated: ignored by TCP), [E1 E2+PSH]: four merged pairs and one
+// alone, every byte in order.
+static void tcp_lro_header_change_not_merged(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5410, false);
+	struct lro_counts b;
+	counts(&b);
+	uint8 o[12];
+	int olen = lp_tsopt(o, 5, 6);
+	uint32 off = 0;
+	for (int i = 0; i < 9; i++, off += 1000) {
+		uint16 win = i < 2 ? 1000 : 2000;
+		tcp_seq ack = (i == 4 || i == 5) ? p.ack - 1 : p.ack;
+		uint8 flags = TH_ACK | (i == 8 ? TH_PUSH : 0);
+		lp_seg(&p, off, 1000, flags, win, ack, o, i == 6 ? olen : 0, false);
+	}
+	CHECK(wire_burst() == 9);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 9 && d.merged == 4 && d.mergedsegs == 8 && d.flushes == 5);
+	CHECK(d.rcvpack == 9 && d.rcvbyte == 9000 && d.rcvoopack == 0);
+	recv_pattern(p.so, 9000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
+// A segment with a bad checksum is dropped (counted) before LRO sees
+// it: A1 A2 merge, the bad one is gone, A4 A5 after the hole are out of
+// order and go one by one to the reassembly queue; the good copy of the
+// bad one fills the hole and every byte arrives in order.
+static void tcp_lro_bad_checksum_not_merged(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5411, false);
+	struct lro_counts b;
+	counts(&b);
+	for (int i = 0; i < 5; i++)
+		lp_seg(&p, (uint32)i * 1000, 1000, TH_ACK, 1000, p.ack, none, 0, i == 2);
+	CHECK(wire_burst() == 5);
+	struct lro_counts d = delta(&b);
+	CHECK(d.rcvbadsum == 1 && d.held == 4 && d.merged == 1 && d.mergedsegs == 2);
+	CHECK(d.unmerged == 2 && d.rcvoopack == 2);
+	CHECK(tw_tp(p.so)->rcv_nxt == p.seq0 + 2000);
+	wire_settle();   // our duplicate ACKs go (and are dropped)
+	lp_seg(&p, 2000, 1000, TH_ACK, 1000, p.ack, none, 0, false);
+	CHECK(wire_burst() == 1);
+	recv_pattern(p.so, 5000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
+// Timestamps: a run with rising TSvals and one TSecr merges, and
+// TS.Recent takes the first TSval, as one by one (RFC 7323 4.3: only the
+// segment at Last.ACK.sent updates it). A TSval older than the one
+// before it ends the run, and PAWS drops that segment as one by one.
+static void tcp_lro_timestamps_paws_kept(void)
+{
+	BEGIN();
+	tw_rfc7323(true);
+	struct lpeer p;
+	lp_open(&p, 5412, true);
+	CHECK((tw_tp(p.so)->t_flags & TF_BOTH_TSTMP) == TF_BOTH_TSTMP);
+	struct lro_counts b;
+	counts(&b);
+	uint8 o[12];
+	for (int i = 0; i < 4; i++) {
+		lp_tsopt(o, 2000 + (uint32)i, 7);
+		lp_seg(&p, (uint32)i * 1000, 1000, TH_ACK, 1000, p.ack, o, 12, false);
+	}
+	CHECK(wire_burst() == 4);
+	struct lro_counts d = delta(&b);
+	CHECK(d.merged == 1 && d.mergedsegs == 4 && d.rcvpack == 4);
+	CHECK(tw_tp(p.so)->ts_recent == 2000);
+	wire_settle();   // our ACK leaves: Last.ACK.sent = 4000
+	counts(&b);
+	lp_tsopt(o, 3000, 7);
+	lp_seg(&p, 4000, 1000, TH_ACK, 1000, p.ack, o, 12, false);
+	lp_tsopt(o, 2999, 7);   // older: PAWS
+	lp_seg(&p, 5000, 1000, TH_ACK, 1000, p.ack, o, 12, false);
+	CHECK(wire_burst() == 2);
+	d = delta(&b);
+	CHECK(d.merged == 0 && d.pawsdrop == 1 && d.rcvpack == 1);
+	CHECK(tw_tp(p.so)->ts_recent == 3000);
+	recv_pattern(p.so, 5000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
+const struct host_test tcp_lro_tests[] = {
+	{ tcp_lro_inorder_run_merges_into_one, "tcp_lro_inorder_run_merges_into_one" },
+	{ tcp_lro_gap_not_merged_order_kept, "tcp_lro_gap_not_merged_order_kept" },
+	{ tcp_lro_fin_not_merged, "tcp_lro_fin_not_merged" },
+	{ tcp_lro_flows_kept_apart, "tcp_lro_flows_kept_apart" },
+	{ tcp_lro_every_second_segment_acked, "tcp_lro_every_second_segment_acked" },
+	{ tcp_lro_off_unchanged, "tcp_lro_off_unchanged" },
+	{ tcp_lro_sysctl_range, "tcp_lro_sysctl_range" },
+	{ tcp_lro_header_change_not_merged, "tcp_lro_header_change_not_merged" },
+	{ tcp_lro_bad_checksum_not_merged, "tcp_lro_bad_checksum_not_merged" },
+	{ tcp_lro_timestamps_paws_kept, "tcp_lro_timestamps_paws_kept" },
+	{ NULL, NULL },
+};

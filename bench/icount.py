@@ -199,7 +199,8 @@ class IcountBench:
         the peer's pace, and the cost with them)."""
         keys = ("net.inet.tcp.sndtotal", "net.inet.tcp.rcvtotal",
                 "net.inet.tcp.rcvackpack", "dev.e1000.0.intr", "dev.e1000.0.interrupts",
-                "dev.e1000.0.tx_packets", "dev.e1000.0.rx_packets")
+                "dev.e1000.0.tx_packets", "dev.e1000.0.rx_packets",
+                "net.inet.tcp.lro_mergedsegs", "net.inet.tcp.lro_merged")
         return {k.rsplit(".", 1)[-1]: round((c1[k] - c0[k]) * MSS / nbytes, 3)
                 for k in keys if k in c0 and k in c1 and nbytes}
 
@@ -219,7 +220,7 @@ class IcountBench:
     def served(self, g):
         return re.findall(r"^tcpstream: served recv .*$", g.read_file("/tcps.txt"), re.M)
 
-    def l2g(self, g, secs, rate):
+    def l2g(self, g, secs, rate, tag="l2g"):
         b = self.b
         b.tcp_port += 1
         tcpbench.start_server(g, "-p %d" % b.tcp_port, timeout=120)
@@ -232,8 +233,8 @@ class IcountBench:
             if lines:
                 break
             time.sleep(0.2)
-        v, self.detail["l2g"] = cost(lines[-1] if lines else "", r["bytes"], MSS, rate)
-        self.detail["l2g"]["per_mss"] = self.per_mss(c0, self.counters(g), r["bytes"])
+        v, self.detail[tag] = cost(lines[-1] if lines else "", r["bytes"], MSS, rate)
+        self.detail[tag]["per_mss"] = self.per_mss(c0, self.counters(g), r["bytes"])
         return v
 
     def tcp_e1000(self):
@@ -262,6 +263,11 @@ class IcountBench:
             g.run("sysctl net.inet.tcp.rto_min_ms=60000")
             rate = tick_rate(self.b, g)
             res = {"g2l": self.g2l(g, secs, rate, "g2l"), "l2g": self.l2g(g, secs, rate)}
+            # The receiver without coalescing (net/tcp_lro.c); "l2g" ran
+            # with the kernel's default.
+            g.run("sysctl net.inet.tcp.lro=0")
+            res["l2g_lro0"] = self.l2g(g, secs, rate, "l2g_lro0")
+            g.run("sysctl net.inet.tcp.lro=1")
             g.run("sysctl dev.e1000.0.tso=0")
             res["g2l_tso0"] = self.g2l(g, secs, rate, "g2l_tso0")
             g.run("sysctl dev.e1000.0.txcsum=0")
@@ -317,7 +323,8 @@ def table_rows(f, row, err):
             "TSO off %s, checksum offload off too %s (dev.e1000.0.tso/txcsum)"
             % (d["g2l_tso0"], d["g2l_offload0"]))
         row("   TCP per 1460 B, Linux -> guest", "%s" % d["l2g"],
-            "the receiver: segments in, ACKs out, copy to the reader")
+            "the receiver: segments in, ACKs out, copy to the reader; "
+            "net.inet.tcp.lro=0: %s" % d.get("l2g_lro0", "-"))
     if not err("   TCP over lo0 per byte", "icount_tcplo"):
         d = f["icount_tcplo"]
         row("   TCP over lo0 per byte", "%s" % d["hwassist1"],

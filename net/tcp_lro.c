@@ -102,12 +102,15 @@
 // then tcp_rollup: one ACK, one wakeup.
 //
 // Testing: make hosttest (tests/host/test_tcp_lro.c: tcp_lro_*);
-// tests/test_tcp.py -k lro (a sha256-checked Linux -> guest transfer
-// with the counters). In the guest: sysctl net.inet.tcp.lro (0: off),
-// netstat -s (lro_*). gdb: break tcp_lro_flush, tcp_lro_merge.
+// tests/test_tcp.py::test_tcp_transfers_sha256_on_a_clean_link (sha256-
+// checked Linux -> guest transfers with the switch on, then off, and the
+// counters). In the guest: sysctl net.inet.tcp.lro (0: off), netstat -s
+// (lro_*). Cost: bench/run.py --only icounttcp (the Linux -> guest row
+// gives both). gdb: break tcp_lro_flush, tcp_lro_merge.
 //
-// References: FreeBSD sys/netinet/tcp_lro.c (Andrew Gallatin's
-// Myricom LRO, 2007; what may merge, newest TSval / first TSecr); Linux
+// References: FreeBSD sys/netinet/tcp_lro.c (from Myricom's driver,
+// 2007: what may merge; it carries the newest TSval and the first TSecr,
+// we the first of both, for the reasons above); Linux
 // net/ipv4/tcp_offload.c tcp_gro_receive (flush on any flag but ACK/PSH,
 // on a change of options or ACK); RFC 7323 4.3, 5.3 (TS.Recent, PAWS);
 // RFC 1122 4.2.3.2 (delayed ACK); RFC 5681 2 (duplicate ACKs).

@@ -208,10 +208,20 @@ def transfers(rig, g, nbytes, seed):
 # ---- transfers -------------------------------------------------------------
 
 def test_tcp_transfers_sha256_on_a_clean_link(netguest):
-    "1 MB Linux -> guest, guest -> Linux, and both at once (echo)"
+    "1 MB Linux -> guest, guest -> Linux, and both at once (echo); LRO on and off"
     rig, g = netguest(cpus=2)
     base = prepare(g)
     transfers(rig, g, 1 << 20, 1)
+    # Receive coalescing (net/tcp_lro.c) is on by default: the in-order
+    # segments of one input batch reached TCP merged, and the digests
+    # matched. Off, nothing merges and the bytes are the same.
+    assert sysctl_int(g, "net.inet.tcp.lro") == 1
+    merged = sysctl_int(g, "net.inet.tcp.lro_mergedsegs")
+    assert merged > 0 and sysctl_int(g, "net.inet.tcp.lro_merged") > 0
+    g.run("sysctl net.inet.tcp.lro=0")
+    linux_to_guest(rig, g, 5004, 256 << 10, 4)
+    assert sysctl_int(g, "net.inet.tcp.lro_mergedsegs") == merged
+    g.run("sysctl net.inet.tcp.lro=1")
     # Two harts: the e1000's interrupt line moved to the hart of the
     # streams' netisr (net/netisr_steer.c) ...
     moves = sysctl_int(g, "dev.e1000.0.irq_moves")

@@ -58,6 +58,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 import run                        # noqa: E402  (the Bench: rig, guest, life cycle)
 import tcpbench                   # noqa: E402
+import tcpdiag                    # noqa: E402  (QEMU's threads, the host's CPU)
 from losspath import LossPath     # noqa: E402
 
 
@@ -83,13 +84,34 @@ def nstat(lp):
             if len(f) >= 2 and f[1].isdigit()}
 
 
+def host_share(t0, h0, t1, h1, wall):
+    """QEMU's threads' CPU (% of one host core, by thread name) and the
+    host's user/sys/softirq/idle shares (% of all cores) between two
+    tcpdiag.thread_stats / host_cpu readings."""
+    hz = os.sysconf("SC_CLK_TCK")
+    th = {}
+    for tid, (name, cpu, _, _) in t1.items():
+        if tid in t0:
+            th[name] = th.get(name, 0) + round(100 * (cpu - t0[tid][1]) / hz / wall, 1)
+    dh = [x - y for x, y in zip(h1, h0)]
+    tot = max(1, sum(dh))
+    host = {k: round(100 * dh[i] / tot, 1)
+            for k, i in (("user", 0), ("sys", 2), ("softirq", 6), ("idle", 3))}
+    return {k: v for k, v in th.items() if v}, host
+
+
 def one_run(b, g, lp, a, d):
-    """One stream in direction d; its record and its samples."""
+    """One stream in direction d; its record and its samples.  lp is the
+    LossPath, or the rig itself (Linux on the tap: --tap)."""
     tb = tcpbench.TcpBench(b)
+    addr = getattr(lp, "addr", tcpbench.PEER)
+    qpid = tcpdiag.qemu_pid(g)
     stop, ss, gs = threading.Event(), [], []
     ns0 = g.run("netstat -s")
-    c0, p0, (i0, u0) = tb.guest_counters(lp), lp.counters(), guest_ms(b, g)
+    counters = getattr(lp, "counters", dict)
+    c0, p0, (i0, u0) = tb.guest_counters(lp), counters(), guest_ms(b, g)
     n0 = nstat(lp)
+    t0, h0, w0 = tcpdiag.thread_stats(qpid), tcpdiag.host_cpu(), time.monotonic()
     load = os.getloadavg()[0]
     th = threading.Thread(target=sampler, args=(
         lp.ns_argv(["ss", "-tin", "state", "established"]), 0.1, stop, ss))
@@ -104,7 +126,7 @@ def one_run(b, g, lp, a, d):
                                    timeout=a.secs + 120)
             mbps = r["bytes"] * 8 / r["secs"] / 1e6
         else:
-            cmd = "tcpstream -l %d -p %d %s" % (a.secs, b.tcp_port, lp.addr)
+            cmd = "tcpstream -l %d -p %d %s" % (a.secs, b.tcp_port, addr)
             with tcpbench.LinuxSink(b, lp, b.tcp_port) as sink:
                 if a.guest_sample:
                     g.run(cmd + " > /lossdiag.txt &")
@@ -121,13 +143,16 @@ def one_run(b, g, lp, a, d):
     finally:
         stop.set()
         th.join()
-    c1, p1, (i1, u1) = tb.guest_counters(lp), lp.counters(), guest_ms(b, g)
+    threads, host = host_share(t0, h0, tcpdiag.thread_stats(qpid), tcpdiag.host_cpu(),
+                               time.monotonic() - w0)
+    c1, p1, (i1, u1) = tb.guest_counters(lp), counters(), guest_ms(b, g)
     n1 = nstat(lp)
     ns1 = g.run("netstat -s")
     busy = 1 - (i1 - i0) / 1000 / max(u1 - u0, 1) / a.cpus
     rec = {"dir": d, "mbps": round(mbps, 2), "busy": round(busy, 3),
            "load": round(load, 2), "ctr": {k: c1[k] - c0[k] for k in c0},
            "path": {k: p1.get(k, 0) - p0.get(k, 0) for k in p1},
+           "qemu": threads, "host": host,
            "linux": {k: n1[k] - n0.get(k, 0) for k in n1 if n1[k] != n0.get(k, 0)}}
     return rec, ss, gs, ns0 + "\n=====\n" + ns1
 
@@ -151,6 +176,11 @@ def main(argv):
                     help="sample the guest's netstat -T during guest -> Linux runs")
     ap.add_argument("--linux-pcap", action="store_true",
                     help="also capture on Linux's veth, into --out/linux.pcap")
+    ap.add_argument("--tap", action="store_true",
+                    help="each round also runs with Linux on the tap (no path), as make bench's clean rows")
+    ap.add_argument("--path-gso", action="store_true",
+                    help="each loss rate runs twice: as usual, then with Linux's TCP "
+                    "sending GSO packets that its veth segments (LossPath.set_gso)")
     ap.add_argument("--out", default="/tmp/lossdiag")
     a = ap.parse_args(argv)
     out = Path(a.out)
@@ -161,6 +191,7 @@ def main(argv):
     if b.rig is None:
         sys.exit("lossdiag: no network namespace (root needed): %s" % b.notes)
     res = []
+    b.qargs = b.qargs + ["-name", "nk,debug-threads=on"]   # QEMU's threads by name
     try:
         fs = b.nk.copy_fsimg(b.work, "fs-lossdiag.img")
         b.g = b.nk.Guest(fs, cpus=a.cpus, argv=b.rig.qemu_argv(fs, a.cpus) + b.qargs,
@@ -180,8 +211,14 @@ def main(argv):
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 time.sleep(1)
             for rnd in range(a.rounds):
-                for pct in [int(x) for x in a.loss.split(",")]:
-                    lp.set_loss(pct)
+                pcts = [int(x) for x in a.loss.split(",")]
+                if a.path_gso:
+                    pcts = [p for x in pcts for p in (x, "%dgso" % x)]
+                for pct in (["tap"] if a.tap else []) + pcts:
+                    end = b.rig if pct == "tap" else lp
+                    if end is lp:
+                        lp.set_loss(int(str(pct).replace("gso", "")))
+                        lp.set_gso(str(pct).endswith("gso"))
                     for grp in groups:
                         for k, v in boot_vals.items():
                             g.run("sysctl %s=%s" % (k, v))
@@ -189,9 +226,9 @@ def main(argv):
                             g.run("sysctl " + kv)
                         for d in a.dirs.split(","):
                             t0 = time.monotonic()
-                            rec, ss, gs, ns = one_run(b, g, lp, a, d)
+                            rec, ss, gs, ns = one_run(b, g, end, a, d)
                             rec.update({"loss": pct, "set": grp, "round": rnd})
-                            name = "%s-%d-%d-%s" % (d, pct, rnd,
+                            name = "%s-%s-%d-%s" % (d, pct, rnd,
                                                     re.sub(r"[^\w.=]+", "_", grp) or "defaults")
                             dump(out / ("ss-%s.txt" % name), ss, t0)
                             if gs:

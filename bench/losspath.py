@@ -35,6 +35,7 @@ counters), so a run can report the loss it really had.
 
 import json
 import subprocess
+import sys
 
 ADDR = "10.0.3.2"           # Linux's TCP end in the peer namespace
 GW = "10.0.3.1"             # the rig namespace's end of the veth
@@ -80,6 +81,23 @@ class LossPath:
         rig.ns_run(["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"])
         self.set_loss(self.pct)
         return self
+
+    def set_gso(self, on):
+        """on: Linux's TCP builds GSO packets again (gso_max_segs 65535)
+        and its veth segments them in software (TSO off, by the ethtool
+        ioctl: no ethtool binary needed), so every segment still crosses
+        the path alone and meets the drop alone, but Linux's TCP, qdisc
+        and pacing handle one packet per ~44 segments.  off: the default
+        (gso_max_segs 1).  For bench/lossdiag.py --path-gso: how much of
+        the path's host cost is Linux sending one segment per packet."""
+        # (SIOCETHTOOL with ETHTOOL_STSO; the buffer must outlive the call)
+        code = ("import ctypes,fcntl,socket,struct;"
+                "b=ctypes.create_string_buffer(struct.pack('II',0x1f,%d));"
+                "fcntl.ioctl(socket.socket(),0x8946,struct.pack('16sP',b'%s',ctypes.addressof(b)))"
+                % (0 if on else 1, self.vb))
+        self.ns_run([sys.executable, "-c", code])
+        self.rig.sh(["ip", "-n", self.ns, "link", "set", self.vb, "gso_max_segs",
+                     "65535" if on else "1"])
 
     def set_loss(self, pct):
         """pct% dropped each way in the rig namespace's FORWARD hook; every

@@ -18,6 +18,10 @@
 // out-of-order segment) -- then costs the number of holes, not of the
 // segments behind them: at 2% loss with ~100 segments in flight, the
 // per-segment walks had made the receiver's cost grow with the window.
+// And the usual case walks nothing: a segment that continues the highest
+// entry (tr_tail) is appended to it at once, and the SACK code finds the
+// highest block there too (tcp_reass_last): at 2% loss from Linux 85% of
+// the segments arrived behind a hole, nearly all of them so.
 // Delivery (tcp_reass_pull) hands every entry that starts at rcv_nxt to
 // the socket, a whole block at once. The bound is the receive window:
 // input trims every segment to it before it gets here. The sorted,
@@ -33,12 +37,14 @@
 //   I4 re_mtail is the last mbuf of re_m's chain (NULL with re_m): an
 //      append does not walk the chain. Trimming empties mbufs but never
 //      frees those of a queued entry, so re_mtail stays in the chain.
+//   I5 tr_tail is the last entry (re_next NULL), NULL iff tr_head is.
 //
 // Locking: [o] only. Races: none (single owner).
 // Life of a segment: tcp_input_sync -> tcp_input_data -> tcp_reass ->
 // (hole filled) tcp_reass_pull -> tcp_deliver -> sbappendstream.
 // Testing: make hosttest (tcp_reass_fills_hole, tcp_reass_overlap,
-// tcp_reass_one_entry_per_block).
+// tcp_reass_one_entry_per_block, tcp_reass_tail_append_walks_nothing,
+// tcp_reass_tail_kept). netstat -s: reass_steps (entries visited).
 // References: RFC 9293 3.10.7.4 ("seventh, process the segment text"),
 // 3.9; RFC 2018 4 (what a receiver reports).
 #include "net/tcp_var.h"
@@ -53,7 +59,7 @@ struct tcp_reass_ent {
 	struct mbuf *re_mtail;           // [o] last mbuf of re_m (I4)
 };
 
-static struct mbuf *tcp_reass_last(struct mbuf *m)
+static struct mbuf *tcp_reass_mlast(struct mbuf *m)
 {
 	while (m != NULL && m->m_next != NULL)
 		m = m->m_next;
@@ -85,6 +91,8 @@ static void tcp_reass_absorb(struct tcpcb *tp, struct tcp_reass_ent *e)
 		tp->t_reass.tr_nseg--;
 		net_free(n);
 	}
+	if (e->re_next == NULL)
+		tp->t_reass.tr_tail = e;   // I5
 }
 
 static void tcp_reass_free(struct tcpcb *tp, struct tcp_reass_ent *e)
@@ -121,14 +129,32 @@ none:
 	return 0;
 }
 
+// Does len bytes at seq simply continue the highest entry? Then it is
+// appended there, without a walk (the usual segment behind a hole).
+static bool tcp_reass_tail(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fin)
+{
+	struct tcp_reass_ent *t = tp->t_reass.tr_tail;
+	if (t == NULL || m == NULL || t->re_fin || seq != t->re_seq + t->re_len)
+		return false;
+	tcp_reass_append(t, m, tcp_reass_mlast(m), len);
+	t->re_fin = fin;   // I3: t is the last entry
+	tp->t_reass.tr_bytes += len;
+	return true;
+}
+
 int tcp_reass(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fin)
 {
 	struct tcp_reass_ent **pp = &tp->t_reass.tr_head, *prev = NULL;
+	if (tcp_reass_tail(tp, seq, len, m, fin))
+		goto queued;
 	// Find the first entry that starts after seq; prev ends before it.
+	uint64 steps = 0;
 	while (*pp != NULL && SEQ_LEQ((*pp)->re_seq, seq)) {
 		prev = *pp;
 		pp = &(*pp)->re_next;
+		steps++;
 	}
+	TCPSTAT_ADD(tcps_reass_steps, steps);
 	if (prev != NULL)   // the older data wins (I1)
 		len = tcp_reass_trim(&m, &seq, len, prev->re_seq + prev->re_len, seq + len);
 	// Entries entirely covered by the new segment go.
@@ -138,13 +164,15 @@ int tcp_reass(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fi
 		fin = fin || dead->re_fin;
 		tcp_reass_free(tp, dead);
 	}
+	if (*pp == NULL)
+		tp->t_reass.tr_tail = prev;   // I5 (prev absorbs, or e follows it, below)
 	if (m != NULL && *pp != NULL)   // a partial overlap with the next entry
 		len = tcp_reass_trim(&m, &seq, len, seq, (*pp)->re_seq);
 	if (m == NULL && !fin)
 		goto out;
 	if (prev != NULL && !prev->re_fin && prev->re_seq + prev->re_len == seq) {
 		// It continues prev: one block (I1).
-		tcp_reass_append(prev, m, tcp_reass_last(m), m ? len : 0);
+		tcp_reass_append(prev, m, tcp_reass_mlast(m), m ? len : 0);
 		prev->re_fin = fin && (*pp == NULL);   // I3
 		tp->t_reass.tr_bytes += m ? len : 0;
 		tcp_reass_absorb(tp, prev);
@@ -160,7 +188,7 @@ int tcp_reass(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fi
 	e->re_len = m ? len : 0;
 	e->re_fin = fin && (*pp == NULL);   // I3
 	e->re_m = m;
-	e->re_mtail = tcp_reass_last(m);
+	e->re_mtail = tcp_reass_mlast(m);
 	e->re_next = *pp;
 	*pp = e;
 	tp->t_reass.tr_nseg++;
@@ -178,6 +206,8 @@ int tcp_reass_pull(struct tcpcb *tp)
 	struct tcp_reass_ent *e;
 	while ((e = tp->t_reass.tr_head) != NULL && SEQ_LEQ(e->re_seq, tp->rcv_nxt)) {
 		tp->t_reass.tr_head = e->re_next;
+		if (e->re_next == NULL)
+			tp->t_reass.tr_tail = NULL;   // I5
 		struct mbuf *m = e->re_m;
 		uint32 len = e->re_len;
 		bool fin = e->re_fin;
@@ -203,6 +233,7 @@ void tcp_reass_flush(struct tcpcb *tp)
 		tp->t_reass.tr_head = e->re_next;
 		tcp_reass_free(tp, e);
 	}
+	tp->t_reass.tr_tail = NULL;
 }
 
 static struct tcp_reass_ent *tcp_reass_range(struct tcp_reass_ent *e, tcp_seq *start,
@@ -222,5 +253,11 @@ struct tcp_reass_ent *tcp_reass_first(struct tcpcb *tp, tcp_seq *start, tcp_seq 
 
 struct tcp_reass_ent *tcp_reass_next(struct tcp_reass_ent *e, tcp_seq *start, tcp_seq *end)
 {
+	TCPSTAT_INC(tcps_reass_steps);
 	return tcp_reass_range(e->re_next, start, end);
+}
+
+struct tcp_reass_ent *tcp_reass_last(struct tcpcb *tp, tcp_seq *start, tcp_seq *end)
+{
+	return tcp_reass_range(tp->t_reass.tr_tail, start, end);
 }

@@ -121,10 +121,21 @@ static bool sack_rcvfind(struct tcpcb *tp, tcp_seq seq, struct tcp_sackblk *b)
 	return false;
 }
 
+// Is seq in the highest block, where the newest remembered segment is
+// too? Then the history reports the same blocks in the same order with
+// it as with seq (blocks only grow or merge), and stays as it is: the
+// usual segment behind a hole extends that block, found without a walk.
+static bool sack_rcvsame(struct tcpcb *tp, tcp_seq seq)
+{
+	tcp_seq s, e;
+	return tp->t_nsackhist > 0 && tcp_reass_last(tp, &s, &e) != NULL && seq_in(seq, s, e) &&
+	       seq_in(tp->t_sackhist[0], s, e);
+}
+
 void tcp_sack_rcvd(struct tcpcb *tp, tcp_seq seq)
 {
 	struct tcp_sackblk b;
-	if (!(tp->t_flags & TF_SACK_PERMIT))
+	if (!(tp->t_flags & TF_SACK_PERMIT) || sack_rcvsame(tp, seq))
 		return;
 	bool in = sack_rcvfind(tp, seq, &b);
 	tcp_seq old[TCP_SACK_HIST];

@@ -89,17 +89,14 @@ static uint32 tcp_sackdelay_limit(struct tcpcb *tp)
 }
 
 // The end of the highest block of the reassembly queue (rcv_nxt if
-// empty); its start in *start.
+// empty); its start in *start. No walk: the queue keeps its last entry.
 static tcp_seq tcp_sackdelay_top(struct tcpcb *tp, tcp_seq *start)
 {
-	tcp_seq s, e, top = tp->rcv_nxt;
-	*start = top;
-	for (struct tcp_reass_ent *r = tcp_reass_first(tp, &s, &e); r != NULL;
-	     r = tcp_reass_next(r, &s, &e)) {
-		*start = s;
-		top = e;
-	}
-	return top;
+	tcp_seq s, e;
+	if (tcp_reass_last(tp, &s, &e) == NULL)
+		s = e = tp->rcv_nxt;
+	*start = s;
+	return e;
 }
 
 // May the ACK for sg (len data bytes, queued out of order) wait? I1.

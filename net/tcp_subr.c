@@ -126,6 +126,7 @@ TCPSTAT_OID(tsrtt, tcps_tsrtt, "RTT samples from timestamp echoes");
 TCPSTAT_OID(rcvbufgrow, tcps_rcvbufgrow, "receive buffers grown by autotuning");
 TCPSTAT_OID(sndbufgrow, tcps_sndbufgrow, "send buffers grown by autotuning");
 TCPSTAT_OID(ooo_ackwait, tcps_ooo_ackwait, "out-of-order segments whose ACK was deferred (net.inet.tcp.sack_delack)");
+TCPSTAT_OID(reass_steps, tcps_reass_steps, "reassembly entries visited by walks of the queue (insertion, SACK blocks)");
 TCPSTAT_OID(icmp_hard, tcps_icmp_hard, "connections aborted by an ICMP error");
 TCPSTAT_OID(icmp_soft, tcps_icmp_soft, "ICMP errors kept as a soft error");
 TCPSTAT_OID(icmp_mtu, tcps_icmp_mtu, "segment size lowered by ICMP fragmentation needed");

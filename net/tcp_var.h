@@ -162,6 +162,7 @@ struct tcp_sackboard;   // net/tcp_sack.h
 // scoreboard (RFC 2018 receiver side) walks it with tcp_reass_first/next.
 struct tcp_reass {
 	struct tcp_reass_ent *tr_head;   // [o] lowest sequence first
+	struct tcp_reass_ent *tr_tail;   // [o] highest entry (NULL iff tr_head is)
 	int tr_nseg;                     // [o] entries
 	uint32 tr_bytes;                 // [o] data bytes held
 };
@@ -330,6 +331,7 @@ struct tcpstat {
 	uint64 tcps_rcvbufgrow;     // receive buffers grown by autotuning
 	uint64 tcps_sndbufgrow;     // send buffers grown by autotuning (tcp_sndbuf.c)
 	uint64 tcps_ooo_ackwait;    // out-of-order segments whose ACK waited (tcp_sackdelay.c)
+	uint64 tcps_reass_steps;    // reassembly entries visited by walks of the queue
 	uint64 tcps_icmp_hard;      // connections aborted by an ICMP error
 	uint64 tcps_icmp_soft;      // ICMP errors kept as a soft error
 	uint64 tcps_icmp_mtu;       // segment size lowered by "fragmentation needed"
@@ -588,6 +590,8 @@ void tcp_reass_flush(struct tcpcb *tp);
 // range [*start, *end).
 struct tcp_reass_ent *tcp_reass_first(struct tcpcb *tp, tcp_seq *start, tcp_seq *end);
 struct tcp_reass_ent *tcp_reass_next(struct tcp_reass_ent *e, tcp_seq *start, tcp_seq *end);
+// The highest entry and its range, without a walk (NULL if empty).
+struct tcp_reass_ent *tcp_reass_last(struct tcpcb *tp, tcp_seq *start, tcp_seq *end);
 
 // ---- tcp_cc.c -----------------------------------------------------------------------
 void tcp_cc_init(struct tcpcb *tp);

@@ -319,6 +319,70 @@ static void tcp_reass_one_entry_per_block(void)
 	clean(s0, m0);
 }
 
+// The last entry (tcp_reass_last, I5) as a walk finds it.
+static bool reass_tail_ok(struct tcpcb *tp)
+{
+	tcp_seq s, e, ls = 0, le = 0, ts, te;
+	struct tcp_reass_ent *last = NULL;
+	for (struct tcp_reass_ent *r = tcp_reass_first(tp, &s, &e); r != NULL; r = tcp_reass_next(r, &s, &e)) {
+		last = r;
+		ls = s;
+		le = e;
+	}
+	struct tcp_reass_ent *t = tcp_reass_last(tp, &ts, &te);
+	return t == last && (t == NULL || (ts == ls && te == le));
+}
+
+// The queue's last entry stays right through every change of the list:
+// a new entry above, one covered and replaced by a wider segment, an
+// append to it, a merge below it, a FIN, and delivery of everything.
+static void tcp_reass_tail_kept(void)
+{
+	wire_setup();
+	int s0 = so_count();
+	uint64 m0 = mbstat.mbs_inuse;
+	struct socket *s = tw_socket();
+	struct tcpcb *tp = tw_tp(s);
+	tcp_seq base = 0xffffff00u;   // across the wrap
+	tp->rcv_nxt = base;
+	enum { SEG = 100 };
+	struct { int off, len; bool fin; int nseg; } step[] = {
+		{ 5, 1, false, 1 },    // [5,6)
+		{ 7, 1, false, 2 },    // [5,6) [7,8)
+		{ 6, 3, false, 1 },    // covers [7,8), continues [5,6): [5,9)
+		{ 9, 1, false, 1 },    // the tail append: [5,10)
+		{ 12, 2, false, 2 },   // [5,10) [12,14)
+		{ 11, 4, false, 2 },   // covers [12,14) above the hole at 10: [5,10) [11,15)
+		{ 10, 1, false, 1 },   // the hole: [5,15)
+		{ 15, 1, true, 1 },    // with a FIN: [5,16) FIN
+		{ 2, 1, false, 2 },    // [2,3) [5,16) FIN
+	};
+	for (unsigned i = 0; i < sizeof(step) / sizeof(step[0]); i++) {
+		struct mbuf *m = m_getspace((uint32)(step[i].len * SEG), 0);
+		CHECK(m != NULL);
+		m->m_len = step[i].len * SEG;
+		CHECK(tcp_reass(tp, base + (uint32)(step[i].off * SEG), (uint32)(step[i].len * SEG), m,
+				step[i].fin) == 0);
+		CHECK(tp->t_reass.tr_nseg == step[i].nseg);
+		CHECK(reass_tail_ok(tp));
+	}
+	tcp_seq a, b;
+	CHECK(tcp_reass_last(tp, &a, &b) != NULL && a == base + 5 * SEG && b == base + 16 * SEG);
+	// Everything below: delivered, the FIN with it, the queue empty.
+	struct mbuf *m = m_getspace(5 * SEG, 0);
+	m->m_len = 5 * SEG;
+	m_adj(m, 0);
+	CHECK(tcp_reass(tp, base, 2 * SEG, m, false) == 0);   // [0,2): [0,3) goes
+	CHECK(reass_tail_ok(tp) && tp->rcv_nxt == base + 3 * SEG);
+	m = m_getspace(2 * SEG, 0);
+	m->m_len = 2 * SEG;
+	CHECK(tcp_reass(tp, base + 3 * SEG, 2 * SEG, m, false) == TH_FIN);
+	CHECK(tp->rcv_nxt == base + 16 * SEG && tp->t_reass.tr_nseg == 0 && reass_tail_ok(tp));
+	CHECK(tcp_reass_last(tp, &a, &b) == NULL);
+	soclose(s);
+	clean(s0, m0);
+}
+
 // RFC 9293 3.8.6.1: the receiver's window closes; the sender probes it
 // with backoff and resumes when the reader frees space (the window
 // update goes out from the read path, PRU_RCVD).
@@ -429,6 +493,7 @@ const struct host_test tcp_loss_tests[] = {
 	{ tcp_reass_fills_hole, "tcp_reass_fills_hole" },
 	{ tcp_reass_overlap, "tcp_reass_overlap" },
 	{ tcp_reass_one_entry_per_block, "tcp_reass_one_entry_per_block" },
+	{ tcp_reass_tail_kept, "tcp_reass_tail_kept" },
 	{ tcp_zero_window_persist, "tcp_zero_window_persist" },
 	{ tcp_syn_rexmt_etimedout, "tcp_syn_rexmt_etimedout" },
 	{ tcp_fin_retransmitted, "tcp_fin_retransmitted" },

@@ -213,6 +213,73 @@ static void tcp_sack_delack_narrowing_below_top_at_once(void)
 	clean(s0, m0);
 }
 
+// Behind a hole most segments only extend the highest block: the
+// reassembly queue appends them to its last entry, and the SACK history
+// and the ACK rule find that block, all without walking the queue
+// (net/tcp_reass.c I5): with three blocks queued, a batch of fourteen
+// such segments visits as many entries (netstat -s reass_steps) as a
+// batch of one -- those of the one ACK that ends each batch, whose SACK
+// blocks are built by walking the queue -- and the ACK still reports the
+// top block first, then the others newest first (RFC 2018 4). After a
+// hole below merges two blocks, the merged one is the last entry.
+static void tcp_reass_tail_append_walks_nothing(void)
+{
+	BEGIN();
+	struct forge f;
+	forge_pair(&f, 5344);
+	struct tcpcb *tp = f.tp;
+	tcp_seq base = f.base;
+	enum { MSS = 1460 };
+	// Blocks at segments 1, 3 and 5 (holes at 0, 2, 4).
+	for (int k = 1; k <= 5; k += 2)
+		forge_seg(&f, k * MSS, MSS);
+	wire_settle();
+	CHECK(tp->t_reass.tr_nseg == 3);
+	uint64 steps = tcpstat.tcps_reass_steps;
+	forge_seg(&f, 6 * MSS, MSS);
+	CHECK(wire_burst() == 1);
+	uint64 one = tcpstat.tcps_reass_steps - steps;
+	CHECK(wire_burst() == 1);   // its ACK crosses
+	steps = tcpstat.tcps_reass_steps;
+	for (int k = 7; k <= 20; k++)
+		forge_seg(&f, k * MSS, MSS);
+	CHECK(wire_burst() == 14);
+	CHECK(tcpstat.tcps_reass_steps - steps == one);   // the ACK's walks, none per segment
+	forge_seg(&f, 21 * MSS, MSS);
+	CHECK(wire_burst() == 1 + 1);   // (the ACK of the batch before crosses too)
+	CHECK(tp->t_reass.tr_nseg == 3 && tp->t_reass.tr_bytes == 19 * MSS);
+	CHECK(wire_burst() == 1);   // s's ACK crosses
+	const struct wire_seg *w = &wire_log[wire_nlog - 1];
+	CHECK(w->ws_sport == f.sp && w->ws_ack == base && (w->ws_opt.to_flags & TOF_SACK));
+	CHECK(w->ws_opt.to_nsacks >= 3);
+	CHECK(w->ws_opt.to_sacks[0][0] == base + 5 * MSS && w->ws_opt.to_sacks[0][1] == base + 22 * MSS);
+	CHECK(w->ws_opt.to_sacks[1][0] == base + 3 * MSS && w->ws_opt.to_sacks[1][1] == base + 4 * MSS);
+	CHECK(w->ws_opt.to_sacks[2][0] == base + 1 * MSS && w->ws_opt.to_sacks[2][1] == base + 2 * MSS);
+	// Segment 4 joins blocks 3 and 5..21; 22 then extends the merged one.
+	forge_seg(&f, 4 * MSS, MSS);
+	CHECK(wire_burst() == 1);
+	CHECK(tp->t_reass.tr_nseg == 2);
+	CHECK(wire_burst() == 1);   // its ACK crosses
+	forge_seg(&f, 22 * MSS, MSS);
+	CHECK(wire_burst() == 1);
+	CHECK(tp->t_reass.tr_nseg == 2);
+	wire_burst();   // its ACK crosses
+	tcp_seq s0q, e0q;
+	CHECK(tcp_reass_last(tp, &s0q, &e0q) != NULL && s0q == base + 3 * MSS && e0q == base + 23 * MSS);
+	// The holes fill (no settle: c answers ACKs for bytes it never sent,
+	// as in tcp_sack_delack_news_at_once); everything is delivered.
+	forge_seg(&f, 2 * MSS, MSS);
+	forge_seg(&f, 0, MSS);
+	CHECK(wire_burst() == 2);
+	CHECK(tp->rcv_nxt == base + 23 * MSS && tp->t_reass.tr_nseg == 0 &&
+	      tcp_reass_last(tp, &s0q, &e0q) == NULL);
+	CHECK(f.s->so_rcv.sb_cc == 23 * MSS);
+	wire_burst();
+	soclose(f.c);
+	soclose(f.s);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_sackdelay_tests[] = {
 	{ tcp_sack_delack_batches_ooo_acks, "tcp_sack_delack_batches_ooo_acks" },
 	{ tcp_sack_delack_halves_ooo_acks, "tcp_sack_delack_halves_ooo_acks" },
@@ -220,5 +287,6 @@ const struct host_test tcp_sackdelay_tests[] = {
 	{ tcp_sack_delack_off_acks_each, "tcp_sack_delack_off_acks_each" },
 	{ tcp_sack_delack_news_at_once, "tcp_sack_delack_news_at_once" },
 	{ tcp_sack_delack_narrowing_below_top_at_once, "tcp_sack_delack_narrowing_below_top_at_once" },
+	{ tcp_reass_tail_append_walks_nothing, "tcp_reass_tail_append_walks_nothing" },
 	{ NULL, NULL },
 };

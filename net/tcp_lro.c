@@ -169,8 +169,8 @@ static struct tcp_lro tcp_lro_cpu[NETISR_MAXCPU];   // [o] of that cpu's netisr
 // May sg be held at all? (The shape rules of the file header.)
 static bool tcp_lro_shape(const struct tcp_seg *sg)
 {
-	static const uint8 ts_layout[4] = { TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TIMESTAMP,
-					    TCPOLEN_TIMESTAMP };
+	const uint32 ts_layout = (uint32)TCPOPT_NOP << 24 | (uint32)TCPOPT_NOP << 16 |
+				 (uint32)TCPOPT_TIMESTAMP << 8 | TCPOLEN_TIMESTAMP;
 	struct mbuf *m = sg->sg_m;
 	if ((sg->sg_flags & ~TH_PUSH) != TH_ACK || sg->sg_len == 0 || m->m_len < sg->sg_hdroff)
 		return false;
@@ -181,9 +181,9 @@ static bool tcp_lro_shape(const struct tcp_seg *sg)
 	int optlen = sg->sg_hdroff - IP_HDR_LEN - TCP_HDR_LEN;
 	if (optlen == 0)
 		return sg->sg_opt.to_flags == 0;
-	const uint8 *opt = mtod(m, const uint8 *) + IP_HDR_LEN + TCP_HDR_LEN;
+	const uint8 *o = mtod(m, const uint8 *) + IP_HDR_LEN + TCP_HDR_LEN;
 	return optlen == TCPOLEN_TSTAMP_APPA && sg->sg_opt.to_flags == TOF_TS &&
-	       memcmp(opt, ts_layout, sizeof(ts_layout)) == 0;
+	       ((uint32)o[0] << 24 | (uint32)o[1] << 16 | (uint32)o[2] << 8 | o[3]) == ts_layout;
 }
 
 static bool tcp_lro_sameflow(const struct tcp_seg *a, const struct tcp_seg *b)

@@ -10,7 +10,7 @@
 // (a "magazine"). kmalloc pops from it and kfree pushes onto it with
 // interrupts off on this CPU and no lock: nobody else touches this CPU's
 // stack. Only an empty stack (refill) or a full one (drain) goes to the
-// slabs, KMC_BATCH objects in one lock hold.
+// slabs, half a cache (vm.kmalloc.pcpu_max / 2) in one lock hold.
 //
 // Honest counters: an object in a cache is free. The slabs count it as
 // taken (kcls[c].inuse, and its slab is not empty), so
@@ -25,7 +25,7 @@
 // (kmalloc_reclaim). vm.kmalloc.pcpu_cache=0 bypasses the caches (each
 // kmalloc/kfree goes to the slabs, as before), for comparison.
 //
-// Invariants: 0 <= kmc[cpu].n[c] <= KMC_MAX; obj[c][0 .. n[c]-1] are free
+// Invariants: 0 <= kmc[cpu].n[c] <= KMC_CAP; obj[c][0 .. n[c]-1] are free
 // objects of class c, each counted in kcls[c].inuse, and on no slab's
 // free list.
 // Locking: kmc[cpu] is touched only by cpu itself, with interrupts off
@@ -60,10 +60,12 @@
 // clusters at once, which a 16-object stack turned into six slab trips
 // (bench/run.py --only icounttcp, CPUS=1: 16/8 -> 64/32 took TCP over lo0
 // from 2.406 to 2.198 instructions per byte, Linux -> guest over the
-// e1000 from 6,467 to 6,401 per 1460 B). At most 64 objects of each
-// class per CPU sit here, for at most KMC_IDLE_TICKS.
-#define KMC_MAX 64     // objects a CPU keeps per class
-#define KMC_BATCH 32   // objects moved to/from the slabs at once
+// e1000 from 6,467 to 6,401 per 1460 B). A sender frees them an ACK at
+// a time (docs/tcp.md "Where the time goes on a clean e1000 link").
+// A CPU keeps at most vm.kmalloc.pcpu_max (<= KMC_CAP) objects of each
+// class, for at most KMC_IDLE_TICKS; a refill or a drain moves half of
+// that in one lock hold.
+#define KMC_CAP 128
 // A CPU whose cache saw no get or put for this many ticks (ms) in a row
 // drains it. Not at the first idle tick: a ping every 10 ms would then
 // empty and re-carve slabs between every two packets.
@@ -74,13 +76,16 @@ static struct kmcache {
 	uint64 ops;                    // [p] gets and puts, ever
 	uint64 ops_seen;               // [p] ops at the last tick
 	int idle;                      // [p] ticks in a row without ops
-	void *obj[KM_NCLASS][KMC_MAX]; // [p] free objects, top at n - 1
+	void *obj[KM_NCLASS][KMC_CAP]; // [p] free objects, top at n - 1
 } __attribute__((aligned(64))) kmc[NCPU];
 
 static int kmc_on = 1;             // [a] vm.kmalloc.pcpu_cache
+static int kmc_max = KMC_CAP;      // [a] vm.kmalloc.pcpu_max
 
 SYSCTL_INT_RANGE(kmalloc_pcpu, "vm.kmalloc.pcpu_cache", SYSCTL_RW, &kmc_on, 0, 1,
 		 "1: per-CPU caches of free objects in front of kmalloc's slabs; 0: bypass them");
+SYSCTL_INT_RANGE(kmalloc_pcpu_max, "vm.kmalloc.pcpu_max", SYSCTL_RW, &kmc_max, 2, KMC_CAP,
+		 "free objects a CPU's cache keeps per size class (half move to or from the slabs at once)");
 
 // Give the n oldest objects of class c back to the slabs. Interrupts off.
 static void drain(struct kmcache *kc, int c, int n)
@@ -101,7 +106,7 @@ void *kmcache_get(int c)
 	void **stack = kc->obj[c];
 	int n = kc->n[c];
 	if (n == 0)
-		n = kmslab_alloc(c, stack, KMC_BATCH);
+		n = kmslab_alloc(c, stack, __atomic_load_n(&kmc_max, __ATOMIC_RELAXED) / 2);
 	if (n > 0)
 		p = stack[--n];
 	kc->n[c] = n;
@@ -118,8 +123,9 @@ void kmcache_put(int c, void *p)
 	}
 	bool on = intr_save();
 	struct kmcache *kc = &kmc[cpuid()];
-	if (kc->n[c] == KMC_MAX)
-		drain(kc, c, KMC_BATCH);
+	int max = __atomic_load_n(&kmc_max, __ATOMIC_RELAXED);
+	if (kc->n[c] >= max)   // (>=: the limit may have been lowered)
+		drain(kc, c, kc->n[c] - max / 2);
 	int n = kc->n[c];
 	kc->obj[c][n] = p;
 	kc->n[c] = n + 1;

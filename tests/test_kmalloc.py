@@ -73,3 +73,13 @@ def test_caches_drain_and_counts_come_back(guest):
     g.run("sysctl vm.kmalloc.pcpu_cache=1")
     traffic(g, 9303)
     assert settle(g, base) == base, "objects not back after switching on again"
+
+    # The cache's size: 2..128 objects per class; a lowered limit drains
+    # the excess at the next put, and every count still comes back.
+    assert "Invalid argument" in g.run("sysctl vm.kmalloc.pcpu_max=1")
+    assert "Invalid argument" in g.run("sysctl vm.kmalloc.pcpu_max=129")
+    assert sysctl_int(g, "vm.kmalloc.pcpu_max") == 128
+    g.run("sysctl vm.kmalloc.pcpu_max=2")
+    traffic(g, 9304)
+    assert settle(g, base) == base, "objects not back with a 2-object cache"
+    g.run("sysctl vm.kmalloc.pcpu_max=128")

@@ -217,6 +217,20 @@ int tcp_addoptions(struct tcpcb *tp, uint8 flags, uint8 *cp, int room)
 }
 
 
+int tcp_optlen(struct tcpcb *tp, uint8 flags)
+{
+	// The common segment (not a SYN or RST, no SACK block owed: the
+	// early return of tcp_sack_addopt) carries the timestamps or
+	// nothing: its length without building it. Anything else: build it
+	// aside and count.
+	bool sack = (tp->t_flags & TF_SACK_PERMIT) &&
+		    (tp->t_reass.tr_head != NULL || tp->t_dsack_on);
+	if (!(flags & (TH_SYN | TH_RST)) && !sack)
+		return tcp_optlen_fixed(tp);
+	uint8 scratch[TCP_MAXOLEN];
+	return tcp_addoptions(tp, flags, scratch, TCP_MAXOLEN);
+}
+
 // ---- negotiation -------------------------------------------------------------------
 
 // The smallest shift so that the largest buffer tp may get fits in a

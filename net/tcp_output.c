@@ -14,7 +14,10 @@
 // tcp_output_send, which builds it from so_snd (m_copym shares the
 // clusters) and advances snd_nxt/snd_max, the RTT probe and the timers.
 // Data stays in so_snd until acknowledged (tcp_input_sync drops it), so a
-// retransmission is "move snd_nxt back and call tcp_output".
+// retransmission is "move snd_nxt back and call tcp_output". Most calls
+// decide "nothing" (each ACK to a sender calls it): the decision uses
+// only the options' length (tcp_optlen) and computes the window only for
+// a window update; both are written once a segment goes.
 //
 // Invariants:
 //   I1 snd_una <= snd_nxt <= snd_max (sequence order).
@@ -52,7 +55,7 @@
 // sends no data (tcp_output_len).
 //
 // Testing: make hosttest (tcp_nagle, tcp_delayed_ack, tcp_zero_window_
-// persist, tcp_sws_avoidance). gdb: break tcp_output_send.
+// persist, tcp_sws_avoidance, tcp_optlen_agrees_with_addoptions). gdb: break tcp_output_send.
 //
 // References: RFC 9293 3.8.6 (window management, SWS avoidance: 3.8.6.2),
 // 3.10.4 (FIN after queued data); RFC 1122 4.2.3.3 (receiver SWS),
@@ -223,8 +226,10 @@ static uint32 tcp_output_fill(struct tcpcb *tp, struct tcp_outseg *os, uint32 sb
 	uint32 off = tp->snd_nxt - tp->snd_una - (tcp_synunacked(tp) ? 1 : 0);
 	if ((flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED)
 		off = 0;
-	// The options come first: data takes what room they leave.
-	os->os_optlen = tcp_addoptions(tp, flags, os->os_opt, TCP_MAXOLEN);
+	// The options come first: data takes what room they leave. Only
+	// their length here: they and the window are written once the
+	// segment is sure to go (tcp_output_complete).
+	os->os_optlen = tcp_optlen(tp, flags);
 	uint32 mss = tcp_output_mss(tp, os->os_optlen);
 	uint32 len = (flags & TH_SYN) || tp->t_state < TCPS_ESTABLISHED ? 0 :
 		     tcp_output_len(tp, off, sbcc, mss, &flags);
@@ -238,9 +243,18 @@ static uint32 tcp_output_fill(struct tcpcb *tp, struct tcp_outseg *os, uint32 sb
 	os->os_off = off;
 	os->os_len = len;
 	os->os_flags = flags;
-	os->os_win = tcp_output_win(tp, flags);
 	os->os_mss = mss;
 	return lim;
+}
+
+// The segment tcp_output_fill described goes: write its options and
+// its window (the same options tcp_optlen counted: nothing between the
+// two calls changes them).
+static void tcp_output_complete(struct tcpcb *tp, struct tcp_outseg *os)
+{
+	int optlen = tcp_addoptions(tp, os->os_flags, os->os_opt, TCP_MAXOLEN);
+	KASSERT(optlen == os->os_optlen);
+	os->os_win = tcp_output_win(tp, os->os_flags);
 }
 
 // RFC 9293 3.8.6.2.2: a window update once the window can grow by
@@ -252,9 +266,12 @@ static bool tcp_output_winupdate(struct tcpcb *tp, const struct tcp_outseg *os)
 	if (!TCPS_HAVEESTABLISHED(tp->t_state) || TCPS_HAVERCVDFIN(tp->t_state))
 		return false;
 	uint32 left = tp->rcv_adv - tp->rcv_nxt;
-	uint32 grow = os->os_win - left;
 	uint32 hiwat = tp->t_socket->so_rcv.sb_hiwat;
-	return SEQ_GT(tp->rcv_nxt + os->os_win, tp->rcv_adv) && left < hiwat / 2 &&
+	if (left >= hiwat / 2)
+		return false;   // (a sender's case: no need to compute the window)
+	uint32 win = tcp_output_win(tp, os->os_flags);
+	uint32 grow = win - left;
+	return SEQ_GT(tp->rcv_nxt + win, tp->rcv_adv) &&
 	       (grow >= 2 * tp->t_ourmss || grow >= hiwat / 2);
 }
 
@@ -274,11 +291,10 @@ static void tcp_output_persist(struct tcpcb *tp, uint32 off, uint32 sbcc)
 	}
 }
 
-// Decide the next segment. Returns true and fills *os if one must go.
-static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
+// Must the segment tcp_output_fill described go?
+static bool tcp_output_due(struct tcpcb *tp, const struct tcp_outseg *os, uint32 sbcc,
+			   uint32 lim)
 {
-	uint32 sbcc = __atomic_load_n(&tp->t_socket->so_snd.sb_cc, __ATOMIC_RELAXED);
-	uint32 lim = tcp_output_fill(tp, os, sbcc);
 	uint32 len = os->os_len;
 	if (len > 0 && (len >= os->os_mss || len == lim || tcp_small_ok(tp, os->os_off, len, sbcc)))
 		return true;
@@ -290,8 +306,23 @@ static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
 		TCPSTAT_INC(tcps_sndwinup);
 		return true;
 	}
-	tcp_output_persist(tp, os->os_off, sbcc);
 	return false;
+}
+
+// Decide the next segment. Returns true and fills *os if one must go.
+// Most calls after an ACK to a sender decide "nothing" (the data queued
+// is in flight, or waits for Nagle): that answer costs no options and
+// no window computed.
+static bool tcp_output_decide(struct tcpcb *tp, struct tcp_outseg *os)
+{
+	uint32 sbcc = __atomic_load_n(&tp->t_socket->so_snd.sb_cc, __ATOMIC_RELAXED);
+	uint32 lim = tcp_output_fill(tp, os, sbcc);
+	if (!tcp_output_due(tp, os, sbcc, lim)) {
+		tcp_output_persist(tp, os->os_off, sbcc);
+		return false;
+	}
+	tcp_output_complete(tp, os);
+	return true;
 }
 
 // Build the header and options in front of data m (or none) and

@@ -486,6 +486,10 @@ int tcp_addoptions(struct tcpcb *tp, uint8 flags, uint8 *cp, int room);
 // The options' length tcp_addoptions would write for a non-SYN segment
 // without SACK blocks (the fixed part a data segment always carries).
 int tcp_optlen_fixed(struct tcpcb *tp);
+// Exactly the length tcp_addoptions(tp, flags, ., TCP_MAXOLEN) would
+// return now, without writing the options in the common case (no SYN,
+// RST or SACK block): what tcp_output's decision needs. Owning netisr.
+int tcp_optlen(struct tcpcb *tp, uint8 flags);
 // The data of one full-sized segment: t_maxseg less tcp_optlen_fixed
 // (RFC 9293 3.7.1's Eff.snd.MSS, RFC 5681's SMSS; 1448 with timestamps
 // on a 1460 MSS). What "one segment" of cwnd or of a retransmission is.

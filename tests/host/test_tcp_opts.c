@@ -5,6 +5,7 @@
 // by the test (tw_forge_raw) from a port nobody listens on, whose answers
 // the filter drops (they stay in wire_log, where the test reads them).
 #include "tests/host/tcp_wire.h"
+#include "net/tcp_sack.h"
 
 // Every test here has RFC 7323 on.
 #define BEGIN_RFC7323() \
@@ -391,7 +392,63 @@ static void tcp_rcvbuf_autotune_counts_reassembled_data(void)
 	clean(s0, m0);
 }
 
+// tcp_output decides with tcp_optlen's length and writes the options
+// only for a segment that goes (tcp_output_complete): the two must
+// agree for every segment kind -- a plain ACK, a SYN, a RST, and ACKs
+// that carry SACK blocks (a hole at the receiver) or a D-SACK block.
+static void optlen_agrees(struct tcpcb *tp)
+{
+	static const uint8 kinds[] = { TH_ACK, TH_ACK | TH_FIN, TH_SYN, TH_SYN | TH_ACK,
+				       TH_RST | TH_ACK };
+	uint8 opt[TCP_MAXOLEN];
+	for (int i = 0; i < (int)(sizeof(kinds) / sizeof(kinds[0])); i++)
+		CHECK(tcp_optlen(tp, kinds[i]) == tcp_addoptions(tp, kinds[i], opt, TCP_MAXOLEN));
+}
+
+static void optlen_case(uint16 port, bool ts)
+{
+	BEGIN();
+	tw_rfc7323(ts);
+	struct socket *c, *s;
+	tw_pair(port, &c, &s);
+	struct tcpcb *tp = tw_tp(s);
+	CHECK(tp->t_flags & TF_SACK_PERMIT);
+	optlen_agrees(tp);
+	CHECK(tcp_optlen(tp, TH_ACK) == (ts ? TCPOLEN_TSTAMP_APPA : 0));
+	// A hole: the receiver owes SACK blocks.
+	static const int lost[] = { 2 };
+	uint32 M = tw_tp(c)->t_maxseg - (uint32)tcp_optlen_fixed(tw_tp(c));
+	wire_drop_segments(c, lost, 1, M);
+	send_pattern(c, 4 * M);
+	wire_settle();
+	CHECK(tp->t_reass.tr_head != NULL);
+	optlen_agrees(tp);
+	CHECK(tcp_optlen(tp, TH_ACK) == (ts ? TCPOLEN_TSTAMP_APPA : 0) + 4 + 8);
+	wire_filter = NULL;
+	recv_check(s, 4 * M);
+	// A duplicate: the next ACK carries a D-SACK block (RFC 2883).
+	tcp_sack_dsack(tp, tp->rcv_nxt - 100, 100);
+	optlen_agrees(tp);
+	CHECK(tcp_optlen(tp, TH_ACK) == (ts ? TCPOLEN_TSTAMP_APPA : 0) + 4 + 8);
+	soclose(c);
+	soclose(s);
+	wire_run(100);
+	clean(s0, m0);
+}
+
+static void tcp_optlen_agrees_with_addoptions(void)
+{
+	optlen_case(5316, true);
+}
+
+static void tcp_optlen_agrees_with_addoptions_no_ts(void)
+{
+	optlen_case(5317, false);
+}
+
 const struct host_test tcp_opts_tests[] = {
+	{ tcp_optlen_agrees_with_addoptions, "tcp_optlen_agrees_with_addoptions" },
+	{ tcp_optlen_agrees_with_addoptions_no_ts, "tcp_optlen_agrees_with_addoptions_no_ts" },
 	{ tcp_wscale_negotiated_both_sides, "tcp_wscale_negotiated_both_sides" },
 	{ tcp_wscale_one_side_only, "tcp_wscale_one_side_only" },
 	{ tcp_ts_echo_rules, "tcp_ts_echo_rules" },

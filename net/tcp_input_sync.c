@@ -553,6 +553,8 @@ static int tcp_input_text(struct tcpcb *tp, struct tcp_seg *sg)
 	tcp_seq onxt = tp->rcv_nxt;
 	uint32 onseg = tp->t_reass.tr_nseg, len = m ? sg->sg_len : 0;
 	int r = tcp_reass(tp, sg->sg_seq, len, m, fin);
+	if (sg->sg_nsegs > 1 && len > 0 && SEQ_GT(sg->sg_seq, tp->rcv_nxt))
+		TCPSTAT_ADD(tcps_rcvoopack, sg->sg_nsegs - 1);   // a coalesced run, queued: its parts
 	if (SEQ_GT(tp->rcv_nxt, onxt))   // a filled hole delivered data: it counts too
 		tcp_rcvbuf_autotune(tp, sg, tp->rcv_nxt - onxt);
 	if (m != NULL && SEQ_GT(sg->sg_seq, tp->rcv_nxt))

@@ -129,12 +129,18 @@ none:
 	return 0;
 }
 
+bool tcp_reass_extends_tail(struct tcpcb *tp, tcp_seq seq)
+{
+	struct tcp_reass_ent *t = tp->t_reass.tr_tail;
+	return t != NULL && !t->re_fin && t->re_len > 0 && seq == t->re_seq + t->re_len;
+}
+
 // Does len bytes at seq simply continue the highest entry? Then it is
 // appended there, without a walk (the usual segment behind a hole).
 static bool tcp_reass_tail(struct tcpcb *tp, tcp_seq seq, uint32 len, struct mbuf *m, bool fin)
 {
 	struct tcp_reass_ent *t = tp->t_reass.tr_tail;
-	if (t == NULL || m == NULL || t->re_fin || seq != t->re_seq + t->re_len)
+	if (m == NULL || !tcp_reass_extends_tail(tp, seq))
 		return false;
 	tcp_reass_append(t, m, tcp_reass_mlast(m), len);
 	t->re_fin = fin;   // I3: t is the last entry

@@ -31,6 +31,10 @@
 // compression": up to 44 ACKs, up to 1 ms, net.ipv4.tcp_comp_sack_nr);
 // this one never holds an ACK past its batch.
 // net.inet.tcp.sack_delack=0 restores one ACK per out-of-order segment.
+// Because such segments are treated alike one by one, receive
+// coalescing (net/tcp_lro.c) may hand a run of them to TCP as one
+// segment (tcp_sackdelay_run, net.inet.tcp.lro_ooo): it is appended to
+// the highest block once and counts as its parts here (I2).
 //
 // Invariants:
 //   I1 An ACK is deferred only for a segment that left rcv_nxt and the
@@ -75,6 +79,11 @@
 
 #define TCP_DUPTHRESH 3
 
+int tcp_lro_ooo = 1;
+NET_SYSCTL_INT_RANGE(tcp_lro_ooo, "net.inet.tcp.lro_ooo", SYSCTL_RW, &tcp_lro_ooo, 0, 1,
+		     "with net.inet.tcp.lro: coalesce runs behind a hole that only extend the "
+		     "highest SACK block (0: only in-order runs)");
+
 int tcp_sack_delack = 2;
 NET_SYSCTL_INT_RANGE(tcp_sack_delack, "net.inet.tcp.sack_delack", SYSCTL_RW,
 		     &tcp_sack_delack, 0, 2,
@@ -86,6 +95,18 @@ static uint32 tcp_sackdelay_limit(struct tcpcb *tp)
 	if (__atomic_load_n(&tcp_sack_delack, __ATOMIC_RELAXED) == 1)
 		return tp->t_maxseg;
 	return tcp_ack_batch_limit(tp);   // as in-order data
+}
+
+bool tcp_sackdelay_run(struct tcpcb *tp, tcp_seq seq, uint32 *limit)
+{
+	if (!__atomic_load_n(&tcp_lro_ooo, __ATOMIC_RELAXED) ||
+	    !__atomic_load_n(&tcp_sack_delack, __ATOMIC_RELAXED) ||
+	    !(tp->t_flags & TF_SACK_PERMIT) || !tcp_reass_extends_tail(tp, seq))
+		return false;
+	if (tp->t_ooonxt != tp->rcv_nxt || tp->t_oooacks < TCP_DUPTHRESH)
+		return false;   // I1: the first three ACKs behind this hole leave one by one
+	*limit = tcp_sackdelay_limit(tp);
+	return true;
 }
 
 // The end of the highest block of the reassembly queue (rcv_nxt if
@@ -118,9 +139,10 @@ void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,
 		       tcp_seq onxt, uint32 onseg)
 {
 	if (tcp_sackdelay_may_wait(tp, sg, len, onxt, onseg)) {
-		TCPSTAT_INC(tcps_ooo_ackwait);
+		uint32 nsegs = MAX(sg->sg_nsegs, 1u);   // a coalesced run: its parts
+		TCPSTAT_ADD(tcps_ooo_ackwait, nsegs);
 		tp->t_unacked_bytes += len;   // I2
-		tp->t_segs_unacked++;
+		tp->t_segs_unacked += nsegs;
 		if (tp->t_unacked_bytes > tcp_sackdelay_limit(tp)) {
 			tp->t_flags |= TF_ACKNOW;
 			tcp_output(tp);

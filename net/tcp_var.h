@@ -539,6 +539,12 @@ extern int tcp_sendbuf_max;    // net.inet.tcp.sendbuf_max [a]
 // tcp_ack_batch_limit) or every second segment (sack_delack=1).
 void tcp_sackdelay_ack(struct tcpcb *tp, const struct tcp_seg *sg, uint32 len,
 		       tcp_seq onxt, uint32 onseg);
+// Receive coalescing behind a hole (net/tcp_lro.c): may a run of
+// segments from seq on, each continuing the one before, reach TCP as one
+// although out of order? true if one by one each part would only extend
+// the highest block with its ACK waiting; *limit is then the bytes
+// unacknowledged after which one by one the ACK would leave. Owning netisr.
+bool tcp_sackdelay_run(struct tcpcb *tp, tcp_seq seq, uint32 *limit);
 
 // ---- tcp_input.c / tcp_input_sync.c ------------------------------------------------
 void tcp_input(struct mbuf *m, int hlen);
@@ -596,6 +602,8 @@ struct tcp_reass_ent *tcp_reass_first(struct tcpcb *tp, tcp_seq *start, tcp_seq 
 struct tcp_reass_ent *tcp_reass_next(struct tcp_reass_ent *e, tcp_seq *start, tcp_seq *end);
 // The highest entry and its range, without a walk (NULL if empty).
 struct tcp_reass_ent *tcp_reass_last(struct tcpcb *tp, tcp_seq *start, tcp_seq *end);
+// Would data at seq continue the highest entry (one with data, no FIN)?
+bool tcp_reass_extends_tail(struct tcpcb *tp, tcp_seq seq);
 
 // ---- tcp_cc.c -----------------------------------------------------------------------
 void tcp_cc_init(struct tcpcb *tp);

@@ -150,20 +150,31 @@ static int lossy_burst(uint16 port, int lro, uint32 *acks, struct lro_counts *d)
 	return n;
 }
 
-// A gap: the two segments before it merge; the seven after it are out
-// of order and go one by one into the reassembly queue, each with its
-// immediate duplicate ACK (the sender counts them): the very ACKs the
-// stack sends with the switch off; the bytes arrive intact once the
-// hole is filled.
-static void tcp_lro_gap_not_merged_order_kept(void)
+// A gap: the two segments before it merge; of the seven after it, out of
+// order, the first three go one by one into the reassembly queue, each
+// with its immediate duplicate ACK (the sender counts them), and the
+// last four, which one by one would only extend the highest SACK block
+// with their ACK waiting (net/tcp_sackdelay.c), merge: the very ACKs the
+// stack sends with the switch off; rcvoopack counts the seven; the bytes
+// arrive intact once the hole is filled. With net.inet.tcp.lro_ooo=0
+// all seven go one by one, with the same ACKs.
+static void tcp_lro_gap_order_kept(void)
 {
 	BEGIN();
 	uint32 on[2 * NSEG], off[2 * NSEG];
 	struct lro_counts don, doff;
 	int non = lossy_burst(5401, 1, on, &don);
 	int noff = lossy_burst(5402, 0, off, &doff);
-	CHECK(don.merged == 1 && don.mergedsegs == 2 && don.unmerged == 7);
+	CHECK(don.merged == 2 && don.mergedsegs == 2 + 4 && don.unmerged == 3);
 	CHECK(don.rcvoopack == 7 && doff.rcvoopack == 7);
+	uint32 ooo0[2 * NSEG];
+	struct lro_counts d0;
+	CHECK(host_sysctl_write("net.inet.tcp.lro_ooo", 0) == 0);
+	int n0 = lossy_burst(5403, 1, ooo0, &d0);
+	CHECK(d0.merged == 1 && d0.mergedsegs == 2 && d0.unmerged == 7 && d0.rcvoopack == 7);
+	CHECK(n0 == noff);
+	for (int i = 0; i < n0; i++)
+		CHECK(ooo0[i] == off[i]);
 	CHECK(don.rcvpack == doff.rcvpack && don.rcvtotal == doff.rcvtotal);
 	CHECK(doff.held == 0 && doff.merged == 0);
 	CHECK(non == noff && non >= 3);
@@ -475,7 +486,7 @@ static void tcp_lro_timestamps_paws_kept(void)
 
 const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_inorder_run_merges_into_one, "tcp_lro_inorder_run_merges_into_one" },
-	{ tcp_lro_gap_not_merged_order_kept, "tcp_lro_gap_not_merged_order_kept" },
+	{ tcp_lro_gap_order_kept, "tcp_lro_gap_order_kept" },
 	{ tcp_lro_fin_not_merged, "tcp_lro_fin_not_merged" },
 	{ tcp_lro_flows_kept_apart, "tcp_lro_flows_kept_apart" },
 	{ tcp_lro_every_second_segment_acked, "tcp_lro_every_second_segment_acked" },

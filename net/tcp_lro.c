@@ -118,8 +118,9 @@
 // gives both). gdb: break tcp_lro_flush, tcp_lro_merge.
 //
 // References: FreeBSD sys/netinet/tcp_lro.c (from Myricom's driver,
-// 2007: what may merge; it carries the newest TSval and the first TSecr,
-// we the first of both, for the reasons above); Linux
+// 2007: what may merge; which TSval and TSecr a merged segment carries
+// is each implementation's choice -- ours, the first of both, is argued
+// above); Linux
 // net/ipv4/tcp_offload.c tcp_gro_receive (flush on any flag but ACK/PSH,
 // on a change of options or ACK); RFC 7323 4.3, 5.3 (TS.Recent, PAWS);
 // RFC 1122 4.2.3.2 (delayed ACK); RFC 5681 2 (duplicate ACKs).

@@ -320,14 +320,10 @@ struct tcpcb *tcp_drop(struct tcpcb *tp, int err)
 
 uint16 tcp_cksum(struct mbuf *m, int off, int len, uint32 src, uint32 dst)
 {
-	struct {
-		uint32 ph_src, ph_dst;
-		uint8 ph_zero, ph_proto;
-		uint16 ph_len;
-	} __attribute__((packed)) ph = { hton32(src), hton32(dst), 0, IPPROTO_TCP,
-					 hton16((uint16)len) };
-	// One's-complement sums add (RFC 1071).
-	uint32 sum = (uint16)~in_cksum_buf(&ph, sizeof(ph)) + (uint16)~in_cksum(m, off, len);
+	// One's-complement sums add (RFC 1071): the pseudo-header's, summed
+	// from its fields (tcp_phdr_sum: every received segment is checked,
+	// so no 12-byte buffer to sum), and the segment's.
+	uint32 sum = tcp_phdr_sum(src, dst, (uint32)len) + (uint16)~in_cksum(m, off, len);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16)~sum;

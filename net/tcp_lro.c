@@ -50,8 +50,12 @@
 //     ACK would leave (the delayed-ACK rule below), so the next run
 //     starts at Last.ACK.sent with its own TSval, as one by one.
 //   - PAWS (5.3): a run is merged only if its first TSval is not older
-//     than TS.Recent, and later TSvals are not older than earlier ones:
-//     no part would have been rejected.
+//     than TS.Recent, and each later one is not older than the one
+//     before it nor than TS.Recent as the first part leaves it
+//     (tcp_lro_span: TSvals compare modulo 2^32, which is not
+//     transitive). So all lie less than 2^31 after that TS.Recent, in
+//     order: no part would have been rejected, not even after a reply
+//     sent between two parts moved TS.Recent to a later one's TSval.
 //   - RTT (4.1): only the first part can ACK new data (they share
 //     SEG.ACK), so only its TSecr is ever used; all share it anyway.
 //   - Delayed ACK / ack_batch_max (net/tcp_input_sync.c
@@ -260,11 +264,19 @@ static int tcp_lro_span(struct tcpcb *tp, const struct tcp_lro_ent *e, int i)
 	    SEQ_GT(first->sg_ack, tp->snd_max) ||
 	    SEQ_LT(first->sg_ack, tp->snd_una - tp->t_maxsndwnd))
 		return 0;
+	// PAWS (RFC 7323 5.3 R1) one by one: part i passed it above; the
+	// others meet TS.Recent as part i leaves it (4.3: it takes part i's
+	// TSval if part i starts at Last.ACK.sent, tcp_ts_update). Not older
+	// than the part before (tcp_lro_fits) does not imply this: TSvals
+	// compare modulo 2^32.
+	uint32 recent = SEQ_LEQ(e->le_seq[i], tp->last_ack_sent) ? e->le_tsval[i] : tp->ts_recent;
 	uint32 unacked = tp->t_unacked_bytes;
 	int k = 0;
 	for (int j = i; j < e->le_n; j++) {
 		if (k > 0 && SEQ_GT(e->le_seq[j] + e->le_len[j], tp->rcv_adv))
 			break;   // beyond the advertised window: alone, trimmed
+		if (k > 0 && ts && TSTMP_LT(e->le_tsval[j], recent))
+			break;   // PAWS would drop it: alone
 		k++;
 		unacked += e->le_len[j];
 		if (unacked > limit)

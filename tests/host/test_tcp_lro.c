@@ -484,6 +484,69 @@ static void tcp_lro_timestamps_paws_kept(void)
 	clean(s0, m0);
 }
 
+// PAWS (RFC 7323 5.3) compares each TSval with TS.Recent, modulo 2^32
+// within half the space, so "each TSval not older than the one before"
+// does not make the last one not older than the first. TSvals 2000 (it
+// starts at Last.ACK.sent: TS.Recent takes it), 2000 + 2^31 - 1 (newer),
+// 1998 (newer than the one before, older than TS.Recent): one by one
+// PAWS drops the third, so it must not ride in a run with the others.
+static void tcp_lro_paws_tsval_wrap_not_merged(void)
+{
+	BEGIN();
+	tw_rfc7323(true);
+	struct lpeer p;
+	lp_open(&p, 5413, true);
+	struct lro_counts b;
+	counts(&b);
+	static const uint32 tsval[] = { 2000, 2000 + 0x7fffffffu, 1998 };
+	uint8 o[12];
+	for (int i = 0; i < 3; i++) {
+		lp_tsopt(o, tsval[i], 7);
+		lp_seg(&p, (uint32)i * 1000, 1000, TH_ACK, 1000, p.ack, o, 12, false);
+	}
+	CHECK(wire_burst() == 3);
+	struct lro_counts d = delta(&b);
+	CHECK(d.pawsdrop == 1 && d.rcvpack == 2 && d.rcvbyte == 2000);
+	CHECK(tw_tp(p.so)->rcv_nxt == p.seq0 + 2000 && tw_tp(p.so)->ts_recent == 2000);
+	recv_pattern(p.so, 2000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
+// The same when the run's first segment leaves TS.Recent as it is: it
+// starts after Last.ACK.sent (the ACK for the segment before it is still
+// delayed), so one by one every part is compared with the TS.Recent of
+// before the run. TS.Recent 2000; a run of TSvals 2000 + 2^31 - 2^16
+// (newer than 2000) and 2000 + 2^31 (newer than the one before it,
+// older than 2000): PAWS drops the second.
+static void tcp_lro_paws_checks_each_part(void)
+{
+	BEGIN();
+	tw_rfc7323(true);
+	struct lpeer p;
+	lp_open(&p, 5414, true);
+	uint8 o[12];
+	lp_tsopt(o, 2000, 7);
+	lp_seg(&p, 0, 1000, TH_ACK, 1000, p.ack, o, 12, false);
+	CHECK(wire_burst() == 1);
+	struct tcpcb *tp = tw_tp(p.so);
+	CHECK(tp->ts_recent == 2000 && tp->last_ack_sent == p.seq0);   // the ACK waits
+	struct lro_counts b;
+	counts(&b);
+	static const uint32 tsval[] = { 2000 + 0x7fff0000u, 2000 + 0x80000000u };
+	for (int i = 0; i < 2; i++) {
+		lp_tsopt(o, tsval[i], 7);
+		lp_seg(&p, 1000 + (uint32)i * 1000, 1000, TH_ACK, 1000, p.ack, o, 12, false);
+	}
+	CHECK(wire_burst() == 2);
+	struct lro_counts d = delta(&b);
+	CHECK(d.pawsdrop == 1 && d.rcvpack == 1 && d.rcvbyte == 1000);
+	CHECK(tp->rcv_nxt == p.seq0 + 2000 && tp->ts_recent == 2000);
+	recv_pattern(p.so, 2000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_inorder_run_merges_into_one, "tcp_lro_inorder_run_merges_into_one" },
 	{ tcp_lro_gap_order_kept, "tcp_lro_gap_order_kept" },
@@ -495,5 +558,7 @@ const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_header_change_not_merged, "tcp_lro_header_change_not_merged" },
 	{ tcp_lro_bad_checksum_not_merged, "tcp_lro_bad_checksum_not_merged" },
 	{ tcp_lro_timestamps_paws_kept, "tcp_lro_timestamps_paws_kept" },
+	{ tcp_lro_paws_tsval_wrap_not_merged, "tcp_lro_paws_tsval_wrap_not_merged" },
+	{ tcp_lro_paws_checks_each_part, "tcp_lro_paws_checks_each_part" },
 	{ NULL, NULL },
 };

@@ -94,6 +94,8 @@
 //   I3 A segment of a flow with a held run is processed only after that
 //      run (tcp_lro_input flushes it first, or appends to it).
 //   I4 Each held segment is handed on exactly once, merged or alone.
+//   I5 Counted so: lro_held = lro_mergedsegs + lro_unmerged + the
+//      segments held now (none once a batch is over).
 //
 // Locking: none. The table is per netisr, touched only by its thread
 // ([o]); the counters are atomics; tcp_lro_on is read relaxed.
@@ -147,7 +149,7 @@ static struct {
 	uint64 merged;      // merged segments handed to TCP
 	uint64 mergedsegs;  // segments inside them
 	uint64 flushes;     // runs handed on
-	uint64 unmerged;    // held segments handed on alone, not in order
+	uint64 unmerged;    // held segments handed on alone (I5)
 } tcp_lrostat;
 #define LROSTAT_OID(id, d) \
 	NET_SYSCTL_UINT64(tcp_lro_##id, "net.inet.tcp.lro_" #id, SYSCTL_RD, &tcp_lrostat.id, d)
@@ -155,7 +157,7 @@ LROSTAT_OID(held, "segments held by receive coalescing");
 LROSTAT_OID(merged, "coalesced segments handed to TCP");
 LROSTAT_OID(mergedsegs, "segments inside coalesced segments");
 LROSTAT_OID(flushes, "held runs handed on");
-LROSTAT_OID(unmerged, "held segments handed on alone (out of order, state)");
+LROSTAT_OID(unmerged, "held segments handed on alone (a run of one, cut, out of order, state)");
 #define LROSTAT_ADD(f, n) __atomic_add_fetch(&tcp_lrostat.f, (n), __ATOMIC_RELAXED)
 
 // One flow's run. le_sg is the first segment as tcp_input_parse filled
@@ -309,6 +311,8 @@ static void tcp_lro_merge(struct tcpcb *tp, struct tcp_lro_ent *e, int i, int k)
 	if (k > 1) {
 		LROSTAT_ADD(merged, 1);
 		LROSTAT_ADD(mergedsegs, k);
+	} else {
+		LROSTAT_ADD(unmerged, 1);   // I5: cut to one
 	}
 	tcp_input_sync(tp, &sg);
 }
@@ -320,6 +324,7 @@ static void tcp_lro_flush(struct tcp_lro *lr, struct tcp_lro_ent *e)
 	int i = 0, n = e->le_n;
 	LROSTAT_ADD(flushes, 1);
 	if (n == 1) {
+		LROSTAT_ADD(unmerged, 1);   // I5
 		tcp_lro_seg(e, 0, &sg);   // alone: the path without LRO
 		tcp_input_demux(&sg);
 		i = 1;

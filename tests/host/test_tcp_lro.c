@@ -33,7 +33,8 @@ static void counts(struct lro_counts *c)
 	c->pawsdrop = tcpstat.tcps_pawsdrop;
 }
 
-// after - before, field by field.
+// after - before, field by field, at the end of a batch: every held
+// segment was handed on, merged or alone (net/tcp_lro.c I5).
 static struct lro_counts delta(const struct lro_counts *b)
 {
 	struct lro_counts a, d;
@@ -49,6 +50,7 @@ static struct lro_counts delta(const struct lro_counts *b)
 	d.rcvoopack = a.rcvoopack - b->rcvoopack;
 	d.rcvbadsum = a.rcvbadsum - b->rcvbadsum;
 	d.pawsdrop = a.pawsdrop - b->pawsdrop;
+	CHECK(d.held == d.mergedsegs + d.unmerged);
 	return d;
 }
 
@@ -547,6 +549,34 @@ static void tcp_lro_paws_checks_each_part(void)
 	clean(s0, m0);
 }
 
+// Every held segment is handed on inside a merged segment
+// (lro_mergedsegs) or alone (lro_unmerged), whatever kept it alone: a
+// run of one, a run the ACK rule cut to one, a gap. So once a batch is
+// over, lro_held = lro_mergedsegs + lro_unmerged.
+static void tcp_lro_counters_add_up(void)
+{
+	BEGIN();
+	struct socket *c, *s;
+	tw_pair(5417, &c, &s);
+	struct lro_counts b;
+	counts(&b);
+	send_segs(c, 1, 0);   // a run of one
+	CHECK(wire_burst() == 1);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 1 && d.merged == 0 && d.unmerged == 1 && d.flushes == 1);
+	wire_run(1000);   // the delayed ACK
+	CHECK(host_sysctl_write("net.inet.tcp.ack_batch_max", 0) == 0);
+	counts(&b);
+	send_segs(c, 3, MSS);   // [2 + 3] ACKed, then 4 alone
+	CHECK(wire_burst() == 3);
+	d = delta(&b);
+	CHECK(d.held == 3 && d.merged == 1 && d.mergedsegs == 2 && d.unmerged == 1);
+	recv_pattern(s, 4 * MSS, 0);
+	soclose(c);
+	soclose(s);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_inorder_run_merges_into_one, "tcp_lro_inorder_run_merges_into_one" },
 	{ tcp_lro_gap_order_kept, "tcp_lro_gap_order_kept" },
@@ -560,5 +590,6 @@ const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_timestamps_paws_kept, "tcp_lro_timestamps_paws_kept" },
 	{ tcp_lro_paws_tsval_wrap_not_merged, "tcp_lro_paws_tsval_wrap_not_merged" },
 	{ tcp_lro_paws_checks_each_part, "tcp_lro_paws_checks_each_part" },
+	{ tcp_lro_counters_add_up, "tcp_lro_counters_add_up" },
 	{ NULL, NULL },
 };

@@ -29,10 +29,10 @@
 // and nothing but ACK and PSH (no SYN, FIN, RST, URG, ECE, CWR), data,
 // no options or only timestamps in the RFC 7323 Appendix A layout
 // (NOP NOP TS, 12 bytes). What may join a run (tcp_lro_fits): the same
-// 4-tuple, SEG.SEQ where the run ends, the same SEG.ACK, SEG.WND (raw,
-// before scaling), options layout and TSecr, a TSval not older than the
-// last one held, less than 64 KB of data in all, at most
-// TCP_LRO_MAXSEGS segments.
+// 4-tuple, IP TOS, TTL and flags (tcp_lro_ipkey), SEG.SEQ where the run
+// ends, the same SEG.ACK, SEG.WND (raw, before scaling), options layout
+// and TSecr, a TSval not older than the last one held, less than 64 KB
+// of data in all, at most TCP_LRO_MAXSEGS segments.
 //
 // What the merged segment says: the first segment's SEG.SEQ, SEG.ACK,
 // SEG.WND, TSval and TSecr; data: all of it; PSH if any had it. That is
@@ -166,6 +166,7 @@ struct tcp_lro_ent {
 	int le_n;                               // [o] segments held; 0: free
 	uint32 le_bytes;                        // [o] their data
 	tcp_seq le_next;                        // [o] SEG.SEQ the next one must have
+	uint32 le_ipkey;                        // [o] the first one's tcp_lro_ipkey
 	struct tcp_seg le_sg;                   // [o] the first one, parsed
 	struct mbuf *le_m[TCP_LRO_MAXSEGS];     // [o] each packet (IP header first)
 	tcp_seq le_seq[TCP_LRO_MAXSEGS];        // [o] its SEG.SEQ
@@ -202,17 +203,28 @@ static bool tcp_lro_shape(const struct tcp_seg *sg)
 	       ((uint32)o[0] << 24 | (uint32)o[1] << 16 | (uint32)o[2] << 8 | o[3]) == ts_layout;
 }
 
+// The IP header fields a run shares besides the addresses, as one word:
+// TOS, TTL, flags (DF; tcp_lro_shape excludes fragments). TCP reads none
+// of them on input today, but a run must not hide a change: the TOS
+// byte's ECN field (RFC 3168 5: a CE mark belongs to the segment that had
+// it), a new TTL or DF (another path). Linux's GRO ends a run on each.
+static uint32 tcp_lro_ipkey(const struct tcp_seg *sg)
+{
+	const struct ip *ip = mtod(sg->sg_m, const struct ip *);
+	return (uint32)ip->ip_tos << 24 | (uint32)ip->ip_ttl << 16 | ntoh16(ip->ip_off);
+}
+
 static bool tcp_lro_sameflow(const struct tcp_seg *a, const struct tcp_seg *b)
 {
 	return a->sg_src == b->sg_src && a->sg_dst == b->sg_dst &&
 	       a->sg_sport == b->sg_sport && a->sg_dport == b->sg_dport;
 }
 
-// May sg (of e's flow, tcp_lro_shape) join e's run?
-static bool tcp_lro_fits(const struct tcp_lro_ent *e, const struct tcp_seg *sg)
+// May sg (of e's flow, tcp_lro_shape; its IP header ipkey) join e's run?
+static bool tcp_lro_fits(const struct tcp_lro_ent *e, const struct tcp_seg *sg, uint32 ipkey)
 {
 	const struct tcp_seg *first = &e->le_sg;
-	if (sg->sg_seq != e->le_next || sg->sg_ack != first->sg_ack ||
+	if (sg->sg_seq != e->le_next || ipkey != e->le_ipkey || sg->sg_ack != first->sg_ack ||
 	    sg->sg_win != first->sg_win || sg->sg_hdroff != first->sg_hdroff ||
 	    sg->sg_opt.to_flags != first->sg_opt.to_flags ||
 	    e->le_n >= TCP_LRO_MAXSEGS || e->le_bytes + sg->sg_len > TCP_LRO_MAXBYTES)
@@ -223,12 +235,15 @@ static bool tcp_lro_fits(const struct tcp_lro_ent *e, const struct tcp_seg *sg)
 	       TSTMP_GEQ(sg->sg_opt.to_tsval, e->le_tsval[e->le_n - 1]);
 }
 
-// Add sg to e's run (e may be empty). Consumes sg->sg_m.
-static void tcp_lro_append(struct tcp_lro_ent *e, const struct tcp_seg *sg)
+// Add sg (its IP header ipkey) to e's run (e may be empty). Consumes
+// sg->sg_m.
+static void tcp_lro_append(struct tcp_lro_ent *e, const struct tcp_seg *sg, uint32 ipkey)
 {
 	int i = e->le_n++;
-	if (i == 0)
+	if (i == 0) {
 		e->le_sg = *sg;
+		e->le_ipkey = ipkey;
+	}
 	e->le_m[i] = sg->sg_m;
 	e->le_seq[i] = sg->sg_seq;
 	e->le_len[i] = sg->sg_len;
@@ -400,17 +415,18 @@ bool tcp_lro_input(struct tcp_seg *sg)
 		return false;
 	}
 	bool shape = tcp_lro_shape(sg);
+	uint32 ipkey = shape ? tcp_lro_ipkey(sg) : 0;
 	struct tcp_lro_ent *e = tcp_lro_find(lr, sg);
 	if (e != NULL) {
-		if (shape && tcp_lro_fits(e, sg)) {
-			tcp_lro_append(e, sg);
+		if (shape && tcp_lro_fits(e, sg, ipkey)) {
+			tcp_lro_append(e, sg, ipkey);
 			return true;
 		}
 		tcp_lro_flush(lr, e);   // I3: the run first
 	}
 	if (!shape)
 		return false;
-	tcp_lro_append(tcp_lro_alloc(lr), sg);
+	tcp_lro_append(tcp_lro_alloc(lr), sg, ipkey);
 	return true;
 }
 

@@ -321,11 +321,11 @@ static int lp_tsopt(uint8 *o, uint32 val, uint32 ecr)
 	return TCPOLEN_TSTAMP_APPA;
 }
 
-// A segment of the peer: len bytes of the pattern at stream offset off,
-// with the options o (olen bytes), checksum broken if badsum. It waits on
-// the wire for the next burst.
-static void lp_seg(const struct lpeer *p, uint32 off, int len, uint8 flags, uint16 win,
-		   tcp_seq ack, const uint8 *o, int olen, bool badsum)
+// The TCP part of a segment of the peer: len bytes of the pattern at
+// stream offset off, with the options o (olen bytes), checksum broken if
+// badsum.
+static struct mbuf *lp_tcp(const struct lpeer *p, uint32 off, int len, uint8 flags, uint16 win,
+			   tcp_seq ack, const uint8 *o, int olen, bool badsum)
 {
 	static uint8 data[2 * MSS];
 	uint32 lo = IPV4(127, 0, 0, 1);
@@ -350,7 +350,57 @@ static void lp_seg(const struct lpeer *p, uint32 off, int len, uint8 flags, uint
 	if (badsum)
 		sum ^= 0x0101;
 	CHECK(m_copyback(m, 16, 2, &sum) == 0);
+	return m;
+}
+
+// lp_tcp's segment, through ip_output: it waits on the wire for the next
+// burst.
+static void lp_seg(const struct lpeer *p, uint32 off, int len, uint8 flags, uint16 win,
+		   tcp_seq ack, const uint8 *o, int olen, bool badsum)
+{
+	uint32 lo = IPV4(127, 0, 0, 1);
+	struct mbuf *m = lp_tcp(p, off, len, flags, win, ack, o, olen, badsum);
 	CHECK(ip_output(m, lo, lo, IPPROTO_TCP, 0, 0) == 0);
+}
+
+// The IP header fields a test sets itself (ip_output writes TOS 0 and
+// no options): optlen bytes of NOP options (a multiple of 4).
+struct lp_iphdr {
+	uint8 tos, ttl;
+	uint16 off;    // flags (IP_DF)
+	int optlen;
+};
+
+// The packet of TCP part t under the IP header h, as lo0 received it.
+static struct mbuf *lp_ip(struct mbuf *t, const struct lp_iphdr *h)
+{
+	int hlen = IP_HDR_LEN + h->optlen;
+	CHECK(h->optlen % 4 == 0 && m_leadingspace(t) >= hlen);
+	M_PREPEND(t, hlen);
+	struct ip *ip = mtod(t, struct ip *);
+	memset(ip, 1, hlen);   // 1: IP option NOP (RFC 791 3.1)
+	ip->ip_vhl = IPVERSION << 4 | hlen >> 2;
+	ip->ip_tos = h->tos;
+	ip->ip_len = hton16(t->m_pkthdr.ph_len);
+	ip->ip_id = 0;
+	ip->ip_off = hton16(h->off);
+	ip->ip_ttl = h->ttl;
+	ip->ip_p = IPPROTO_TCP;
+	ip->ip_sum = 0;
+	ip->ip_src = ip->ip_dst = hton32(IPV4(127, 0, 0, 1));
+	ip->ip_sum = in_cksum_buf(ip, hlen);
+	t->m_pkthdr.ph_rcvif = if_byname("lo0");
+	t->m_pkthdr.ph_flags = PH_LOOP;
+	return t;
+}
+
+// A plain data segment of the peer (ACK, window 1000, no TCP options)
+// under the IP header h, on the wire for the next burst.
+static void lp_seg_ip(const struct lpeer *p, uint32 off, int len, const struct lp_iphdr *h)
+{
+	struct ifnet *lo0 = if_byname("lo0");
+	struct mbuf *m = lp_ip(lp_tcp(p, off, len, TH_ACK, 1000, p->ack, none, 0, false), h);
+	CHECK(lo0->if_output(lo0, m, IPV4(127, 0, 0, 1)) == 0);
 }
 
 // Connect the peer to a new listener on lport (its SYN: MSS 1460, and
@@ -577,6 +627,35 @@ static void tcp_lro_counters_add_up(void)
 	clean(s0, m0);
 }
 
+// The IP header of a run is one: a change of TOS (its ECN field, RFC
+// 3168 5: a CE mark must reach TCP in the segment that had it), of TTL
+// or of DF ends a run, as in Linux's GRO; a header with options is never
+// held. Eleven in-order segments: [A1 A2] plain, [B1 B2] TOS ECT(0),
+// [C1 C2] TTL 63, [D1 D2] DF, E1 with 4 bytes of IP options, [F1 F2]
+// plain again: five merged pairs, E1 alone, every byte in order.
+static void tcp_lro_ip_header_change_not_merged(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5418, false);
+	struct lro_counts b;
+	counts(&b);
+	static const struct lp_iphdr h[11] = {
+		{ 0, 64, 0, 0 },     { 0, 64, 0, 0 },     { 2, 64, 0, 0 },     { 2, 64, 0, 0 },
+		{ 0, 63, 0, 0 },     { 0, 63, 0, 0 },     { 0, 64, IP_DF, 0 }, { 0, 64, IP_DF, 0 },
+		{ 0, 64, 0, 4 },     { 0, 64, 0, 0 },     { 0, 64, 0, 0 },
+	};
+	for (int i = 0; i < 11; i++)
+		lp_seg_ip(&p, (uint32)i * 1000, 1000, &h[i]);
+	CHECK(wire_burst() == 11);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 10 && d.merged == 5 && d.mergedsegs == 10 && d.flushes == 5);
+	CHECK(d.rcvpack == 11 && d.rcvbyte == 11000 && d.rcvoopack == 0);
+	recv_pattern(p.so, 11000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
 const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_inorder_run_merges_into_one, "tcp_lro_inorder_run_merges_into_one" },
 	{ tcp_lro_gap_order_kept, "tcp_lro_gap_order_kept" },
@@ -591,5 +670,6 @@ const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_paws_tsval_wrap_not_merged, "tcp_lro_paws_tsval_wrap_not_merged" },
 	{ tcp_lro_paws_checks_each_part, "tcp_lro_paws_checks_each_part" },
 	{ tcp_lro_counters_add_up, "tcp_lro_counters_add_up" },
+	{ tcp_lro_ip_header_change_not_merged, "tcp_lro_ip_header_change_not_merged" },
 	{ NULL, NULL },
 };

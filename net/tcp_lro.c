@@ -105,9 +105,14 @@
 //     mbufs and parsed headers only, never a tcpcb; tcp_lro_flush looks
 //     the connection up at flush time and decides then (a socket
 //     request or a timer of this netisr may have run in between: the
-//     run is then simply later, as if it had arrived after them).
+//     run is then simply later, as if it had arrived after them; a
+//     connection aborted in between answers each held segment as one
+//     for no connection: tcp_lro_conn_closed_while_held). A RST, SYN or
+//     FIN of the flow is never held: its run goes first (I3).
 //   - "switched off with runs held": tcp_lro_input flushes everything
-//     before it lets a segment through.
+//     before it lets a segment through, and the rollup flushes whatever
+//     the switch says (tcp_lro_switched_off_mid_batch). lro_ooo is read
+//     only when a run is handed on.
 //
 // Life of a packet: e1000 -> netisr -> ether_input -> ip_input ->
 // tcp_input -> tcp_input_parse (checksum) -> tcp_lro_input: held ...

@@ -656,6 +656,129 @@ static void tcp_lro_ip_header_change_not_merged(void)
 	clean(s0, m0);
 }
 
+// A RST in the batch after a held run of its connection: the run is
+// handed on first (I3), merged, and its bytes reach the socket; then
+// the RST resets the connection. Nothing held is left behind.
+static void tcp_lro_rst_after_run(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5415, false);
+	struct lro_counts b;
+	counts(&b);
+	uint64 rst0 = tcpstat.tcps_rstrcvd;
+	for (int i = 0; i < 4; i++)
+		lp_seg(&p, (uint32)i * 1000, 1000, TH_ACK, 1000, p.ack, none, 0, false);
+	lp_seg(&p, 4000, 0, TH_RST, 0, 0, none, 0, false);
+	CHECK(wire_burst() == 5);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 4 && d.merged == 1 && d.mergedsegs == 4 && d.rcvpack == 4);
+	CHECK(tcpstat.tcps_rstrcvd == rst0 + 1);
+	soclose(p.so);
+	clean(s0, m0);
+}
+
+// ---- requests a netisr runs in the middle of a batch -------------------------------
+
+// A message that runs fn(arg) on a netisr between the packets queued
+// before it and those queued after it, in one batch -- where a socket
+// request or a sysctl lands between two segments.
+struct lp_midmsg {
+	struct lwkt_msg mm_msg;   // first: the handler gets this
+	void (*mm_fn)(void *);
+	void *mm_arg;
+};
+
+static void lp_midmsg_run(struct lwkt_msg *msg)
+{
+	struct lp_midmsg *mm = (struct lp_midmsg *)msg;
+	mm->mm_fn(mm->mm_arg);
+	lwkt_replymsg(msg, 0);
+}
+
+static void lp_queue_msg(const struct lpeer *p, struct lp_midmsg *mm, void (*fn)(void *),
+			 void *arg)
+{
+	lwkt_initmsg(&mm->mm_msg, NULL, lp_midmsg_run, 0);
+	mm->mm_fn = fn;
+	mm->mm_arg = arg;
+	lwkt_sendmsg(netisr_cpuport(tw_tp(p->so)->t_cpu), &mm->mm_msg);
+}
+
+// Queue the peer's in-order segments [from, to) of 1000 bytes on its
+// connection's netisr directly (the batch is made here, not by the wire).
+static void lp_queue(const struct lpeer *p, int from, int to)
+{
+	static const struct lp_iphdr h = { 0, 64, 0, 0 };
+	for (int i = from; i < to; i++) {
+		struct mbuf *t = lp_tcp(p, (uint32)i * 1000, 1000, TH_ACK, 1000, p->ack, none, 0,
+					false);
+		CHECK(netisr_dispatch_proto(NETISR_IP, lp_ip(t, &h)) == 0);
+	}
+}
+
+static void lp_lro_off(void *arg)
+{
+	(void)arg;
+	CHECK(host_sysctl_write("net.inet.tcp.lro", 0) == 0);
+}
+
+// net.inet.tcp.lro turned off while a run is held (between two segments
+// of one batch): the run goes first, merged, then the rest one by one;
+// every byte in order.
+static void tcp_lro_switched_off_mid_batch(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5416, false);
+	struct lro_counts b;
+	counts(&b);
+	struct lp_midmsg mm;
+	lp_queue(&p, 0, 3);
+	lp_queue_msg(&p, &mm, lp_lro_off, NULL);
+	lp_queue(&p, 3, 6);
+	wire_netisrs();
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 3 && d.merged == 1 && d.mergedsegs == 3 && d.flushes == 1);
+	CHECK(d.rcvpack == 6 && d.rcvbyte == 6000 && d.rcvoopack == 0);
+	recv_pattern(p.so, 6000, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
+static void lp_abort(void *arg)
+{
+	soclose(arg);   // SO_LINGER 0: the tcpcb goes now
+}
+
+// The user aborts the connection while a run of it is held (the close
+// lands between two segments of one batch): the tcpcb is gone when the
+// run is handed on, so each held segment is answered as one for no
+// connection (a RST, dropped here), nothing touches the freed tcpcb
+// (the sanitizer build would see it), no mbuf is left behind.
+static void tcp_lro_conn_closed_while_held(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5419, false);
+	struct linger lg = { 1, 0 };
+	struct sockopt sopt = { SOL_SOCKET, SO_LINGER, false, &lg, sizeof(lg) };
+	CHECK(sosetopt(p.so, &sopt) == 0);
+	struct lro_counts b;
+	counts(&b);
+	uint64 nopcb0 = tcpstat.tcps_drop_nopcb;
+	struct lp_midmsg mm;
+	lp_queue(&p, 0, 3);
+	lp_queue_msg(&p, &mm, lp_abort, p.so);
+	lp_queue(&p, 3, 6);
+	wire_netisrs();
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 6 && d.merged == 0 && d.unmerged == 6 && d.rcvpack == 0);
+	CHECK(tcpstat.tcps_drop_nopcb == nopcb0 + 6);
+	wire_settle();
+	clean(s0, m0);
+}
+
 const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_inorder_run_merges_into_one, "tcp_lro_inorder_run_merges_into_one" },
 	{ tcp_lro_gap_order_kept, "tcp_lro_gap_order_kept" },
@@ -671,5 +794,8 @@ const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_paws_checks_each_part, "tcp_lro_paws_checks_each_part" },
 	{ tcp_lro_counters_add_up, "tcp_lro_counters_add_up" },
 	{ tcp_lro_ip_header_change_not_merged, "tcp_lro_ip_header_change_not_merged" },
+	{ tcp_lro_rst_after_run, "tcp_lro_rst_after_run" },
+	{ tcp_lro_switched_off_mid_batch, "tcp_lro_switched_off_mid_batch" },
+	{ tcp_lro_conn_closed_while_held, "tcp_lro_conn_closed_while_held" },
 	{ NULL, NULL },
 };

@@ -25,7 +25,8 @@
 // (tcp_lro_span); anything else goes through tcp_input_demux one by
 // one, exactly as without LRO.
 //
-// What may be held (tcp_lro_shape): IPv4 without options, TCP with ACK
+// What may be held (tcp_lro_shape): IPv4 without options, all headers in
+// the first mbuf (never so for a datagram ip_reass put together), TCP with ACK
 // and nothing but ACK and PSH (no SYN, FIN, RST, URG, ECE, CWR), data,
 // no options or only timestamps in the RFC 7323 Appendix A layout
 // (NOP NOP TS, 12 bytes). What may join a run (tcp_lro_fits): the same

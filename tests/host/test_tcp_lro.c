@@ -656,6 +656,33 @@ static void tcp_lro_ip_header_change_not_merged(void)
 	clean(s0, m0);
 }
 
+// A segment that came in IP fragments reaches TCP reassembled (ip_reass
+// puts the IP header in an mbuf of its own) and is never held: the run
+// before it goes first. [A1 A2] 1000 bytes each, F 1480 bytes (1520 on
+// lo0's MTU of 1500: two fragments), [B1 B2]: two merged pairs, F alone
+// in between, every byte in order.
+static void tcp_lro_reassembled_not_held(void)
+{
+	BEGIN();
+	struct lpeer p;
+	lp_open(&p, 5420, false);
+	struct lro_counts b;
+	counts(&b);
+	uint64 reass0 = ipstat.ips_reassembled;
+	static const int len[] = { 1000, 1000, 1480, 1000, 1000 };
+	uint32 off = 0;
+	for (int i = 0; i < 5; off += (uint32)len[i++])
+		lp_seg(&p, off, len[i], TH_ACK, 1000, p.ack, none, 0, false);
+	CHECK(wire_burst() == 6);   // the fragments count one each
+	CHECK(ipstat.ips_reassembled == reass0 + 1);
+	struct lro_counts d = delta(&b);
+	CHECK(d.held == 4 && d.merged == 2 && d.mergedsegs == 4 && d.flushes == 2);
+	CHECK(d.rcvpack == 5 && d.rcvbyte == off);
+	recv_pattern(p.so, off, 0);
+	lp_close(&p);
+	clean(s0, m0);
+}
+
 // A RST in the batch after a held run of its connection: the run is
 // handed on first (I3), merged, and its bytes reach the socket; then
 // the RST resets the connection. Nothing held is left behind.
@@ -794,6 +821,7 @@ const struct host_test tcp_lro_tests[] = {
 	{ tcp_lro_paws_checks_each_part, "tcp_lro_paws_checks_each_part" },
 	{ tcp_lro_counters_add_up, "tcp_lro_counters_add_up" },
 	{ tcp_lro_ip_header_change_not_merged, "tcp_lro_ip_header_change_not_merged" },
+	{ tcp_lro_reassembled_not_held, "tcp_lro_reassembled_not_held" },
 	{ tcp_lro_rst_after_run, "tcp_lro_rst_after_run" },
 	{ tcp_lro_switched_off_mid_batch, "tcp_lro_switched_off_mid_batch" },
 	{ tcp_lro_conn_closed_while_held, "tcp_lro_conn_closed_while_held" },

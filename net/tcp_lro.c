@@ -122,10 +122,10 @@
 // tcp_input_sync (one merged segment) -> tcp_deliver (one sbappend) ->
 // then tcp_rollup: one ACK, one wakeup.
 //
-// Testing: make hosttest (tests/host/test_tcp_lro.c: tcp_lro_*);
-// tests/test_tcp.py::test_tcp_transfers_sha256_on_a_clean_link (sha256-
-// checked Linux -> guest transfers with the switch on, then off, and the
-// counters). In the guest: sysctl net.inet.tcp.lro (0: off), netstat -s
+// Testing: make hosttest (tests/host/test_tcp_lro.c, test_tcp_lro_peer.c:
+// tcp_lro_*); tests/test_tcp.py::test_tcp_transfers_sha256_on_a_clean_link
+// (sha256-checked Linux -> guest transfers with the switch on, then off,
+// and the counters). In the guest: sysctl net.inet.tcp.lro (0: off), netstat -s
 // (lro_*). Cost: bench/run.py --only icounttcp (the Linux -> guest row
 // gives both). gdb: break tcp_lro_flush, tcp_lro_merge.
 //

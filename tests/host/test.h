@@ -51,6 +51,7 @@ extern const struct host_test tcp_ackbatch_tests[];
 extern const struct host_test tcp_sndbuf_tests[];
 extern const struct host_test tcp_sndwnd_tests[];
 extern const struct host_test tcp_lro_tests[];
+extern const struct host_test tcp_lro_peer_tests[];
 
 // Run fn in a grandchild and report whether it died by a panic (abort).
 bool expect_panic(void (*fn)(void));

@@ -18,7 +18,8 @@ static const struct host_test *tables[] = { mbuf_tests, lwkt_tests, ifq_tests, i
 					    soreceive_stream_tests, tcp_challenge_tests,
 					    tcp_rfc_tests, tcp_syncache_tests, tcp_tlp_tests,
 					    tcp_prr_tests, tcp_sackdelay_tests, tcp_ackbatch_tests,
-					    tcp_sndbuf_tests, tcp_sndwnd_tests, tcp_lro_tests };
+					    tcp_sndbuf_tests, tcp_sndwnd_tests, tcp_lro_tests,
+					    tcp_lro_peer_tests };
 
 // A unit that runs this long is hung (a lost wake-up, a spinning loop):
 // it is killed and reported. Generous, since a loaded host (and ASan)

@@ -650,8 +650,9 @@ static void e1000_encap(struct e1000_softc *sc, struct mbuf *m)
 	for (struct mbuf *n = m; n; n = n->m_next) {
 		if (n->m_len == 0)
 			continue;
-		// An mbuf's data (internal or 2 KiB cluster, both kmalloc) never
-		// crosses a page, and kernel virtual = physical: one DMA segment.
+		// An mbuf's data (internal, a 2 KiB cluster or a page cluster,
+		// all kmalloc objects aligned to their size) never crosses a
+		// page, and kernel virtual = physical: one DMA segment.
 		int i = sc->sc_tx_tail;
 		struct e1000_tx_desc *d = &sc->sc_tx_ring[i];
 		d->td_addr = (uint64)n->m_data;

@@ -5,7 +5,7 @@
 // lock; a CPU whose list is empty steals half of another CPU's list.
 //
 // kmalloc(n) returns n bytes (n <= PGSIZE) from a size class (32, 64, ...,
-// 2048 bytes; larger requests get a whole page), or NULL. kfree(p) finds
+// 2048 bytes; larger requests get a whole page, the page class), or NULL. kfree(p) finds
 // the class from the page the object lives in. Both may be called from any
 // thread or interrupt handler; neither sleeps.
 //

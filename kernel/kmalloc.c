@@ -1,13 +1,17 @@
 // Small-object allocator: kmalloc(n) / kfree(p) by size class.
 //
 // Problem: the network stack allocates many small objects (mbufs, pcbs,
-// messages) and 2 KiB clusters; a whole page each wastes memory, and a
+// messages), 2 KiB clusters and page-size clusters (large socket writes,
+// net/mbuf.c); a whole page for each small one wastes memory, and a
 // general-purpose heap is more than a teaching kernel needs.
-// Idea: slabs. Each size class (32 ... 2048 bytes) carves whole pages
+// Idea: slabs. Each size class (32 ... 4096 bytes) carves whole pages
 // into equal objects. What class a page belongs to, and its free objects,
 // are kept in a side table indexed by page number (slabinfo[]), so the
 // objects themselves carry no header and a 2048-byte class fits two to a
-// page. Requests above 2048 bytes get a page of their own (class PAGE).
+// page. The largest class (KM_PAGECLASS, 2049 ... 4096 bytes) is a slab
+// of one object, the page itself: it goes through the same per-CPU caches
+// (kernel/kmcache.c) as the small classes, so an mbuf page cluster costs
+// what a 2 KiB cluster does, not a kalloc and a kfree_page each.
 // Empty slabs: a class keeps up to KMALLOC_KEEP_EMPTY slabs whose
 // objects are all free instead of giving the page straight back, so a
 // packet's allocate-then-free of one size does not cost a kalloc and a
@@ -35,14 +39,13 @@
 #include "kernel/sysctl.h"
 #include "kernel/kmcache.h"
 
-#define NCLASS KM_NCLASS  // 32, 64, 128, 256, 512, 1024, 2048
-#define CLASS_PAGE NCLASS // whole-page allocation
+#define NCLASS KM_NCLASS  // 32, 64, 128, 256, 512, 1024, 2048, 4096
 #define CLASS_NONE 0xff   // page not owned by kmalloc
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
 #define KMALLOC_KEEP_EMPTY 2  // empty slabs a class keeps (see above)
 
 struct slabinfo {
-	uint8 si_class;          // [s] CLASS_NONE, a class, or CLASS_PAGE
+	uint8 si_class;          // [s] CLASS_NONE or a class
 	uint16 si_inuse;         // [s] allocated objects in this slab
 	void *si_free;           // [s] free objects, linked through their first word
 	struct slabinfo *si_next, *si_prev;  // [s] class's partial list
@@ -57,7 +60,7 @@ static struct kclass {
 	uint64 pages;              // [s] pages held by this class
 	uint64 nempty;             // [s] slabs with no object allocated
 	uint64 carved;             // [s] slabs made from a fresh page, ever
-} kcls[NCLASS + 1];
+} kcls[NCLASS];
 
 static uint64 kmalloc_failed;  // [a]
 
@@ -75,7 +78,7 @@ static void *info_page(struct slabinfo *si)
 
 void kmalloc_init(void)
 {
-	for (int c = 0; c <= NCLASS; c++)
+	for (int c = 0; c < NCLASS; c++)
 		initlock(&kcls[c].lock, "kmalloc");
 	for (uint64 i = 0; i < NPAGES; i++)
 		slabinfo[i].si_class = CLASS_NONE;
@@ -144,13 +147,16 @@ static int size_class(size_t n)
 	if (n <= 32)
 		return 0;
 	if (n > 2048)
-		return CLASS_PAGE;
+		return KM_PAGECLASS;
 	return class_of[(n - 1) >> 5];
 }
 
 // Take up to n objects of class c (c < NCLASS) off the slabs into v[];
 // returns how many (0: memory exhausted). Carves a fresh page only when no
-// slab has a free object, so it may return fewer than n. Any context.
+// slab has a free object, so it may return fewer than n: the page class
+// (a slab is one object) gets its kept empty slabs and one fresh page at
+// most, so a CPU that needs one page does not take half a cache of them.
+// Any context.
 int kmslab_alloc(int c, void **v, int n)
 {
 	struct kclass *k = &kcls[c];
@@ -217,29 +223,17 @@ void kmslab_free(int c, void **v, int n)
 }
 
 // Allocate n bytes (n <= PGSIZE). Returns NULL if n is too large or
-// memory is exhausted. Contents are junk; see kzalloc. Objects of the
-// small classes come from this CPU's cache (kernel/kmcache.c).
+// memory is exhausted. Contents are junk; see kzalloc. Objects come from
+// this CPU's cache of their class (kernel/kmcache.c); 2049 ... 4096 bytes
+// is a whole page, page-aligned.
 void *kmalloc(size_t n)
 {
 	if (n > PGSIZE)
 		goto fail;
-	int c = size_class(n);
-	if (c != CLASS_PAGE) {
-		void *obj = kmcache_get(c);
-		if (obj == NULL)
-			goto fail;
-		return obj;
-	}
-	struct kclass *k = &kcls[c];
-	void *p = kalloc();
-	if (p == NULL)
+	void *obj = kmcache_get(size_class(n));
+	if (obj == NULL)
 		goto fail;
-	acquire(&k->lock);
-	page_info(p)->si_class = CLASS_PAGE;
-	k->inuse++;
-	k->pages++;
-	release(&k->lock);
-	return p;
+	return obj;
 
 fail:
 	__atomic_add_fetch(&kmalloc_failed, 1, __ATOMIC_RELAXED);
@@ -265,19 +259,8 @@ void kfree(void *p)
 	int c = si->si_class;   // stable: the object is ours until freed
 	if (c == CLASS_NONE)
 		panic("kfree: %p not from kmalloc", p);
-	if (c != CLASS_PAGE) {
-		KASSERT(((uint64)p - (uint64)info_page(si)) % class_size(c) == 0);
-		kmcache_put(c, p);
-		return;
-	}
-	KASSERT(((uint64)p % PGSIZE) == 0);
-	struct kclass *k = &kcls[c];
-	acquire(&k->lock);
-	k->inuse--;
-	si->si_class = CLASS_NONE;
-	k->pages--;
-	release(&k->lock);
-	kfree_page(p);
+	KASSERT(((uint64)p - (uint64)info_page(si)) % class_size(c) == 0);
+	kmcache_put(c, p);
 }
 
 // Pages held in empty slabs (free memory kmalloc keeps for itself). Any
@@ -351,7 +334,7 @@ static int sysctl_busy_pages(struct sysctl_oid *oid, int64 *val, bool write)
 {
 	kmcache_drain_local();
 	uint64 n = 0;
-	for (int c = 0; c <= NCLASS; c++)
+	for (int c = 0; c < NCLASS; c++)
 		n += __atomic_load_n(&kcls[c].pages, __ATOMIC_RELAXED);
 	*val = n - kmalloc_empty_pages();
 	return 0;
@@ -370,7 +353,7 @@ static int sysctl_inuse(struct sysctl_oid *oid, int64 *val, bool write)
 	struct kclass *k = oid->ptr;
 	int c = k - kcls;
 	uint64 n = __atomic_load_n(&k->inuse, __ATOMIC_RELAXED);
-	uint64 cached = c < NCLASS ? kmcache_cached(c) : 0;
+	uint64 cached = kmcache_cached(c);
 	*val = n > cached ? n - cached : 0;
 	return 0;
 }
@@ -382,5 +365,5 @@ KMALLOC_INUSE(kmalloc_256, "vm.kmalloc.256.inuse", 3, "256-byte objects allocate
 KMALLOC_INUSE(kmalloc_512, "vm.kmalloc.512.inuse", 4, "512-byte objects allocated");
 KMALLOC_INUSE(kmalloc_1024, "vm.kmalloc.1024.inuse", 5, "1024-byte objects allocated");
 KMALLOC_INUSE(kmalloc_2048, "vm.kmalloc.2048.inuse", 6, "2048-byte objects allocated");
-KMALLOC_INUSE(kmalloc_page, "vm.kmalloc.page.inuse", NCLASS, "whole-page objects allocated");
+KMALLOC_INUSE(kmalloc_page, "vm.kmalloc.page.inuse", KM_PAGECLASS, "whole-page (2049-4096 byte) objects allocated");
 SYSCTL_UINT64(kmalloc_fail, "vm.kmalloc.failed", SYSCTL_RD, &kmalloc_failed, "kmalloc calls that returned NULL");

@@ -1,7 +1,8 @@
 // Per-CPU object caches in front of kmalloc's slabs.
 //
 // Problem: every packet allocates and frees a handful of small objects
-// (mbufs: 256 bytes, clusters: 2048 bytes, messages): each kmalloc and
+// (mbufs: 256 bytes, clusters: 2048 bytes, messages; a large socket
+// write page clusters, 4096 bytes, the page class): each kmalloc and
 // kfree took its size class's spinlock, so a loopback ping spent about a
 // tenth of its instructions in the allocator, most of it in acquire,
 // release and the interrupt bookkeeping around them, and two CPUs

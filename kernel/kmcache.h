@@ -5,7 +5,8 @@
 #pragma once
 #include "kernel/types.h"
 
-#define KM_NCLASS 7   // small size classes: 32 << c bytes, c < KM_NCLASS
+#define KM_NCLASS 8     // size classes: 32 << c bytes, c < KM_NCLASS
+#define KM_PAGECLASS 7  // the largest: 4096 bytes, a slab of one object
 
 // kmcache.c: one object of class c from this CPU's cache (refilled from
 // the slabs when empty), or NULL when memory ran out; give one back.

@@ -19,7 +19,7 @@
 // What a hostile sender can pin: memory is the mbuf STORAGE held, not the
 // data: an 8-byte fragment still holds a whole 256-byte mbuf, so a cap on
 // data bytes alone let 20,000 never-completed 8-byte fragments pin 5 MB.
-// So storage is counted (MSIZE per mbuf, MCLBYTES per cluster), and the
+// So storage is counted (m_storage: MSIZE per mbuf, plus its cluster), and the
 // fragments of one datagram and of all of them are bounded in number; a
 // datagram that needs more than IP_REASS_MAXFRAGS pieces is given up
 // whole (as FreeBSD's maxfragsperpacket does): no real sender on
@@ -88,7 +88,7 @@ static int frag_mem(struct mbuf *m)
 {
 	int sz = 0;
 	for (; m != NULL; m = m->m_next)
-		sz += MSIZE + ((m->m_flags & M_EXT) ? MCLBYTES : 0);
+		sz += m_storage(m);
 	return sz;
 }
 

@@ -15,18 +15,28 @@
 //   trimming only moves m_data / m_len (m_adj). Big data sits in a 2 KiB
 //   cluster that copies share instead of duplicating (m_copym): the
 //   cluster has a reference count and is freed by its last user.
+//   Page clusters: the bulk of a large packet -- a 64 KB socket write, a
+//   TSO packet collapsed by the e1000 -- goes into 4 KiB clusters, one
+//   page each (m_getspace, net.mbuf.page_clusters, as FreeBSD's sosend
+//   takes MJUMPAGESIZE clusters). Every buffer costs an mbuf and an
+//   allocation when it is filled, another mbuf in each TSO packet that
+//   sends part of it (m_copym), and the frees when the ACKs drop it
+//   (sbdrop); half as many buffers halve that work (docs/tcp.md, "Where
+//   the time goes", per segment). A page is physically contiguous (the
+//   kernel maps memory one to one), so it is still one DMA segment.
 //
 // Invariants
 //   I1 m_data and m_data + m_len lie inside the mbuf's storage (m_dat, or
-//      the cluster if M_EXT).
+//      the cluster if M_EXT: ext_size bytes, MCLBYTES or MPAGEBYTES).
 //   I2 If M_PKTHDR, m_pkthdr.ph_len == m_length(m) -- every helper here
 //      keeps it, except m_cat (documented; callers add the length).
 //   I3 A cluster's count (*ext_refp) equals the number of live mbufs
 //      pointing at it. The count lives in the first mbuf that got the
 //      cluster (its "home"); if the home is freed while copies remain it
 //      is kept as a zombie (M_ZOMBIE) and freed with the cluster.
-//   I4 mbstat.mbs_inuse / mbs_clusters_inuse count allocated objects, so
-//      after every packet is freed they return to their earlier values.
+//   I4 mbstat.mbs_inuse / mbs_clusters_inuse / mbs_pages_inuse count
+//      allocated objects, so after every packet is freed they return to
+//      their earlier values.
 //
 // Locking
 //   None: an mbuf belongs to one thread. The refcount is changed with
@@ -53,7 +63,8 @@
 //
 // Testing
 //   make hosttest (tests/host/test_mbuf.c): counts back to zero, prepend,
-//   adj, pullup, copydata/copyback, copym sharing and refcounts, chains.
+//   adj, pullup, copydata/copyback, copym sharing and refcounts, chains,
+//   m_getspace's buffers with page clusters on and off.
 //   In the kernel: sysctl net.mbuf (netstat -m) before and after a run.
 //
 // References
@@ -72,10 +83,21 @@ NET_SYSCTL_UINT64(mbuf_cl_inuse, "net.mbuf.clusters_inuse", SYSCTL_RD,
 		  &mbstat.mbs_clusters_inuse, "2 KiB clusters allocated now");
 NET_SYSCTL_UINT64(mbuf_cl_peak, "net.mbuf.clusters_peak", SYSCTL_RD,
 		  &mbstat.mbs_clusters_peak, "most clusters allocated at once");
+NET_SYSCTL_UINT64(mbuf_pg_inuse, "net.mbuf.pages_inuse", SYSCTL_RD,
+		  &mbstat.mbs_pages_inuse, "4 KiB page clusters allocated now");
+NET_SYSCTL_UINT64(mbuf_pg_peak, "net.mbuf.pages_peak", SYSCTL_RD,
+		  &mbstat.mbs_pages_peak, "most page clusters allocated at once");
 NET_SYSCTL_UINT64(mbuf_failed, "net.mbuf.failed", SYSCTL_RD,
 		  &mbstat.mbs_failed, "mbuf/cluster allocations that failed");
 
+int mbuf_page_clusters = 1;   // [a]
+NET_SYSCTL_INT_RANGE(mbuf_page_clusters, "net.mbuf.page_clusters", SYSCTL_RW,
+		     &mbuf_page_clusters, 0, 1,
+		     "1: m_getspace puts data beyond 2 KiB into 4 KiB page clusters "
+		     "(a 64 KB write: 16 buffers, not 32); 0: 2 KiB clusters only");
+
 _Static_assert(sizeof(struct mbuf) + 64 <= MSIZE, "mbuf header too big");
+_Static_assert(MPAGEBYTES <= NET_MALLOC_MAX, "a page cluster is one net_malloc");
 
 int mbuf_init(void)
 {
@@ -127,23 +149,38 @@ struct mbuf *m_gethdr(void)
 	return m;
 }
 
-int m_clget(struct mbuf *m)
+// Attach fresh external storage of size bytes (MCLBYTES or MPAGEBYTES)
+// to m. 0 or -ENOBUFS.
+static int ext_get(struct mbuf *m, int size)
 {
 	KASSERT((m->m_flags & M_EXT) == 0);
-	char *buf = net_malloc(MCLBYTES);
+	char *buf = net_malloc(size);
 	if (buf == NULL) {
 		stat_failed();
 		return -ENOBUFS;
 	}
-	stat_inc(&mbstat.mbs_clusters_inuse, &mbstat.mbs_clusters_peak);
+	if (size == MPAGEBYTES)
+		stat_inc(&mbstat.mbs_pages_inuse, &mbstat.mbs_pages_peak);
+	else
+		stat_inc(&mbstat.mbs_clusters_inuse, &mbstat.mbs_clusters_peak);
 	m->m_flags |= M_EXT;
 	m->m_ext.ext_buf = buf;
-	m->m_ext.ext_size = MCLBYTES;
+	m->m_ext.ext_size = size;
 	m->m_ext.ext_ref = 1;
 	m->m_ext.ext_refp = &m->m_ext.ext_ref;
 	m->m_ext.ext_home = m;
 	m->m_data = buf;
 	return 0;
+}
+
+int m_clget(struct mbuf *m)
+{
+	return ext_get(m, MCLBYTES);
+}
+
+int m_pageget(struct mbuf *m)
+{
+	return ext_get(m, MPAGEBYTES);
 }
 
 struct mbuf *m_getcl(int flags)
@@ -188,7 +225,8 @@ static bool ext_release(struct mbuf *m)
 	if (old > 1)
 		return is_home;   // I3: the zombie home keeps the count alive
 	net_free(m->m_ext.ext_buf);
-	stat_dec(&mbstat.mbs_clusters_inuse);
+	stat_dec(m->m_ext.ext_size == MPAGEBYTES ? &mbstat.mbs_pages_inuse :
+		 &mbstat.mbs_clusters_inuse);
 	if (!is_home) {
 		KASSERT(home->m_flags & M_ZOMBIE);
 		mbuf_release(home);
@@ -536,31 +574,42 @@ void m_cat(struct mbuf *m, struct mbuf *n)
 
 // ---- whole packets -------------------------------------------------------------
 
+// One buffer of a new chain that is to hold want more bytes (room of them
+// left free in front): an mbuf (with the packet header if hdr) whose own
+// storage fits them, else one with a page cluster while more than
+// MCLBYTES are wanted (if page clusters are on), else a 2 KiB cluster.
+static struct mbuf *m_getspace_one(int want, bool hdr, bool pages)
+{
+	struct mbuf *m = hdr ? m_gethdr() : m_get();
+	if (m == NULL || want <= MHLEN)
+		return m;
+	int err = pages && want > MCLBYTES ? m_pageget(m) : m_clget(m);
+	if (err < 0) {
+		m_free(m);
+		return NULL;
+	}
+	return m;
+}
+
 struct mbuf *m_getspace(int len, int lead)
 {
 	if (len < 0 || lead < 0 || lead > MHLEN)
 		return NULL;
+	bool pages = __atomic_load_n(&mbuf_page_clusters, __ATOMIC_RELAXED);
 	struct mbuf *top = NULL, **tail = &top;
-	int left = len, first = 1;
+	int left = len, room = lead;
 	do {
-		int room = first ? lead : 0;
-		struct mbuf *m;
-		// Small: internal storage; otherwise a cluster per MCLBYTES.
-		if (left + room <= MHLEN)
-			m = first ? m_gethdr() : m_get();
-		else
-			m = m_getcl(first ? M_PKTHDR : 0);
+		struct mbuf *m = m_getspace_one(left + room, top == NULL, pages);
 		if (m == NULL) {
 			m_freem(top);
 			return NULL;
 		}
-		int size = (m->m_flags & M_EXT) ? MCLBYTES : MHLEN;
 		m->m_data += room;
-		m->m_len = MIN(left, size - room);
+		m->m_len = MIN(left, m_size(m) - room);
 		left -= m->m_len;
 		*tail = m;
 		tail = &m->m_next;
-		first = 0;
+		room = 0;
 	} while (left > 0);
 	top->m_pkthdr.ph_len = len;
 	return top;

@@ -4,8 +4,10 @@
 // packet header (M_PKTHDR: total length, receiving interface, flow hash,
 // and the LWKT message that carries the packet to a netisr). Packets are
 // linked into lists (queues) by m_nextpkt of their first mbuf. Small data
-// lives inside the mbuf (m_dat); bigger data in a 2 KiB external cluster
-// (M_EXT) that several mbufs may share, counted by a reference count.
+// lives inside the mbuf (m_dat); bigger data in an external cluster
+// (M_EXT) that several mbufs may share, counted by a reference count: 2 KiB
+// (MCLBYTES), or a 4 KiB page (MPAGEBYTES) for the bulk of a large packet
+// or socket write (m_getspace).
 // m_data points at the first valid byte, m_len is the count in this mbuf.
 //
 // Allocation never sleeps: every allocator returns NULL on failure and
@@ -25,6 +27,8 @@
 
 #define MSIZE 256        // bytes per mbuf (one kmalloc 256-byte object)
 #define MCLBYTES 2048    // bytes per cluster (one kmalloc 2048-byte object)
+#define MPAGEBYTES 4096  // bytes per page cluster (one kmalloc 4096-byte
+                         // object: a page, page-aligned, so one DMA segment)
 #define M_COPYALL (-1)   // m_copym: to the end of the chain
 
 struct ifnet;
@@ -55,7 +59,7 @@ struct m_pkthdr {
 // External storage: valid if M_EXT.
 struct m_ext {
 	char *ext_buf;            // [o] start of the cluster
-	int ext_size;             // [i] MCLBYTES
+	int ext_size;             // [i] MCLBYTES or MPAGEBYTES
 	int *ext_refp;            // -> [a] count of mbufs using ext_buf
 	struct mbuf *ext_home;    // [i] mbuf whose ext_ref is *ext_refp: set
 	                          //     when the cluster is attached (or the
@@ -88,8 +92,10 @@ struct mbuf {
 struct mbstat {
 	uint64 mbs_inuse;          // [a] mbufs allocated now
 	uint64 mbs_peak;           // [a] most ever at once
-	uint64 mbs_clusters_inuse; // [a] clusters allocated now
+	uint64 mbs_clusters_inuse; // [a] 2 KiB clusters allocated now
 	uint64 mbs_clusters_peak;  // [a]
+	uint64 mbs_pages_inuse;    // [a] page clusters allocated now
+	uint64 mbs_pages_peak;     // [a]
 	uint64 mbs_failed;         // [a] allocations that returned NULL
 };
 extern struct mbstat mbstat;
@@ -97,12 +103,16 @@ extern struct mbstat mbstat;
 int mbuf_init(void);
 
 // Allocation. Never sleeps; NULL on failure (counted). m_getcl: an mbuf
-// with a cluster attached; flags M_PKTHDR or 0.
+// with a 2 KiB cluster attached; flags M_PKTHDR or 0.
 struct mbuf *m_get(void);
 struct mbuf *m_gethdr(void);
 struct mbuf *m_getcl(int flags);
-// Attach a fresh cluster to m (which must not have one). 0 or -ENOBUFS.
+// Attach a fresh 2 KiB cluster / page cluster to m (which must not have
+// one). 0 or -ENOBUFS.
 int m_clget(struct mbuf *m);
+int m_pageget(struct mbuf *m);
+// net.mbuf.page_clusters: whether m_getspace uses page clusters.
+extern int mbuf_page_clusters;
 
 // Free one mbuf, return its m_next. Free a whole chain (not m_nextpkt).
 struct mbuf *m_free(struct mbuf *m);
@@ -156,14 +166,23 @@ struct mbuf *m_copym(struct mbuf *m, int off, int len);
 void m_cat(struct mbuf *m, struct mbuf *n);
 // Bytes in the chain (sum of m_len).
 int m_length(struct mbuf *m);
+// Memory one mbuf stands for, for the limits on what a socket or the
+// reassembly queue may hold: MSIZE, plus its cluster's size (a shared
+// cluster counts in full for each mbuf that points into it).
+static inline int m_storage(struct mbuf *m)
+{
+	return MSIZE + ((m->m_flags & M_EXT) ? m->m_ext.ext_size : 0);
+}
 // Cluster reference count of m (1 if not shared), for tests and asserts.
 int m_refcount(struct mbuf *m);
 
 // A new packet with room for len bytes of data (not initialised; m_len of
 // each mbuf set, ph_len = len) and lead free bytes in front of them for
 // headers to be prepended (lead <= MHLEN). Clusters are used for anything
-// that does not fit one mbuf, so a 1500-byte packet is one cluster. NULL
-// if memory ran out (counted in net.mbuf.failed). Any context.
+// that does not fit one mbuf, so a 1500-byte packet is one cluster; while
+// more than MCLBYTES remain, page clusters (net.mbuf.page_clusters), so a
+// 64 KB socket write is 16 pages and an mbuf, not 32 clusters and an
+// mbuf. NULL if memory ran out (counted in net.mbuf.failed). Any context.
 struct mbuf *m_getspace(int len, int lead);
 // A driver's receive copy: a new packet with the len bytes of frame buf,
 // ph_rcvif = ifp. NULL when memory ran out: the caller counts the frame

@@ -18,7 +18,8 @@
 //
 // Invariants:
 //   I1 sb_cc = data bytes queued; sb_mbcnt = storage of every mbuf queued
-//      (MSIZE each, plus MCLBYTES per cluster), address mbufs included.
+//      (m_storage: MSIZE each, plus the cluster's size, 2 or 4 KiB, for
+//      each mbuf with one), address mbufs included.
 //   I2 An append that would take sb_cc past sb_hiwat or sb_mbcnt past
 //      sb_mbmax is refused (records) -- except into an empty buffer, so
 //      one datagram as large as the buffer always fits.
@@ -173,7 +174,7 @@ static void sb_count(struct sockbuf *sb, uint32 cc, uint32 mb)
 // Storage of one mbuf (I1).
 static uint32 sb_msize(struct mbuf *m)
 {
-	return MSIZE + ((m->m_flags & M_EXT) ? MCLBYTES : 0);
+	return (uint32)m_storage(m);
 }
 
 static uint32 sb_chainsize(struct mbuf *m, uint32 *datalen)

@@ -45,7 +45,8 @@
 //     wire (documented, harmless).
 //
 // Life of a datagram sent: sys_sendto -> sosend -> so_mcopyin (user data
-// into mbufs) -> PRU_SEND message to the netisr of the datagram's flow
+// into mbufs: m_getspace, 4 KiB page clusters for the bulk of a large
+// write, net.mbuf.page_clusters, as FreeBSD's sosend) -> PRU_SEND message to the netisr of the datagram's flow
 // (net/so_sendcpu.c; so_cpu with net.netisr.send_flow=0): rip_send ->
 // ip_output.
 // Received: see net/sockbuf.c, then soreceive -> soreceive_dgram.
@@ -429,7 +430,9 @@ int soshutdown(struct socket *so, int how)
 // ---- send -------------------------------------------------------------------
 
 // Copy len bytes from uio into a new packet with SO_LEAD bytes of header
-// room. 0 and *mp, or -ENOBUFS / -EFAULT. Thread; does not sleep.
+// room: m_getspace's buffers, so a 64 KB chunk is 16 page clusters and an
+// mbuf (net/mbuf.c "Page clusters"). 0 and *mp, or -ENOBUFS / -EFAULT.
+// Thread; does not sleep.
 static int so_mcopyin(struct uio *uio, size_t len, struct mbuf **mp)
 {
 	struct mbuf *m = m_getspace((int)len, SO_LEAD);

@@ -167,7 +167,7 @@ connections(bool all, bool internals)
 static void
 mbufs(void)
 {
-	int64 inuse, peak, cl, clpeak, failed;
+	int64 inuse, peak, cl, clpeak, pg, pgpeak, failed;
 
 	if (sysctl_getint("net.mbuf.inuse", &inuse) < 0 ||
 	    sysctl_getint("net.mbuf.peak", &peak) < 0)
@@ -177,6 +177,10 @@ mbufs(void)
 	    sysctl_getint("net.mbuf.clusters_peak", &clpeak) == 0)
 		printf("%ld/%ld mbuf clusters in use (current/peak)\n", cl,
 		       clpeak);
+	if (sysctl_getint("net.mbuf.pages_inuse", &pg) == 0 &&
+	    sysctl_getint("net.mbuf.pages_peak", &pgpeak) == 0)
+		printf("%ld/%ld mbuf page clusters in use (current/peak)\n", pg,
+		       pgpeak);
 	if (sysctl_getint("net.mbuf.failed", &failed) == 0)
 		printf("%ld requests for mbufs denied\n", failed);
 }

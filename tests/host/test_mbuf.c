@@ -25,6 +25,7 @@ static void check_counts_zero(void)
 {
 	CHECK(mbstat.mbs_inuse == 0);
 	CHECK(mbstat.mbs_clusters_inuse == 0);
+	CHECK(mbstat.mbs_pages_inuse == 0);
 }
 
 static void mbuf_alloc_free_counts_return_to_zero(void)
@@ -202,6 +203,88 @@ static void mbuf_copym_shares_clusters_with_refcount(void)
 	check_counts_zero();
 }
 
+// The buffers of a chain from m_getspace: sizes[i] is the storage of
+// buffer i (MHLEN: internal, else the cluster's size), -1 at the end.
+static void check_space(struct mbuf *m, const int *sizes)
+{
+	int i = 0;
+	for (; m != NULL; m = m->m_next, i++) {
+		CHECK(sizes[i] > 0);
+		int size = (m->m_flags & M_EXT) ? m->m_ext.ext_size : MHLEN;
+		CHECK(size == sizes[i]);
+		CHECK(m_storage(m) == MSIZE + (size == MHLEN ? 0 : size));
+	}
+	CHECK(sizes[i] == -1);
+}
+
+static void mbuf_getspace_pages_for_large_writes(void)
+{
+	CHECK(sysctl_get("net.mbuf.page_clusters") == 1);   // the default
+	// A 64 KB socket write (64 bytes of header room in front): 16 pages
+	// and the last 64 bytes in an mbuf, every byte where it belongs.
+	struct mbuf *m = m_getspace(65536, 64);
+	int want[18];
+	for (int i = 0; i < 16; i++)
+		want[i] = MPAGEBYTES;
+	want[16] = MHLEN, want[17] = -1;
+	check_space(m, want);
+	CHECK(m->m_pkthdr.ph_len == 65536 && m_length(m) == 65536);
+	CHECK(m->m_len == MPAGEBYTES - 64 && m_leadingspace(m) == 64);
+	CHECK(mbstat.mbs_pages_inuse == 16 && mbstat.mbs_clusters_inuse == 0);
+	CHECK(sysctl_get("net.mbuf.pages_inuse") == 16);
+	for (int i = 0; i < 65536; i++)
+		CHECK(m_copyback(m, i, 1, &(char){ (char)(i % 251) }) == 0);
+	// A TSO packet's worth shares the pages (3 of them for 6000 bytes
+	// from offset 4000: the end of the first, the second, the start of
+	// the third).
+	struct mbuf *c = m_copym(m, 4000, 6000);
+	CHECK(c != NULL && m_length(c) == 6000);
+	CHECK(c->m_next && c->m_next->m_next && !c->m_next->m_next->m_next);
+	CHECK(mbstat.mbs_pages_inuse == 16 && m_refcount(m->m_next) == 2);
+	char buf[6000];
+	CHECK(m_copydata(c, 0, 6000, buf) == 0);
+	for (int i = 0; i < 6000; i++)
+		CHECK(buf[i] == (char)((4000 + i) % 251));
+	m_freem(m);
+	CHECK(mbstat.mbs_pages_inuse == 3);   // the copy's pages live on
+	m_freem(c);
+	check_counts_zero();
+	CHECK(sysctl_get("net.mbuf.pages_peak") >= 16);
+
+	// Past the last 2 KiB a cluster, past MHLEN an mbuf: 5000 bytes are a
+	// page and a cluster; 2048 a cluster; 100 an mbuf.
+	m = m_getspace(5000, 0);
+	check_space(m, (const int[]){ MPAGEBYTES, MCLBYTES, -1 });
+	m_freem(m);
+	m = m_getspace(2048, 0);
+	check_space(m, (const int[]){ MCLBYTES, -1 });
+	m_freem(m);
+	m = m_getspace(100, 0);
+	check_space(m, (const int[]){ MHLEN, -1 });
+	m_freem(m);
+
+	// Switched off: 2 KiB clusters only, as before.
+	mbuf_page_clusters = 0;
+	m = m_getspace(65536, 64);
+	int want_cl[34];
+	for (int i = 0; i < 32; i++)
+		want_cl[i] = MCLBYTES;
+	want_cl[32] = MHLEN, want_cl[33] = -1;
+	check_space(m, want_cl);
+	CHECK(mbstat.mbs_clusters_inuse == 32 && mbstat.mbs_pages_inuse == 0);
+	m_freem(m);
+	mbuf_page_clusters = 1;
+	check_counts_zero();
+
+	// No memory for a page: the chain is given back whole, and counted.
+	uint64 failed = mbstat.mbs_failed;
+	host_malloc_fail = true;
+	CHECK(m_getspace(65536, 0) == NULL);
+	host_malloc_fail = false;
+	CHECK(mbstat.mbs_failed == failed + 1);
+	check_counts_zero();
+}
+
 static void mbuf_copym_copies_internal_data(void)
 {
 	struct mbuf *m = make_chain(3, 10);
@@ -280,6 +363,7 @@ const struct host_test mbuf_tests[] = {
 	{ mbuf_copyback_overwrites_and_extends, "mbuf_copyback_overwrites_and_extends" },
 	{ mbuf_copym_shares_clusters_with_refcount, "mbuf_copym_shares_clusters_with_refcount" },
 	{ mbuf_copym_copies_internal_data, "mbuf_copym_copies_internal_data" },
+	{ mbuf_getspace_pages_for_large_writes, "mbuf_getspace_pages_for_large_writes" },
 	{ mbuf_cat_appends_and_compacts, "mbuf_cat_appends_and_compacts" },
 	{ mbuf_concurrent_free_of_shared_cluster, "mbuf_concurrent_free_of_shared_cluster" },
 	{ NULL, NULL },

@@ -145,6 +145,34 @@ static void test_stream_lowat_peek_and_partial_drop(void)
 	sorele(so);
 }
 
+// I1: the storage a stream buffer counts is what its mbufs hold: a page
+// cluster 4 KiB, a 2 KiB cluster 2 KiB (a 64 KB write is 16 pages and an
+// mbuf, or 32 clusters and an mbuf with page clusters off), and sbdrop
+// takes off exactly what it frees.
+static void test_storage_counts_each_cluster_size(void)
+{
+	for (int pages = 1; pages >= 0; pages--) {
+		mbuf_page_clusters = pages;
+		uint32 per = MSIZE + (pages ? MPAGEBYTES : MCLBYTES);
+		uint32 n = pages ? 16 : 32, first = per - MSIZE - 64;
+		struct socket *so = so_alloc(&fake_stream);
+		struct sockbuf *sb = &so->so_snd;
+		net_lock_acquire(&sb->sb_lock);
+		sbappendstream(sb, m_getspace(65536, 64));
+		CHECK(sb->sb_cc == 65536 && sb->sb_mbcnt == n * per + MSIZE);
+		CHECK(mbstat.mbs_pages_inuse == (pages ? 16 : 0));
+		sbdrop(sb, first + 100);   // the first buffer, and into the second
+		CHECK(sb->sb_cc == 65536 - first - 100);
+		CHECK(sb->sb_mbcnt == (n - 1) * per + MSIZE);
+		sbdrop(sb, sb->sb_cc);
+		CHECK(sb->sb_cc == 0 && sb->sb_mbcnt == 0 && sb->sb_mb == NULL);
+		net_lock_release(&sb->sb_lock);
+		sorele(so);
+		CHECK(mbstat.mbs_pages_inuse == 0 && mbstat.mbs_clusters_inuse == 0);
+	}
+	mbuf_page_clusters = 1;
+}
+
 static void test_cantrcvmore_reads_end_of_file(void)
 {
 	struct socket *so = so_alloc(&fake_stream);
@@ -364,6 +392,7 @@ const struct host_test sockbuf_tests[] = {
 	{ test_water_marks_are_bounded, "sockbuf_water_marks_are_bounded" },
 	{ test_grow_never_undoes_the_users_size, "sockbuf_grow_never_undoes_the_users_size" },
 	{ test_free_returns_every_mbuf, "sockbuf_free_returns_every_mbuf" },
+	{ test_storage_counts_each_cluster_size, "sockbuf_storage_counts_each_cluster_size" },
 	{ test_blocking_receive_is_woken_by_append, "sockbuf_blocking_receive_is_woken_by_append" },
 	{ test_poll_notify_wakes_only_its_poller, "sockbuf_poll_notify_wakes_only_its_poller" },
 	{ test_rcvlock_counts_only_contention, "sockbuf_rcvlock_counts_only_contention" },

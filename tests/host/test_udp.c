@@ -348,7 +348,7 @@ static uint32 held_storage(struct socket *so, uint32 *bytes)
 		recs[n++] = rec;
 	for (int i = 0; i < n; i++) {
 		for (struct mbuf *m = recs[i]; m; m = m->m_next) {
-			sz += MSIZE + ((m->m_flags & M_EXT) ? MCLBYTES : 0);
+			sz += m_storage(m);
 			cc += m == recs[i] ? 0 : m->m_len;
 		}
 		CHECK(pcq_put(sb->sb_pcq, recs[i]));   // back, in order

@@ -1,17 +1,21 @@
 #!/usr/bin/python3
-"""bench/icountab.py: busy guest instructions per 1460 B of guest ->
-Linux TCP over the e1000, with guest commands (a sysctl switch) flipped
-between runs of ONE -icount boot.
+"""bench/icountab.py: busy guest instructions per 1460 B of TCP over the
+e1000 (guest -> Linux, or Linux -> guest with --dir l2g), with guest
+commands (a sysctl switch) flipped between runs of ONE -icount boot.
 
 Problem: `bench/run.py --only icounttcp` boots once per figure; a switch
 compared across two boots also compares two connections' histories.
 Idea: icount.py's guest -> Linux run (CPUS=1, -icount shift=0,sleep=off,
-Linux ACKing every segment: quickack, or not: --no-quickack) repeated for
-each --set command in turn, --rounds times, in one boot; each figure is
-icount.py's: (elapsed - idle - clock tick) x 1460 / bytes.
+Linux ACKing every segment: quickack, or not: --no-quickack), or with
+--dir l2g its Linux -> guest run (Linux's ns-tcpsend for --secs seconds
+into `tcpstream -s`, the row "TCP per 1460 B, Linux -> guest"), repeated
+for each --set command in turn, --rounds times, in one boot; each figure
+is icount.py's: (elapsed - idle - clock tick) x 1460 / bytes.
 
   bench/icountab.py --set 'sysctl net.inet.tcp.ack_fast=0' \
                     --set 'sysctl net.inet.tcp.ack_fast=1' --rounds 2
+  bench/icountab.py --dir l2g --set 'sysctl net.inet.tcp.lro=0' \
+                    --set 'sysctl net.inet.tcp.lro=1' --rounds 3
 
 Root only (network namespaces).
 """
@@ -32,6 +36,10 @@ def main():
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--key", action="append", default=[],
                    help="another guest sysctl (a number) to report per 1460 B (repeatable)")
+    p.add_argument("--dir", choices=("g2l", "l2g"), default="g2l",
+                   help="g2l: the guest sends (default); l2g: Linux sends, the guest receives")
+    p.add_argument("--secs", type=int, default=2,
+                   help="l2g: seconds Linux sends for (icounttcp: 2)")
     p.add_argument("--no-quickack", action="store_true",
                    help="let Linux ACK as it likes (default: quickack, as icounttcp)")
     a = p.parse_args()
@@ -71,7 +79,10 @@ def main():
                 for s in sets:
                     if s:
                         g.run(s)
-                    v = ic.g2l(g, 2, rate, "x")
+                    if a.dir == "l2g":
+                        v = ic.l2g(g, a.secs, rate, "x")
+                    else:
+                        v = ic.g2l(g, 2, rate, "x")
                     d = ic.detail["x"]
                     print("round %d  %-50s %8s insn/1460B  per MSS %s" %
                           (r, s or "(none)", v, d.get("per_mss")), flush=True)

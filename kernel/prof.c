@@ -13,7 +13,9 @@
 // says, like an NMI. Its handler (profvec.S -> prof_mtrap) records the
 // interrupted pc and, for S-mode, the return addresses found by walking
 // the kernel's frame pointers (the kernel is built -fno-omit-frame-pointer:
-// ra at fp-8, the caller's fp at fp-16). M-mode runs without paging, so it
+// ra at fp-8, the caller's fp at fp-16; a leaf keeps only the caller's fp,
+// at fp-8, and its return address in ra, which profvec.S passes along:
+// prof_walk). M-mode runs without paging, so it
 // translates each stack address through the interrupted satp itself
 // (prof_pa), and gives up on anything that is not a valid mapping of RAM,
 // so a broken chain ends the walk instead of faulting. Under
@@ -100,27 +102,46 @@ static uint64 prof_pa(uint64 root, uint64 va)
 	return 0;
 }
 
-// Walk the S-mode frame-pointer chain from fp into s->ps_stack.
-static int prof_walk(struct prof_sample *s, uint64 fp)
+static bool prof_text(uint64 a)
+{
+	return a >= KERNBASE && a < (uint64)etext;
+}
+
+// Walk the S-mode frame-pointer chain from fp into s->ps_stack. ra is the
+// interrupted ra register. A leaf function (memset, le_sum, ...) saves
+// only the caller's fp, at fp-8, and keeps its return address in ra: when
+// the word at fp-8 is not a text address but the frame pointer of a
+// frame above this one, the sample is in a leaf, so its caller is ra and
+// the walk goes on from that frame (without this, a leaf's caller, and
+// often the whole stack, was lost).
+static int prof_walk(struct prof_sample *s, uint64 fp, uint64 ra)
 {
 	uint64 satp = CSR_READ(satp);
 	uint64 root = (satp >> 60) == 8 ? (satp & ((1UL << 44) - 1)) << 12 : 0;
 	int d = 0;
+	uint64 up_pa = fp != 0 && (fp & 7) == 0 ? prof_pa(root, fp - 8) : 0;
+	if (up_pa != 0 && prof_text(ra)) {
+		uint64 up = *(uint64 *)up_pa;
+		if (!prof_text(up) && up > fp && (up & 7) == 0 && up - fp < PGSIZE) {
+			s->ps_stack[d++] = ra;
+			fp = up;
+		}
+	}
 	while (d < PROF_DEPTH && fp != 0 && (fp & 7) == 0) {
 		uint64 ra_pa = prof_pa(root, fp - 8), fp_pa = prof_pa(root, fp - 16);
 		if (ra_pa == 0 || fp_pa == 0)
 			break;
-		uint64 ra = *(uint64 *)ra_pa;
-		if (ra < KERNBASE || ra >= (uint64)etext)
+		uint64 ret = *(uint64 *)ra_pa;
+		if (!prof_text(ret))
 			break;
-		s->ps_stack[d++] = ra;
+		s->ps_stack[d++] = ret;
 		fp = *(uint64 *)fp_pa;
 	}
 	return d;
 }
 
 // The M-mode timer interrupt (profvec.S). Interrupts are off in M-mode.
-void prof_mtrap(uint64 fp)
+void prof_mtrap(uint64 fp, uint64 ra)
 {
 	uint64 hart = CSR_READ(mhartid);
 	uint64 period = __atomic_load_n(&prof_period_ticks, __ATOMIC_RELAXED);
@@ -144,7 +165,7 @@ void prof_mtrap(uint64 fp)
 	}
 	struct prof_sample *s = &prof_buf[i];
 	s->ps_pc = pc;
-	int depth = mode == PROF_MODE_S ? prof_walk(s, fp) : 0;
+	int depth = mode == PROF_MODE_S ? prof_walk(s, fp, ra) : 0;
 	s->ps_info = hart | (uint64)mode << 8 | (uint64)depth << 16;
 }
 

@@ -1,8 +1,9 @@
 # Machine-mode trap vector of the profiler (kernel/prof.c): the only trap
 # M-mode takes is its own timer interrupt. mscratch holds the top of this
 # hart's M-mode stack; swap it with sp, save what C may clobber, call
-# prof_mtrap(fp) with the interrupted frame pointer (s0 is callee-saved,
-# so it still holds the interrupted code's value), restore, mret.
+# prof_mtrap(fp, ra) with the interrupted frame pointer (s0 is
+# callee-saved, so it still holds the interrupted code's value) and ra
+# (a leaf function's return address lives only there), restore, mret.
         .section .text
         .globl profvec
         .align 4
@@ -27,6 +28,7 @@ profvec:
         sd a7, 120(sp)
         sd s0, 128(sp)
         mv a0, s0
+        mv a1, ra               # the interrupted ra: a leaf's caller
         mv s0, zero             # the M-mode C code's frame chain ends here
         call prof_mtrap
         ld ra, 0(sp)

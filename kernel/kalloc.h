@@ -23,6 +23,15 @@ void kfree_page(void *pa);
 void *kmalloc(size_t n);
 void *kzalloc(size_t n);
 void kfree(void *p);
+// One size class directly, for objects allocated and freed for every
+// packet (mbufs and clusters, net/shim.h net_malloc_mbuf ...): no size
+// lookup in kmalloc_class, no page lookup or checks in kfree_class.
+// c = KMALLOC_CLASS(n) for n <= PGSIZE; kfree_class(c, p) only for a p that
+// kmalloc_class(c) returned (not checked). kfree(p) works on it too.
+#define KMALLOC_CLASS(n) ((n) <= 32 ? 0 : (n) <= 64 ? 1 : (n) <= 128 ? 2 : (n) <= 256 ? 3 : \
+			  (n) <= 512 ? 4 : (n) <= 1024 ? 5 : (n) <= 2048 ? 6 : 7)
+void *kmalloc_class(int c);
+void kfree_class(int c, void *p);
 uint64 kalloc_free_pages(void);
 void kmalloc_init(void);
 // Pages kmalloc keeps in empty slabs, and giving them back to kalloc.

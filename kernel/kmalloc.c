@@ -258,6 +258,21 @@ fail:
 	return NULL;
 }
 
+// kernel/kalloc.h: an object of class c from this CPU's cache, as kmalloc
+// does once it has the class.
+void *kmalloc_class(int c)
+{
+	void *obj = kmcache_get(c);
+	if (obj == NULL)
+		__atomic_add_fetch(&kmalloc_failed, 1, __ATOMIC_RELAXED);
+	return obj;
+}
+
+void kfree_class(int c, void *p)
+{
+	kmcache_put(c, p);
+}
+
 void *kzalloc(size_t n)
 {
 	void *p = kmalloc(n);

@@ -61,6 +61,13 @@
 //   TX: M_PREPEND for each header -> ifq_enqueue -> driver start routine
 //   -> m_freem when the descriptor is done.
 //
+// Cost
+//   Every received frame allocates an mbuf and a cluster (the e1000's ring
+//   refill) and the reader frees both: mbufs and 2 KiB clusters come from
+//   their kmalloc class directly (net_malloc_mbuf / net_malloc_cluster and
+//   the frees, net/shim.h), without kmalloc's size lookup or kfree's page
+//   lookup.
+//
 // Testing
 //   make hosttest (tests/host/test_mbuf.c): counts back to zero, prepend,
 //   adj, pullup, copydata/copyback, copym sharing and refcounts, chains,
@@ -128,7 +135,8 @@ static void stat_failed(void)
 
 struct mbuf *m_get(void)
 {
-	struct mbuf *m = net_malloc(MSIZE);
+	_Static_assert(MSIZE == 256, "net_malloc_mbuf's size");
+	struct mbuf *m = net_malloc_mbuf();
 	if (m == NULL) {
 		stat_failed();
 		return NULL;
@@ -154,7 +162,10 @@ struct mbuf *m_gethdr(void)
 static int ext_get(struct mbuf *m, int size)
 {
 	KASSERT((m->m_flags & M_EXT) == 0);
-	char *buf = net_malloc(size);
+	// A 2 KiB cluster straight from its class (net/shim.h); a page cluster
+	// through net_malloc.
+	_Static_assert(MCLBYTES == 2048, "net_malloc_cluster's size");
+	char *buf = size == MCLBYTES ? net_malloc_cluster() : net_malloc(size);
 	if (buf == NULL) {
 		stat_failed();
 		return -ENOBUFS;
@@ -199,7 +210,7 @@ struct mbuf *m_getcl(int flags)
 static void mbuf_release(struct mbuf *m)
 {
 	stat_dec(&mbstat.mbs_inuse);
-	net_free(m);
+	net_free_mbuf(m);
 }
 
 // m stops using its cluster. Returns true if m itself must be kept as the
@@ -224,7 +235,10 @@ static bool ext_release(struct mbuf *m)
 	KASSERT(old >= 1);
 	if (old > 1)
 		return is_home;   // I3: the zombie home keeps the count alive
-	net_free(m->m_ext.ext_buf);
+	if (m->m_ext.ext_size == MCLBYTES)
+		net_free_cluster(m->m_ext.ext_buf);
+	else
+		net_free(m->m_ext.ext_buf);
 	stat_dec(m->m_ext.ext_size == MPAGEBYTES ? &mbstat.mbs_pages_inuse :
 		 &mbstat.mbs_clusters_inuse);
 	if (!is_home) {

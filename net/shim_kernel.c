@@ -22,6 +22,26 @@ void net_free(void *p)
 	kfree(p);
 }
 
+void *(net_malloc_mbuf)(void)
+{
+	return kmalloc_class(KMALLOC_CLASS(256));
+}
+
+void (net_free_mbuf)(void *p)
+{
+	kfree_class(KMALLOC_CLASS(256), p);
+}
+
+void *(net_malloc_cluster)(void)
+{
+	return kmalloc_class(KMALLOC_CLASS(2048));
+}
+
+void (net_free_cluster)(void *p)
+{
+	kfree_class(KMALLOC_CLASS(2048), p);
+}
+
 void net_lock_init(struct net_lock *lk, const char *name)
 {
 	initlock(&lk->nl_lk, name);

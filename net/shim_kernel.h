@@ -8,6 +8,7 @@
 #include "kernel/string.h"   // memset, memcpy, memmove, memcmp, strlen
 #include "kernel/sysctl.h"
 #include "kernel/callout.h"
+#include "kernel/kalloc.h"   // kmalloc_class
 
 // A net_lock is a kernel spinlock (interrupts off while held).
 struct net_lock {
@@ -20,6 +21,13 @@ struct net_lock {
 #define net_lock_acquire(lk) acquire(&(lk)->nl_lk)
 #define net_lock_release(lk) release(&(lk)->nl_lk)
 #define net_lock_held(lk) (!intr_get() && holding(&(lk)->nl_lk))
+
+// mbufs and clusters straight from their kmalloc class (net/shim.h; the
+// functions of the same names in shim_kernel.c remain).
+#define net_malloc_mbuf() kmalloc_class(KMALLOC_CLASS(256))
+#define net_free_mbuf(p) kfree_class(KMALLOC_CLASS(256), (p))
+#define net_malloc_cluster() kmalloc_class(KMALLOC_CLASS(2048))
+#define net_free_cluster(p) kfree_class(KMALLOC_CLASS(2048), (p))
 
 // A callout is a kernel callout (per-CPU lists, fired by the timer
 // interrupt of the CPU that armed it).

@@ -44,6 +44,28 @@ void net_free(void *p)
 	free(p);
 }
 
+// The kernel's class shortcuts (net/shim.h) are plain allocations here,
+// counted and failed like every other one.
+void *net_malloc_mbuf(void)
+{
+	return net_malloc(256);
+}
+
+void net_free_mbuf(void *p)
+{
+	net_free(p);
+}
+
+void *net_malloc_cluster(void)
+{
+	return net_malloc(2048);
+}
+
+void net_free_cluster(void *p)
+{
+	net_free(p);
+}
+
 // ---- locks ----------------------------------------------------------------
 
 struct lock_level {

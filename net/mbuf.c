@@ -66,7 +66,7 @@
 //   refill) and the reader frees both: mbufs and 2 KiB clusters come from
 //   their kmalloc class directly (net_malloc_mbuf / net_malloc_cluster and
 //   the frees, net/shim.h), without kmalloc's size lookup or kfree's page
-//   lookup.
+//   lookup; m_get zeroes the header field by field.
 //
 // Testing
 //   make hosttest (tests/host/test_mbuf.c): counts back to zero, prepend,
@@ -133,6 +133,10 @@ static void stat_failed(void)
 
 // ---- allocation ---------------------------------------------------------------
 
+// Every field zero but m_data, except m_ext: it is read only with M_EXT,
+// which m_clget (or m_copym) sets after filling it. Field by field: a
+// memset of the whole 144 bytes was a call and ~50 instructions for
+// every frame received (the e1000 refills its ring with m_getcl).
 struct mbuf *m_get(void)
 {
 	_Static_assert(MSIZE == 256, "net_malloc_mbuf's size");
@@ -142,8 +146,11 @@ struct mbuf *m_get(void)
 		return NULL;
 	}
 	stat_inc(&mbstat.mbs_inuse, &mbstat.mbs_peak);
-	memset(m, 0, sizeof(*m));
+	m->m_next = m->m_nextpkt = NULL;
 	m->m_data = m->m_dat;
+	m->m_len = 0;
+	m->m_flags = 0;
+	m->m_pkthdr = (struct m_pkthdr){ .ph_rcvif = NULL };   // stores, no call
 	return m;
 }
 

@@ -127,9 +127,23 @@ static void tcp_dooption(struct tcpopt *to, const uint8 *cp, int olen, bool syn)
 	}
 }
 
+// Options in the layout of RFC 7323 Appendix A -- NOP, NOP, TS(10) --
+// are what every segment of a connection with timestamps carries (Linux
+// sends them so): read in one step, with what the loop below would
+// find: TOF_TS, TSval, TSecr. The struct is zeroed by inline stores, not
+// a memset call. Together 2% of a received segment's instructions
+// (bench/icountab.py --dir l2g, one boot, temporary switch: 4,849 /
+// 4,848 -> 4,743 / 4,747 per 1460 B).
 void tcp_dooptions(struct tcpopt *to, const uint8 *cp, int len, bool syn)
 {
-	memset(to, 0, sizeof(*to));
+	*to = (struct tcpopt){ .to_flags = 0 };
+	if (len == TCPOLEN_TSTAMP_APPA && cp[0] == TCPOPT_NOP && cp[1] == TCPOPT_NOP &&
+	    cp[2] == TCPOPT_TIMESTAMP && cp[3] == TCPOLEN_TIMESTAMP) {
+		to->to_flags = TOF_TS;
+		to->to_tsval = get32(cp + 4);
+		to->to_tsecr = get32(cp + 8);
+		return;
+	}
 	while (len > 0) {
 		if (cp[0] == TCPOPT_EOL)
 			break;

@@ -1,9 +1,10 @@
 // Host tests of RFC 7323 (net/tcp_options.c) over the fake wire: window
 // scale negotiation with both and with one side offering it, scaled
-// windows carrying more than 64 KB, the TS.Recent echo rules, PAWS, and
-// RTT samples from TSecr. Some tests use a forged peer: segments written
-// by the test (tw_forge_raw) from a port nobody listens on, whose answers
-// the filter drops (they stay in wire_log, where the test reads them).
+// windows carrying more than 64 KB, the TS.Recent echo rules, PAWS, RTT
+// samples from TSecr, and the one-step parse of the Appendix A layout.
+// Some tests use a forged peer: segments written by the test
+// (tw_forge_raw) from a port nobody listens on, whose answers the filter
+// drops (they stay in wire_log, where the test reads them).
 #include "tests/host/tcp_wire.h"
 #include "net/tcp_sack.h"
 
@@ -446,7 +447,41 @@ static void tcp_optlen_agrees_with_addoptions_no_ts(void)
 	optlen_case(5317, false);
 }
 
+// ---- parsing -------------------------------------------------------------------------
+
+// The Appendix A layout (NOP NOP TS) is read in one step; what it gives
+// must be what the general loop gives for the same option in another
+// layout (TS NOP NOP), whatever the struct held before, and anything
+// else of 12 bytes (a TS option whose length byte is wrong) still goes
+// through the loop's checks.
+static void tcp_dooptions_appendix_a_layout_same_as_loop(void)
+{
+	const uint8 appa[12] = { TCPOPT_NOP, TCPOPT_NOP, TCPOPT_TIMESTAMP, TCPOLEN_TIMESTAMP,
+				 0x01, 0x02, 0x03, 0x04, 0xfe, 0xdc, 0xba, 0x98 };
+	const uint8 tail[12] = { TCPOPT_TIMESTAMP, TCPOLEN_TIMESTAMP,
+				 0x01, 0x02, 0x03, 0x04, 0xfe, 0xdc, 0xba, 0x98,
+				 TCPOPT_NOP, TCPOPT_NOP };
+	uint8 badlen[12];
+	memcpy(badlen, appa, sizeof(badlen));
+	badlen[3] = TCPOLEN_TIMESTAMP - 1;
+	struct tcpopt a, b, c;
+	memset(&a, 0xaa, sizeof(a));
+	memset(&b, 0x55, sizeof(b));
+	memset(&c, 0xaa, sizeof(c));
+	tcp_dooptions(&a, appa, sizeof(appa), false);
+	tcp_dooptions(&b, tail, sizeof(tail), false);
+	CHECK(a.to_flags == TOF_TS);
+	CHECK(a.to_tsval == 0x01020304u && a.to_tsecr == 0xfedcba98u);
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	tcp_dooptions(&b, appa, sizeof(appa), true);   // a SYN's timestamps too
+	CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+	tcp_dooptions(&c, badlen, sizeof(badlen), false);
+	CHECK(c.to_flags == 0 && c.to_tsval == 0 && c.to_tsecr == 0 && c.to_nsacks == 0);
+}
+
 const struct host_test tcp_opts_tests[] = {
+	{ tcp_dooptions_appendix_a_layout_same_as_loop,
+	  "tcp_dooptions_appendix_a_layout_same_as_loop" },
 	{ tcp_optlen_agrees_with_addoptions, "tcp_optlen_agrees_with_addoptions" },
 	{ tcp_optlen_agrees_with_addoptions_no_ts, "tcp_optlen_agrees_with_addoptions_no_ts" },
 	{ tcp_wscale_negotiated_both_sides, "tcp_wscale_negotiated_both_sides" },

@@ -277,11 +277,20 @@ static uint64 user_pa(pagetable_t pt, uint64 va, int perm)
 // may have been copied).
 int copyout(pagetable_t pt, uint64 dstva, const void *src, uint64 len)
 {
+	uint64 page;
+	return copyout_page(pt, dstva, src, len, &page);
+}
+
+// copyout that also sets *pagepa to the physical address of the last user
+// page it wrote to (when it returns 0 and len > 0).
+int copyout_page(pagetable_t pt, uint64 dstva, const void *src, uint64 len, uint64 *pagepa)
+{
 	const char *s = src;
 	while (len > 0) {
 		uint64 pa = user_pa(pt, dstva, PTE_W);
 		if (pa == 0)
 			return -EFAULT;
+		*pagepa = pa - (dstva & (PGSIZE - 1));
 		uint64 n = MIN(PGSIZE - (dstva & (PGSIZE - 1)), len);
 		memmove((void *)pa, s, n);
 		len -= n;

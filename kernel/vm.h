@@ -21,6 +21,7 @@ void uvmfree(pagetable_t pt, uint64 sz);
 void uvmunmap(pagetable_t pt, uint64 va, uint64 npages, bool do_free);
 void uvmclear(pagetable_t pt, uint64 va);
 int copyout(pagetable_t pt, uint64 dstva, const void *src, uint64 len);
+int copyout_page(pagetable_t pt, uint64 dstva, const void *src, uint64 len, uint64 *pagepa);
 int copyin(pagetable_t pt, void *dst, uint64 srcva, uint64 len);
 int copyinstr(pagetable_t pt, char *dst, uint64 srcva, uint64 max);
 // Copy to/from either a user address (user_dst/user_src true, in the

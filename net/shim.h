@@ -148,11 +148,16 @@ bool net_callout_stop(struct net_callout *c);
 // Kernel: uio_user -> copyin/copyout of the current process (a bad address
 // gives -EFAULT), else uio_addr is a kernel address. Host: uio_addr is
 // always a plain pointer (memcpy). Each move advances uio_addr and
-// decrements uio_resid by n.
+// decrements uio_resid by n. A uio lives for one system call; initialise
+// the fields after uio_user to zero.
 struct uio {
 	uint64 uio_addr;     // [o] where the next byte goes / comes from
 	size_t uio_resid;    // [o] bytes still to move
 	bool uio_user;       // [o] uio_addr is a user address
+	// Kernel, net_uiomove_out: the user page written last and its
+	// physical address (uio_pgpa 0: none yet), so that the next mbuf
+	// copied into the same page needs no page-table walk. Host: unused.
+	uint64 uio_pgva, uio_pgpa;   // [o]
 };
 // Copy n bytes from kernel src to the uio / from the uio to kernel dst.
 // 0 or -EFAULT (nothing advanced then). Does not sleep: may be called

@@ -131,6 +131,7 @@ static const struct test tests[] = {
 	{ t_tcpmany, "tcpmany", true },
 	{ t_tcpreuseport, "tcpreuseport", true },
 	{ t_tcpefaultmid, "tcpefaultmid", true },
+	{ t_tcpefaultro, "tcpefaultro", true },
 	{ t_tcprcvdclose, "tcprcvdclose", true },
 	{ t_tcpmbufs, "tcpmbufs", false },
 	// the tools (nt/tools.c)

@@ -227,6 +227,31 @@ t_tcpefaultmid(void)
 	close(s);
 }
 
+// A read into memory the process may not write (its own code): EFAULT and
+// nothing taken. Then a read that fills part of a page mbuf by mbuf (the
+// kernel remembers the page it wrote last: net_uiomove_out), another
+// read into code, and the rest: every byte once, in order.
+static void
+t_tcpefaultro(void)
+{
+	enum { N = 12000 };
+	int c, s;
+	ts_pair(LOOP_ADDR, &c, &s);
+	for (long i = 0; i < N; i++)
+		ts_tbuf[i] = ts_pat(i);
+	EXPECT_OK(write(c, ts_tbuf, N));
+	CHECK(recv(s, ts_rbuf, N, MSG_PEEK | MSG_WAITALL) == N, "peek: not all arrived");
+	long n = read(s, (char *)t_tcpefaultro, 100);
+	CHECK(n < 0 && errno == EFAULT, "read into code: %ld (%s)", n, strerror(errno));
+	CHECK(recv(s, ts_rbuf, 4000, MSG_WAITALL) == 4000, "the first 4000 are not there");
+	n = read(s, (char *)t_tcpefaultro, 100);
+	CHECK(n < 0 && errno == EFAULT, "second read into code: %ld (%s)", n, strerror(errno));
+	CHECK(recv(s, ts_rbuf + 4000, N - 4000, MSG_WAITALL) == N - 4000, "the rest is not there");
+	CHECK(memcmp(ts_rbuf, ts_tbuf, N) == 0, "the bytes differ");
+	close(c);
+	close(s);
+}
+
 // Asynchronous PRU_RCVD (net/tcp_rcvd_async.c): a read that sends the
 // window-update message, then close(2) at once, 30 times -- the message
 // is often still in flight when the socket is closed. The socket must

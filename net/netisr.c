@@ -50,6 +50,11 @@
 //   -> netisr_thread: lwkt_waitport -> netisr_packet -> ether_input(m)
 //   -> ... -> end of batch: rollups (tcp delayed ACKs).
 //
+// Cost
+//   Every received frame is hashed once, in the interrupt (the e1000's
+//   steering, then dispatch reuses ph_flowhash); the usual frame (IPv4,
+//   TCP or UDP, no options, not a fragment) by netisr_frame_hash_simple.
+//
 // Testing
 //   make hosttest (tests/host/test_netisr.c): same flow -> same CPU, both
 //   directions -> same CPU, every packet delivered once, rollups run,
@@ -232,6 +237,24 @@ int netisr_dispatch_proto(enum netisr_proto proto, struct mbuf *m)
 	return 0;
 }
 
+// The frame nearly every packet is -- IPv4 without options, TCP or UDP,
+// not a fragment, its headers in the first mbuf (a received frame is one
+// cluster) -- hashed from its bytes in place: the value netisr_hash_mbuf
+// gives it (the same fields: addresses, protocol, ports), without its
+// general path and calls. False for any other frame. 1.2% of a Linux ->
+// guest segment's instructions (bench/icountab.py --dir l2g, one boot,
+// temporary switch: 4,713 / 4,700 -> 4,652 / 4,643 per 1460 B).
+static bool netisr_frame_hash_simple(struct mbuf *m)
+{
+	const uint8 *f = mtod(m, const uint8 *), *ip = f + 14;
+	if (m->m_len < 14 + 20 + 4 || f[12] != 0x08 || f[13] != 0x00 || ip[0] != 0x45 ||
+	    (ip[9] != 6 && ip[9] != 17) || (be16(ip + 6) & 0x3fff) != 0)
+		return false;
+	m->m_pkthdr.ph_flowhash = netisr_hash_ipv4(be32(ip + 12), be32(ip + 16), ip[9],
+						   be16(ip + 20), be16(ip + 22));
+	return true;
+}
+
 // An Ethernet frame: hash only IPv4 (ethertype 0x0800); ARP and the rest
 // hash to 0 through netisr_hash_mbuf's version test failing -- unless we
 // check the type here, which we do so an ARP payload is never mistaken.
@@ -241,6 +264,10 @@ static void netisr_frame_hash(struct mbuf *m)
 	const uint8 *type;
 	if (m->m_pkthdr.ph_flags & PH_HASHVALID)
 		return;
+	if (netisr_frame_hash_simple(m)) {
+		m->m_pkthdr.ph_flags |= PH_HASHVALID;
+		return;
+	}
 	if ((type = hdr_bytes(m, 12, 2, buf)) == NULL || be16(type) != 0x0800)
 		m->m_pkthdr.ph_flowhash = 0;
 	else

@@ -52,7 +52,24 @@ CPUS ?= 2
 # a call in tail position keeps its caller's frame, so panic backtraces,
 # lockcheck's stacks and make profile's flame graphs show every function
 # a packet went through (ip_input calls icmp_input, tcp_input, ... last).
-KOPT = -O2 -fno-strict-aliasing -fno-optimize-sibling-calls
+# Link-time optimisation (LTO=1, the default): gcc optimises the kernel
+# as one program at the link, so the small functions every packet calls
+# across files (acquire/release, push_off/pop_off, kmalloc's per-CPU
+# caches, the mbuf and netisr helpers) are inlined like static ones.
+# Fewer instructions (-icount, bench/run.py --only icounttcp, one
+# morning: 6,831 -> 5,724 per 1460 B sent over the e1000, 5,582 -> 5,133
+# received, lo0 2.182 -> 1.991 per byte), and fewer function returns,
+# each of which costs QEMU a lookup of the next translated block. An
+# inlined function has no frame of its own in a backtrace or in make
+# profile's stacks; LTO=0 (after make clean: make does not track flags)
+# builds file by file. The debug kernel never uses it. memset, memmove,
+# memcpy and strlen (kernel/memword.c, kernel/string.c) are compiled
+# outside it: gcc may emit calls to them after the link-time pass has
+# dropped what looked unused, and may see their loops as calls to
+# themselves.
+LTO ?= 1
+KLTO = $(if $(filter 1,$(LTO)),-flto=auto,)
+KOPT = -O2 -fno-strict-aliasing -fno-optimize-sibling-calls $(KLTO)
 UOPT = -Og
 BASECFLAGS = -Wall -Werror -ggdb -fno-omit-frame-pointer
 BASECFLAGS += -march=rv64gc -mabi=lp64d -mcmodel=medany -mno-relax
@@ -63,6 +80,7 @@ CFLAGS = $(BASECFLAGS) $(UOPT)
 KCFLAGS = $(BASECFLAGS) $(KOPT) -D__KERNEL__
 LIBGCC := $(shell $(CC) -print-libgcc-file-name 2>/dev/null)
 LDFLAGS = -z max-page-size=4096 --no-warn-rwx-segments
+comma := ,
 
 # entry.o must come first: QEMU jumps to 0x80000000.
 KSRCS := $(K)/entry.S $(filter-out $(K)/entry.S,$(wildcard $(K)/*.S)) \
@@ -86,10 +104,12 @@ $(K)/%.o: $(K)/%.S
 # into a call to itself. Everywhere else such calls are welcome.
 MEMOBJS = $(K)/memword.o $(U)/lib/memword.o
 $(MEMOBJS): KOPT += -fno-tree-loop-distribute-patterns
+$(K)/memword.o $(K)/string.o: KLTO = -fno-lto
 $(MEMOBJS): UOPT = -O2 -fno-tree-loop-distribute-patterns
 
 $(K)/kernel: $(KOBJS) $(K)/kernel.ld
-	$(LD) $(LDFLAGS) -T $(K)/kernel.ld -o $@ $(KOBJS) $(LIBGCC)
+	$(CC) $(filter-out -MD,$(KCFLAGS)) $(addprefix -Wl$(comma),$(LDFLAGS)) \
+		-T $(K)/kernel.ld -o $@ $(KOBJS) $(LIBGCC)
 	$(OBJDUMP) -S $@ > $(K)/kernel.asm
 	$(OBJDUMP) -t $@ | sed '1,/SYMBOL TABLE/d; s/ .* / /; /^$$/d' > $(K)/kernel.sym
 

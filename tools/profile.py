@@ -77,7 +77,9 @@ def symbols(kernel):
     for line in out.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[1] in "tTwW":
-            syms.append((int(parts[0], 16), parts[2]))
+            # A static function the link-time optimiser kept out of line
+            # is renamed name.lto_priv.N (Makefile, LTO): show its name.
+            syms.append((int(parts[0], 16), re.sub(r"\.lto_priv\.\d+$", "", parts[2])))
     return syms
 
 

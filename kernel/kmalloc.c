@@ -150,6 +150,21 @@ static void *slab_release(struct kclass *k, struct slabinfo *si)
 	return info_page(si);
 }
 
+// Give back to kalloc the pages of a list slab_release's callers built
+// (each page's first word links the next) once k->lock is dropped; how
+// many.
+static int free_page_list(void **pages)
+{
+	int n = 0;
+	while (pages) {
+		void **next = *pages;
+		kfree_page(pages);
+		pages = next;
+		n++;
+	}
+	return n;
+}
+
 // The smallest class that holds n bytes: 32 << c >= n, i.e. c is the
 // bit length of (n - 1) / 32, looked up in a table for n <= 2048 (the
 // ISA has no count-leading-zeros instruction without Zbb: libgcc's
@@ -233,11 +248,7 @@ void kmslab_free(int c, void **v, int n)
 		}
 	}
 	release(&k->lock);
-	while (pages) {
-		void **next = *pages;
-		kfree_page(pages);
-		pages = next;
-	}
+	free_page_list(pages);
 }
 
 // Allocate n bytes (n <= PGSIZE). Returns NULL if n is too large or
@@ -353,12 +364,7 @@ uint64 kmalloc_reclaim(void)
 			}
 		}
 		release(&k->lock);
-		while (pages) {
-			void **next = *pages;
-			kfree_page(pages);
-			pages = next;
-			freed++;
-		}
+		freed += free_page_list(pages);
 	}
 	return freed;
 }

@@ -201,16 +201,24 @@ em_heap_end(void)
 	return (char *)(cur + pad + 2 * PGSIZE);
 }
 
+// A loopback pair (*c, *s) with n bytes of ts_pat written by c, all of
+// them arrived in s's receive buffer.
+static void
+em_pair_loaded(int *c, int *s, long n)
+{
+	ts_pair(LOOP_ADDR, c, s);
+	for (long i = 0; i < n; i++)
+		ts_tbuf[i] = ts_pat(i);
+	EXPECT_OK(write(*c, ts_tbuf, n));
+	CHECK(recv(*s, ts_rbuf, n, MSG_PEEK | MSG_WAITALL) == n, "peek: not all arrived");
+}
+
 static void
 t_tcpefaultmid(void)
 {
 	enum { N = 10000 };
 	int c, s;
-	ts_pair(LOOP_ADDR, &c, &s);
-	for (long i = 0; i < N; i++)
-		ts_tbuf[i] = ts_pat(i);
-	EXPECT_OK(write(c, ts_tbuf, N));
-	CHECK(recv(s, ts_rbuf, N, MSG_PEEK | MSG_WAITALL) == N, "peek: not all arrived");
+	em_pair_loaded(&c, &s, N);
 	// The copy out goes a whole mbuf at a time (a buffer whose copy
 	// would fault is not copied at all), and a loopback stream's buffers
 	// are up to a 4 KiB page cluster (net/mbuf.c): 5000 mapped bytes
@@ -236,11 +244,7 @@ t_tcpefaultro(void)
 {
 	enum { N = 12000 };
 	int c, s;
-	ts_pair(LOOP_ADDR, &c, &s);
-	for (long i = 0; i < N; i++)
-		ts_tbuf[i] = ts_pat(i);
-	EXPECT_OK(write(c, ts_tbuf, N));
-	CHECK(recv(s, ts_rbuf, N, MSG_PEEK | MSG_WAITALL) == N, "peek: not all arrived");
+	em_pair_loaded(&c, &s, N);
 	long n = read(s, (char *)t_tcpefaultro, 100);
 	CHECK(n < 0 && errno == EFAULT, "read into code: %ld (%s)", n, strerror(errno));
 	CHECK(recv(s, ts_rbuf, 4000, MSG_WAITALL) == 4000, "the first 4000 are not there");

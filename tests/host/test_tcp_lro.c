@@ -82,6 +82,21 @@ static void send_segs(struct socket *c, int n, size_t off)
 
 // ---- real connections ------------------------------------------------------------
 
+// A connection on port, then NSEG full segments from *c in one batch:
+// the counters' change over it; *base is the receiver's RCV.NXT before.
+static struct lro_counts burst_nseg(int port, struct socket **c, struct socket **s,
+				    tcp_seq *base)
+{
+	tw_pair(port, c, s);
+	*base = tw_tp(*s)->rcv_nxt;
+	struct lro_counts b;
+	lro_snap(&b);
+	wire_log_clear();
+	send_segs(*c, NSEG, 0);
+	CHECK(wire_burst() == NSEG);
+	return lro_delta(&b);
+}
+
 // Ten full segments in one batch: one merged segment of ten, the bytes
 // identical, rcvtotal/rcvpack/rcvbyte counting the ten, one ACK for all
 // of them at the batch's end.
@@ -90,14 +105,8 @@ static void tcp_lro_inorder_run_merges_into_one(void)
 	BEGIN();
 	CHECK(tcp_lro_on == 1);
 	struct socket *c, *s;
-	tw_pair(5400, &c, &s);
-	tcp_seq base = tw_tp(s)->rcv_nxt;
-	struct lro_counts b;
-	lro_snap(&b);
-	wire_log_clear();
-	send_segs(c, NSEG, 0);
-	CHECK(wire_burst() == NSEG);
-	struct lro_counts d = lro_delta(&b);
+	tcp_seq base;
+	struct lro_counts d = burst_nseg(5400, &c, &s, &base);
 	CHECK(d.held == NSEG && d.merged == 1 && d.mergedsegs == NSEG && d.flushes == 1);
 	CHECK(d.unmerged == 0);
 	CHECK(d.rcvtotal == NSEG && d.rcvpack == NSEG && d.rcvbyte == NSEG * MSS);
@@ -225,14 +234,8 @@ static void tcp_lro_every_second_segment_acked(void)
 	BEGIN();
 	CHECK(host_sysctl_write("net.inet.tcp.ack_batch_max", 0) == 0);
 	struct socket *c, *s;
-	tw_pair(5406, &c, &s);
-	tcp_seq base = tw_tp(s)->rcv_nxt;
-	struct lro_counts b;
-	lro_snap(&b);
-	wire_log_clear();
-	send_segs(c, NSEG, 0);
-	CHECK(wire_burst() == NSEG);
-	struct lro_counts d = lro_delta(&b);
+	tcp_seq base;
+	struct lro_counts d = burst_nseg(5406, &c, &s, &base);
 	CHECK(d.merged == NSEG / 2 && d.mergedsegs == NSEG && d.rcvpack == NSEG);
 	wire_settle();
 	uint32 acks[NSEG];
@@ -252,14 +255,8 @@ static void tcp_lro_off_unchanged(void)
 	BEGIN();
 	CHECK(host_sysctl_write("net.inet.tcp.lro", 0) == 0);
 	struct socket *c, *s;
-	tw_pair(5407, &c, &s);
-	tcp_seq base = tw_tp(s)->rcv_nxt;
-	struct lro_counts b;
-	lro_snap(&b);
-	wire_log_clear();
-	send_segs(c, NSEG, 0);
-	CHECK(wire_burst() == NSEG);
-	struct lro_counts d = lro_delta(&b);
+	tcp_seq base;
+	struct lro_counts d = burst_nseg(5407, &c, &s, &base);
 	CHECK(d.held == 0 && d.merged == 0 && d.flushes == 0);
 	CHECK(d.rcvtotal == NSEG && d.rcvpack == NSEG && d.rcvbyte == NSEG * MSS);
 	wire_settle();   // the ACKs cross; no time passes

@@ -350,6 +350,40 @@ def sysctl_tree(g, prefix):
     return vals
 
 
+KMALLOC_CLASSES = {"32": 32, "64": 64, "128": 128, "256": 256, "512": 512,
+                   "1024": 1024, "2048": 2048, "page": 4096}
+
+
+def pages_free_packed(g):
+    """vm.pages_free as it would read if kmalloc's objects were packed
+    tight: the free pages, plus the pages of slabs that hold at least one
+    object (vm.kmalloc.busy_pages), less the bytes of the objects
+    allocated (every vm.kmalloc.<size>.inuse), in pages.  Which pages the
+    objects end up on moves with the order of frees (an e1000 RX ring
+    refilled during a flood may keep one cluster per page), so a leak
+    check compares this before and after, not vm.pages_free alone
+    (kernel/kmalloc.c, sysctl_busy_pages)."""
+    v = sysctl_tree(g, "vm")
+    for k in ["vm.pages_free", "vm.kmalloc.busy_pages"] + \
+            ["vm.kmalloc.%s.inuse" % c for c in KMALLOC_CLASSES]:
+        assert k in v, "sysctl vm: no %s in %r" % (k, sorted(v))
+    objbytes = sum(v["vm.kmalloc.%s.inuse" % c] * size
+                   for c, size in KMALLOC_CLASSES.items())
+    return v["vm.pages_free"] + v["vm.kmalloc.busy_pages"] - (objbytes + 4095) // 4096
+
+
+def wait_pages_back(g, base, slack, timeout=30, delay=1.0):
+    """pages_free_packed(g), read until it is within slack of base (timers
+    expiring, per-CPU caches draining) or timeout seconds pass; returns
+    the last value read (the caller asserts on it)."""
+    deadline = time.monotonic() + timeout
+    v = pages_free_packed(g)
+    while v < base - slack and time.monotonic() < deadline:
+        time.sleep(delay)
+        v = pages_free_packed(g)
+    return v
+
+
 def wait_sysctl(g, name, pred, tries=None, delay=0.5, timeout=None):
     """Read name until pred(value) holds (queues draining, timers running);
     returns the last value read (the caller asserts on it).  Gives up

@@ -354,34 +354,43 @@ KMALLOC_CLASSES = {"32": 32, "64": 64, "128": 128, "256": 256, "512": 512,
                    "1024": 1024, "2048": 2048, "page": 4096}
 
 
-def pages_free_packed(g):
-    """vm.pages_free as it would read if kmalloc's objects were packed
-    tight: the free pages, plus the pages of slabs that hold at least one
-    object (vm.kmalloc.busy_pages), less the bytes of the objects
-    allocated (every vm.kmalloc.<size>.inuse), in pages.  Which pages the
-    objects end up on moves with the order of frees (an e1000 RX ring
-    refilled during a flood may keep one cluster per page), so a leak
-    check compares this before and after, not vm.pages_free alone
-    (kernel/kmalloc.c, sysctl_busy_pages)."""
+def kmem(g):
+    """The guest's memory, read in one `sysctl vm`: {"packed": free pages
+    with kmalloc's objects counted as packed tight, "<size>": objects of
+    each kmalloc class in use}.  packed is the free pages, plus the pages
+    of slabs that hold at least one object (vm.kmalloc.busy_pages), less
+    the bytes of the objects allocated (every vm.kmalloc.<size>.inuse),
+    in pages.  Which pages the objects end up on moves with the order of
+    frees (an e1000 RX ring refilled during a flood may keep one cluster
+    per page), so a leak check compares these before and after, not
+    vm.pages_free alone (kernel/kmalloc.c, sysctl_busy_pages)."""
     v = sysctl_tree(g, "vm")
     for k in ["vm.pages_free", "vm.kmalloc.busy_pages"] + \
             ["vm.kmalloc.%s.inuse" % c for c in KMALLOC_CLASSES]:
         assert k in v, "sysctl vm: no %s in %r" % (k, sorted(v))
-    objbytes = sum(v["vm.kmalloc.%s.inuse" % c] * size
-                   for c, size in KMALLOC_CLASSES.items())
-    return v["vm.pages_free"] + v["vm.kmalloc.busy_pages"] - (objbytes + 4095) // 4096
+    m = {c: v["vm.kmalloc.%s.inuse" % c] for c in KMALLOC_CLASSES}
+    objbytes = sum(m[c] * size for c, size in KMALLOC_CLASSES.items())
+    m["packed"] = (v["vm.pages_free"] + v["vm.kmalloc.busy_pages"]
+                   - (objbytes + 4095) // 4096)
+    return m
 
 
-def wait_pages_back(g, base, slack, timeout=30, delay=1.0):
-    """pages_free_packed(g), read until it is within slack of base (timers
-    expiring, per-CPU caches draining) or timeout seconds pass; returns
-    the last value read (the caller asserts on it)."""
+def kmem_back(g, base, slack, obj_slack=0, timeout=30, delay=1.0):
+    """Read kmem(g) until it is back to base (timers expiring, per-CPU
+    caches draining) or timeout seconds pass: no class holds more than
+    obj_slack objects over its count in base, and packed is within slack
+    pages of base's.  Returns (ok, the last reading, what is still out:
+    {key: (before, after)}); the caller asserts."""
     deadline = time.monotonic() + timeout
-    v = pages_free_packed(g)
-    while v < base - slack and time.monotonic() < deadline:
+    while True:
+        now = kmem(g)
+        out = {c: (base[c], now[c]) for c in KMALLOC_CLASSES
+               if now[c] > base[c] + obj_slack}
+        if now["packed"] < base["packed"] - slack:
+            out["packed"] = (base["packed"], now["packed"])
+        if not out or time.monotonic() >= deadline:
+            return not out, now, out
         time.sleep(delay)
-        v = pages_free_packed(g)
-    return v
 
 
 def wait_sysctl(g, name, pred, tries=None, delay=0.5, timeout=None):

@@ -13,8 +13,10 @@ where Linux's fragmentation is wanted.
     never-completed 8-byte fragments of four datagrams.  The pages pinned
     (vm.pages_free before and after) stay within what SO_RCVBUF and the
     reassembly caps allow; the guest still answers pings; and the free
-    memory comes back once the socket closes / the fragments expire
-    (netrig.pages_free_packed: objects counted as packed into slabs).
+    memory comes back once the socket closes / the fragments expire:
+    every kmalloc class holds no more objects than before, and the free
+    pages, with the objects counted as packed into slabs, are back
+    (netrig.kmem).
 
 Figures are printed (pytest -s shows them), never timed.  Waits poll a
 bounded number of times.
@@ -28,8 +30,7 @@ import sys
 import pytest
 
 import netkern
-from netrig import (GUEST_IP, netguest, pages_free_packed, sysctl_int, sysctl_tree,
-                    wait_pages_back, wait_sysctl)
+from netrig import GUEST_IP, kmem, kmem_back, netguest, sysctl_int, sysctl_tree, wait_sysctl
 
 __all__ = ["netguest"]          # the fixture, imported for pytest
 
@@ -38,11 +39,12 @@ __all__ = ["netguest"]          # the fixture, imported for pytest
 PAGE = 4096
 HOSTILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "hostile.py")
-# "Back to baseline" after a flood means the free pages, with kmalloc's
-# objects counted as packed (netrig.pages_free_packed: which slabs the RX
-# ring's clusters sit on after a flood is not a leak), within this many
-# pages of before: the shell's children and per-CPU caches come and go (a
-# flood pins hundreds or thousands).
+# "Back to baseline" after a flood means no kmalloc class holds more
+# objects than before, and the free pages, with kmalloc's objects counted
+# as packed (netrig.kmem: which slabs the RX ring's clusters sit on after
+# a flood is not a leak), within this many pages of before: pages outside
+# kmalloc come and go with the shell's children (a flood pins hundreds or
+# thousands).
 SLACK_PAGES = 24
 
 
@@ -65,11 +67,11 @@ def pages_free(g):
     return sysctl_int(g, "vm.pages_free")
 
 
-def pages_back(g, base):
-    """netrig.pages_free_packed, read until it is back within SLACK_PAGES
-    of base (a flood leaves the RX ring's clusters spread over more slabs
-    than before: not a leak)."""
-    return wait_pages_back(g, base, SLACK_PAGES, timeout=netkern.WAIT_TIMEOUT)
+def memory_back(g, base, what):
+    """Wait for kmem(g) to come back to base (netrig.kmem_back); assert."""
+    ok, now, out = kmem_back(g, base, SLACK_PAGES, timeout=netkern.WAIT_TIMEOUT)
+    assert ok, ("memory not back after %s (before, after): %r; vm: %r"
+                % (what, out, sysctl_tree(g, "vm")))
 
 
 def start_udphold(g, port):
@@ -124,7 +126,7 @@ def test_unread_socket_pins_at_most_its_receive_limit(netguest, fast):
     assert ping_ok(rig)
     pid = start_udphold(g, port)
     base = pages_free(g)
-    packed = pages_free_packed(g)
+    mem0 = kmem(g)
     udp0 = sysctl_tree(g, "net.inet.udp")
     r = hostile(rig, ["udpbig", "--port", str(port), "--size", "65507",
                       "--count", "400"])
@@ -151,10 +153,7 @@ def test_unread_socket_pins_at_most_its_receive_limit(netguest, fast):
     assert dropped >= 1, udp1
     assert ping_ok(rig), "no reply after the flood"
     g.run("kill %d" % pid)
-    after = pages_back(g, packed)
-    assert after >= packed - SLACK_PAGES, (
-        "pages free (objects packed) %d before the flood, %d after the "
-        "socket closed (%d pinned while it was full)" % (packed, after, held))
+    memory_back(g, mem0, "the socket closed (%d pages pinned while it was full)" % held)
 
 
 def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
@@ -162,7 +161,7 @@ def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
     rig, g = netguest(cpus=2)
     assert ping_ok(rig)
     base = pages_free(g)
-    packed = pages_free_packed(g)
+    mem0 = kmem(g)
     ip0 = sysctl_tree(g, "net.inet.ip")
     r = hostile(rig, ["fragflood", "--iface", rig.tap, "--count", "20000",
                       "--datagrams", "4"])
@@ -194,7 +193,4 @@ def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
     assert ping_ok(rig), "no reply after the fragment flood"
     # Reassembly gives up after 30 s: everything is freed.
     wait_sysctl(g, "net.inet.ip.reass_frags", lambda v: v == 0, 45, 1.0)
-    after = pages_back(g, packed)
-    assert after >= packed - SLACK_PAGES, (
-        "pages free (objects packed) %d before the flood, %d after the "
-        "fragments expired" % (packed, after))
+    memory_back(g, mem0, "the fragments expired")

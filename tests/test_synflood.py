@@ -11,10 +11,11 @@ What must hold (net/tcp_syncache.c, net/tcp_syncookie.c):
   - the client connects and its 100 KB come back intact (sha256) within
     a bounded time, although the cache overflowed (cookies were sent);
   - the cache never held more than its limit, and every entry expires:
-    afterwards net.inet.tcp.syncache.count is 0 again and the free
+    afterwards net.inet.tcp.syncache.count is 0 again, every kmalloc
+    class holds no more objects than before the flood, and the free
     memory is back (vm.pages_free with kmalloc's objects counted as
     packed: the flood leaves the RX ring's clusters spread over more
-    slabs than before, which is not a leak; netrig.pages_free_packed);
+    slabs than before, which is not a leak; netrig.kmem);
   - the guest still answers.
 
 Figures (printed with -s, never asserted as timing): SYNs/s sent, how
@@ -26,8 +27,8 @@ import os
 import subprocess
 
 import netkern
-from netrig import (GUEST_IP, GUEST_MAC, netguest, pages_free_packed, sysctl_int, sysctl_tree,
-                    wait_pages_back, wait_sysctl)
+from netrig import (GUEST_IP, GUEST_MAC, kmem, kmem_back, netguest, sysctl_int, sysctl_tree,
+                    wait_sysctl)
 
 __all__ = ["netguest"]          # the fixture, imported for pytest
 
@@ -35,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
 FLOOD = 20000
 LIMIT = 64                      # syncache entries per netisr, for this test
-SLACK_PAGES = 24                # as test_hostile.py: a closing connection's timers, caches
+SLACK_PAGES = 24                # pages outside kmalloc (inetd's child), as test_hostile.py
 
 
 def build_sender(workdir):
@@ -85,7 +86,7 @@ def test_synflood_client_gets_in_and_the_cache_drains(netguest, workdir):
     g.run("sysctl net.inet.tcp.syncache.limit=%d" % LIMIT)
     g.run("sysctl net.inet.tcp.syncache.rexmtlimit=1")   # entries live 1 + 2 s
     assert rig.ping(GUEST_IP, count=1, wait=5)["received"] == 1   # ARP done
-    pages0 = pages_free_packed(g)
+    mem0 = kmem(g)
     rcv0 = sysctl_int(g, "net.inet.tcp.rcvtotal")
     assert syncache(g)["count"] == 0
 
@@ -148,10 +149,9 @@ def test_synflood_client_gets_in_and_the_cache_drains(netguest, workdir):
     n = wait_sysctl(g, "net.inet.tcp.syncache.count", lambda v: v == 0, 60, 1.0)
     assert n == 0, syncache(g)
     assert high <= 2 * LIMIT, (high, sc)
-    pages = wait_pages_back(g, pages0, SLACK_PAGES)
+    ok, mem, out = kmem_back(g, mem0, SLACK_PAGES, timeout=60)
     print("synflood: free pages (objects packed) %d before, %d after; vm.pages_free %d now"
-          % (pages0, pages, sysctl_int(g, "vm.pages_free")))
-    assert pages >= pages0 - SLACK_PAGES, (
-        "free pages (objects packed) %d before the flood, %d after: %r"
-        % (pages0, pages, sysctl_tree(g, "vm")))
+          % (mem0["packed"], mem["packed"], sysctl_int(g, "vm.pages_free")))
+    assert ok, ("memory not back after the flood (before, after): %r; vm: %r"
+                % (out, sysctl_tree(g, "vm")))
     assert rig.ping(GUEST_IP, count=1, wait=5)["received"] == 1

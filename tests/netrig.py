@@ -375,17 +375,15 @@ def kmem(g):
     return m
 
 
-def kmem_back(g, base, slack, obj_slack=0, timeout=30, delay=1.0):
+def kmem_back(g, base, slack, timeout=30, delay=1.0):
     """Read kmem(g) until it is back to base (timers expiring, per-CPU
-    caches draining) or timeout seconds pass: no class holds more than
-    obj_slack objects over its count in base, and packed is within slack
-    pages of base's.  Returns (ok, the last reading, what is still out:
+    caches draining) or timeout seconds pass: no class holds more
+    objects than in base, and packed is within slack pages of base's.  Returns (ok, the last reading, what is still out:
     {key: (before, after)}); the caller asserts."""
     deadline = time.monotonic() + timeout
     while True:
         now = kmem(g)
-        out = {c: (base[c], now[c]) for c in KMALLOC_CLASSES
-               if now[c] > base[c] + obj_slack}
+        out = {c: (base[c], now[c]) for c in KMALLOC_CLASSES if now[c] > base[c]}
         if now["packed"] < base["packed"] - slack:
             out["packed"] = (base["packed"], now["packed"])
         if not out or time.monotonic() >= deadline:

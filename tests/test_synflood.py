@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
 FLOOD = 20000
 LIMIT = 64                      # syncache entries per netisr, for this test
-SLACK_PAGES = 24                # pages outside kmalloc (inetd's child), as test_hostile.py
+SLACK_PAGES = 4                 # pages outside kmalloc (inetd's child), as test_hostile.py
 
 
 def build_sender(workdir):

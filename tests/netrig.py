@@ -375,19 +375,23 @@ def kmem(g):
     return m
 
 
-def kmem_back(g, base, slack, timeout=30, delay=1.0):
+def kmem_back(g, base, slack, what, timeout=30, delay=1.0):
     """Read kmem(g) until it is back to base (timers expiring, per-CPU
-    caches draining) or timeout seconds pass: no class holds more
-    objects than in base, and packed is within slack pages of base's.  Returns (ok, the last reading, what is still out:
-    {key: (before, after)}); the caller asserts."""
+    caches draining): no class holds more objects than in base, and
+    packed is within slack pages of base's.  Asserts that it came back
+    within timeout seconds (what: after what, for the message); returns
+    the last reading."""
     deadline = time.monotonic() + timeout
     while True:
         now = kmem(g)
         out = {c: (base[c], now[c]) for c in KMALLOC_CLASSES if now[c] > base[c]}
         if now["packed"] < base["packed"] - slack:
             out["packed"] = (base["packed"], now["packed"])
-        if not out or time.monotonic() >= deadline:
-            return not out, now, out
+        if not out:
+            return now
+        assert time.monotonic() < deadline, (
+            "memory not back after %s (before, after): %r; vm: %r"
+            % (what, out, sysctl_tree(g, "vm")))
         time.sleep(delay)
 
 

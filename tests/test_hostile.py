@@ -68,13 +68,6 @@ def pages_free(g):
     return sysctl_int(g, "vm.pages_free")
 
 
-def memory_back(g, base, what):
-    """Wait for kmem(g) to come back to base (netrig.kmem_back); assert."""
-    ok, now, out = kmem_back(g, base, SLACK_PAGES, timeout=netkern.WAIT_TIMEOUT)
-    assert ok, ("memory not back after %s (before, after): %r; vm: %r"
-                % (what, out, sysctl_tree(g, "vm")))
-
-
 def start_udphold(g, port):
     line = g.run("udphold %d > /uh.txt &" % port)
     m = re.search(r"\[(\d+)\]", line)
@@ -154,7 +147,8 @@ def test_unread_socket_pins_at_most_its_receive_limit(netguest, fast):
     assert dropped >= 1, udp1
     assert ping_ok(rig), "no reply after the flood"
     g.run("kill %d" % pid)
-    memory_back(g, mem0, "the socket closed (%d pages pinned while it was full)" % held)
+    kmem_back(g, mem0, SLACK_PAGES, "the socket closed (%d pages pinned while it was full)" % held,
+              timeout=netkern.WAIT_TIMEOUT)
 
 
 def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
@@ -194,4 +188,4 @@ def test_fragment_flood_pins_bounded_memory_until_expiry(netguest):
     assert ping_ok(rig), "no reply after the fragment flood"
     # Reassembly gives up after 30 s: everything is freed.
     wait_sysctl(g, "net.inet.ip.reass_frags", lambda v: v == 0, 45, 1.0)
-    memory_back(g, mem0, "the fragments expired")
+    kmem_back(g, mem0, SLACK_PAGES, "the fragments expired", timeout=netkern.WAIT_TIMEOUT)

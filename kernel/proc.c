@@ -415,9 +415,16 @@ int kthread_create(const char *name, void (*fn)(void *), void *arg, int cpu)
 }
 
 // First code of a kernel thread: scheduler() switched here holding p->lock.
+// The scheduler took that lock with interrupts off (it decides with them
+// off), so the cpu's intena says "off", and releasing the lock alone would
+// leave them off -- and sleep() would carry that on through every later
+// switch: the thread would never take an interrupt while it runs. A
+// kernel thread runs with interrupts on, like a process in the kernel;
+// the first release turns them on.
 static void kthread_entry(void)
 {
 	struct proc *p = myproc();
+	mycpu()->intena = true;
 	release(&p->lock);
 	p->kfn(p->karg);
 	kthread_exit();
@@ -434,6 +441,7 @@ void kthread_exit(void)
 void forkret(void)
 {
 	static bool first = true;
+	mycpu()->intena = true;   // as in kthread_entry: fsinit below sleeps
 	release(&myproc()->lock);
 	if (first) {
 		first = false;

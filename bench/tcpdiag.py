@@ -79,6 +79,16 @@ def qemu_pid(g):
     return int(kids[0])
 
 
+def guest_idle(g):
+    """{hart: idle ns} from kern.cp_idle ("cpuN <ns>" per line)."""
+    d = {}
+    for line in g.run("sysctl -n kern.cp_idle").splitlines():
+        m = re.match(r"\s*cpu(\d+)\s+(\d+)", line)
+        if m:
+            d[int(m.group(1))] = int(m.group(2))
+    return d
+
+
 def stream(b, g, d, extra, secs):
     """One stream; returns (Mbit/s, payload bytes)."""
     b.tcp_port += 1
@@ -104,12 +114,13 @@ def one_run(b, g, qpid, n, spec, a):
         raise SystemExit("tcpdiag: a run is l2g or g2l, not %r" % d)
     if cmd:
         print(g.run(cmd).strip())
-    keys = "net.inet.tcp dev.e1000.0"
+    keys = "net.inet.tcp dev.e1000.0 kern"
     c0 = b.nr.sysctl_tree(g, keys)
+    i0 = guest_idle(g)
     t0, h0, w0 = thread_stats(qpid), host_cpu(), time.monotonic()
     perf = None
     if a.perf:
-        perf = subprocess.Popen(["perf", "record", "-q", "-o",
+        perf = subprocess.Popen(["perf", "record", "-q"] + a.perf_args.split() + ["-o",
                                  str(Path(a.out) / ("perf-%d.data" % n)), "-p",
                                  str(qpid), "--", "sleep", str(max(1, a.secs - 1))],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -118,6 +129,7 @@ def one_run(b, g, qpid, n, spec, a):
     t1, h1 = thread_stats(qpid), host_cpu()
     if perf:
         perf.wait()
+    i1 = guest_idle(g)
     c1 = b.nr.sysctl_tree(g, keys)
     print("== run %d: %s %s%s: %.1f Mbit/s, %d bytes, %.1f s" % (
         n, d, extra, (" after `%s`" % cmd) if cmd else "", mbps, nbytes, wall))
@@ -128,6 +140,13 @@ def one_run(b, g, qpid, n, spec, a):
             print("   thread %-16s %5.1f%% CPU, %6d voluntary %6d involuntary "
                   "switches/s" % (name, 100 * (cpu - t0[tid][1]) / hz / wall,
                                   (v - t0[tid][2]) / wall, (nv - t0[tid][3]) / wall))
+    # The guest's own view: a hart's idle share of the same wall time
+    # (its clock is the host's when not run under -icount). A vCPU thread
+    # busy well below 100 - idle is waiting in QEMU (its big lock), not
+    # in the guest's wfi.
+    print("   guest idle: " + ", ".join(
+        "cpu%d %.0f%%" % (h, 100 * (i1[h] - i0.get(h, 0)) / 1e9 / wall)
+        for h in sorted(i1)))
     dh = [x - y for x, y in zip(h1, h0)]
     print("   host: user %.0f%% sys %.0f%% softirq %.0f%% idle %.0f%% of all cores"
           % tuple(100 * dh[i] / max(1, sum(dh)) for i in (0, 2, 6, 3)))
@@ -144,6 +163,8 @@ def main():
     p.add_argument("--secs", type=int, default=5)
     p.add_argument("--cpus", type=int, default=2)
     p.add_argument("--perf", action="store_true")
+    p.add_argument("--perf-args", default="",
+                   help="more perf record arguments, e.g. '-e sched:sched_switch -g'")
     p.add_argument("--out", default="/tmp/tcpdiag")
     a = p.parse_args()
     Path(a.out).mkdir(parents=True, exist_ok=True)

@@ -10,9 +10,9 @@ sending over the e1000 at 2% loss?  Wall-clock goodput under TCG on a
 shared host moves by 20-300% with the load of the others, so two runs
 on two boots at two moments compare the host's load more than the code.
 
-Idea: one guest (run.py's, on the tap), Linux's end behind the rig's
-namespace, which drops 2% of what it forwards each way (bench/losspath.py,
-as tcpbench's loss rows), and guest -> Linux streams of
+Idea: one guest (run.py's, on the tap), Linux's end on the tap too,
+which drops 2% of the TCP frames each way (bench/taploss.py, as
+tcpbench's loss rows), and guest -> Linux streams of
 --secs each (tcpstream against ns-tcpsink) with the settings of SETTINGS
 in turn, ROUNDS times over, so a change of the host's load hits every
 setting alike.  Beside each run: the host's load average at its start
@@ -25,7 +25,7 @@ summed counters.  Measured, never asserted.
 
 import os
 
-from losspath import LossPath
+from taploss import TapLoss
 from tcpbench import LinuxSink, TcpBench, total_line
 
 ROUNDS = 2
@@ -68,7 +68,7 @@ class LossBench:
         secs = max(2, int(self.b.secs))
         res = {"secs": secs, "rounds": ROUNDS, "runs": []}
         try:
-            with LossPath(self.b.rig, 2) as lp:
+            with TapLoss(self.b.rig, 2) as lp:
                 for rnd in range(ROUNDS):
                     for name, knobs in SETTINGS:
                         self.set(DEFAULTS)

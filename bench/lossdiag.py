@@ -9,16 +9,19 @@ why.  The answers are spread over both ends -- Linux's congestion state
 counters and window, and the packets themselves.
 
 Idea: one guest on the rig's tap (tests/netrig.py, with its capture of
-everything net0 sees), Linux's end behind the dropping namespace
-(bench/losspath.py), and for each loss rate and direction one stream
+everything net0 sees), the loss made on the tap itself with Linux's end
+on it (bench/taploss.py, as make bench's loss rows), or with --path
+forward Linux's end behind the dropping namespace (bench/losspath.py),
+and for each loss rate and direction one stream
 (tcpstream in the guest, tcpbench's ns-tcpsend / ns-tcpsink in Linux's
 namespace) while a thread runs `ss -tin` in that namespace every 100 ms.
 Around each run: the guest's `netstat -s`, its busy share
 (kern.idle_us against kern.uptime_ms), the path's forwarded and dropped
 packets, and Linux's own counters in its namespace (`nstat -asz`:
 PAWS, out-of-window, pruning, delayed ACKs ...; the record's "linux").
-With --linux-pcap a capture on Linux's veth too (linux.pcap: what its
-TCP really received and sent, behind the dropping path; bench/lossgaps.py
+With --linux-pcap (--path forward only) a capture on Linux's veth too
+(linux.pcap: what its TCP really received and sent, behind the dropping
+path; bench/lossgaps.py
 --linux matches it with net.pcap).  With --guest-sample the guest's own `netstat -T` (cwnd,
 ssthresh, send queue) is sampled too, from the console while the
 stream runs in the background: that takes the guest's CPU, so the
@@ -33,13 +36,18 @@ deltas of both ends, the path's counters), ss-<run>.txt, netstat-<run>.txt
 (before, "=====", after), guest-<run>.txt (--guest-sample), net.pcap
 (the rig's capture of the whole boot), linux.pcap (--linux-pcap).  Each run's record is also printed.
 
+--linux-cc bbr,cubic,reno runs Linux -> guest once per congestion
+control of Linux's sender (ns-tcpsend --cc; guest -> Linux as often).
+
 Usage (root: network namespaces):
   bench/lossdiag.py [--cpus N] [--secs S] [--loss 0,2] [--rounds R]
                     [--dirs l2g,g2l] [--set 'net.inet.tcp.prr=0'] ...
+                    [--linux-cc bbr,cubic] [--path tap|forward]
                     [--guest-sample] [--linux-pcap] [--out DIR]
 Measured, never asserted.  Testing: it is a tool; tests/netrig.py,
-bench/losspath.py and bench/tcpbench.py, which it drives, are exercised
-by make test and make bench.
+bench/taploss.py (tests/test_taploss.py) and bench/tcpbench.py, which
+it drives, are exercised by make test and make bench; bench/losspath.py
+only by --path forward.
 """
 
 import argparse
@@ -60,6 +68,7 @@ import run                        # noqa: E402  (the Bench: rig, guest, life cyc
 import tcpbench                   # noqa: E402
 import tcpdiag                    # noqa: E402  (QEMU's threads, the host's CPU)
 from losspath import LossPath     # noqa: E402
+from taploss import TapLoss       # noqa: E402
 
 
 def sampler(argv, period, stop, into):
@@ -122,7 +131,8 @@ def one_run(b, g, lp, a, d):
             tcpbench.start_server(g, "-p %d" % b.tcp_port)
             r = tcpbench.ns_script(b, lp, ["ns-tcpsend", "--dst", tcpbench.GUEST,
                                            "--port", str(b.tcp_port),
-                                           "--secs", str(a.secs)],
+                                           "--secs", str(a.secs)]
+                                   + (["--cc", a.cc] if a.cc else []),
                                    timeout=a.secs + 120)
             mbps = r["bytes"] * 8 / r["secs"] / 1e6
         else:
@@ -181,8 +191,17 @@ def main(argv):
     ap.add_argument("--path-gso", action="store_true",
                     help="each loss rate runs twice: as usual, then with Linux's TCP "
                     "sending GSO packets that its veth segments (LossPath.set_gso)")
+    ap.add_argument("--path", choices=("tap", "forward"), default="tap",
+                    help="where the loss is made: on the tap itself, Linux's end "
+                    "on it (bench/taploss.py, make bench's loss rows), or in a "
+                    "namespace that forwards to Linux's end (bench/losspath.py)")
+    ap.add_argument("--linux-cc", default="",
+                    help="comma list of Linux congestion controls (e.g. bbr,cubic,reno): "
+                    "Linux -> guest runs once per one (ns-tcpsend --cc), guest -> Linux as often")
     ap.add_argument("--out", default="/tmp/lossdiag")
     a = ap.parse_args(argv)
+    if a.path == "tap" and (a.linux_pcap or a.path_gso):
+        ap.error("--linux-pcap and --path-gso need --path forward")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     b = run.Bench(argparse.Namespace(cpus=a.cpus, secs=a.secs, lockcheck=False,
@@ -202,7 +221,7 @@ def main(argv):
         groups = a.set or [""]
         knobs = sorted({kv.split("=")[0] for s in groups for kv in s.split()})
         boot_vals = {k: g.run("sysctl -n %s" % k).strip() for k in knobs}
-        with LossPath(b.rig, 0) as lp:
+        with (LossPath if a.path == "forward" else TapLoss)(b.rig, 0) as lp:
             cap = None
             if a.linux_pcap:
                 # Linux's side of the path: what its TCP really received and sent
@@ -218,18 +237,23 @@ def main(argv):
                     end = b.rig if pct == "tap" else lp
                     if end is lp:
                         lp.set_loss(int(str(pct).replace("gso", "")))
-                        lp.set_gso(str(pct).endswith("gso"))
+                        if a.path == "forward":
+                            lp.set_gso(str(pct).endswith("gso"))
                     for grp in groups:
                         for k, v in boot_vals.items():
                             g.run("sysctl %s=%s" % (k, v))
                         for kv in grp.split():
                             g.run("sysctl " + kv)
-                        for d in a.dirs.split(","):
+                        for d, cc in [(d, cc) for d in a.dirs.split(",")
+                                      for cc in a.linux_cc.split(",")]:
                             t0 = time.monotonic()
+                            a.cc = cc
                             rec, ss, gs, ns = one_run(b, g, end, a, d)
-                            rec.update({"loss": pct, "set": grp, "round": rnd})
-                            name = "%s-%s-%d-%s" % (d, pct, rnd,
-                                                    re.sub(r"[^\w.=]+", "_", grp) or "defaults")
+                            rec.update({"loss": pct, "set": grp, "round": rnd,
+                                        "linux_cc": cc or "default"})
+                            name = "%s-%s-%d-%s%s" % (d, pct, rnd,
+                                                      re.sub(r"[^\w.=]+", "_", grp) or "defaults",
+                                                      "-" + cc if cc else "")
                             dump(out / ("ss-%s.txt" % name), ss, t0)
                             if gs:
                                 dump(out / ("guest-%s.txt" % name), gs, t0)

@@ -1,6 +1,9 @@
 """bench/losspath.py: a lossy path between the guest and Linux's TCP end,
-where both ends' TCPs see real losses (`make bench`'s 2% loss rows:
-bench/tcpbench.py, bench/lossbench.py).
+where both ends' TCPs see real losses (`bench/lossdiag.py --path
+forward`, `tools/profile.py --loss-path forward`; `make bench`'s 2% loss
+rows used it from 2026-12-06 22:30 to 2026-12-07 16:30 UTC and now drop
+on the tap itself, bench/taploss.py, because this path's clean rate is
+a third of the tap's: see Idea's last paragraph).
 
 Problem: the rig's Linux (tests/netrig.py) lives in the namespace that
 owns the tap, so a drop there is in its own stack.  A drop at Linux's
@@ -43,7 +46,52 @@ GUEST_NET = "10.0.2.0/24"
 TABLE = "nkloss"
 
 
-class LossPath:
+def nft_load(rig, table, rules):
+    """Replace nft table inet `table` in rig's namespace by rules (the
+    lines of an `nft -f` file)."""
+    rig.ns_run(["nft", "delete", "table", "inet", table], check=False)
+    p = subprocess.run(rig.ns_argv(["nft", "-f", "-"]),
+                       input="\n".join(rules + [""]), text=True,
+                       capture_output=True, timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError("nft: " + p.stderr.strip())
+
+
+def nft_counters(rig, table):
+    """{comment: packets} of the counting rules of nft table inet `table`
+    in rig's namespace ({} if there is none)."""
+    p = rig.ns_run(["nft", "-j", "list", "table", "inet", table], check=False)
+    c = {}
+    try:
+        items = json.loads(p.stdout)["nftables"]
+    except (ValueError, KeyError):
+        return c
+    for it in items:
+        r = it.get("rule")
+        if not r or "comment" not in r:
+            continue
+        for e in r["expr"]:
+            if "counter" in e:
+                c[r["comment"]] = e["counter"]["packets"]
+    return c
+
+
+class Scoped:
+    """`with X(...) as x:` for a path with setup() (returns it) and an
+    idempotent close(), which also runs when setup() fails half-way."""
+
+    def __enter__(self):
+        try:
+            return self.setup()
+        except BaseException:
+            self.close()
+            raise
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class LossPath(Scoped):
     """`with LossPath(rig, 2) as lp:` -- lp.ns_argv / lp.ns_run run in the
     peer namespace, lp.addr is Linux's address there, lp.counters() the
     forwarded/dropped packets per direction so far."""
@@ -104,7 +152,6 @@ class LossPath:
         forwarded packet is counted first, per direction."""
         self.pct = pct
         rig = self.rig
-        rig.ns_run(["nft", "delete", "table", "inet", TABLE], check=False)
         rules = ["table inet %s {" % TABLE, " chain lossy {",
                  "  type filter hook forward priority 0;"]
         for name, dev in (("to_guest", self.va), ("from_guest", rig.tap)):
@@ -112,31 +159,13 @@ class LossPath:
             if pct:
                 rules.append('  iifname "%s" numgen random mod 100 < %d '
                              'counter drop comment "%s_drop"' % (dev, pct, name))
-        rules += [" }", "}", ""]
-        p = subprocess.run(rig.ns_argv(["nft", "-f", "-"]),
-                           input="\n".join(rules), text=True,
-                           capture_output=True, timeout=30)
-        if p.returncode != 0:
-            raise RuntimeError("nft: " + p.stderr.strip())
+        rules += [" }", "}"]
+        nft_load(rig, TABLE, rules)
 
     def counters(self):
         """{"to_guest": n, "to_guest_drop": n, "from_guest": ..., ...}:
         packets forwarded (before the drop) and dropped, per direction."""
-        p = self.rig.ns_run(["nft", "-j", "list", "table", "inet", TABLE],
-                            check=False)
-        c = {}
-        try:
-            items = json.loads(p.stdout)["nftables"]
-        except (ValueError, KeyError):
-            return c
-        for it in items:
-            r = it.get("rule")
-            if not r or "comment" not in r:
-                continue
-            for e in r["expr"]:
-                if "counter" in e:
-                    c[r["comment"]] = e["counter"]["packets"]
-        return c
+        return nft_counters(self.rig, TABLE)
 
     def close(self):
         if not self.created:
@@ -146,13 +175,3 @@ class LossPath:
                         check=False)
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True,
                        timeout=30)
-
-    def __enter__(self):
-        try:
-            return self.setup()
-        except BaseException:
-            self.close()
-            raise
-
-    def __exit__(self, *exc):
-        self.close()

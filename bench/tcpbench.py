@@ -10,16 +10,21 @@ Figures:
   tcp_e1000   goodput Linux -> guest and guest -> Linux over the e1000
               (tcpstream in the guest, this file's script half as the
               Linux end, same protocol).  Clean: Linux's end in the
-              rig's namespace, on the tap itself.  With 2% loss: Linux's
-              end in a second namespace behind the rig's, which forwards
-              and drops 2% of the packets both ways in its FORWARD hook
-              (bench/losspath.py), so both TCPs see real losses; the
-              rule's counters give the loss each direction really had.
+              rig's namespace, on the tap itself.  With 2% loss: the
+              same, with 2% of the TCP frames dropped each way on the
+              tap (bench/taploss.py: a BPF filter on QEMU's tap file for
+              what Linux sends, after Linux has let go of it; nftables at
+              prerouting for what the guest sends), so both TCPs see
+              real losses on the clean rows' path; the counters give the
+              loss each direction really had.
               (Until 2026-12-06 the rule dropped on the tap at Linux's
               own input and output hooks: a drop at the output hook is a
               local transmit error to Linux's TCP, which just sends
               again, so the "Linux -> guest, 2% loss" figures of that
-              time measured no loss at all.)
+              time measured no loss at all.  From then until 2026-12-07
+              Linux's end sat behind a second namespace that forwarded
+              and dropped, bench/losspath.py, whose clean path alone
+              carried a third of the tap's rate.)
               The table puts each goodput beside the raw e1000 receive
               rate of the same run as the ratio goodput /
               (frames/s x MSS), MSS = 1460: the share of the link's frame
@@ -51,7 +56,8 @@ Figures:
               delivered.
 
 The Linux end (script half, run in the namespace):
-  ns-tcpsend --dst A --port P --secs S   connect, 'S', send for S s,
+  ns-tcpsend --dst A --port P --secs S [--cc C]   connect (with
+        congestion control C, e.g. cubic; default: the namespace's), 'S', send for S s,
         shutdown, read to the server's close; prints bytes, secs
   ns-tcpsink --port P [--bind A]         accept one connection, read its
         first byte ('S'), read to EOF, close; prints bytes, secs
@@ -64,7 +70,7 @@ import subprocess
 import sys
 import time
 
-from losspath import LossPath
+from taploss import TapLoss
 
 MSS = 1460
 # The guest's counters (net.inet.tcp.*) each e1000 run reports: the
@@ -90,10 +96,15 @@ GUEST = "10.0.2.15"
 def ns_tcpsend(a):
     end = time.monotonic() + 30
     while True:                      # the guest's server may be starting
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if a.cc:        # any the kernel has, also one not in its allowed list (root)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, a.cc.encode())
+        s.settimeout(30)
         try:
-            s = socket.create_connection((a.dst, a.port), timeout=30)
+            s.connect((a.dst, a.port))
             break
         except ConnectionRefusedError:
+            s.close()
             if time.monotonic() > end:
                 raise
             time.sleep(0.2)
@@ -142,6 +153,8 @@ def ns_main(cmd, argv):
     p.add_argument("--bind", default=PEER)
     p.add_argument("--port", type=int, default=5201)
     p.add_argument("--secs", type=float, default=5)
+    p.add_argument("--cc", default="",
+                   help="ns-tcpsend: the socket's congestion control (TCP_CONGESTION)")
     a = p.parse_args(argv)
     {"ns-tcpsend": ns_tcpsend, "ns-tcpsink": ns_tcpsink}[cmd](a)
 
@@ -172,14 +185,14 @@ def start_server(g, args, timeout=30):
 
 def ns_script(b, end, args, timeout):
     """This bench's script half in end's namespace (the rig, or a
-    losspath.LossPath); its last JSON line."""
+    TapLoss or a losspath.LossPath); its last JSON line."""
     r = end.ns_run([sys.executable, str(b.script)] + args, timeout=timeout)
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 class LinuxSink:
     """ns-tcpsink, Linux's end of a guest -> Linux run, in end's namespace
-    (the rig's, or a losspath.LossPath's, listening on its .addr; the
+    (the rig's, a TapLoss's or a losspath.LossPath's, listening on its .addr; the
     script is b.script, bench/run.py): accepts one connection on port and
     reads it to the end.  `with LinuxSink(b, end, port) as sink:` returns
     once it listens; sink.result() waits for its end and returns its JSON
@@ -245,7 +258,7 @@ class TcpBench:
 
     def guest_counters(self, end=None):
         """The guest's LOSS_KEYS, and Linux's LINUX_KEYS (nstat in end's
-        namespace: the rig's, or a losspath.LossPath's)."""
+        namespace: the rig's, a TapLoss's or a losspath.LossPath's)."""
         end = end or self.b.rig
         t = self.b.nr.sysctl_tree(self.b.guest(), "net.inet.tcp")
         c = {k: t.get("net.inet.tcp." + k, 0) for k in LOSS_KEYS}
@@ -262,7 +275,7 @@ class TcpBench:
         """Goodput both ways over the e1000 (Mbit/s) between the guest and
         Linux's end in end's namespace (default: the rig's, on the tap),
         and the growth of both sides' counters during each (l2g_ctr,
-        g2l_ctr; with a LossPath also its forwarded/dropped packets)."""
+        g2l_ctr; with a TapLoss or LossPath also its frames and drops)."""
         b, g = self.b, self.b.guest()
         end = end or b.rig
         path = getattr(end, "counters", dict)
@@ -294,11 +307,11 @@ class TcpBench:
                 "g2l_ctr": {k: c2[k] - c1[k] for k in c1}}
 
     def e1000(self):
-        """Clean: Linux on the tap (as always).  2% loss: Linux behind the
-        rig's namespace, which drops (losspath.py)."""
+        """Clean: Linux on the tap (as always).  2% loss: the same tap,
+        dropping 2% of the TCP frames each way (taploss.py)."""
         secs = max(2, int(self.b.secs))
         res = {"clean": self.directions(secs)}
-        with LossPath(self.b.rig, 2) as lp:
+        with TapLoss(self.b.rig, 2) as lp:
             res["loss2"] = self.directions(secs, lp)
         g = self.b.guest()
         res["retransmits"] = self.b.nr.sysctl_tree(g, "net.inet.tcp").get(

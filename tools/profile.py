@@ -32,11 +32,13 @@ the namespace while CMD runs, e.g. --peer 'ns-tcpsink --port 5201' for
 `tcpstream -l 2 -p 5201 10.0.2.2`, or --peer 'ns-tcpsend --secs 2' for
 `tcpstream -s & sleep 4`), --peer-script PATH (the script --peer's ARGS
 go to instead of bench/run.py, e.g. bench/acceptload.py with --wait for
-`reuseport -T`), --loss PCT (with --rig: Linux's end behind the
-rig's namespace, which forwards and drops PCT% each way,
-bench/losspath.py: the peer runs there, at 10.0.3.2, e.g. --loss 2 --peer
-'ns-tcpsink --port 5201 --bind 10.0.3.2' for `tcpstream -l 2 -p 5201
-10.0.3.2`). Needs only the Debian packages
+`reuseport -T`), --loss PCT (with --rig: PCT% of the TCP frames
+dropped each way on the tap, bench/taploss.py, as make bench's loss
+rows; with --loss-path forward instead Linux's end behind the rig's
+namespace, which forwards and drops, bench/losspath.py: the peer runs
+there, at 10.0.3.2, e.g. --loss 2 --loss-path forward --peer 'ns-tcpsink
+--port 5201 --bind 10.0.3.2' for `tcpstream -l 2 -p 5201 10.0.3.2`).
+Needs only the Debian packages
 of the build (QEMU 7.2 has no
 plugin headers; see docs/profiling.md for why the sampler is in the
 guest).
@@ -46,7 +48,6 @@ import argparse
 import bisect
 import collections
 import html
-import os
 import re
 import shutil
 import socket
@@ -234,7 +235,7 @@ def run(args):
         argv = None
         if args.rig:
             rig = netrig.NetRig(work).setup()
-            if args.loss is not None:
+            if args.loss is not None and args.loss_path == "forward":
                 sys.path.insert(0, str(ROOT / "bench"))
                 from losspath import LossPath
                 lp = LossPath(rig, args.loss).__enter__()
@@ -246,6 +247,10 @@ def run(args):
             g.boot(timeout=300)
             if not args.junk:
                 g.run("sysctl vm.junk_fill=0")
+            if args.loss is not None and args.loss_path == "tap":
+                sys.path.insert(0, str(ROOT / "bench"))
+                from taploss import TapLoss     # needs QEMU holding the tap
+                lp = TapLoss(rig, args.loss).__enter__()
             if args.peer:
                 peer = subprocess.Popen(
                     (lp or rig).ns_argv([sys.executable, str(ROOT / args.peer_script)]
@@ -334,9 +339,12 @@ def main(argv):
     ap.add_argument("--peer-script", default="bench/run.py",
                     help="the script --peer's ARGS go to (default bench/run.py; "
                          "e.g. bench/acceptload.py)")
-    ap.add_argument("--loss", type=int,
-                    help="with --rig: Linux's end behind a forwarding "
-                    "namespace that drops LOSS%% each way (bench/losspath.py)")
+    ap.add_argument("--loss", type=float,
+                    help="with --rig: LOSS%% of the TCP frames dropped each way "
+                    "(bench/taploss.py, or bench/losspath.py: --loss-path)")
+    ap.add_argument("--loss-path", choices=("tap", "forward"), default="tap",
+                    help="tap: on the tap, Linux's end on it (make bench's loss rows); "
+                    "forward: Linux's end behind a forwarding namespace that drops")
     args = ap.parse_args(argv)
     if args.loss is not None and not args.rig:
         ap.error("--loss needs --rig")

@@ -55,7 +55,6 @@ Figures:
 import json
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 

@@ -213,6 +213,15 @@ static void test_callouts(void)
 // itself loses is missing after every try, and the check fails.
 #define PAGE_TRIES 5
 
+// Run cycle until it reports the pages back, at most PAGE_TRIES times.
+static bool pages_come_back(bool (*cycle)(void))
+{
+	for (int t = 0; t < PAGE_TRIES; t++)
+		if (cycle())
+			return true;
+	return false;
+}
+
 // One cycle of test_kmalloc: true if the free pages came back.
 static bool kmalloc_cycle(void)
 {
@@ -239,10 +248,7 @@ static bool kmalloc_cycle(void)
 
 static void test_kmalloc(void)
 {
-	bool pages_back = false;
-	for (int t = 0; t < PAGE_TRIES && !pages_back; t++)
-		pages_back = kmalloc_cycle();
-	CHECK(pages_back);
+	CHECK(pages_come_back(kmalloc_cycle));
 	CHECK(kmalloc(4097) == NULL);
 }
 
@@ -265,10 +271,7 @@ static bool kmalloc_empty_slabs_cycle(void)
 
 static void test_kmalloc_keeps_empty_slabs(void)
 {
-	bool kept = false;
-	for (int t = 0; t < PAGE_TRIES && !kept; t++)
-		kept = kmalloc_empty_slabs_cycle();
-	CHECK(kept);
+	CHECK(pages_come_back(kmalloc_empty_slabs_cycle));
 }
 
 // The per-CPU cache hands back what this CPU freed last (LIFO), and

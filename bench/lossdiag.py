@@ -109,9 +109,10 @@ def host_share(t0, h0, t1, h1, wall):
     return {k: v for k, v in th.items() if v}, host
 
 
-def one_run(b, g, lp, a, d):
+def one_run(b, g, lp, a, d, cc=""):
     """One stream in direction d; its record and its samples.  lp is the
-    LossPath, or the rig itself (Linux on the tap: --tap)."""
+    TapLoss or LossPath, or the rig itself (Linux on the tap: --tap); cc
+    Linux's congestion control for Linux -> guest ("": its default)."""
     tb = tcpbench.TcpBench(b)
     addr = getattr(lp, "addr", tcpbench.PEER)
     qpid = tcpdiag.qemu_pid(g)
@@ -132,7 +133,7 @@ def one_run(b, g, lp, a, d):
             r = tcpbench.ns_script(b, lp, ["ns-tcpsend", "--dst", tcpbench.GUEST,
                                            "--port", str(b.tcp_port),
                                            "--secs", str(a.secs)]
-                                   + (["--cc", a.cc] if a.cc else []),
+                                   + (["--cc", cc] if cc else []),
                                    timeout=a.secs + 120)
             mbps = r["bytes"] * 8 / r["secs"] / 1e6
         else:
@@ -247,8 +248,7 @@ def main(argv):
                         for d, cc in [(d, cc) for d in a.dirs.split(",")
                                       for cc in a.linux_cc.split(",")]:
                             t0 = time.monotonic()
-                            a.cc = cc
-                            rec, ss, gs, ns = one_run(b, g, end, a, d)
+                            rec, ss, gs, ns = one_run(b, g, end, a, d, cc)
                             rec.update({"loss": pct, "set": grp, "round": rnd,
                                         "linux_cc": cc or "default"})
                             name = "%s-%s-%d-%s%s" % (d, pct, rnd,

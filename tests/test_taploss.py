@@ -28,6 +28,7 @@ from netrig import GUEST_IP, netguest, sysctl_int
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 from taploss import TapLoss, bpf_drop_tcp   # noqa: E402
+from tcpbench import start_server           # noqa: E402
 
 __all__ = ["netguest"]
 
@@ -46,21 +47,16 @@ def tcpsend(rig, port, secs):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def start_sink(g, port):
-    """tcpstream -s on port, its output in a file; the file's name."""
-    g.run("tcpstream -s -p %d > /tl%d.txt &" % (port, port))
-    return "/tl%d.txt" % port
-
-
-def served_bytes(g, path):
-    """The byte count of tcpstream -s's "served" line (printed once the
-    connection is closed, so it may come a moment after Linux's end)."""
+def served_bytes(g):
+    """The byte count of the "served" line of tcpbench.start_server's
+    tcpstream -s (printed once the connection is closed, so it may come a
+    moment after Linux's end)."""
     for _ in range(50):
-        m = re.search(r"served recv bytes=(\d+)", g.read_file(path))
+        m = re.search(r"served recv bytes=(\d+)", g.read_file("/tcps.txt"))
         if m:
             return int(m.group(1))
         time.sleep(0.2)
-    raise AssertionError("no served line in " + g.read_file(path))
+    raise AssertionError("no served line in " + g.read_file("/tcps.txt"))
 
 
 def echo_rounds(rig, n):
@@ -119,12 +115,12 @@ def test_taploss_real_loss_both_ways_then_clean(netguest):
     rig, g = netguest(cpus=2)
     with TapLoss(rig, 5) as lp:
         port = 5301
-        out = start_sink(g, port)
+        start_server(g, "-p %d" % port)
         ooo0 = sysctl_int(g, "net.inet.tcp.rcvoopack")
         re0, c0 = linux_retrans(rig), lp.counters()
         sent = tcpsend(rig, port, 2)["bytes"]
         re1, c1 = linux_retrans(rig), lp.counters()
-        assert served_bytes(g, out) == sent
+        assert served_bytes(g) == sent
         drops = {k: c1[k] - c0[k] for k in c1}
         assert drops["to_guest_drop"] > 0 and drops["from_guest_drop"] > 0, drops
         # about 5% of Linux's frames (a wide band: the count is random)

@@ -1,6 +1,9 @@
 // TCP receive coalescing (LRO, "GRO" in Linux): the in-order data
 // segments of one connection that arrive in one netisr batch reach the
-// TCP state machine as one segment.
+// TCP state machine as one segment. (This header: Problem, Idea, what
+// may merge and why the result equals one-by-one processing, then
+// Invariants I1-I5, Locking -- none, the table is per netisr -- Races,
+// Life of a packet, Testing, References.)
 //
 // Problem: a bulk receiver on a clean link gets a run of full segments
 // of one connection in every batch (up to NETISR_BATCH). Each goes
